@@ -1,1 +1,21 @@
-//! model
+//! The one model of a cargo-dbmigrate migration set, shared by the build script and the CLI.
+//!
+//! A migration is `V<version>__<name>.sql` with an optional `V<version>__<name>.down.sql`,
+//! in one flat folder. Everything that decides whether a set is valid lives here, so that
+//! `cargo build` (through [`embed`]) and `cargo dbmigrate check` can never disagree.
+
+pub mod config;
+pub mod diagnostic;
+pub mod hash;
+pub mod name;
+pub mod set;
+
+pub use config::{Config, ConfigError, Manifest};
+pub use diagnostic::{Finding, Severity};
+pub use hash::ContentHash;
+pub use name::{FileKind, MigrationFileName, NameError};
+pub use set::{Migration, MigrationSet};
+
+/// The name of refinery's history table, which cargo-dbmigrate keeps so that an application's
+/// embedded refinery runner and the CLI always agree.
+pub const DEFAULT_HISTORY_TABLE: &str = "refinery_schema_history";

@@ -1,0 +1,245 @@
+//! `[package.metadata.dbmigrate]` (defaults from `[workspace.metadata.dbmigrate]`).
+//!
+//! Read straight from the manifests with toml_edit rather than through `cargo metadata`:
+//! the build script and the CLI's inner-loop commands must not spawn cargo.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use toml_edit::{DocumentMut, Item};
+
+/// The settings of one crate's migrations.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// The migrations folder, relative to the crate root.
+    pub migrations: String,
+    /// The environment variable that holds the database URL.
+    pub database_url_env: String,
+    /// The database used when no URL is given: the embedded SQLite default.
+    pub default_database: String,
+    /// The history table (refinery's by default).
+    pub history_table: String,
+    /// SQL run on every migration connection before any transaction begins.
+    pub setup_sql: Option<String>,
+}
+
+/// The keys users may set, in the order `init` writes them.
+pub const KEYS: &[&str] = &["migrations", "database-url-env", "default-database", "history-table", "setup-sql"];
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            migrations: "migrations".to_owned(),
+            database_url_env: "DATABASE_URL".to_owned(),
+            default_database: "sqlite:dev.db".to_owned(),
+            history_table: crate::DEFAULT_HISTORY_TABLE.to_owned(),
+            setup_sql: None,
+        }
+    }
+}
+
+/// A manifest that cannot be read, or a `dbmigrate` metadata table with a bad key or value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The manifest at fault.
+    pub file: PathBuf,
+    /// What is wrong, lowercase.
+    pub message: String,
+    /// What to do about it.
+    pub help: Option<String>,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.file.display(), self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// A crate's manifest, parsed once.
+#[derive(Clone, Debug)]
+pub struct Manifest {
+    /// Path of `Cargo.toml`.
+    pub path: PathBuf,
+    /// The parsed document.
+    pub doc: DocumentMut,
+}
+
+impl Manifest {
+    /// Reads and parses `path`.
+    pub fn read(path: &Path) -> Result<Self, ConfigError> {
+        let fail = |message: String| ConfigError { file: path.to_owned(), message, help: None };
+        let text = std::fs::read_to_string(path).map_err(|e| fail(format!("cannot read the manifest: {e}")))?;
+        let doc = text
+            .parse::<DocumentMut>()
+            .map_err(|e| fail(format!("the manifest is not valid TOML: {}", e.message())))?;
+        Ok(Self { path: path.to_owned(), doc })
+    }
+
+    /// The folder holding the manifest.
+    pub fn dir(&self) -> &Path {
+        self.path.parent().unwrap_or(Path::new("."))
+    }
+
+    /// `package.name`, when this is a package manifest.
+    pub fn package_name(&self) -> Option<&str> {
+        self.doc.get("package")?.get("name")?.as_str()
+    }
+
+    /// Whether the manifest has a `[workspace]` table.
+    pub fn is_workspace_root(&self) -> bool {
+        self.doc.get("workspace").is_some()
+    }
+
+    /// The workspace root's manifest: itself, the one named by `package.workspace`, or the
+    /// nearest ancestor with `[workspace]`. `None` for a crate outside any workspace.
+    pub fn workspace_root(&self) -> Result<Option<Manifest>, ConfigError> {
+        if self.is_workspace_root() {
+            return Ok(None);
+        }
+        if let Some(rel) = self.doc.get("package").and_then(|p| p.get("workspace")).and_then(Item::as_str) {
+            return Manifest::read(&self.dir().join(rel).join("Cargo.toml")).map(Some);
+        }
+        for dir in self.dir().ancestors().skip(1) {
+            let candidate = dir.join("Cargo.toml");
+            if candidate.is_file() {
+                let manifest = Manifest::read(&candidate)?;
+                if manifest.is_workspace_root() {
+                    return Ok(Some(manifest));
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// The crate's migration settings: package keys over workspace keys over defaults.
+    pub fn config(&self) -> Result<Config, ConfigError> {
+        let mut config = Config::default();
+        let own_ws = self.is_workspace_root().then_some(self);
+        let parent = self.workspace_root()?;
+        if let Some(ws) = own_ws.or(parent.as_ref()) {
+            let table = ws.doc.get("workspace").and_then(|w| w.get("metadata")).and_then(|m| m.get("dbmigrate"));
+            apply(&mut config, table, &ws.path, "workspace.metadata.dbmigrate")?;
+        }
+        let table = self.doc.get("package").and_then(|p| p.get("metadata")).and_then(|m| m.get("dbmigrate"));
+        apply(&mut config, table, &self.path, "package.metadata.dbmigrate")?;
+        Ok(config)
+    }
+}
+
+fn apply(config: &mut Config, item: Option<&Item>, file: &Path, where_: &str) -> Result<(), ConfigError> {
+    let Some(item) = item else { return Ok(()) };
+    let fail = |message: String, help: Option<String>| ConfigError { file: file.to_owned(), message, help };
+    let Some(table) = item.as_table_like() else {
+        return Err(fail(format!("`{where_}` must be a table"), None));
+    };
+    for (key, value) in table.iter() {
+        // `backup` belongs to deploy settings that a later release reads; accept it as a table.
+        if key == "backup" && value.is_table_like() {
+            continue;
+        }
+        let Some(text) = value.as_str() else {
+            return Err(fail(
+                format!("`{where_}.{key}` must be a string"),
+                KEYS.contains(&key).then(|| format!("write it as `{key} = \"...\"`")),
+            ));
+        };
+        let slot = match key {
+            "migrations" => &mut config.migrations,
+            "database-url-env" => &mut config.database_url_env,
+            "default-database" => &mut config.default_database,
+            "history-table" => &mut config.history_table,
+            "setup-sql" => {
+                config.setup_sql = Some(text.to_owned());
+                continue;
+            }
+            _ => return Err(unknown_key(file, where_, key)),
+        };
+        *slot = text.to_owned();
+    }
+    validate(config, file, where_)
+}
+
+fn unknown_key(file: &Path, where_: &str, key: &str) -> ConfigError {
+    ConfigError {
+        file: file.to_owned(),
+        message: format!("unknown key `{key}` in `[{where_}]`"),
+        help: Some(format!("the known keys are: {}", KEYS.join(", "))),
+    }
+}
+
+fn validate(config: &Config, file: &Path, where_: &str) -> Result<(), ConfigError> {
+    let fail =
+        |message: String, help: &str| ConfigError { file: file.to_owned(), message, help: Some(help.to_owned()) };
+    let table = &config.history_table;
+    let mut chars = table.chars();
+    let ident = chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !ident {
+        return Err(fail(
+            format!("`{where_}.history-table` is `{table}`, which is not a plain SQL identifier"),
+            "use letters, digits and `_`, starting with a letter (refinery pastes the name into SQL unquoted)",
+        ));
+    }
+    let dir = Path::new(&config.migrations);
+    if config.migrations.is_empty() || dir.is_absolute() {
+        return Err(fail(
+            format!("`{where_}.migrations` is `{}`; it must be a folder relative to the crate", config.migrations),
+            "for example `migrations = \"migrations\"`",
+        ));
+    }
+    if config.database_url_env.is_empty() {
+        return Err(fail(
+            format!("`{where_}.database-url-env` is empty"),
+            "for example `database-url-env = \"DATABASE_URL\"`",
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config_of(package: &str, workspace: Option<&str>) -> Result<Config, ConfigError> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        if let Some(ws) = workspace {
+            std::fs::write(dir.path().join("Cargo.toml"), ws).expect("write");
+        }
+        let krate = dir.path().join("app");
+        std::fs::create_dir(&krate).expect("mkdir");
+        std::fs::write(krate.join("Cargo.toml"), package).expect("write");
+        Manifest::read(&krate.join("Cargo.toml"))?.config()
+    }
+
+    const PKG: &str = "[package]\nname = \"app\"\n";
+
+    #[test]
+    fn defaults_when_nothing_is_set() {
+        assert_eq!(config_of(PKG, None), Ok(Config::default()));
+    }
+
+    #[test]
+    fn package_keys_override_workspace_keys() {
+        let ws = "[workspace]\nmembers = [\"app\"]\n[workspace.metadata.dbmigrate]\nmigrations = \"sql\"\nhistory-table = \"hist\"\n";
+        let pkg = format!("{PKG}[package.metadata.dbmigrate]\nhistory-table = \"mine\"\n");
+        let config = config_of(&pkg, Some(ws)).expect("config");
+        assert_eq!((config.migrations.as_str(), config.history_table.as_str()), ("sql", "mine"));
+    }
+
+    #[test]
+    fn unknown_key_is_named() {
+        let pkg = format!("{PKG}[package.metadata.dbmigrate]\nmigration = \"x\"\n");
+        let err = config_of(&pkg, None).expect_err("unknown key");
+        assert!(err.message.contains("unknown key `migration`"), "{err}");
+        assert!(err.help.as_deref().is_some_and(|h| h.contains("migrations")));
+    }
+
+    #[test]
+    fn bad_values_are_rejected() {
+        for bad in ["history-table = \"a; drop\"", "migrations = 3", "migrations = \"/abs\""] {
+            let pkg = format!("{PKG}[package.metadata.dbmigrate]\n{bad}\n");
+            assert!(config_of(&pkg, None).is_err(), "{bad}");
+        }
+    }
+}

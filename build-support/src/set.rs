@@ -1,0 +1,334 @@
+//! A crate's migration set: every file of the migrations folder, read once and validated.
+
+use crate::Finding;
+use crate::hash::{ContentHash, normalize};
+use crate::name::{FileKind, MigrationFileName};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// A parsed file name with the file name it came from.
+type Named = (MigrationFileName, String);
+
+/// One migration: its up file and, when there is one, its down file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Migration {
+    /// The version, unique in the set.
+    pub version: i64,
+    /// The name after `__`.
+    pub name: String,
+    /// The up file's name, e.g. `V1__a.sql`.
+    pub up_file: String,
+    /// The up SQL, normalised (no BOM, LF line ends).
+    pub up_sql: String,
+    /// The hash of the normalised up SQL.
+    pub up_hash: ContentHash,
+    /// The down file's name, when there is one.
+    pub down_file: Option<String>,
+    /// The down SQL, normalised.
+    pub down_sql: Option<String>,
+    /// The hash of the normalised down SQL.
+    pub down_hash: Option<ContentHash>,
+    /// Whether a file on disk differs from its normalised text (BOM or CR), so that code
+    /// embedding it must embed the normalised text rather than the raw file.
+    pub raw_differs: bool,
+}
+
+impl Migration {
+    /// Whether the down file exists and holds something other than whitespace and comments:
+    /// an empty down means the migration is irreversible.
+    pub fn is_reversible(&self) -> bool {
+        self.down_sql.as_deref().is_some_and(has_statements)
+    }
+}
+
+/// Whether SQL holds anything but whitespace and `--` or `/* */` comments.
+pub fn has_statements(sql: &str) -> bool {
+    let mut rest = sql.trim_start();
+    loop {
+        if let Some(after) = rest.strip_prefix("--") {
+            rest = after.split_once('\n').map_or("", |(_, tail)| tail).trim_start();
+        } else if let Some(after) = rest.strip_prefix("/*") {
+            rest = after.split_once("*/").map_or("", |(_, tail)| tail).trim_start();
+        } else {
+            return !rest.is_empty();
+        }
+    }
+}
+
+/// The migrations of one folder, in version order.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MigrationSet {
+    /// The folder, as given to [`MigrationSet::load`].
+    pub dir: PathBuf,
+    /// The folder as shown in messages (relative to the crate, forward slashes).
+    pub display_dir: String,
+    /// The migrations, sorted by version.
+    pub migrations: Vec<Migration>,
+}
+
+impl MigrationSet {
+    /// Reads `crate_root/rel_dir`. Returns the valid migrations and every finding; a set with
+    /// error findings must not be built or applied.
+    pub fn load(crate_root: &Path, rel_dir: &str) -> (Self, Vec<Finding>) {
+        let display_dir = rel_dir.trim_end_matches('/').replace('\\', "/");
+        let mut set = Self { dir: crate_root.join(rel_dir), display_dir, migrations: Vec::new() };
+        let mut findings = Vec::new();
+        let files = match set.list_files(&mut findings) {
+            Some(files) => files,
+            None => return (set, findings),
+        };
+        let (ups, downs) = set.parse_names(files, &mut findings);
+        set.pair(ups, downs, &mut findings);
+        (set, findings)
+    }
+
+    /// The path shown for a file of this set.
+    pub fn display(&self, file: &str) -> String {
+        format!("{}/{file}", self.display_dir)
+    }
+
+    /// The migration with `version`.
+    pub fn get(&self, version: i64) -> Option<&Migration> {
+        self.migrations.binary_search_by_key(&version, |m| m.version).ok().map(|i| &self.migrations[i])
+    }
+
+    /// The newest version, if any.
+    pub fn newest(&self) -> Option<i64> {
+        self.migrations.last().map(|m| m.version)
+    }
+
+    fn list_files(&self, findings: &mut Vec<Finding>) -> Option<Vec<String>> {
+        let entries = match std::fs::read_dir(&self.dir) {
+            Ok(entries) => entries,
+            Err(e) => {
+                let finding = Finding::error(
+                    "no-migrations-folder",
+                    self.display_dir.clone(),
+                    format!("cannot read the migrations folder: {e}"),
+                )
+                .help("create it with `cargo dbmigrate init`, or set `migrations` in `[package.metadata.dbmigrate]`");
+                findings.push(finding);
+                return None;
+            }
+        };
+        let mut names = Vec::new();
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                findings
+                    .push(Finding::error("subfolder", self.display(&name), "the migrations folder must be flat").help(
+                    "refinery would run the SQL files inside it as migrations: move them up, or move the folder out",
+                ));
+            } else {
+                names.push(name);
+            }
+        }
+        names.sort();
+        Some(names)
+    }
+
+    fn parse_names(&self, files: Vec<String>, findings: &mut Vec<Finding>) -> (BTreeMap<i64, Vec<Named>>, Vec<Named>) {
+        let mut ups: BTreeMap<i64, Vec<_>> = BTreeMap::new();
+        let mut downs = Vec::new();
+        for file in files {
+            match MigrationFileName::parse(&file) {
+                Ok(None) => {}
+                Ok(Some(parsed)) if parsed.kind == FileKind::Up => {
+                    ups.entry(parsed.version).or_default().push((parsed, file))
+                }
+                Ok(Some(parsed)) => downs.push((parsed, file)),
+                Err(e) => {
+                    let mut finding = Finding::error(
+                        "malformed-name",
+                        self.display(&file),
+                        format!("malformed migration file name: {e}"),
+                    );
+                    finding = match e.suggestion {
+                        Some(s) => finding.help(format!("rename it to `{s}`")),
+                        None => finding.help(
+                            "name it `V<version>__<name>.sql` (or `.down.sql`), e.g. with `cargo dbmigrate new <name>`",
+                        ),
+                    };
+                    findings.push(finding);
+                }
+            }
+        }
+        (ups, downs)
+    }
+
+    fn pair(&mut self, ups: BTreeMap<i64, Vec<Named>>, downs: Vec<Named>, findings: &mut Vec<Finding>) {
+        let mut downs: BTreeMap<(i64, String), String> =
+            downs.into_iter().map(|(parsed, file)| ((parsed.version, parsed.name), file)).collect();
+        for (version, files) in ups {
+            if files.len() > 1 {
+                findings.push(duplicate(self, version, &files));
+                for (parsed, _) in &files {
+                    downs.remove(&(version, parsed.name.clone()));
+                }
+                continue;
+            }
+            let Some((parsed, up_file)) = files.into_iter().next() else { continue };
+            let down_file = downs.remove(&(version, parsed.name.clone()));
+            if let Some(migration) = self.read_migration(parsed, up_file, down_file, findings) {
+                self.migrations.push(migration);
+            }
+        }
+        for ((version, name), file) in downs {
+            let up = MigrationFileName::file_name(version, &name, FileKind::Up);
+            findings.push(
+                Finding::error("orphan-down", self.display(&file), format!("down file without its up file `{up}`"))
+                    .help(format!("add `{up}`, or delete the down file if the migration is gone")),
+            );
+        }
+    }
+
+    fn read_migration(
+        &self,
+        parsed: MigrationFileName,
+        up_file: String,
+        down_file: Option<String>,
+        findings: &mut Vec<Finding>,
+    ) -> Option<Migration> {
+        let (up_sql, up_raw_differs) = self.read_sql(&up_file, findings)?;
+        if let Err(e) = refinery_core::Migration::unapplied(&parsed.refinery_stem(), &up_sql) {
+            findings.push(Finding::error(
+                "refinery-rejects",
+                self.display(&up_file),
+                format!("refinery cannot load this migration: {e}"),
+            ));
+            return None;
+        }
+        let down = match &down_file {
+            Some(file) => Some(self.read_sql(file, findings)?),
+            None => None,
+        };
+        let down_raw_differs = down.as_ref().is_some_and(|(_, d)| *d);
+        let down_sql = down.map(|(sql, _)| sql);
+        Some(Migration {
+            version: parsed.version,
+            up_hash: ContentHash::of_normalized(&up_sql),
+            down_hash: down_sql.as_deref().map(ContentHash::of_normalized),
+            name: parsed.name,
+            up_file,
+            up_sql,
+            down_file,
+            down_sql,
+            raw_differs: up_raw_differs || down_raw_differs,
+        })
+    }
+
+    /// Reads a file as normalised text, and whether the raw text differed.
+    fn read_sql(&self, file: &str, findings: &mut Vec<Finding>) -> Option<(String, bool)> {
+        let bytes = match std::fs::read(self.dir.join(file)) {
+            Ok(bytes) => bytes,
+            Err(e) => {
+                findings.push(Finding::error("unreadable", self.display(file), format!("cannot read the file: {e}")));
+                return None;
+            }
+        };
+        let Ok(text) = String::from_utf8(bytes) else {
+            findings.push(
+                Finding::error("not-utf8", self.display(file), "the file is not valid UTF-8").help("save it as UTF-8"),
+            );
+            return None;
+        };
+        let normalized = normalize(&text);
+        let differs = normalized.len() != text.len();
+        Some((normalized.into_owned(), differs))
+    }
+}
+
+fn duplicate(set: &MigrationSet, version: i64, files: &[Named]) -> Finding {
+    let names: Vec<String> = files.iter().map(|(_, f)| format!("`{f}`")).collect();
+    let first = &files[0].1;
+    Finding::error(
+        "duplicate-version",
+        set.display(first),
+        format!("version {version} is used by {} files: {}", files.len(), names.join(", ")),
+    )
+    .help(format!(
+        "give all but one a fresh version with `cargo dbmigrate renumber {}`",
+        set.display(&files[files.len() - 1].1)
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set_of(files: &[(&str, &str)]) -> (MigrationSet, Vec<Finding>) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let migrations = dir.path().join("migrations");
+        std::fs::create_dir(&migrations).expect("mkdir");
+        for (name, text) in files {
+            if let Some(sub) = name.strip_suffix('/') {
+                std::fs::create_dir(migrations.join(sub)).expect("mkdir");
+            } else {
+                std::fs::write(migrations.join(name), text).expect("write");
+            }
+        }
+        MigrationSet::load(dir.path(), "migrations")
+    }
+
+    fn codes(findings: &[Finding]) -> Vec<&'static str> {
+        findings.iter().map(|f| f.code).collect()
+    }
+
+    #[test]
+    fn loads_in_numeric_version_order_with_downs() {
+        let (set, findings) = set_of(&[
+            ("V10__b.sql", "select 2;"),
+            ("V2__a.sql", "select 1;"),
+            ("V2__a.down.sql", "select 0;"),
+            ("README.md", "notes"),
+        ]);
+        assert!(findings.is_empty(), "{findings:?}");
+        let versions: Vec<i64> = set.migrations.iter().map(|m| m.version).collect();
+        assert_eq!(versions, [2, 10]);
+        assert_eq!(set.migrations[0].down_file.as_deref(), Some("V2__a.down.sql"));
+        assert_eq!(set.migrations[1].down_file, None);
+    }
+
+    #[test]
+    fn duplicate_versions_compare_numerically() {
+        let (set, findings) = set_of(&[("V1__a.sql", ""), ("V001__b.sql", "")]);
+        assert_eq!(codes(&findings), ["duplicate-version"]);
+        assert!(findings[0].message.contains("version 1 is used by 2 files"));
+        assert!(set.migrations.is_empty());
+    }
+
+    #[test]
+    fn down_without_up_is_an_error() {
+        let (_, findings) = set_of(&[("V1__a.sql", ""), ("V1__b.down.sql", "")]);
+        assert_eq!(codes(&findings), ["orphan-down"]);
+        assert_eq!(findings[0].file.as_deref(), Some("migrations/V1__b.down.sql"));
+    }
+
+    #[test]
+    fn subfolders_and_malformed_names_are_errors() {
+        let (_, findings) = set_of(&[("nested/", ""), ("V1_x.sql", ""), ("v2__y.SQL", "")]);
+        assert_eq!(codes(&findings), ["subfolder", "malformed-name", "malformed-name"]);
+        assert_eq!(findings[1].help, ["rename it to `V1__x.sql`"]);
+    }
+
+    #[test]
+    fn crlf_and_bom_are_normalised() {
+        let (set, _) = set_of(&[("V1__a.sql", "\u{feff}select 1;\r\n"), ("V2__b.sql", "select 1;\n")]);
+        assert_eq!(set.migrations[0].up_sql, "select 1;\n");
+        assert_eq!(set.migrations[0].up_hash, set.migrations[1].up_hash);
+        assert!(set.migrations[0].raw_differs && !set.migrations[1].raw_differs);
+    }
+
+    #[test]
+    fn missing_folder_is_reported() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (_, findings) = MigrationSet::load(dir.path(), "migrations");
+        assert_eq!(codes(&findings), ["no-migrations-folder"]);
+    }
+
+    #[test]
+    fn irreversible_when_down_is_empty_or_comments() {
+        assert!(!has_statements("  \n-- nothing\n/* x */\n"));
+        assert!(has_statements("-- c\ndrop table a;"));
+    }
+}
