@@ -1,0 +1,301 @@
+//! `cargo dbmigrate init`: sets a crate up for migrations.
+//!
+//! Every change is planned first as (path, old text, new text), so `--dry-run` can show a diff,
+//! a second run can say nothing changed, and each file is written atomically.
+
+use crate::cli::GlobalArgs;
+use crate::shell::Shell;
+use crate::{CliError, CliResult, exit_code, fsutil, workspace};
+use dbmigrate_template as template;
+use std::path::{Path, PathBuf};
+use toml_edit::{Array, DocumentMut, InlineTable, Item, Table, value};
+
+/// Set a crate up for migrations: folder, build script, dependencies, settings.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Examples:
+  cargo dbmigrate init
+  cargo dbmigrate init -p server --db postgres --db sqlite
+  cargo dbmigrate init --dry-run
+
+An existing build.rs is never overwritten: the call is inserted into a plain `fn main`,
+otherwise the line to add is printed and the exit code is 1.")]
+pub struct InitArgs {
+    /// Database drivers to enable in refinery (repeatable)
+    #[arg(long = "db", value_enum, default_values_t = [Db::Sqlite])]
+    pub db: Vec<Db>,
+    /// Show the changes as a diff; write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Depend on dbmigrate-build at this local path instead of the registry (for working on
+    /// cargo-dbmigrate itself)
+    #[arg(long, value_name = "DIR")]
+    pub dbmigrate_build_path: Option<PathBuf>,
+}
+
+/// A database refinery can drive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Db {
+    /// SQLite through rusqlite, bundled (no system library needed)
+    Sqlite,
+    /// PostgreSQL through the `postgres` crate
+    Postgres,
+    /// MySQL or MariaDB through the `mysql` crate
+    Mysql,
+}
+
+impl Db {
+    fn refinery_feature(self) -> &'static str {
+        match self {
+            Db::Sqlite => "rusqlite-bundled",
+            Db::Postgres => "postgres",
+            Db::Mysql => "mysql",
+        }
+    }
+}
+
+/// One planned file change.
+struct Change {
+    path: PathBuf,
+    old: Option<String>,
+    new: String,
+}
+
+/// Runs `init`.
+pub fn run(args: &InitArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
+    let target = workspace::locate(global)?;
+    let root = target.dir().to_owned();
+    let migrations = target.migrations_dir();
+    let mut changes = vec![manifest_change(&target, args)?];
+    changes.push(gitattributes_change(&migrations)?);
+    let build_rs = root.join(build_script_path(&target.manifest.doc));
+    let manual = match build_rs_change(&build_rs)? {
+        BuildRs::Change(change) => {
+            changes.push(change);
+            false
+        }
+        BuildRs::Done => false,
+        BuildRs::Manual => true,
+    };
+    changes.retain(|c| c.old.as_deref() != Some(c.new.as_str()));
+    let create_dir = !migrations.is_dir();
+    if args.dry_run {
+        return dry_run(&changes, create_dir, &migrations, &root, manual, shell);
+    }
+    if create_dir {
+        std::fs::create_dir_all(&migrations)
+            .map_err(|e| CliError::failure(format!("cannot create `{}`: {e}", migrations.display())))?;
+        shell.status("Created", fsutil::display_rel(&migrations, &root) + "/");
+    }
+    for change in &changes {
+        fsutil::write_atomic(&change.path, &change.new)?;
+        let verb = if change.old.is_some() { "Updated" } else { "Created" };
+        shell.status(verb, fsutil::display_rel(&change.path, &root));
+    }
+    if changes.is_empty() && !create_dir && !manual {
+        shell.status("Unchanged", format!("`{}` is already set up for migrations", target.package));
+        return Ok(exit_code::OK);
+    }
+    finish(&build_rs, &root, manual, shell)
+}
+
+fn finish(build_rs: &Path, root: &Path, manual: bool, shell: &Shell) -> CliResult {
+    if manual {
+        let err = CliError::problems(format!(
+            "`{}` has no plain `fn main() {{ … }}` to add the migration check to",
+            fsutil::display_rel(build_rs, root)
+        ))
+        .hint(format!("add this line to the function your build script runs: {}", template::BUILD_CALL.trim()));
+        shell.print_error(&err);
+        return Ok(err.code);
+    }
+    shell.note("use the embedded migrations from your code with:");
+    for line in template::USAGE.lines() {
+        shell.raw(format!("    {line}"));
+    }
+    shell.note("create the first migration with `cargo dbmigrate new <message>`");
+    Ok(exit_code::OK)
+}
+
+fn dry_run(changes: &[Change], create_dir: bool, dir: &Path, root: &Path, manual: bool, shell: &Shell) -> CliResult {
+    if create_dir {
+        println!("would create folder {}/", fsutil::display_rel(dir, root));
+    }
+    for change in changes {
+        let name = fsutil::display_rel(&change.path, root);
+        let old = change.old.as_deref().unwrap_or("");
+        let diff = similar::TextDiff::from_lines(old, &change.new);
+        let from = if change.old.is_some() { format!("a/{name}") } else { "/dev/null".to_owned() };
+        print!("{}", diff.unified_diff().header(&from, &format!("b/{name}")));
+    }
+    if changes.is_empty() && !create_dir {
+        shell.status("Unchanged", "nothing to do");
+    }
+    shell.warn("dry run: nothing was written");
+    Ok(if manual { exit_code::PROBLEMS } else { exit_code::OK })
+}
+
+/// Where the crate's build script lives (`package.build`, else `build.rs`).
+fn build_script_path(doc: &DocumentMut) -> PathBuf {
+    let custom = doc.get("package").and_then(|p| p.get("build")).and_then(Item::as_str);
+    PathBuf::from(custom.unwrap_or("build.rs"))
+}
+
+fn manifest_change(target: &workspace::Target, args: &InitArgs) -> Result<Change, CliError> {
+    let old = target.manifest.doc.to_string();
+    let mut doc = target.manifest.doc.clone();
+    let version = env!("CARGO_PKG_VERSION");
+    let build_dep = match &args.dbmigrate_build_path {
+        Some(path) => {
+            let abs = std::path::absolute(path).unwrap_or_else(|_| path.clone());
+            let mut t = InlineTable::new();
+            t.insert("path", abs.display().to_string().into());
+            Item::Value(t.into())
+        }
+        None => value(version),
+    };
+    let build_deps = table(&mut doc, "build-dependencies", &target.manifest.path)?;
+    if !build_deps.contains_key("dbmigrate-build") {
+        build_deps.insert("dbmigrate-build", build_dep);
+    }
+    let features: Vec<&str> =
+        std::iter::once("int8-versions").chain(args.db.iter().map(|d| d.refinery_feature())).collect();
+    add_refinery(table(&mut doc, "dependencies", &target.manifest.path)?, &features);
+    add_metadata(&mut doc, &target.manifest.path)?;
+    Ok(Change { path: target.manifest.path.clone(), old: Some(old), new: doc.to_string() })
+}
+
+/// The top-level table `name`, created (after the existing ones) when absent.
+fn table<'a>(doc: &'a mut DocumentMut, name: &str, path: &Path) -> Result<&'a mut Table, CliError> {
+    let item = doc.entry(name).or_insert_with(|| Item::Table(Table::new()));
+    item.as_table_mut().ok_or_else(|| CliError::failure(format!("`{name}` in `{}` is not a table", path.display())))
+}
+
+/// Adds refinery with `features`, or adds the missing features to the one already there.
+fn add_refinery(deps: &mut Table, features: &[&str]) {
+    let entry = deps.entry("refinery").or_insert_with(|| {
+        let mut t = InlineTable::new();
+        t.insert("version", "0.10".into());
+        Item::Value(t.into())
+    });
+    if let Some(version) = entry.as_str().map(str::to_owned) {
+        let mut t = InlineTable::new();
+        t.insert("version", version.into());
+        *entry = Item::Value(t.into());
+    }
+    let Some(t) = entry.as_table_like_mut() else { return };
+    let list = t.entry("features").or_insert(Item::Value(Array::new().into()));
+    if let Some(array) = list.as_array_mut() {
+        for feature in features {
+            if !array.iter().any(|v| v.as_str() == Some(feature)) {
+                array.push(*feature);
+            }
+        }
+    }
+}
+
+fn add_metadata(doc: &mut DocumentMut, path: &Path) -> Result<(), CliError> {
+    let package = table(doc, "package", path)?;
+    let metadata = package.entry("metadata").or_insert_with(|| {
+        let mut t = Table::new();
+        t.set_implicit(true);
+        Item::Table(t)
+    });
+    let Some(metadata) = metadata.as_table_like_mut() else { return Ok(()) };
+    if metadata.contains_key("dbmigrate") {
+        return Ok(());
+    }
+    let defaults = dbmigrate_build::Config::default();
+    let mut t = Table::new();
+    t.insert("migrations", value(defaults.migrations));
+    t.insert("database-url-env", value(defaults.database_url_env));
+    t.insert("default-database", value(defaults.default_database));
+    metadata.insert("dbmigrate", Item::Table(t));
+    Ok(())
+}
+
+fn gitattributes_change(migrations: &Path) -> Result<Change, CliError> {
+    let path = migrations.join(".gitattributes");
+    let old = read_optional(&path)?;
+    let line = template::GITATTRIBUTES_LINE.trim();
+    let mut new = old.clone().unwrap_or_default();
+    if !new.lines().any(|l| l.trim() == line) {
+        if !new.is_empty() && !new.ends_with('\n') {
+            new.push('\n');
+        }
+        new.push_str(line);
+        new.push('\n');
+    }
+    Ok(Change { path, old, new })
+}
+
+enum BuildRs {
+    Change(Change),
+    Done,
+    Manual,
+}
+
+fn build_rs_change(path: &Path) -> Result<BuildRs, CliError> {
+    let Some(old) = read_optional(path)? else {
+        return Ok(BuildRs::Change(Change { path: path.to_owned(), old: None, new: template::BUILD_RS.to_owned() }));
+    };
+    if old.contains("dbmigrate_build::") {
+        return Ok(BuildRs::Done);
+    }
+    Ok(match insert_call(&old) {
+        Some(new) => BuildRs::Change(Change { path: path.to_owned(), old: Some(old), new }),
+        None => BuildRs::Manual,
+    })
+}
+
+/// Inserts the call as the first statement of `fn main`'s body. A statement at the start of a
+/// block is valid whatever the function returns; anything but exactly one top-level
+/// `fn main(` is left to the user.
+pub fn insert_call(source: &str) -> Option<String> {
+    let mut found = source.match_indices("fn main(");
+    let (at, _) = found.next()?;
+    if found.next().is_some() {
+        return None;
+    }
+    let line_start = source[..at].rfind('\n').map_or(0, |n| n + 1);
+    if !matches!(source[line_start..at].trim(), "" | "pub") {
+        return None;
+    }
+    let brace = at + source[at..].find('{')?;
+    let signature = &source[at..brace];
+    if signature.contains(';') || signature.contains('}') {
+        return None;
+    }
+    let call = template::BUILD_CALL.trim();
+    let (head, tail) = source.split_at(brace + 1);
+    let tail = tail.strip_prefix('\n').unwrap_or(tail);
+    Some(format!("{head}\n    {call}\n{tail}"))
+}
+
+fn read_optional(path: &Path) -> Result<Option<String>, CliError> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(Some(text)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(CliError::failure(format!("cannot read `{}`: {e}", path.display()))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn call_goes_first_in_plain_main() {
+        let new = insert_call("fn main() {\n    println!(\"hi\");\n}\n").expect("plain main");
+        assert_eq!(new, "fn main() {\n    dbmigrate_build::embed();\n    println!(\"hi\");\n}\n");
+        let new = insert_call("fn main() -> Result<(), Box<dyn std::error::Error>> {\n    Ok(())\n}\n");
+        assert!(new.expect("result main").contains("{\n    dbmigrate_build::embed();\n    Ok(())"));
+        assert!(insert_call("fn main() {}\n").is_some());
+    }
+
+    #[test]
+    fn unusual_build_scripts_are_left_to_the_user() {
+        assert_eq!(insert_call("use x::y;\nx::main!();\n"), None);
+        assert_eq!(insert_call("fn main() { a() }\nmod m { fn main() {} }\n"), None);
+    }
+}

@@ -1,0 +1,72 @@
+//! The error type every command returns: a message, `hint:` lines and the exit code.
+
+use std::fmt;
+
+/// Exit codes, following Cargo's convention.
+pub mod exit_code {
+    /// Success.
+    pub const OK: i32 = 0;
+    /// A check ran and found problems (`check`, `status --exit-code`, a build.rs that needs a
+    /// manual edit).
+    pub const PROBLEMS: i32 = 1;
+    /// The command line was wrong (unknown flag, bad value, unknown package).
+    pub const USAGE: i32 = 2;
+    /// The operation failed (I/O, database, a migration's SQL), as Cargo's 101.
+    pub const FAILURE: i32 = 101;
+}
+
+/// What a command returns on success: the exit code.
+pub type CliResult = Result<i32, CliError>;
+
+/// A failure to report to the user.
+#[derive(Debug)]
+pub struct CliError {
+    /// The process exit code, one of [`exit_code`].
+    pub code: i32,
+    /// What went wrong, lowercase, naming the file or value.
+    pub message: String,
+    /// What to do, one line each, printed as `hint: …`.
+    pub hints: Vec<String>,
+}
+
+impl CliError {
+    /// An operational failure (exit 101).
+    pub fn failure(message: impl Into<String>) -> Self {
+        Self { code: exit_code::FAILURE, message: message.into(), hints: Vec::new() }
+    }
+
+    /// A usage error (exit 2).
+    pub fn usage(message: impl Into<String>) -> Self {
+        Self { code: exit_code::USAGE, ..Self::failure(message) }
+    }
+
+    /// Problems found by a check (exit 1).
+    pub fn problems(message: impl Into<String>) -> Self {
+        Self { code: exit_code::PROBLEMS, ..Self::failure(message) }
+    }
+
+    /// Adds a `hint:` line.
+    #[must_use]
+    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hints.push(hint.into());
+        self
+    }
+}
+
+impl fmt::Display for CliError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for CliError {}
+
+impl From<dbmigrate_build::ConfigError> for CliError {
+    fn from(e: dbmigrate_build::ConfigError) -> Self {
+        let err = Self::failure(e.to_string());
+        match e.help {
+            Some(help) => err.hint(help),
+            None => err,
+        }
+    }
+}

@@ -1,0 +1,115 @@
+//! Finding the crate a command works on.
+//!
+//! Inner-loop commands (`new`, `check`, `run`) read `Cargo.toml` directly, walking up from the
+//! current folder; `cargo metadata` is spawned only when `-p` or a virtual workspace needs it.
+
+use crate::CliError;
+use crate::cli::GlobalArgs;
+use dbmigrate_build::{Config, Manifest};
+use std::path::{Path, PathBuf};
+
+/// The crate a command works on, with its settings.
+#[derive(Debug)]
+pub struct Target {
+    /// Its manifest, parsed.
+    pub manifest: Manifest,
+    /// Its `package.name`.
+    pub package: String,
+    /// Its `[package.metadata.dbmigrate]` settings.
+    pub config: Config,
+}
+
+impl Target {
+    /// The crate's folder.
+    pub fn dir(&self) -> &Path {
+        self.manifest.dir()
+    }
+
+    /// The migrations folder.
+    pub fn migrations_dir(&self) -> PathBuf {
+        self.dir().join(&self.config.migrations)
+    }
+}
+
+/// Finds the crate named by `--manifest-path` / `-p`, or the one around the current folder.
+pub fn locate(global: &GlobalArgs) -> Result<Target, CliError> {
+    let manifest_path = match &global.manifest_path {
+        Some(path) => checked_manifest_path(path)?,
+        None => find_manifest()?,
+    };
+    if let Some(spec) = &global.package {
+        return by_package(&manifest_path, spec);
+    }
+    let manifest = Manifest::read(&manifest_path)?;
+    if manifest.package_name().is_none() {
+        return only_member(&manifest_path);
+    }
+    target_of(manifest)
+}
+
+fn target_of(manifest: Manifest) -> Result<Target, CliError> {
+    let package = manifest.package_name().unwrap_or_default().to_owned();
+    let config = manifest.config()?;
+    Ok(Target { manifest, package, config })
+}
+
+fn checked_manifest_path(path: &Path) -> Result<PathBuf, CliError> {
+    if path.file_name().is_none_or(|n| n != "Cargo.toml") {
+        return Err(CliError::usage(format!(
+            "the manifest-path must be a path to a Cargo.toml file: `{}`",
+            path.display()
+        )));
+    }
+    if !path.is_file() {
+        return Err(CliError::usage(format!("manifest path `{}` does not exist", path.display())));
+    }
+    Ok(std::path::absolute(path).unwrap_or_else(|_| path.to_owned()))
+}
+
+fn find_manifest() -> Result<PathBuf, CliError> {
+    let cwd = std::env::current_dir().map_err(|e| CliError::failure(format!("cannot read the current folder: {e}")))?;
+    cwd.ancestors().map(|dir| dir.join("Cargo.toml")).find(|p| p.is_file()).ok_or_else(|| {
+        CliError::usage(format!("could not find `Cargo.toml` in `{}` or any parent folder", cwd.display()))
+            .hint("run the command inside a Cargo project, or pass --manifest-path")
+    })
+}
+
+fn metadata(manifest_path: &Path) -> Result<cargo_metadata::Metadata, CliError> {
+    let mut cmd = cargo_metadata::MetadataCommand::new();
+    if let Some(cargo) = std::env::var_os("CARGO") {
+        cmd.cargo_path(cargo);
+    }
+    cmd.manifest_path(manifest_path)
+        .no_deps()
+        .exec()
+        .map_err(|e| CliError::failure(format!("`cargo metadata` failed for `{}`: {e}", manifest_path.display())))
+}
+
+fn member_names(meta: &cargo_metadata::Metadata) -> Vec<String> {
+    let mut names: Vec<String> = meta.workspace_packages().iter().map(|p| p.name.to_string()).collect();
+    names.sort();
+    names
+}
+
+fn by_package(manifest_path: &Path, spec: &str) -> Result<Target, CliError> {
+    let meta = metadata(manifest_path)?;
+    let found = meta.workspace_packages().into_iter().find(|p| p.name.as_str() == spec);
+    match found {
+        Some(package) => target_of(Manifest::read(package.manifest_path.as_std_path())?),
+        None => Err(CliError::usage(format!("package `{spec}` is not a member of the workspace"))
+            .hint(format!("the members are: {}", member_names(&meta).join(", ")))),
+    }
+}
+
+fn only_member(manifest_path: &Path) -> Result<Target, CliError> {
+    let meta = metadata(manifest_path)?;
+    let members = meta.workspace_packages();
+    match members.as_slice() {
+        [one] => target_of(Manifest::read(one.manifest_path.as_std_path())?),
+        _ => Err(CliError::usage(format!(
+            "`{}` is a virtual workspace manifest; select a crate to work on",
+            manifest_path.display()
+        ))
+        .hint(format!("pass -p with one of: {}", member_names(&meta).join(", ")))),
+    }
+}

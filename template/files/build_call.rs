@@ -1,0 +1,1 @@
+dbmigrate_build::embed();
