@@ -1,0 +1,168 @@
+//! MySQL/MariaDB through the `mysql` crate, text protocol only, and every
+//! result set drained so an error after the first one is never lost.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use mysql::prelude::Queryable;
+use mysql::{Conn, OptsBuilder};
+
+use super::{Backend, DbError, LockGuard};
+use crate::error::{Error, Result};
+use crate::history::{AppliedRow, DirtyMarker, HistoryState, Table, parse_direction};
+use crate::url::DatabaseUrl;
+
+pub(crate) struct MysqlBackend {
+    conn: Conn,
+    url: DatabaseUrl,
+}
+
+impl MysqlBackend {
+    pub fn connect(url: &DatabaseUrl, timeout: Duration) -> Result<Self> {
+        Ok(MysqlBackend { conn: open(url, timeout)?, url: url.clone() })
+    }
+}
+
+fn open(url: &DatabaseUrl, timeout: Duration) -> Result<Conn> {
+    let fail = |message: String| Error::Connect { url: url.to_string(), message: url.scrub(&message) };
+    let server = url.server_url().ok_or_else(|| fail("not a mysql url".into()))?;
+    let params: HashMap<String, String> = url.public_params().into_iter().collect();
+    let opts = OptsBuilder::new()
+        .ip_or_hostname(server.host_str())
+        .tcp_port(server.port().unwrap_or(3306))
+        .user(url.user())
+        .pass(url.password())
+        .db_name(url.database())
+        .prefer_socket(false)
+        .tcp_connect_timeout(Some(timeout.max(Duration::from_secs(1))))
+        .from_hash_map(&params)
+        // The parameter parser's message can echo values: show names only.
+        .map_err(|_| {
+            let names: Vec<&str> = params.keys().map(String::as_str).collect();
+            fail(format!("unsupported or invalid url parameter among: {}", names.join(", ")))
+        })?;
+    Conn::new(opts).map_err(|e| fail(my_error(&e).message))
+}
+
+/// Runs `sql` and returns the rows of every result set, propagating an
+/// error from any of them (dropping a `QueryResult` would swallow it).
+fn drain(conn: &mut Conn, sql: &str) -> mysql::Result<Vec<Vec<mysql::Row>>> {
+    let mut result = conn.query_iter(sql)?;
+    let mut sets = Vec::new();
+    while let Some(set) = result.iter() {
+        sets.push(set.collect::<mysql::Result<Vec<_>>>()?);
+    }
+    Ok(sets)
+}
+
+fn my_error(e: &mysql::Error) -> DbError {
+    match e {
+        mysql::Error::MySqlError(m) => {
+            DbError { message: m.message.clone(), code: Some(format!("{} ({})", m.code, m.state)), offset: None }
+        }
+        other => DbError { message: crate::error::chain(other), code: None, offset: None },
+    }
+}
+
+impl MysqlBackend {
+    fn fail(&self, e: &mysql::Error) -> DbError {
+        let mut err = my_error(e);
+        err.message = self.url.scrub(&err.message);
+        err
+    }
+
+    /// Runs `sql` and returns the rows of every result set, propagating an
+    /// error from any of them.
+    fn query_sets(&mut self, sql: &str) -> Result<Vec<Vec<mysql::Row>>, DbError> {
+        let result = drain(&mut self.conn, sql);
+        result.map_err(|e| self.fail(&e))
+    }
+
+    fn table_exists(&mut self, name: &str) -> Result<bool, DbError> {
+        let sql = format!(
+            "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = '{name}'"
+        );
+        let sets = self.query_sets(&sql)?;
+        let count = sets.first().and_then(|s| s.first()).and_then(|r| r.get::<i64, _>(0)).unwrap_or(0);
+        Ok(count > 0)
+    }
+}
+
+impl Backend for MysqlBackend {
+    fn execute(&mut self, sql: &str) -> Result<(), DbError> {
+        self.query_sets(sql).map(drop)
+    }
+
+    fn load(&mut self, table: &Table, create: bool) -> Result<Option<HistoryState>, DbError> {
+        let reads = format!("{}; {}", table.select_sql(), table.select_side_sql());
+        let sql = if create {
+            // One round trip for both tables and both reads (multi-statement).
+            format!("{}; {}; {reads}", table.create_sql(crate::url::Dialect::Mysql), table.create_side_sql())
+        } else if !self.table_exists(table.name())? {
+            return Ok(None);
+        } else if !self.table_exists(&table.side())? {
+            table.select_sql()
+        } else {
+            reads
+        };
+        let mut sets = self.query_sets(&sql)?;
+        let skip = if create { 2 } else { 0 };
+        let mut sets = sets.drain(..).skip(skip);
+        let rows = sets.next().unwrap_or_default();
+        let side = sets.next().unwrap_or_default();
+        let rows = rows.into_iter().map(history_row).collect::<Result<Vec<_>, _>>()?;
+        let dirty = side.into_iter().next().map(side_row).transpose()?;
+        Ok(Some(HistoryState { rows, dirty }))
+    }
+
+    fn begin_sql(&self) -> &'static str {
+        "START TRANSACTION"
+    }
+}
+
+fn bad_row(e: mysql::FromRowError) -> DbError {
+    DbError { message: format!("unreadable history row: {e}"), code: None, offset: None }
+}
+
+fn history_row(r: mysql::Row) -> Result<AppliedRow, DbError> {
+    type Cols = (i64, Option<String>, Option<String>, Option<String>);
+    let (version, name, applied_on, checksum) = mysql::from_row_opt::<Cols>(r).map_err(bad_row)?;
+    Ok(AppliedRow {
+        version,
+        name: name.unwrap_or_default(),
+        applied_on: applied_on.unwrap_or_default(),
+        checksum: checksum.unwrap_or_default(),
+    })
+}
+
+fn side_row(r: mysql::Row) -> Result<DirtyMarker, DbError> {
+    let (version, direction, done) = mysql::from_row_opt::<(i64, String, u64)>(r).map_err(bad_row)?;
+    Ok(DirtyMarker { version, direction: parse_direction(&direction), done })
+}
+
+/// `GET_LOCK` on a dedicated connection, with a positive timeout (MariaDB
+/// answers NULL to -1) and the answer checked to be 1.
+pub(crate) fn lock(url: &DatabaseUrl, table: &Table, timeout: Duration) -> Result<LockGuard> {
+    let mut conn = open(url, timeout)?;
+    let name = crate::lock::mysql_lock_name(&url.database().unwrap_or_default(), table.name());
+    let name = name.replace('\\', "\\\\").replace('\'', "''");
+    let seconds = timeout.as_secs_f64().ceil().max(1.0) as u64;
+    let answer: Option<Option<i64>> =
+        conn.query_first(format!("SELECT GET_LOCK('{name}', {seconds})")).map_err(|e| {
+            let err = my_error(&e);
+            Error::Database {
+                context: "could not take the migration lock".into(),
+                message: url.scrub(&err.message),
+                code: err.code,
+            }
+        })?;
+    match answer.flatten() {
+        Some(1) => Ok(Box::new(conn)),
+        Some(_) => Err(Error::LockTimeout { url: url.to_string(), seconds }),
+        None => Err(Error::Database {
+            context: "could not take the migration lock".into(),
+            message: "get_lock returned null".into(),
+            code: None,
+        }),
+    }
+}

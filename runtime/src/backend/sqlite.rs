@@ -1,0 +1,143 @@
+//! SQLite through rusqlite. The lock is an exclusive lock on a side file, so
+//! the migration connection itself stays free to open its own transactions.
+
+use std::fs::{File, OpenOptions};
+use std::time::Duration;
+
+use rusqlite::fallible_iterator::FallibleIterator;
+use rusqlite::{Batch, Connection};
+
+use super::{Backend, DbError, LockGuard, poll_lock};
+use crate::error::{Error, Result};
+use crate::history::{AppliedRow, HistoryState, Table};
+use crate::url::{DatabaseUrl, SqliteTarget};
+
+pub(crate) struct SqliteBackend {
+    conn: Connection,
+}
+
+impl SqliteBackend {
+    pub fn connect(url: &DatabaseUrl, timeout: Duration) -> Result<Self> {
+        let fail = |e: rusqlite::Error| Error::Connect { url: url.to_string(), message: e.to_string() };
+        let conn = match url.sqlite_target() {
+            Some(SqliteTarget::File(path)) => Connection::open(path).map_err(fail)?,
+            _ => Connection::open_in_memory().map_err(fail)?,
+        };
+        // Other writers (the application) may hold the database briefly.
+        conn.busy_timeout(timeout).map_err(fail)?;
+        Ok(SqliteBackend { conn })
+    }
+}
+
+fn db_error(e: &rusqlite::Error) -> DbError {
+    let code = match e {
+        rusqlite::Error::SqliteFailure(f, _) | rusqlite::Error::SqlInputError { error: f, .. } => {
+            Some(format!("{:?} {}", f.code, f.extended_code))
+        }
+        _ => None,
+    };
+    let message = match e {
+        rusqlite::Error::SqlInputError { msg, .. } => msg.clone(),
+        other => crate::error::chain(other),
+    };
+    let offset = match e {
+        rusqlite::Error::SqlInputError { offset, .. } => usize::try_from(*offset).ok(),
+        _ => None,
+    };
+    DbError { message, code, offset }
+}
+
+impl Backend for SqliteBackend {
+    fn execute(&mut self, sql: &str) -> Result<(), DbError> {
+        // Step statement by statement (like execute_batch) but keep track of
+        // where each one starts, so an error can name its line.
+        let mut batch = Batch::new(&self.conn, sql);
+        let mut cursor = 0;
+        loop {
+            let mut stmt = match batch.next() {
+                Ok(Some(stmt)) => stmt,
+                Ok(None) => return Ok(()),
+                Err(e) => {
+                    let mut err = db_error(&e);
+                    err.offset = Some(cursor + err.offset.unwrap_or(0));
+                    return Err(err);
+                }
+            };
+            let text = stmt.expanded_sql().unwrap_or_default();
+            let start = sql[cursor..].find(text.as_str()).map_or(cursor, |n| cursor + n);
+            cursor = start + text.len();
+            let mut rows = stmt.raw_query();
+            loop {
+                match rows.next() {
+                    Ok(Some(_)) => {}
+                    Ok(None) => break,
+                    Err(e) => {
+                        let mut err = db_error(&e);
+                        err.offset = Some(crate::script::skip_trivia(sql, start));
+                        return Err(err);
+                    }
+                }
+            }
+        }
+    }
+
+    fn load(&mut self, table: &Table, create: bool) -> Result<Option<HistoryState>, DbError> {
+        if create {
+            self.execute(&table.create_sql(crate::url::Dialect::Sqlite))?;
+        } else if !self.table_exists(table.name())? {
+            return Ok(None);
+        }
+        let mut stmt = self.conn.prepare(&table.select_sql()).map_err(|e| db_error(&e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(AppliedRow {
+                    version: r.get(0)?,
+                    name: r.get::<_, Option<String>>(1)?.unwrap_or_default(),
+                    applied_on: r.get::<_, Option<String>>(2)?.unwrap_or_default(),
+                    checksum: r.get::<_, Option<String>>(3)?.unwrap_or_default(),
+                })
+            })
+            .and_then(Iterator::collect::<rusqlite::Result<Vec<_>>>)
+            .map_err(|e| db_error(&e))?;
+        Ok(Some(HistoryState { rows, dirty: None }))
+    }
+
+    fn begin_sql(&self) -> &'static str {
+        // Take the write lock up front: a deferred transaction that later
+        // upgrades can fail with SQLITE_BUSY without waiting.
+        "BEGIN IMMEDIATE"
+    }
+}
+
+impl SqliteBackend {
+    fn table_exists(&self, name: &str) -> Result<bool, DbError> {
+        self.conn
+            .query_row("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1", [name], |r| {
+                r.get::<_, i64>(0)
+            })
+            .map(|n| n > 0)
+            .map_err(|e| db_error(&e))
+    }
+}
+
+/// An exclusive lock on `<database>.dbmigrate-lock`; in-memory databases are
+/// private to their connection and need none.
+pub(crate) fn lock(url: &DatabaseUrl, timeout: Duration) -> Result<LockGuard> {
+    let Some(SqliteTarget::File(path)) = url.sqlite_target() else {
+        return Ok(Box::new(()));
+    };
+    let mut lock_path = path.clone().into_os_string();
+    lock_path.push(".dbmigrate-lock");
+    let io = |e: std::io::Error| Error::Io {
+        path: std::path::Path::new(&lock_path).display().to_string(),
+        message: e.to_string(),
+    };
+    let file: File = OpenOptions::new().create(true).truncate(false).write(true).open(&lock_path).map_err(io)?;
+    poll_lock(url, timeout, || match file.try_lock() {
+        Ok(()) => Ok(true),
+        Err(std::fs::TryLockError::WouldBlock) => Ok(false),
+        Err(std::fs::TryLockError::Error(e)) => Err(io(e)),
+    })?;
+    // Dropping the file closes it, which releases the lock.
+    Ok(Box::new(file))
+}

@@ -1,0 +1,554 @@
+//! The engine: takes the lock, reads the history in one round trip, plans,
+//! then runs each migration with its history change in one transaction
+//! (statement by statement with a progress marker on MySQL/MariaDB).
+//!
+//! One connection serves a whole run, so session settings made by a
+//! migration (`SET timezone = ...`) stay in force for the later ones; the
+//! set-up SQL runs once on it, before any transaction.
+
+use std::time::{Duration, Instant};
+
+use crate::backend::{self, Backend, DbError};
+use crate::error::{Direction, Error, Result};
+use crate::history::{AppliedRow, DEFAULT_TABLE, HistoryState, Table};
+use crate::plan::{self, Checks, DownTarget, Scripts, Target};
+use crate::script::{MigrationScript, Reversibility, is_blank, line_of, wants_no_transaction};
+use crate::url::{DatabaseUrl, Dialect};
+
+/// How the engine behaves; `Options::default()` matches refinery.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// History table name (`[A-Za-z_][A-Za-z0-9_]*`).
+    pub table: String,
+    /// SQL run on the migration connection before anything else.
+    pub setup_sql: Option<String>,
+    /// How long to wait for the migration lock (and for SQLite's busy lock).
+    pub lock_timeout: Duration,
+    /// Run the whole `run`/`down` in one transaction (not on MySQL/MariaDB,
+    /// where DDL commits implicitly).
+    pub single_transaction: bool,
+    /// Apply pending migrations older than the newest applied one.
+    pub allow_out_of_order: bool,
+    /// Refuse to run when an applied migration differs from its script.
+    pub abort_divergent: bool,
+    /// Refuse to run when an applied migration has no script.
+    pub abort_missing: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            table: DEFAULT_TABLE.to_string(),
+            setup_sql: None,
+            lock_timeout: Duration::from_secs(60),
+            single_transaction: false,
+            allow_out_of_order: false,
+            abort_divergent: true,
+            abort_missing: true,
+        }
+    }
+}
+
+/// Progress reported while running; the engine itself prints nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    Started {
+        version: i64,
+        name: String,
+        direction: Direction,
+        /// 0-based position in this run, out of `total`.
+        index: usize,
+        total: usize,
+    },
+    Finished {
+        version: i64,
+        name: String,
+        direction: Direction,
+        duration: Duration,
+    },
+}
+
+/// One migration applied, reverted or stamped by a call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Applied {
+    pub version: i64,
+    pub name: String,
+    pub duration: Duration,
+}
+
+/// What a `run`, `down` or `stamp` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    pub direction: Direction,
+    /// Highest applied version before and after.
+    pub before: Option<i64>,
+    pub after: Option<i64>,
+    pub migrations: Vec<Applied>,
+}
+
+/// The state of one migration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MigrationState {
+    Applied,
+    Pending,
+    /// Applied, but the recorded name or checksum differs from the script.
+    Divergent,
+    /// Applied, but there is no script for it.
+    Missing,
+    /// Started and not finished (MySQL/MariaDB); needs `repair`.
+    Dirty,
+}
+
+/// One line of `status`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MigrationStatus {
+    pub version: i64,
+    pub name: String,
+    pub state: MigrationState,
+    pub applied_on: Option<String>,
+    /// `None` for a missing script.
+    pub reversibility: Option<Reversibility>,
+}
+
+/// How `repair` resolves a dirty or doubtful migration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RepairAction {
+    /// Record it as applied (the schema has been fixed forward by hand).
+    AsApplied,
+    /// Record it as not applied (its changes have been undone by hand).
+    AsPending,
+}
+
+/// One thing to send, in order.
+enum Step {
+    Begin,
+    Commit,
+    /// Migration SQL; `line` is where `sql` starts in its file.
+    Sql {
+        sql: String,
+        line: usize,
+    },
+    /// History or marker bookkeeping.
+    Record(String),
+}
+
+/// The steps of one migration.
+struct Job {
+    version: i64,
+    name: String,
+    file: String,
+    direction: Direction,
+    steps: Vec<Step>,
+}
+
+/// A migration engine bound to one database connection.
+pub struct Engine {
+    url: DatabaseUrl,
+    options: Options,
+    table: Table,
+    conn: Box<dyn Backend>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine").field("url", &self.url).field("table", &self.table.name()).finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    /// Connects and runs the set-up SQL.
+    pub fn connect(url: &DatabaseUrl, options: Options) -> Result<Self> {
+        let table = Table::new(&options.table)?;
+        let conn = backend::connect(url, options.setup_sql.as_deref(), options.lock_timeout)?;
+        Ok(Engine { url: url.clone(), options, table, conn })
+    }
+
+    pub fn url(&self) -> &DatabaseUrl {
+        &self.url
+    }
+
+    fn dialect(&self) -> Dialect {
+        self.url.dialect()
+    }
+
+    /// Applies pending migrations up to `target`.
+    pub fn run(
+        &mut self,
+        scripts: &[MigrationScript<'_>],
+        target: Target,
+        observer: &mut dyn FnMut(&Event),
+    ) -> Result<Report> {
+        let scripts = plan::index(scripts)?;
+        let _lock = backend::lock(&self.url, &self.table, self.options.lock_timeout)?;
+        let state = self.load(true)?.unwrap_or_default();
+        refuse_dirty(&state, &scripts)?;
+        let pending = plan::plan_up(&scripts, &state, target, self.checks())?;
+        let jobs = pending.iter().map(|s| self.up_job(s)).collect::<Result<Vec<_>>>()?;
+        self.execute(jobs, &state, Direction::Up, observer)
+    }
+
+    /// Reverts applied migrations, newest first.
+    pub fn down(
+        &mut self,
+        scripts: &[MigrationScript<'_>],
+        target: DownTarget,
+        observer: &mut dyn FnMut(&Event),
+    ) -> Result<Report> {
+        let scripts = plan::index(scripts)?;
+        let _lock = backend::lock(&self.url, &self.table, self.options.lock_timeout)?;
+        let state = self.load(true)?.unwrap_or_default();
+        refuse_dirty(&state, &scripts)?;
+        let chosen = plan::plan_down(&scripts, &state, target)?;
+        let jobs = chosen.iter().map(|s| self.down_job(s)).collect::<Result<Vec<_>>>()?;
+        self.execute(jobs, &state, Direction::Down, observer)
+    }
+
+    /// The SQL `run` would send, in order; changes nothing.
+    pub fn dry_run(&mut self, scripts: &[MigrationScript<'_>], target: Target) -> Result<Vec<String>> {
+        let scripts = plan::index(scripts)?;
+        let (state, mut out) = self.load_for_dry_run()?;
+        refuse_dirty(&state, &scripts)?;
+        let pending = plan::plan_up(&scripts, &state, target, self.checks())?;
+        let jobs = pending.iter().map(|s| self.up_job(s)).collect::<Result<Vec<_>>>()?;
+        out.extend(self.render(&jobs));
+        Ok(out)
+    }
+
+    /// The SQL `down` would send, in order; changes nothing.
+    pub fn dry_run_down(&mut self, scripts: &[MigrationScript<'_>], target: DownTarget) -> Result<Vec<String>> {
+        let scripts = plan::index(scripts)?;
+        let (state, mut out) = self.load_for_dry_run()?;
+        refuse_dirty(&state, &scripts)?;
+        let chosen = plan::plan_down(&scripts, &state, target)?;
+        let jobs = chosen.iter().map(|s| self.down_job(s)).collect::<Result<Vec<_>>>()?;
+        out.extend(self.render(&jobs));
+        Ok(out)
+    }
+
+    /// Every migration known to the scripts or the history, by version.
+    pub fn status(&mut self, scripts: &[MigrationScript<'_>]) -> Result<Vec<MigrationStatus>> {
+        let scripts = plan::index(scripts)?;
+        let state = self.load(false)?.unwrap_or_default();
+        status_of(&scripts, &state)
+    }
+
+    /// History rows in the order they were applied.
+    pub fn history(&mut self) -> Result<Vec<AppliedRow>> {
+        Ok(self.load(false)?.unwrap_or_default().rows)
+    }
+
+    /// The highest applied version.
+    pub fn current_version(&mut self) -> Result<Option<i64>> {
+        Ok(plan::newest(&self.history()?))
+    }
+
+    /// Records pending migrations up to `up_to` as applied without running them.
+    pub fn stamp(&mut self, scripts: &[MigrationScript<'_>], up_to: i64) -> Result<Report> {
+        let scripts = plan::index(scripts)?;
+        let _lock = backend::lock(&self.url, &self.table, self.options.lock_timeout)?;
+        let state = self.load(true)?.unwrap_or_default();
+        refuse_dirty(&state, &scripts)?;
+        let pending = plan::plan_up(&scripts, &state, Target::Version(up_to), self.checks())?;
+        let mut steps = vec![Step::Begin];
+        for s in &pending {
+            steps.push(Step::Record(self.table.insert_sql(s.version, &s.name, s.checksum()?)));
+        }
+        steps.push(Step::Commit);
+        let job = Job { version: up_to, name: "stamp".into(), file: "stamp".into(), direction: Direction::Up, steps };
+        self.run_job(&job, false)?;
+        let migrations = pending
+            .iter()
+            .map(|s| Applied { version: s.version, name: s.name.to_string(), duration: Duration::ZERO })
+            .collect();
+        Ok(self.report(&state, Direction::Up, migrations))
+    }
+
+    /// Resolves a dirty or doubtful migration by recording it as applied or pending.
+    pub fn repair(&mut self, scripts: &[MigrationScript<'_>], version: i64, action: RepairAction) -> Result<()> {
+        let scripts = plan::index(scripts)?;
+        let _lock = backend::lock(&self.url, &self.table, self.options.lock_timeout)?;
+        let state = self.load(true)?.unwrap_or_default();
+        let recorded = state.rows.iter().any(|r| r.version == version);
+        let marked = state.dirty.as_ref().is_some_and(|d| d.version == version);
+        let mut steps = vec![Step::Begin];
+        match action {
+            RepairAction::AsApplied if !recorded => {
+                let s = scripts.get(&version).ok_or(Error::UnknownVersion(version))?;
+                steps.push(Step::Record(self.table.insert_sql(version, &s.name, s.checksum()?)));
+            }
+            RepairAction::AsPending if recorded => steps.push(Step::Record(self.table.delete_sql(version))),
+            _ if !marked => return Ok(()),
+            _ => {}
+        }
+        if self.dialect() == Dialect::Mysql {
+            steps.push(Step::Record(self.table.mark_clear_sql(version)));
+        }
+        steps.push(Step::Commit);
+        let file = scripts.get(&version).map_or_else(|| format!("version {version}"), |s| s.file_name());
+        let job = Job { version, name: "repair".into(), file, direction: Direction::Up, steps };
+        self.run_job(&job, false)
+    }
+
+    fn checks(&self) -> Checks {
+        Checks {
+            abort_divergent: self.options.abort_divergent,
+            abort_missing: self.options.abort_missing,
+            allow_out_of_order: self.options.allow_out_of_order,
+        }
+    }
+
+    fn load(&mut self, create: bool) -> Result<Option<HistoryState>> {
+        self.conn
+            .load(&self.table, create)
+            .map_err(|e| e.into_error(format!("could not read the history table {}", self.table.name())))
+    }
+
+    fn load_for_dry_run(&mut self) -> Result<(HistoryState, Vec<String>)> {
+        match self.load(false)? {
+            Some(state) => Ok((state, Vec::new())),
+            None => {
+                let mut out = vec![self.table.create_sql(self.dialect())];
+                if self.dialect() == Dialect::Mysql {
+                    out.push(self.table.create_side_sql());
+                }
+                Ok((HistoryState::default(), out))
+            }
+        }
+    }
+
+    /// Per-migration transactions, unless the whole run is one or the script
+    /// asks to run outside of any.
+    fn wrap(&self, sql: &str, record: String) -> Result<Vec<Step>> {
+        let mut steps = Vec::new();
+        let own_tx = !self.options.single_transaction && !wants_no_transaction(sql);
+        if own_tx {
+            steps.push(Step::Begin);
+        }
+        if !is_blank(sql) {
+            steps.push(Step::Sql { sql: sql.to_string(), line: 1 });
+        }
+        steps.push(Step::Record(record));
+        if own_tx {
+            steps.push(Step::Commit);
+        }
+        Ok(steps)
+    }
+
+    /// MySQL/MariaDB: statement by statement with a progress marker, since
+    /// DDL commits implicitly; the history change and the marker's removal
+    /// share a transaction.
+    fn tracked(&self, version: i64, direction: Direction, sql: &str, record: String) -> Vec<Step> {
+        let mut steps = vec![Step::Record(self.table.mark_start_sql(version, direction))];
+        for (i, st) in crate::split::split_mysql(sql).into_iter().enumerate() {
+            steps.push(Step::Sql { sql: st.sql.to_string(), line: st.line });
+            steps.push(Step::Record(self.table.mark_progress_sql(version, i + 1)));
+        }
+        steps.push(Step::Begin);
+        steps.push(Step::Record(record));
+        steps.push(Step::Record(self.table.mark_clear_sql(version)));
+        steps.push(Step::Commit);
+        steps
+    }
+
+    fn job(&self, s: &MigrationScript<'_>, direction: Direction, sql: &str, record: String) -> Result<Job> {
+        let file = match direction {
+            Direction::Up => s.file_name(),
+            Direction::Down => format!("V{}__{}.down.sql", s.version, s.name),
+        };
+        if self.options.single_transaction && self.dialect() != Dialect::Mysql && wants_no_transaction(sql) {
+            return Err(Error::NoTransactionConflict(file));
+        }
+        let steps = if self.dialect() == Dialect::Mysql {
+            self.tracked(s.version, direction, sql, record)
+        } else {
+            self.wrap(sql, record)?
+        };
+        Ok(Job { version: s.version, name: s.name.to_string(), file, direction, steps })
+    }
+
+    fn up_job(&self, s: &MigrationScript<'_>) -> Result<Job> {
+        let record = self.table.insert_sql(s.version, &s.name, s.checksum()?);
+        self.job(s, Direction::Up, &s.up, record)
+    }
+
+    fn down_job(&self, s: &MigrationScript<'_>) -> Result<Job> {
+        let record = self.table.delete_sql(s.version);
+        self.job(s, Direction::Down, s.down.as_deref().unwrap_or_default(), record)
+    }
+
+    fn single_tx(&self) -> bool {
+        self.options.single_transaction && self.dialect() != Dialect::Mysql
+    }
+
+    fn render(&self, jobs: &[Job]) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.single_tx() && !jobs.is_empty() {
+            out.push(self.conn.begin_sql().to_string());
+        }
+        for step in jobs.iter().flat_map(|j| &j.steps) {
+            out.push(match step {
+                Step::Begin => self.conn.begin_sql().to_string(),
+                Step::Commit => "COMMIT".to_string(),
+                Step::Sql { sql, .. } | Step::Record(sql) => sql.clone(),
+            });
+        }
+        if self.single_tx() && !jobs.is_empty() {
+            out.push("COMMIT".to_string());
+        }
+        out
+    }
+
+    fn execute(
+        &mut self,
+        jobs: Vec<Job>,
+        state: &HistoryState,
+        direction: Direction,
+        observer: &mut dyn FnMut(&Event),
+    ) -> Result<Report> {
+        let single = self.single_tx() && !jobs.is_empty();
+        if single {
+            self.send_control(self.conn.begin_sql(), "could not begin the transaction")?;
+        }
+        let total = jobs.len();
+        let mut done = Vec::new();
+        for (index, job) in jobs.iter().enumerate() {
+            observer(&Event::Started {
+                version: job.version,
+                name: job.name.clone(),
+                direction: job.direction,
+                index,
+                total,
+            });
+            let start = Instant::now();
+            self.run_job(job, single)?;
+            let duration = start.elapsed();
+            observer(&Event::Finished {
+                version: job.version,
+                name: job.name.clone(),
+                direction: job.direction,
+                duration,
+            });
+            done.push(Applied { version: job.version, name: job.name.clone(), duration });
+        }
+        if single {
+            self.send_control("COMMIT", "could not commit the transaction")?;
+        }
+        Ok(self.report(state, direction, done))
+    }
+
+    fn report(&self, state: &HistoryState, direction: Direction, done: Vec<Applied>) -> Report {
+        let before = plan::newest(&state.rows);
+        let mut versions: Vec<i64> = state.rows.iter().map(|r| r.version).collect();
+        match direction {
+            Direction::Up => versions.extend(done.iter().map(|a| a.version)),
+            Direction::Down => versions.retain(|v| !done.iter().any(|a| a.version == *v)),
+        }
+        Report { direction, before, after: versions.into_iter().max(), migrations: done }
+    }
+
+    fn send_control(&mut self, sql: &str, context: &str) -> Result<()> {
+        self.conn.execute(sql).map_err(|e| e.into_error(context))
+    }
+
+    /// Runs one job's steps; on failure rolls back whatever transaction is
+    /// open (the job's own, or the whole run's when `outer_tx`).
+    fn run_job(&mut self, job: &Job, outer_tx: bool) -> Result<()> {
+        let mut in_tx = outer_tx;
+        let mut statements_done = 0;
+        for step in &job.steps {
+            let result = match step {
+                Step::Begin => self.conn.execute(self.conn.begin_sql()).map(|()| in_tx = true),
+                Step::Commit => self.conn.execute("COMMIT").map(|()| in_tx = false),
+                Step::Record(sql) => self.conn.execute(sql),
+                Step::Sql { sql, line } => {
+                    let r = self.conn.execute(sql);
+                    if let Err(e) = r {
+                        return Err(self.fail_sql(job, e, sql, *line, in_tx, statements_done));
+                    }
+                    statements_done += 1;
+                    Ok(())
+                }
+            };
+            if let Err(e) = result {
+                if in_tx {
+                    let _ = self.conn.execute("ROLLBACK");
+                }
+                return Err(e.into_error(format!("could not record {} in the history", job.file)));
+            }
+        }
+        Ok(())
+    }
+
+    /// Builds the error for a failed migration statement and undoes what can
+    /// be undone: the open transaction, or on MySQL a marker with no
+    /// completed statement behind it.
+    fn fail_sql(&mut self, job: &Job, e: DbError, sql: &str, line: usize, in_tx: bool, done: usize) -> Error {
+        if in_tx {
+            let _ = self.conn.execute("ROLLBACK");
+        }
+        let mut dirty = false;
+        if self.dialect() == Dialect::Mysql {
+            if done == 0 {
+                let _ = self.conn.execute(&self.table.mark_clear_sql(job.version));
+            } else {
+                dirty = true;
+            }
+        }
+        let line = match e.offset {
+            Some(off) => Some(line + line_of(sql, off) - 1),
+            None if self.dialect() == Dialect::Mysql => Some(line),
+            None => None,
+        };
+        Error::Migration {
+            file: job.file.clone(),
+            direction: job.direction,
+            line,
+            message: e.message,
+            code: e.code,
+            dirty,
+        }
+    }
+}
+
+fn refuse_dirty(state: &HistoryState, scripts: &Scripts<'_, '_>) -> Result<()> {
+    match &state.dirty {
+        None => Ok(()),
+        Some(d) => Err(Error::Dirty {
+            file: scripts.get(&d.version).map_or_else(|| format!("version {}", d.version), |s| s.file_name()),
+            direction: d.direction,
+            done: d.done,
+        }),
+    }
+}
+
+fn status_of(scripts: &Scripts<'_, '_>, state: &HistoryState) -> Result<Vec<MigrationStatus>> {
+    let mut out = Vec::new();
+    let dirty = state.dirty.as_ref().map(|d| d.version);
+    for (v, s) in scripts {
+        let row = state.rows.iter().find(|r| r.version == *v);
+        let st = match row {
+            _ if dirty == Some(*v) => MigrationState::Dirty,
+            None => MigrationState::Pending,
+            Some(r) if plan::row_matches(s, r)? => MigrationState::Applied,
+            Some(_) => MigrationState::Divergent,
+        };
+        out.push(MigrationStatus {
+            version: *v,
+            name: s.name.to_string(),
+            state: st,
+            applied_on: row.map(|r| r.applied_on.clone()),
+            reversibility: Some(s.reversibility()),
+        });
+    }
+    for r in state.rows.iter().filter(|r| !scripts.contains_key(&r.version)) {
+        out.push(MigrationStatus {
+            version: r.version,
+            name: r.name.clone(),
+            state: if dirty == Some(r.version) { MigrationState::Dirty } else { MigrationState::Missing },
+            applied_on: Some(r.applied_on.clone()),
+            reversibility: None,
+        });
+    }
+    out.sort_by_key(|s| s.version);
+    Ok(out)
+}

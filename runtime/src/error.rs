@@ -1,0 +1,114 @@
+//! One error type for the whole engine. Every message is lowercase and none
+//! ever holds a password: database messages are scrubbed by the backend that
+//! knows the secrets before they get here.
+
+use std::fmt;
+
+/// Which way a migration was being run when something failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    Up,
+    Down,
+}
+
+impl fmt::Display for Direction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Direction::Up => "up",
+            Direction::Down => "down",
+        })
+    }
+}
+
+/// Everything the engine can fail with.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    #[error("invalid database url: {0}")]
+    Url(String),
+    #[error("support for {0} was not compiled in (enable the `{0}` feature)")]
+    Unsupported(&'static str),
+    #[error("invalid history table name `{0}`: use letters, digits and `_`, not starting with a digit")]
+    TableName(String),
+    #[error("invalid migration {file}: {reason}")]
+    Script { file: String, reason: String },
+    #[error("could not connect to {url}: {message}")]
+    Connect { url: String, message: String },
+    #[error("timed out after {seconds}s waiting for the migration lock on {url}; another migration may be running")]
+    LockTimeout { url: String, seconds: u64 },
+    #[error("{context}: {message}{}", code_suffix(.code))]
+    Database { context: String, message: String, code: Option<String> },
+    #[error("{direction} migration {file} failed{}: {message}{}{}",
+        line_suffix(*.line), code_suffix(.code), dirty_suffix(*.dirty))]
+    Migration {
+        file: String,
+        direction: Direction,
+        line: Option<usize>,
+        message: String,
+        code: Option<String>,
+        /// MySQL/MariaDB only: DDL already committed, the migration is half applied.
+        dirty: bool,
+    },
+    #[error(
+        "migration {file} was left half applied ({direction}, {done} statement(s) done) by an earlier run; \
+             fix the schema by hand, then run `repair` to mark it applied or pending"
+    )]
+    Dirty { file: String, direction: Direction, done: u64 },
+    #[error("applied migration(s) differ from their script (name or checksum): {}", .0.join(", "))]
+    Divergent(Vec<String>),
+    #[error("applied migration(s) have no script: {}", join_versions(.0))]
+    Missing(Vec<i64>),
+    #[error("pending migration(s) are older than the newest applied version {newest}: {}; enable out-of-order to apply them",
+        .files.join(", "))]
+    OutOfOrder { newest: i64, files: Vec<String> },
+    #[error("two migration scripts have version {0}")]
+    DuplicateVersion(i64),
+    #[error("cannot revert {0}: it has no down script")]
+    NoDown(String),
+    #[error("cannot revert {0}: its down script is empty, the migration is irreversible")]
+    Irreversible(String),
+    #[error("no migration with version {0}")]
+    UnknownVersion(i64),
+    #[error("{0} must run outside a transaction and cannot be combined with single-transaction mode")]
+    NoTransactionConflict(String),
+    #[error("i/o error on {path}: {message}")]
+    Io { path: String, message: String },
+}
+
+fn code_suffix(code: &Option<String>) -> String {
+    code.as_ref().map(|c| format!(" (code {c})")).unwrap_or_default()
+}
+
+fn line_suffix(line: Option<usize>) -> String {
+    line.map(|l| format!(" at line {l}")).unwrap_or_default()
+}
+
+fn dirty_suffix(dirty: bool) -> &'static str {
+    if dirty {
+        "; the migration is now half applied and marked dirty: fix the schema by hand, then run `repair`"
+    } else {
+        ""
+    }
+}
+
+fn join_versions(v: &[i64]) -> String {
+    v.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")
+}
+
+/// Joins an error and its `source()` chain, skipping repeats, because some
+/// drivers (postgres) put the useful message several levels down.
+pub(crate) fn chain(err: &dyn std::error::Error) -> String {
+    let mut out = err.to_string();
+    let mut cur = err.source();
+    while let Some(e) = cur {
+        let s = e.to_string();
+        if !out.contains(&s) {
+            out.push_str(": ");
+            out.push_str(&s);
+        }
+        cur = e.source();
+    }
+    out
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

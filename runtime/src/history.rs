@@ -1,0 +1,170 @@
+//! refinery's history table (kept byte-compatible) and the side table that
+//! holds dbmigrate's own state on MySQL/MariaDB.
+
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::error::{Direction, Error, Result};
+use crate::url::Dialect;
+
+/// refinery's default history table name.
+pub const DEFAULT_TABLE: &str = "refinery_schema_history";
+
+/// One row of the history table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppliedRow {
+    pub version: i64,
+    pub name: String,
+    /// UTC RFC 3339, as refinery writes it.
+    pub applied_on: String,
+    /// Decimal u64 as refinery writes it; kept as text so a bad row is
+    /// reported as divergent instead of failing the read.
+    pub checksum: String,
+}
+
+impl AppliedRow {
+    pub fn checksum_u64(&self) -> Option<u64> {
+        self.checksum.trim().parse().ok()
+    }
+}
+
+/// A MySQL/MariaDB migration that started and did not finish.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirtyMarker {
+    pub version: i64,
+    pub direction: Direction,
+    /// Statements that completed.
+    pub done: u64,
+}
+
+/// What the engine reads before planning, in one round trip.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct HistoryState {
+    pub rows: Vec<AppliedRow>,
+    pub dirty: Option<DirtyMarker>,
+}
+
+/// A validated history table name, safe to paste into SQL as refinery does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Table(String);
+
+impl Table {
+    pub fn new(name: &str) -> Result<Self> {
+        let mut bytes = name.bytes();
+        let first_ok = bytes.next().is_some_and(|b| b.is_ascii_alphabetic() || b == b'_');
+        if first_ok && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_') && name.len() <= 54 {
+            Ok(Table(name.to_string()))
+        } else {
+            Err(Error::TableName(name.chars().take(80).collect()))
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.0
+    }
+
+    /// The side table for dbmigrate's own state.
+    pub fn side(&self) -> String {
+        format!("{}_dbmigrate", self.0)
+    }
+
+    pub fn create_sql(&self, dialect: Dialect) -> String {
+        let int = if dialect == Dialect::Postgres { "int8" } else { "BIGINT" };
+        format!(
+            "CREATE TABLE IF NOT EXISTS {}(version {int} PRIMARY KEY, name VARCHAR(255), applied_on VARCHAR(255), checksum VARCHAR(255))",
+            self.0
+        )
+    }
+
+    pub fn create_side_sql(&self) -> String {
+        format!(
+            "CREATE TABLE IF NOT EXISTS {}(version BIGINT PRIMARY KEY, direction VARCHAR(8) NOT NULL, statements_done BIGINT NOT NULL, started_on VARCHAR(255))",
+            self.side()
+        )
+    }
+
+    pub fn select_sql(&self) -> String {
+        format!("SELECT version, name, applied_on, checksum FROM {} ORDER BY applied_on, version", self.0)
+    }
+
+    pub fn select_side_sql(&self) -> String {
+        format!("SELECT version, direction, statements_done FROM {}", self.side())
+    }
+
+    pub fn insert_sql(&self, version: i64, name: &str, checksum: u64) -> String {
+        format!(
+            "INSERT INTO {} (version, name, applied_on, checksum) VALUES ({version}, {}, '{}', '{checksum}')",
+            self.0,
+            quote(name),
+            now_rfc3339()
+        )
+    }
+
+    pub fn delete_sql(&self, version: i64) -> String {
+        format!("DELETE FROM {} WHERE version = {version}", self.0)
+    }
+
+    pub fn mark_start_sql(&self, version: i64, direction: Direction) -> String {
+        format!(
+            "INSERT INTO {} (version, direction, statements_done, started_on) VALUES ({version}, '{direction}', 0, '{}')",
+            self.side(),
+            now_rfc3339()
+        )
+    }
+
+    pub fn mark_progress_sql(&self, version: i64, done: usize) -> String {
+        format!("UPDATE {} SET statements_done = {done} WHERE version = {version}", self.side())
+    }
+
+    pub fn mark_clear_sql(&self, version: i64) -> String {
+        format!("DELETE FROM {} WHERE version = {version}", self.side())
+    }
+}
+
+/// A SQL string literal; names are `[a-z0-9_]+` already, this is a second guard.
+fn quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// The current UTC time the way refinery writes `applied_on`.
+pub(crate) fn now_rfc3339() -> String {
+    OffsetDateTime::now_utc().format(&Rfc3339).unwrap_or_else(|_| "1970-01-01T00:00:00Z".to_string())
+}
+
+pub(crate) fn parse_direction(s: &str) -> Direction {
+    if s.eq_ignore_ascii_case("down") { Direction::Down } else { Direction::Up }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_names() {
+        assert!(Table::new("refinery_schema_history").is_ok());
+        assert!(Table::new("_h2").is_ok());
+        for bad in ["", "1abc", "a-b", "a b", "a;drop", "é"] {
+            assert!(Table::new(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn create_matches_refinery() {
+        let t = Table::new(DEFAULT_TABLE).expect("valid");
+        assert_eq!(
+            t.create_sql(Dialect::Postgres),
+            "CREATE TABLE IF NOT EXISTS refinery_schema_history(version int8 PRIMARY KEY, name VARCHAR(255), applied_on VARCHAR(255), checksum VARCHAR(255))"
+        );
+        assert!(t.create_sql(Dialect::Mysql).contains("version BIGINT PRIMARY KEY"));
+    }
+
+    #[test]
+    fn applied_on_is_rfc3339() {
+        let now = now_rfc3339();
+        assert!(OffsetDateTime::parse(&now, &Rfc3339).is_ok(), "{now}");
+        let t = Table::new("h").expect("valid");
+        let sql = t.insert_sql(7, "o'k", 42);
+        assert!(sql.starts_with("INSERT INTO h (version, name, applied_on, checksum) VALUES (7, 'o''k', '"));
+        assert!(sql.ends_with("', '42')"));
+    }
+}

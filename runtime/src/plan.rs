@@ -1,0 +1,202 @@
+//! Deciding what to run: pure functions over the scripts and the history, so
+//! every refusal happens before anything is sent to the database.
+
+use std::collections::BTreeMap;
+
+use crate::error::{Error, Result};
+use crate::history::{AppliedRow, HistoryState};
+use crate::script::{MigrationScript, Reversibility};
+
+/// How far `run` goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Target {
+    /// Every pending migration.
+    #[default]
+    Latest,
+    /// Pending migrations up to and including this version.
+    Version(i64),
+}
+
+/// How far `down` goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DownTarget {
+    /// Revert this many of the newest applied migrations.
+    Steps(usize),
+    /// Revert every applied migration with a version above this one.
+    To(i64),
+}
+
+/// The checks `run` makes before applying anything.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Checks {
+    pub abort_divergent: bool,
+    pub abort_missing: bool,
+    pub allow_out_of_order: bool,
+}
+
+/// Scripts by version, validated, with duplicates refused.
+pub(crate) type Scripts<'s, 'a> = BTreeMap<i64, &'s MigrationScript<'a>>;
+
+pub(crate) fn index<'s, 'a>(scripts: &'s [MigrationScript<'a>]) -> Result<Scripts<'s, 'a>> {
+    let mut map = BTreeMap::new();
+    for s in scripts {
+        s.validate()?;
+        if map.insert(s.version, s).is_some() {
+            return Err(Error::DuplicateVersion(s.version));
+        }
+    }
+    Ok(map)
+}
+
+/// Whether an applied row still matches its script (name and checksum).
+pub(crate) fn row_matches(script: &MigrationScript<'_>, row: &AppliedRow) -> Result<bool> {
+    if script.name != row.name {
+        return Ok(false);
+    }
+    match row.checksum_u64() {
+        Some(sum) => script.matches_checksum(sum),
+        None => Ok(false),
+    }
+}
+
+pub(crate) fn newest(rows: &[AppliedRow]) -> Option<i64> {
+    rows.iter().map(|r| r.version).max()
+}
+
+/// The scripts `run` would apply, oldest first.
+pub(crate) fn plan_up<'s, 'a>(
+    scripts: &Scripts<'s, 'a>,
+    state: &HistoryState,
+    target: Target,
+    checks: Checks,
+) -> Result<Vec<&'s MigrationScript<'a>>> {
+    let applied: BTreeMap<i64, &AppliedRow> = state.rows.iter().map(|r| (r.version, r)).collect();
+    let mut divergent = Vec::new();
+    for (v, row) in &applied {
+        if let Some(s) = scripts.get(v)
+            && !row_matches(s, row)?
+        {
+            divergent.push(s.file_name());
+        }
+    }
+    if checks.abort_divergent && !divergent.is_empty() {
+        return Err(Error::Divergent(divergent));
+    }
+    let missing: Vec<i64> = applied.keys().filter(|v| !scripts.contains_key(v)).copied().collect();
+    if checks.abort_missing && !missing.is_empty() {
+        return Err(Error::Missing(missing));
+    }
+    let limit = match target {
+        Target::Latest => i64::MAX,
+        Target::Version(v) => v,
+    };
+    let pending: Vec<_> = scripts.range(..=limit).filter(|(v, _)| !applied.contains_key(v)).map(|(_, s)| *s).collect();
+    if let Some(newest) = newest(&state.rows)
+        && !checks.allow_out_of_order
+    {
+        let late: Vec<String> = pending.iter().filter(|s| s.version < newest).map(|s| s.file_name()).collect();
+        if !late.is_empty() {
+            return Err(Error::OutOfOrder { newest, files: late });
+        }
+    }
+    Ok(pending)
+}
+
+/// The scripts `down` would revert, newest first; refuses if any of them
+/// cannot be reverted.
+pub(crate) fn plan_down<'s, 'a>(
+    scripts: &Scripts<'s, 'a>,
+    state: &HistoryState,
+    target: DownTarget,
+) -> Result<Vec<&'s MigrationScript<'a>>> {
+    let mut rows: Vec<&AppliedRow> = state.rows.iter().collect();
+    rows.sort_by_key(|r| std::cmp::Reverse(r.version));
+    let chosen: Vec<&AppliedRow> = match target {
+        DownTarget::Steps(n) => rows.into_iter().take(n).collect(),
+        DownTarget::To(v) => rows.into_iter().take_while(|r| r.version > v).collect(),
+    };
+    chosen
+        .into_iter()
+        .map(|row| {
+            let script = scripts.get(&row.version).ok_or_else(|| Error::Missing(vec![row.version]))?;
+            if !row_matches(script, row)? {
+                return Err(Error::Divergent(vec![script.file_name()]));
+            }
+            match script.reversibility() {
+                Reversibility::Reversible => Ok(*script),
+                Reversibility::NoDown => Err(Error::NoDown(script.file_name())),
+                Reversibility::Irreversible => Err(Error::Irreversible(script.file_name())),
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CHECKS: Checks = Checks { abort_divergent: true, abort_missing: true, allow_out_of_order: false };
+
+    fn scripts() -> Vec<MigrationScript<'static>> {
+        vec![
+            MigrationScript::new(1, "a", "CREATE TABLE a(x INT);", Some("DROP TABLE a;")),
+            MigrationScript::new(2, "b", "CREATE TABLE b(x INT);", Some("")),
+            MigrationScript::new(3, "c", "CREATE TABLE c(x INT);", None::<&str>),
+        ]
+    }
+
+    fn row(s: &MigrationScript<'_>) -> AppliedRow {
+        AppliedRow {
+            version: s.version,
+            name: s.name.to_string(),
+            applied_on: "2024-01-01T00:00:00Z".into(),
+            checksum: s.checksum().expect("checksum").to_string(),
+        }
+    }
+
+    fn state(rows: Vec<AppliedRow>) -> HistoryState {
+        HistoryState { rows, dirty: None }
+    }
+
+    #[test]
+    fn pending_and_target() {
+        let s = scripts();
+        let idx = index(&s).expect("valid");
+        let st = state(vec![row(&s[0])]);
+        let up = plan_up(&idx, &st, Target::Latest, CHECKS).expect("plan");
+        assert_eq!(up.iter().map(|s| s.version).collect::<Vec<_>>(), vec![2, 3]);
+        let up = plan_up(&idx, &st, Target::Version(2), CHECKS).expect("plan");
+        assert_eq!(up.len(), 1);
+    }
+
+    #[test]
+    fn refusals_up() {
+        let s = scripts();
+        let idx = index(&s).expect("valid");
+        let mut r = row(&s[0]);
+        r.checksum = "1".into();
+        assert!(matches!(plan_up(&idx, &state(vec![r]), Target::Latest, CHECKS), Err(Error::Divergent(_))));
+        let mut r = row(&s[0]);
+        r.version = 9;
+        assert!(matches!(plan_up(&idx, &state(vec![r]), Target::Latest, CHECKS), Err(Error::Missing(_))));
+        let st = state(vec![row(&s[1])]);
+        assert!(matches!(plan_up(&idx, &st, Target::Latest, CHECKS), Err(Error::OutOfOrder { .. })));
+        let lax = Checks { allow_out_of_order: true, ..CHECKS };
+        assert_eq!(plan_up(&idx, &st, Target::Latest, lax).expect("plan").len(), 2);
+        let dup = vec![s[0].clone(), s[0].clone()];
+        assert!(matches!(index(&dup), Err(Error::DuplicateVersion(1))));
+    }
+
+    #[test]
+    fn refusals_down() {
+        let s = scripts();
+        let idx = index(&s).expect("valid");
+        let st = state(s.iter().map(row).collect());
+        assert!(matches!(plan_down(&idx, &st, DownTarget::Steps(1)), Err(Error::NoDown(f)) if f == "V3__c.sql"));
+        let st = state(s[..2].iter().map(row).collect());
+        assert!(matches!(plan_down(&idx, &st, DownTarget::Steps(1)), Err(Error::Irreversible(f)) if f == "V2__b.sql"));
+        let st = state(vec![row(&s[0])]);
+        assert_eq!(plan_down(&idx, &st, DownTarget::To(0)).expect("plan").len(), 1);
+        assert!(plan_down(&idx, &st, DownTarget::To(1)).expect("plan").is_empty());
+    }
+}

@@ -1,0 +1,236 @@
+//! Splits MySQL/MariaDB scripts into statements. DDL commits implicitly there,
+//! so the engine runs and tracks each statement on its own, and a failure can
+//! name the statement's line.
+//!
+//! Understood: `'…'` and `"…"` strings (doubled quotes and backslash escapes),
+//! `` `…` `` identifiers (doubled backticks), `-- ` (dash dash whitespace),
+//! `#` and `/* */` comments, `/*! … */` executable comments (kept as code) and
+//! `DELIMITER xx` lines as the mysql client reads them.
+
+use crate::script::{line_of, skip_trivia};
+
+/// One statement of a script, without its delimiter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Statement<'a> {
+    pub sql: &'a str,
+    /// 1-based line in the file where the statement starts.
+    pub line: usize,
+}
+
+/// Splits `sql` into statements; comment-only pieces are dropped.
+pub fn split_mysql(sql: &str) -> Vec<Statement<'_>> {
+    let mut out = Vec::new();
+    let mut delimiter = ";".to_string();
+    let mut pos = 0;
+    while pos < sql.len() {
+        let start = skip_mysql_trivia(sql, pos);
+        if start >= sql.len() {
+            break;
+        }
+        if let Some((new_delim, next)) = delimiter_command(sql, start) {
+            delimiter = new_delim;
+            pos = next;
+            continue;
+        }
+        let end = statement_end(sql, start, &delimiter);
+        let text = sql[start..end].trim_end();
+        if !text.is_empty() {
+            out.push(Statement { sql: text, line: line_of(sql, start) });
+        }
+        pos = (end + delimiter.len()).min(sql.len());
+    }
+    out
+}
+
+/// Like `skip_trivia`, also skipping `#` comments.
+fn skip_mysql_trivia(sql: &str, mut pos: usize) -> usize {
+    loop {
+        pos = skip_trivia(sql, pos);
+        if !sql[pos..].starts_with('#') {
+            return pos;
+        }
+        pos = skip_line(sql.as_bytes(), pos);
+    }
+}
+
+/// `DELIMITER xx` at the start of a line: returns the new delimiter and
+/// where the next statement may start.
+fn delimiter_command(sql: &str, start: usize) -> Option<(String, usize)> {
+    let line_end = sql[start..].find('\n').map_or(sql.len(), |n| start + n);
+    let line = &sql[start..line_end];
+    let (Some(word), Some(rest)) = (line.get(..9), line.get(9..)) else {
+        return None;
+    };
+    if !word.eq_ignore_ascii_case("delimiter") || !rest.starts_with([' ', '\t']) {
+        return None;
+    }
+    let delim = rest.trim();
+    if delim.is_empty() {
+        return None;
+    }
+    Some((delim.to_string(), (line_end + 1).min(sql.len())))
+}
+
+/// Whether the `--` at `pos` starts a comment (it needs whitespace after it).
+fn is_dash_comment(sql: &str, pos: usize) -> bool {
+    sql.as_bytes().get(pos + 2).is_none_or(|c| c.is_ascii_whitespace())
+}
+
+/// Byte offset of the delimiter that ends the statement starting at `pos`,
+/// or the end of the text.
+fn statement_end(sql: &str, mut pos: usize, delimiter: &str) -> usize {
+    let b = sql.as_bytes();
+    while pos < b.len() {
+        if b[pos..].starts_with(delimiter.as_bytes()) {
+            return pos;
+        }
+        pos = match b[pos] {
+            q @ (b'\'' | b'"') => skip_quoted(b, pos, q, true),
+            b'`' => skip_quoted(b, pos, b'`', false),
+            b'#' => skip_line(b, pos),
+            b'-' if sql[pos..].starts_with("--") && is_dash_comment(sql, pos) => skip_line(b, pos),
+            b'/' if sql[pos..].starts_with("/*") && !sql[pos..].starts_with("/*!") => {
+                sql[pos + 2..].find("*/").map_or(b.len(), |n| pos + n + 4)
+            }
+            _ => pos + char_len(b[pos]),
+        };
+    }
+    b.len()
+}
+
+fn char_len(first: u8) -> usize {
+    match first {
+        0xF0.. => 4,
+        0xE0.. => 3,
+        0xC0.. => 2,
+        _ => 1,
+    }
+}
+
+fn skip_line(b: &[u8], pos: usize) -> usize {
+    b[pos..].iter().position(|&c| c == b'\n').map_or(b.len(), |n| pos + n + 1)
+}
+
+/// Skips a quoted string or identifier starting at `pos`; a doubled quote
+/// stays inside, and so does a backslash-escaped one when `backslash` is set.
+fn skip_quoted(b: &[u8], pos: usize, quote: u8, backslash: bool) -> usize {
+    let mut i = pos + 1;
+    while i < b.len() {
+        match b[i] {
+            b'\\' if backslash => i += 2,
+            c if c == quote => {
+                if b.get(i + 1) == Some(&quote) {
+                    i += 2;
+                } else {
+                    return i + 1;
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    b.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn texts(sql: &str) -> Vec<&str> {
+        split_mysql(sql).into_iter().map(|s| s.sql).collect()
+    }
+
+    #[test]
+    fn simple_statements_and_lines() {
+        let s = split_mysql("CREATE TABLE a (x INT);\n\nINSERT INTO a VALUES (1);\n");
+        assert_eq!(s.len(), 2);
+        assert_eq!(s[0], Statement { sql: "CREATE TABLE a (x INT)", line: 1 });
+        assert_eq!(s[1], Statement { sql: "INSERT INTO a VALUES (1)", line: 3 });
+    }
+
+    #[test]
+    fn last_statement_without_delimiter() {
+        assert_eq!(texts("SELECT 1; SELECT 2"), vec!["SELECT 1", "SELECT 2"]);
+    }
+
+    #[test]
+    fn empty_and_comment_only() {
+        assert!(texts("").is_empty());
+        assert!(texts("  \n -- c\n # d\n /* e ; */ ;;\n").is_empty());
+    }
+
+    #[test]
+    fn semicolons_in_strings_and_identifiers() {
+        assert_eq!(
+            texts("INSERT INTO t VALUES ('a;b', \"c;d\", `e;f`); SELECT 2;"),
+            vec!["INSERT INTO t VALUES ('a;b', \"c;d\", `e;f`)", "SELECT 2"]
+        );
+    }
+
+    #[test]
+    fn doubled_and_escaped_quotes() {
+        assert_eq!(
+            texts(r"SELECT 'it''s;', 'a\';b', `x``;y`; SELECT 2"),
+            vec![r"SELECT 'it''s;', 'a\';b', `x``;y`", "SELECT 2"]
+        );
+        assert_eq!(texts(r#"SELECT "q\\"; SELECT 3"#), vec![r#"SELECT "q\\""#, "SELECT 3"]);
+    }
+
+    #[test]
+    fn comments_hide_semicolons() {
+        assert_eq!(
+            texts("SELECT 1 -- a;b\n, 2; # c;d\nSELECT /* ; */ 3;"),
+            vec!["SELECT 1 -- a;b\n, 2", "SELECT /* ; */ 3"]
+        );
+    }
+
+    #[test]
+    fn dash_dash_needs_whitespace() {
+        assert_eq!(texts("SELECT 5--3; SELECT 1"), vec!["SELECT 5--3", "SELECT 1"]);
+    }
+
+    #[test]
+    fn executable_comments_are_code() {
+        assert_eq!(texts("/*!40101 SET NAMES utf8 */;\nSELECT 1;"), vec!["/*!40101 SET NAMES utf8 */", "SELECT 1"]);
+    }
+
+    #[test]
+    fn leading_comments_skipped_for_line() {
+        let s = split_mysql("-- header\n# more\n/* block\n*/\nALTER TABLE a ADD y INT;");
+        assert_eq!(s, vec![Statement { sql: "ALTER TABLE a ADD y INT", line: 5 }]);
+    }
+
+    #[test]
+    fn delimiter_lines() {
+        let sql = "DELIMITER //\nCREATE PROCEDURE p() BEGIN SELECT 1; SELECT 2; END//\nDELIMITER ;\nCALL p();\n";
+        let s = split_mysql(sql);
+        assert_eq!(
+            s,
+            vec![
+                Statement { sql: "CREATE PROCEDURE p() BEGIN SELECT 1; SELECT 2; END", line: 2 },
+                Statement { sql: "CALL p()", line: 4 },
+            ]
+        );
+    }
+
+    #[test]
+    fn delimiter_is_case_insensitive_and_multichar() {
+        assert_eq!(texts("delimiter $$\nSELECT 1; SELECT 2$$\nSELECT 3$$"), vec!["SELECT 1; SELECT 2", "SELECT 3"]);
+    }
+
+    #[test]
+    fn unterminated_string_runs_to_end() {
+        assert_eq!(texts("SELECT 'abc; SELECT 2"), vec!["SELECT 'abc; SELECT 2"]);
+    }
+
+    #[test]
+    fn multibyte_text() {
+        assert_eq!(texts("SELECT 'é;ü'; SELECT 'ß'"), vec!["SELECT 'é;ü'", "SELECT 'ß'"]);
+        assert_eq!(texts("SELECT ü; SELECT 2"), vec!["SELECT ü", "SELECT 2"]);
+    }
+
+    #[test]
+    fn set_and_prepare_stay_separate() {
+        let sql = "SET @s = 'ALTER TABLE a ADD c INT';\nPREPARE st FROM @s;\nEXECUTE st;\nDEALLOCATE PREPARE st;\n";
+        assert_eq!(split_mysql(sql).iter().map(|s| s.line).collect::<Vec<_>>(), vec![1, 2, 3, 4]);
+    }
+}
