@@ -1,1 +1,9 @@
-//! End-to-end tests.
+//! End-to-end tests of `cargo dbmigrate`, through the real binary.
+//!
+//! Layout follows cargo-edit: `<command>/<case>/mod.rs`, with `in/` (the project before) and
+//! `out/` (the files expected after) where a case edits a project. `SNAPSHOTS=overwrite`
+//! rewrites snapshots.
+
+mod cli;
+mod init;
+mod new;

@@ -1,0 +1,9 @@
+//! `cargo dbmigrate init`.
+
+mod custom_build_rs;
+mod dry_run;
+mod existing_build_rs;
+mod fresh;
+mod second_run;
+mod unknown_package;
+mod workspace_package;
