@@ -59,7 +59,11 @@ impl Backend for SqliteBackend {
                 Ok(None) => return Ok(()),
                 Err(e) => {
                     let mut err = db_error(&e);
-                    err.offset = Some(cursor + err.offset.unwrap_or(0));
+                    // Without a token offset, point at the statement's start.
+                    err.offset = Some(match err.offset {
+                        Some(off) => cursor + off,
+                        None => crate::script::skip_trivia(sql, cursor),
+                    });
                     return Err(err);
                 }
             };

@@ -1,0 +1,79 @@
+//! The engine on SQLite (bundled), each test in its own temp dir.
+#![cfg(feature = "sqlite")]
+
+mod common;
+
+use std::time::Instant;
+
+use common::TestDb;
+use dbmigrate_runtime::{DatabaseUrl, Engine, Options, Target};
+
+backend_tests!(TestDb::sqlite);
+
+#[test]
+fn single_transaction() {
+    common::scenarios::single_transaction(&TestDb::sqlite("single"));
+}
+
+#[test]
+fn lock_timeout() {
+    let db = TestDb::sqlite("lock");
+    let path = db.sqlite_path();
+    common::scenarios::lock_timeout(&db, || {
+        let mut p = path.into_os_string();
+        p.push(".dbmigrate-lock");
+        let f = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(p).expect("open");
+        f.lock().expect("lock");
+        Box::new(f)
+    });
+}
+
+#[test]
+fn vaultwarden_corpus() {
+    common::scenarios::corpus(&TestDb::sqlite("vw"), "sqlite", Some("PRAGMA foreign_keys = OFF"));
+}
+
+#[test]
+fn in_memory_database() {
+    let url = DatabaseUrl::parse("sqlite::memory:", std::path::Path::new("/")).expect("url");
+    let mut engine = Engine::connect(&url, Options::default()).expect("connect");
+    let scripts = [common::script(1, "a", "CREATE TABLE t (x INT);", None)];
+    assert_eq!(engine.run(&scripts, Target::Latest, &mut |_| {}).expect("run").migrations.len(), 1);
+    assert_eq!(engine.current_version().expect("version"), Some(1));
+}
+
+#[test]
+fn setup_sql_runs_outside_the_transaction() {
+    // PRAGMA foreign_keys is a no-op inside a transaction: it only takes
+    // effect if the set-up SQL runs before the migration's BEGIN.
+    let db = TestDb::sqlite("setup");
+    let scripts = [
+        common::script(1, "parent", "CREATE TABLE p (id INTEGER PRIMARY KEY);", None),
+        common::script(2, "child", "CREATE TABLE c (p INTEGER REFERENCES p(id)); INSERT INTO c VALUES (7);", None),
+    ];
+    let options = Options { setup_sql: Some("PRAGMA foreign_keys = ON".into()), ..db.options() };
+    let err = db.engine_with(options).run(&scripts, Target::Latest, &mut |_| {}).expect_err("fk enforced");
+    assert!(err.to_string().contains("FOREIGN KEY"), "{err}");
+}
+
+/// The no-op run with 1,000 applied migrations: lock, one history read, plan.
+#[test]
+fn noop_run_is_fast() {
+    let db = TestDb::sqlite("fast");
+    let scripts: Vec<_> = (1..=1000)
+        .map(|v| common::script(v, &format!("m{v}"), &format!("CREATE TABLE t{v} (x INT);\n"), None))
+        .collect();
+    let mut engine = db.engine();
+    engine.stamp(&scripts, i64::MAX).expect("stamp");
+    let mut best = std::time::Duration::MAX;
+    for _ in 0..5 {
+        let start = Instant::now();
+        let r = engine.run(&scripts, Target::Latest, &mut |_| {}).expect("run");
+        best = best.min(start.elapsed());
+        assert!(r.migrations.is_empty());
+    }
+    eprintln!("no-op run over 1000 applied migrations: {best:?}");
+    // Debug builds are several times slower than release; keep a margin.
+    let limit = if cfg!(debug_assertions) { 80 } else { 8 };
+    assert!(best.as_millis() <= limit, "no-op run took {best:?}");
+}
