@@ -130,6 +130,13 @@ enum Step {
     },
     /// History or marker bookkeeping.
     Record(String),
+    /// The history row of an applied migration, rendered when it is sent so
+    /// `applied_on` is the time it was really applied.
+    Insert {
+        version: i64,
+        name: String,
+        checksum: u64,
+    },
 }
 
 /// The steps of one migration.
@@ -251,7 +258,7 @@ impl Engine {
         let pending = plan::plan_up(&scripts, &state, Target::Version(up_to), self.checks())?;
         let mut steps = vec![Step::Begin];
         for s in &pending {
-            steps.push(Step::Record(self.table.insert_sql(s.version, &s.name, s.checksum()?)));
+            steps.push(insert_step(s)?);
         }
         steps.push(Step::Commit);
         let job = Job { version: up_to, name: "stamp".into(), file: "stamp".into(), direction: Direction::Up, steps };
@@ -274,7 +281,7 @@ impl Engine {
         match action {
             RepairAction::AsApplied if !recorded => {
                 let s = scripts.get(&version).ok_or(Error::UnknownVersion(version))?;
-                steps.push(Step::Record(self.table.insert_sql(version, &s.name, s.checksum()?)));
+                steps.push(insert_step(s)?);
             }
             RepairAction::AsPending if recorded => steps.push(Step::Record(self.table.delete_sql(version))),
             _ if !marked => return Ok(()),
@@ -318,7 +325,7 @@ impl Engine {
 
     /// Per-migration transactions, unless the whole run is one or the script
     /// asks to run outside of any.
-    fn wrap(&self, sql: &str, record: String) -> Result<Vec<Step>> {
+    fn wrap(&self, sql: &str, record: Step) -> Result<Vec<Step>> {
         let mut steps = Vec::new();
         let own_tx = !self.options.single_transaction && !wants_no_transaction(sql);
         if own_tx {
@@ -327,7 +334,7 @@ impl Engine {
         if !is_blank(sql) {
             steps.push(Step::Sql { sql: sql.to_string(), line: 1 });
         }
-        steps.push(Step::Record(record));
+        steps.push(record);
         if own_tx {
             steps.push(Step::Commit);
         }
@@ -337,20 +344,20 @@ impl Engine {
     /// MySQL/MariaDB: statement by statement with a progress marker, since
     /// DDL commits implicitly; the history change and the marker's removal
     /// share a transaction.
-    fn tracked(&self, version: i64, direction: Direction, sql: &str, record: String) -> Vec<Step> {
+    fn tracked(&self, version: i64, direction: Direction, sql: &str, record: Step) -> Vec<Step> {
         let mut steps = vec![Step::Record(self.table.mark_start_sql(version, direction))];
         for (i, st) in crate::split::split_mysql(sql).into_iter().enumerate() {
             steps.push(Step::Sql { sql: st.sql.to_string(), line: st.line });
             steps.push(Step::Record(self.table.mark_progress_sql(version, i + 1)));
         }
         steps.push(Step::Begin);
-        steps.push(Step::Record(record));
+        steps.push(record);
         steps.push(Step::Record(self.table.mark_clear_sql(version)));
         steps.push(Step::Commit);
         steps
     }
 
-    fn job(&self, s: &MigrationScript<'_>, direction: Direction, sql: &str, record: String) -> Result<Job> {
+    fn job(&self, s: &MigrationScript<'_>, direction: Direction, sql: &str, record: Step) -> Result<Job> {
         let file = match direction {
             Direction::Up => s.file_name(),
             Direction::Down => format!("V{}__{}.down.sql", s.version, s.name),
@@ -367,12 +374,11 @@ impl Engine {
     }
 
     fn up_job(&self, s: &MigrationScript<'_>) -> Result<Job> {
-        let record = self.table.insert_sql(s.version, &s.name, s.checksum()?);
-        self.job(s, Direction::Up, &s.up, record)
+        self.job(s, Direction::Up, &s.up, insert_step(s)?)
     }
 
     fn down_job(&self, s: &MigrationScript<'_>) -> Result<Job> {
-        let record = self.table.delete_sql(s.version);
+        let record = Step::Record(self.table.delete_sql(s.version));
         self.job(s, Direction::Down, s.down.as_deref().unwrap_or_default(), record)
     }
 
@@ -390,6 +396,7 @@ impl Engine {
                 Step::Begin => self.conn.begin_sql().to_string(),
                 Step::Commit => "COMMIT".to_string(),
                 Step::Sql { sql, .. } | Step::Record(sql) => sql.clone(),
+                Step::Insert { version, name, checksum } => self.table.insert_sql(*version, name, *checksum),
             });
         }
         if self.single_tx() && !jobs.is_empty() {
@@ -460,6 +467,10 @@ impl Engine {
                 Step::Begin => self.conn.execute(self.conn.begin_sql()).map(|()| in_tx = true),
                 Step::Commit => self.conn.execute("COMMIT").map(|()| in_tx = false),
                 Step::Record(sql) => self.conn.execute(sql),
+                Step::Insert { version, name, checksum } => {
+                    let sql = self.table.insert_sql(*version, name, *checksum);
+                    self.conn.execute(&sql)
+                }
                 Step::Sql { sql, line } => {
                     let r = self.conn.execute(sql);
                     if let Err(e) = r {
@@ -508,6 +519,10 @@ impl Engine {
             dirty,
         }
     }
+}
+
+fn insert_step(s: &MigrationScript<'_>) -> Result<Step> {
+    Ok(Step::Insert { version: s.version, name: s.name.to_string(), checksum: s.checksum()? })
 }
 
 fn refuse_dirty(state: &HistoryState, scripts: &Scripts<'_, '_>) -> Result<()> {

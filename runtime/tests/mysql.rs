@@ -1,0 +1,84 @@
+//! The engine on a real MariaDB/MySQL server (127.0.0.1:3306, root).
+#![cfg(feature = "mysql")]
+
+mod common;
+
+use common::TestDb;
+use dbmigrate_runtime::{Engine, Error, Target};
+
+backend_tests!(TestDb::mysql);
+
+#[test]
+fn lock_timeout() {
+    let db = TestDb::mysql("lock");
+    let name = format!("dbmigrate:{}:refinery_schema_history", db.name);
+    let url = db.url.to_string();
+    common::scenarios::lock_timeout(&db, || {
+        use mysql::prelude::Queryable;
+        let mut c = mysql::Conn::new(mysql::Opts::from_url(&url).expect("url")).expect("connect");
+        let got: Option<i64> = c.query_first(format!("SELECT GET_LOCK('{name}', 5)")).expect("lock");
+        assert_eq!(got, Some(1));
+        Box::new(c)
+    });
+}
+
+#[test]
+fn vaultwarden_corpus() {
+    common::scenarios::corpus(&TestDb::mysql("vw"), "mysql", Some("SET FOREIGN_KEY_CHECKS=0"));
+}
+
+#[test]
+fn errors_after_the_first_result_are_not_swallowed() {
+    // refinery's sync mysql driver records such a file as applied (#343).
+    let db = TestDb::mysql("drain");
+    let scripts = [common::script(
+        1,
+        "select_then_fail",
+        "SELECT 1;\nSELECT 2;\nDELIMITER //\nCREATE PROCEDURE p() BEGIN SELECT 1; SELECT * FROM nope; END//\nDELIMITER ;\nCALL p();\n",
+        None,
+    )];
+    let err = db.engine().run(&scripts, Target::Latest, &mut |_| {}).expect_err("must fail");
+    match &err {
+        Error::Migration { line, code, message, .. } => {
+            assert_eq!(*line, Some(6), "{err}");
+            assert!(code.as_deref().is_some_and(|c| c.starts_with("1146")), "{err}");
+            assert!(message.contains("nope"), "{err}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn set_and_prepare_on_one_connection() {
+    let db = TestDb::mysql("prep");
+    let scripts = [common::script(
+        1,
+        "dynamic",
+        "CREATE TABLE t (x INT);\nSET @s = 'ALTER TABLE t ADD COLUMN y INT';\nPREPARE st FROM @s;\nEXECUTE st;\nDEALLOCATE PREPARE st;\n# a hash comment\nINSERT INTO t (x, y) VALUES (1, 2);\n",
+        None,
+    )];
+    db.engine().run(&scripts, Target::Latest, &mut |_| {}).expect("run");
+    assert_eq!(db.scalar("SELECT y FROM t"), 2);
+}
+
+#[test]
+fn redaction() {
+    let secret = "p@ss:w/rd";
+    let query_secret = "qs3cr3t";
+    let urls = [
+        // root has no password: the server refuses this one.
+        format!("mysql://root:p%40ss%3Aw%2Frd@127.0.0.1:3306/mysql?password={query_secret}"),
+        format!("mariadb://bob:p%40ss%3Aw%2Frd@127.0.0.1:1/x?sslpassword={query_secret}"),
+    ];
+    for text in urls {
+        let url = common::parse(&text);
+        let options =
+            dbmigrate_runtime::Options { lock_timeout: std::time::Duration::from_secs(2), ..Default::default() };
+        let err = Engine::connect(&url, options).expect_err("must fail");
+        let all = format!("{url} {url:?} {err} {err:?}");
+        for s in [secret, "p%40ss%3Aw%2Frd", query_secret] {
+            assert!(!all.contains(s), "secret leaked: {all}");
+        }
+        assert!(all.contains("***"), "{all}");
+    }
+}

@@ -1,0 +1,86 @@
+//! The engine on a real PostgreSQL server (127.0.0.1:5432, user postgres).
+#![cfg(feature = "postgres")]
+
+mod common;
+
+use common::TestDb;
+use dbmigrate_runtime::{Engine, Error, Target};
+
+backend_tests!(TestDb::postgres);
+
+#[test]
+fn single_transaction() {
+    common::scenarios::single_transaction(&TestDb::postgres("single"));
+}
+
+#[test]
+fn lock_timeout() {
+    let db = TestDb::postgres("lock");
+    let url = db.url.to_string();
+    common::scenarios::lock_timeout(&db, || {
+        // Hold the same advisory lock as the engine would, on another session.
+        let mut c = postgres::Client::connect(&url, postgres::NoTls).expect("connect");
+        let key = advisory_key();
+        c.batch_execute(&format!("SELECT pg_advisory_lock({key})")).expect("lock");
+        Box::new(c)
+    });
+}
+
+/// The engine's key for the default table, recomputed here (FNV-1a of
+/// `dbmigrate:<table>`) so a change to it is noticed: other binaries rely on it.
+fn advisory_key() -> i64 {
+    let h = "dbmigrate:refinery_schema_history"
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
+    i64::from_ne_bytes(h.to_ne_bytes())
+}
+
+#[test]
+fn vaultwarden_corpus() {
+    common::scenarios::corpus(&TestDb::postgres("vw"), "postgresql", None);
+}
+
+#[test]
+fn no_transaction_script() {
+    let db = TestDb::postgres("notx");
+    let scripts = [
+        common::script(1, "t", "CREATE TABLE t (x INT);", None),
+        common::script(2, "idx", "-- dbmigrate:no-transaction\nCREATE INDEX CONCURRENTLY t_x ON t (x);\n", None),
+    ];
+    let mut engine = db.engine();
+    let r = engine.run(&scripts, Target::Latest, &mut |_| {}).expect("concurrent index outside a transaction");
+    assert_eq!(r.migrations.len(), 2);
+    assert_eq!(db.scalar("SELECT count(*) FROM pg_indexes WHERE indexname = 't_x'"), 1);
+    let single = dbmigrate_runtime::Options { single_transaction: true, ..db.options() };
+    let other = TestDb::postgres("notx2");
+    let err = other.engine_with(single).run(&scripts, Target::Latest, &mut |_| {}).expect_err("conflict");
+    assert!(matches!(err, Error::NoTransactionConflict(_)), "{err}");
+}
+
+#[test]
+fn redaction() {
+    let secret = "p@ss:w/rd";
+    let query_secret = "qs3cr3t";
+    let urls = [
+        // A database that does not exist: the server answers with an error.
+        format!(
+            "postgres://postgres:p%40ss%3Aw%2Frd@127.0.0.1:5432/dbm_missing_db?password={query_secret}&sslmode=disable"
+        ),
+        // Nothing listens there: a client-side connection error.
+        format!("postgresql://bob:p%40ss%3Aw%2Frd@127.0.0.1:1/x?sslpassword={query_secret}"),
+    ];
+    for text in urls {
+        let url = common::parse(&text);
+        let shown = format!("{url} {url:?}");
+        let err = Engine::connect(&url, db_options()).expect_err("must fail");
+        let all = format!("{shown} {err} {err:?}");
+        for s in [secret, "p%40ss%3Aw%2Frd", query_secret] {
+            assert!(!all.contains(s), "secret leaked: {all}");
+        }
+        assert!(all.contains("***"), "{all}");
+    }
+}
+
+fn db_options() -> dbmigrate_runtime::Options {
+    dbmigrate_runtime::Options { lock_timeout: std::time::Duration::from_secs(2), ..Default::default() }
+}
