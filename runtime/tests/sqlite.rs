@@ -77,3 +77,16 @@ fn noop_run_is_fast() {
     let limit = if cfg!(debug_assertions) { 80 } else { 8 };
     assert!(best.as_millis() <= limit, "no-op run took {best:?}");
 }
+
+#[test]
+fn no_transaction_script() {
+    // VACUUM cannot run inside a transaction.
+    let db = TestDb::sqlite("notx");
+    let scripts = [
+        common::script(1, "t", "CREATE TABLE t (x INT);", None),
+        common::script(2, "vacuum", "-- dbmigrate:no-transaction\nVACUUM;\n", None),
+    ];
+    let r = db.engine().run(&scripts, Target::Latest, &mut |_| {}).expect("vacuum outside a transaction");
+    assert_eq!(r.migrations.len(), 2);
+    assert_eq!(db.scalar("SELECT count(*) FROM refinery_schema_history"), 2);
+}

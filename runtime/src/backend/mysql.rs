@@ -57,9 +57,11 @@ fn drain(conn: &mut Conn, sql: &str) -> mysql::Result<Vec<Vec<mysql::Row>>> {
 
 fn my_error(e: &mysql::Error) -> DbError {
     match e {
-        mysql::Error::MySqlError(m) => {
-            DbError { message: m.message.clone(), code: Some(format!("{} ({})", m.code, m.state)), offset: None }
-        }
+        mysql::Error::MySqlError(m) => DbError {
+            message: m.message.clone(),
+            code: Some(format!("{}, sqlstate {}", m.code, m.state)),
+            offset: None,
+        },
         other => DbError { message: crate::error::chain(other), code: None, offset: None },
     }
 }

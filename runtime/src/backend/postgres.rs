@@ -96,8 +96,13 @@ impl Backend for PgBackend {
     fn load(&mut self, table: &Table, create: bool) -> Result<Option<HistoryState>, DbError> {
         let select = table.select_sql();
         let sql = if create {
-            // One round trip: create if needed, then read.
-            format!("{};\n{select}", table.create_sql(crate::url::Dialect::Postgres))
+            // One round trip: create only if absent (so a user without CREATE
+            // on the schema can use a history table made for it), then read.
+            format!(
+                "DO $dbmigrate$ BEGIN IF to_regclass('{}') IS NULL THEN {}; END IF; END $dbmigrate$;\n{select}",
+                table.name(),
+                table.create_sql(crate::url::Dialect::Postgres)
+            )
         } else {
             let exists = format!("SELECT to_regclass('{}') IS NOT NULL", table.name());
             let rows = self.query_rows(&exists)?;

@@ -32,12 +32,12 @@ impl SqliteBackend {
 fn db_error(e: &rusqlite::Error) -> DbError {
     let code = match e {
         rusqlite::Error::SqliteFailure(f, _) | rusqlite::Error::SqlInputError { error: f, .. } => {
-            Some(format!("{:?} {}", f.code, f.extended_code))
+            Some(format!("sqlite {}", f.extended_code))
         }
         _ => None,
     };
     let message = match e {
-        rusqlite::Error::SqlInputError { msg, .. } => msg.clone(),
+        rusqlite::Error::SqlInputError { msg, .. } | rusqlite::Error::SqliteFailure(_, Some(msg)) => msg.clone(),
         other => crate::error::chain(other),
     };
     let offset = match e {
