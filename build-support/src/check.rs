@@ -1,0 +1,317 @@
+//! The one validation of a crate's migrations, run by the build script ([`crate::embed`]) and
+//! by `cargo dbmigrate check`, so the two can never disagree.
+
+use crate::lock::{LOCK_FILE, Lock, Released};
+use crate::name::MigrationFileName;
+use crate::{Config, ConfigError, Finding, Manifest, Migration, MigrationSet};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+/// Everything known about a crate's migrations after validation.
+#[derive(Clone, Debug, Default)]
+pub struct Checked {
+    /// The crate's settings (defaults when the manifest could not be read).
+    pub config: Config,
+    /// The valid migrations on disk.
+    pub set: MigrationSet,
+    /// The lock (empty when absent or unreadable).
+    pub lock: Lock,
+    /// Every problem found, errors and warnings, in a stable order.
+    pub findings: Vec<Finding>,
+    /// The manifests the settings came from (for `rerun-if-changed`).
+    pub manifests: Vec<PathBuf>,
+}
+
+impl Checked {
+    /// Whether any finding is an error.
+    pub fn has_errors(&self) -> bool {
+        self.findings.iter().any(Finding::is_error)
+    }
+
+    /// The lock file's path.
+    pub fn lock_path(&self) -> PathBuf {
+        self.set.dir.join(LOCK_FILE)
+    }
+
+    /// The migrations on disk that the lock does not hold yet.
+    pub fn unreleased(&self) -> impl Iterator<Item = &Migration> {
+        self.set.migrations.iter().filter(|m| !self.lock.contains(m.version))
+    }
+}
+
+/// Reads `manifest_path`'s settings and validates its migrations against its lock.
+pub fn check_manifest(manifest_path: &Path) -> Checked {
+    let crate_root = manifest_path.parent().unwrap_or(Path::new("."));
+    let mut manifests = vec![manifest_path.to_owned()];
+    let config = Manifest::read(manifest_path).and_then(|m| {
+        if let Ok(Some(ws)) = m.workspace_root() {
+            manifests.push(ws.path);
+        }
+        m.config()
+    });
+    match config {
+        Ok(config) => Checked { manifests, ..check(crate_root, &config) },
+        Err(e) => Checked { manifests, findings: vec![config_finding(&e, crate_root)], ..Checked::default() },
+    }
+}
+
+/// Validates the migrations of the crate at `crate_root` with `config`.
+pub fn check(crate_root: &Path, config: &Config) -> Checked {
+    let (set, mut findings) = MigrationSet::load(crate_root, &config.migrations);
+    let lock_display = set.display(LOCK_FILE);
+    let (lock, lock_findings) = Lock::read(&set.dir.join(LOCK_FILE), &lock_display);
+    // A lock that does not parse cannot be compared with anything.
+    if lock_findings.is_empty() {
+        let blocked = versions_with_findings(&findings);
+        findings.extend(against_lock(&set, &lock, &blocked));
+    }
+    findings.extend(lock_findings);
+    Checked { config: config.clone(), set, lock, findings, manifests: Vec::new() }
+}
+
+/// A manifest problem as a finding about the manifest.
+pub fn config_finding(e: &ConfigError, crate_root: &Path) -> Finding {
+    let file = e.file.strip_prefix(crate_root).unwrap_or(&e.file).display().to_string().replace('\\', "/");
+    let finding = Finding::error("bad-config", file, e.message.clone());
+    match &e.help {
+        Some(help) => finding.help(help.clone()),
+        None => finding,
+    }
+}
+
+/// Versions whose files exist but were already reported (duplicates, unreadable files), so
+/// the lock checks do not also call them deleted.
+fn versions_with_findings(findings: &[Finding]) -> BTreeSet<i64> {
+    let file_name = |f: &Finding| f.file.as_deref().and_then(|p| p.rsplit('/').next()).map(str::to_owned);
+    findings
+        .iter()
+        .filter_map(file_name)
+        .filter_map(|name| MigrationFileName::parse(&name).ok().flatten())
+        .map(|parsed| parsed.version)
+        .collect()
+}
+
+/// Compares the files on disk with the released migrations.
+fn against_lock(set: &MigrationSet, lock: &Lock, blocked: &BTreeSet<i64>) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    let mut renamed_to = BTreeSet::new();
+    let present: Vec<i64> = lock.released().map(|r| r.version).filter(|v| set.get(*v).is_some()).collect();
+    for released in lock.released() {
+        let Some(expected) = lock.expected(released.version) else { continue };
+        match set.get(released.version) {
+            Some(m) => findings.extend(compare(set, &expected, m)),
+            None if blocked.contains(&released.version) => {}
+            None => {
+                let moved = moved_to(set, lock, &expected);
+                if let Some(m) = moved {
+                    renamed_to.insert(m.version);
+                }
+                findings.push(missing(set, &expected, moved, &present));
+            }
+        }
+    }
+    if let Some(newest) = lock.newest() {
+        let late = set.migrations.iter().filter(|m| !lock.contains(m.version) && m.version <= newest);
+        findings.extend(late.filter(|m| !renamed_to.contains(&m.version)).map(|m| out_of_order(set, m, newest)));
+    }
+    findings
+}
+
+/// A released migration whose files are still at its version: same name, same hashes.
+fn compare(set: &MigrationSet, expected: &Released, m: &Migration) -> Option<Finding> {
+    let locked_file = MigrationFileName::file_name(expected.version, &expected.name, crate::FileKind::Up);
+    if m.name != expected.name {
+        return Some(
+            Finding::error(
+                "released-renamed",
+                set.display(&m.up_file),
+                format!("released migration `{locked_file}` was renamed to `{}`", m.up_file),
+            )
+            .help(format!(
+                "rename it back to `{}`: its name is recorded in databases that applied it",
+                set.display(&locked_file)
+            ))
+            .help("to change anything, add a new migration with `cargo dbmigrate new <message>`"),
+        );
+    }
+    let (file, locked, disk) = if m.up_hash != expected.up {
+        (m.up_file.clone(), Some(expected.up), Some(m.up_hash))
+    } else if m.down_hash != expected.down {
+        let down = MigrationFileName::file_name(m.version, &m.name, crate::FileKind::Down);
+        (m.down_file.clone().unwrap_or(down), expected.down, m.down_hash)
+    } else {
+        return None;
+    };
+    let show = |h: Option<crate::ContentHash>| h.map_or_else(|| "none (no file)".to_owned(), |h| h.to_string());
+    Some(
+        Finding::error("released-edited", set.display(&file), "released migration was edited after it was released")
+            .help(format!("hash in {}: {}", set.display(LOCK_FILE), show(locked)))
+            .help(format!("hash on disk: {}", show(disk)))
+            .help(format!("revert the edit (`git checkout -- {}`) and add a new migration with `cargo dbmigrate new <message>`", set.display(&file)))
+            .help(format!(
+                "if databases must get the edited text, record it with `cargo dbmigrate release --rehash {} --reason \"…\"`",
+                m.version
+            )),
+    )
+}
+
+/// An unreleased migration that holds a released one's name or text under another version.
+fn moved_to<'a>(set: &'a MigrationSet, lock: &Lock, expected: &Released) -> Option<&'a Migration> {
+    let candidates = || set.migrations.iter().filter(|m| !lock.contains(m.version));
+    candidates().find(|m| m.up_hash == expected.up).or_else(|| candidates().find(|m| m.name == expected.name))
+}
+
+/// A released version with no file: renamed, a gap in the released history, or deleted.
+fn missing(set: &MigrationSet, expected: &Released, moved: Option<&Migration>, present: &[i64]) -> Finding {
+    let file = MigrationFileName::file_name(expected.version, &expected.name, crate::FileKind::Up);
+    let shown = set.display(&file);
+    let restore = format!("restore it (`git checkout -- {shown}`): databases that applied it expect the file");
+    if let Some(m) = moved {
+        return Finding::error(
+            "released-renamed",
+            set.display(&m.up_file),
+            format!("released migration `{file}` was renamed to `{}`", m.up_file),
+        )
+        .help(format!("rename it back to `{shown}`: its version and name are recorded in databases that applied it"));
+    }
+    if present.iter().any(|v| *v > expected.version) {
+        let message = format!(
+            "gap: version {} is released (line {} of {}) but `{file}` is missing",
+            expected.version, expected.line, LOCK_FILE
+        );
+        return Finding::error("released-gap", shown.clone(), message).help(restore);
+    }
+    Finding::error("released-deleted", shown, "released migration was deleted")
+        .help(restore)
+        .help("to undo its change, add a new migration with `cargo dbmigrate new <message>`")
+}
+
+fn out_of_order(set: &MigrationSet, m: &Migration, newest: i64) -> Finding {
+    let shown = set.display(&m.up_file);
+    Finding::error(
+        "out-of-order",
+        shown.clone(),
+        format!("unreleased migration is older than the newest released version {newest}"),
+    )
+    .help("databases already past that version would skip it or refuse to start")
+    .help(format!("give it a fresh version with `cargo dbmigrate renumber {shown}`"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Crate(tempfile::TempDir);
+
+    impl Crate {
+        fn new(files: &[(&str, &str)]) -> Self {
+            let dir = tempfile::tempdir().expect("tempdir");
+            std::fs::create_dir(dir.path().join("migrations")).expect("mkdir");
+            let c = Self(dir);
+            for (name, text) in files {
+                c.write(name, text);
+            }
+            c
+        }
+        fn write(&self, name: &str, text: &str) {
+            std::fs::write(self.0.path().join("migrations").join(name), text).expect("write");
+        }
+        fn remove(&self, name: &str) {
+            std::fs::remove_file(self.0.path().join("migrations").join(name)).expect("rm");
+        }
+        fn check(&self) -> Checked {
+            check(self.0.path(), &Config::default())
+        }
+        fn release_all(&self) {
+            let checked = self.check();
+            let mut lock = checked.lock.clone();
+            checked.unreleased().for_each(|m| lock.release(m));
+            self.write(LOCK_FILE, &lock.render());
+        }
+        fn codes(&self) -> Vec<&'static str> {
+            self.check().findings.iter().map(|f| f.code).collect()
+        }
+    }
+
+    #[test]
+    fn clean_set_and_lock() {
+        let c = Crate::new(&[("V1__a.sql", "select 1;"), ("V2__b.sql", "select 2;"), ("V2__b.down.sql", "select 0;")]);
+        c.release_all();
+        c.write("V3__c.sql", "select 3;");
+        let checked = c.check();
+        assert!(checked.findings.is_empty(), "{:?}", checked.findings);
+        assert_eq!(checked.unreleased().map(|m| m.version).collect::<Vec<_>>(), [3]);
+    }
+
+    #[test]
+    fn edits_of_up_and_down_are_errors_but_crlf_is_not() {
+        let c = Crate::new(&[("V1__a.sql", "select 1;\n"), ("V1__a.down.sql", "select 0;\n")]);
+        c.release_all();
+        c.write("V1__a.sql", "\u{feff}select 1;\r\n");
+        assert!(c.codes().is_empty());
+        c.write("V1__a.sql", "select 11;\n");
+        assert_eq!(c.codes(), ["released-edited"]);
+        c.write("V1__a.sql", "select 1;\n");
+        c.write("V1__a.down.sql", "select 00;\n");
+        assert_eq!(c.codes(), ["released-edited"]);
+        c.remove("V1__a.down.sql");
+        assert_eq!(c.codes(), ["released-edited"]);
+    }
+
+    #[test]
+    fn rehash_accepts_the_new_text() {
+        let c = Crate::new(&[("V1__a.sql", "select 1;\n")]);
+        c.release_all();
+        c.write("V1__a.sql", "select 2;\n");
+        let checked = c.check();
+        let mut lock = checked.lock.clone();
+        lock.rehash(&checked.set.migrations[0], "typo");
+        c.write(LOCK_FILE, &lock.render());
+        assert!(c.codes().is_empty());
+    }
+
+    #[test]
+    fn deleted_gap_renamed_and_out_of_order() {
+        let files =
+            [("V1__a.sql", "1"), ("V2__b.sql", "2"), ("V3__c.sql", "3"), ("V4__d.sql", "4"), ("V5__e.sql", "5")];
+        let c = Crate::new(&files);
+        c.release_all();
+        c.remove("V2__b.sql");
+        c.remove("V5__e.sql");
+        c.remove("V3__c.sql");
+        c.write("V3__cc.sql", "3");
+        c.remove("V4__d.sql");
+        c.write("V9__d.sql", "4");
+        c.write("V0__early.sql", "0");
+        assert_eq!(
+            c.codes(),
+            ["released-gap", "released-renamed", "released-renamed", "released-deleted", "out-of-order"]
+        );
+    }
+
+    #[test]
+    fn duplicates_of_a_released_version_are_not_also_deleted() {
+        let c = Crate::new(&[("V1__a.sql", "1")]);
+        c.release_all();
+        c.write("V1__b.sql", "2");
+        assert_eq!(c.codes(), ["duplicate-version"]);
+    }
+
+    #[test]
+    fn a_broken_lock_skips_the_lock_rules() {
+        let c = Crate::new(&[("V1__a.sql", "1")]);
+        c.write(LOCK_FILE, "<<<<<<< HEAD\n=======\n>>>>>>> x\n");
+        assert_eq!(c.codes(), ["lock-conflict"]);
+    }
+
+    #[test]
+    fn config_errors_are_findings() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let manifest = dir.path().join("Cargo.toml");
+        std::fs::write(&manifest, "[package]\nname = \"x\"\n[package.metadata.dbmigrate]\nmigration = \"m\"\n")
+            .expect("write");
+        let checked = check_manifest(&manifest);
+        assert_eq!(checked.findings.len(), 1);
+        assert_eq!(checked.findings[0].file.as_deref(), Some("Cargo.toml"));
+    }
+}
