@@ -87,6 +87,13 @@ impl Shell {
         }
     }
 
+    /// Plain lines for the user (instructions), on stderr; silenced by `-q`.
+    pub fn text(&self, text: impl Display) {
+        if self.verbosity >= Verbosity::Normal {
+            let _ = writeln!(anstream::stderr(), "{text}");
+        }
+    }
+
     /// Text already rendered (diagnostics), printed as is on stderr.
     pub fn raw(&self, text: impl Display) {
         let _ = writeln!(anstream::stderr(), "{text}");

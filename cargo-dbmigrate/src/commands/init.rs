@@ -111,7 +111,7 @@ fn finish(build_rs: &Path, root: &Path, manual: bool, shell: &Shell) -> CliResul
     }
     shell.note("use the embedded migrations from your code with:");
     for line in template::USAGE.lines() {
-        shell.raw(format!("    {line}"));
+        shell.text(format!("    {line}"));
     }
     shell.note("create the first migration with `cargo dbmigrate new <message>`");
     Ok(exit_code::OK)

@@ -5,8 +5,12 @@ use crate::cli::GlobalArgs;
 use crate::shell::Shell;
 use clap::Subcommand;
 
+pub mod apply;
+pub mod db;
 pub mod init;
+pub mod inspect;
 pub mod new;
+pub mod stamp;
 
 /// The commands.
 #[derive(Debug, Subcommand)]
@@ -15,6 +19,22 @@ pub enum Command {
     Init(init::InitArgs),
     /// Create a new migration: timestamped up and down SQL files
     New(new::NewArgs),
+    /// Apply pending migrations (upgrade)
+    Run(apply::RunArgs),
+    /// Revert applied migrations, newest first (downgrade)
+    Down(apply::DownArgs),
+    /// Show every migration and its state in the database
+    Status(inspect::StatusArgs),
+    /// Show the database's current version
+    Current(inspect::CurrentArgs),
+    /// Show applied migrations in the order they were applied
+    History(inspect::HistoryArgs),
+    /// Show one migration: SQL, state, hashes
+    Show(inspect::ShowArgs),
+    /// Mark migrations as applied without running them (adopt an existing database)
+    Stamp(stamp::StampArgs),
+    /// Resolve a migration left half applied on MySQL/MariaDB
+    Repair(stamp::RepairArgs),
 }
 
 /// Runs a parsed command.
@@ -22,5 +42,13 @@ pub fn run(command: Command, global: &GlobalArgs, shell: &Shell) -> CliResult {
     match command {
         Command::Init(args) => init::run(&args, global, shell),
         Command::New(args) => new::run(&args, global, shell),
+        Command::Run(args) => apply::run(&args, global, shell),
+        Command::Down(args) => apply::down(&args, global, shell),
+        Command::Status(args) => inspect::status(&args, global, shell),
+        Command::Current(args) => inspect::current(&args, global, shell),
+        Command::History(args) => inspect::history(&args, global, shell),
+        Command::Show(args) => inspect::show(&args, global, shell),
+        Command::Stamp(args) => stamp::stamp(&args, global, shell),
+        Command::Repair(args) => stamp::repair(&args, global, shell),
     }
 }
