@@ -54,7 +54,7 @@ pub struct HistoryArgs {
 )]
 pub struct ShowArgs {
     /// The migration's version
-    #[arg(value_parser = db::parse_version)]
+    #[arg(id = "migration_version", value_name = "VERSION", value_parser = db::parse_version)]
     version: i64,
     #[command(flatten)]
     db: DbArgs,

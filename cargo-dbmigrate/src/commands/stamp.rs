@@ -16,7 +16,7 @@ For adopting a database whose schema was created by other means (Alembic's stamp
 Flyway's baseline). Nothing but history rows is written.")]
 pub struct StampArgs {
     /// The newest version to mark as applied
-    #[arg(value_parser = db::parse_version)]
+    #[arg(id = "target_version", value_name = "VERSION", value_parser = db::parse_version)]
     version: i64,
     #[command(flatten)]
     db: DbArgs,
@@ -24,13 +24,13 @@ pub struct StampArgs {
 
 /// Resolve a migration left dirty (half applied) on MySQL/MariaDB, after a manual fix.
 #[derive(Debug, clap::Args)]
-#[command(after_help = "\
+#[command(disable_version_flag = true, after_help = "\
 Examples:
   cargo dbmigrate repair --version 20260101120000 --as applied   # fixed forward by hand
   cargo dbmigrate repair --version 20260101120000 --as pending   # undone by hand")]
 pub struct RepairArgs {
     /// The dirty migration's version
-    #[arg(long, value_parser = db::parse_version)]
+    #[arg(long = "version", id = "repair_version", value_name = "VERSION", value_parser = db::parse_version)]
     version: i64,
     /// What the migration is now
     #[arg(long = "as", value_enum)]
