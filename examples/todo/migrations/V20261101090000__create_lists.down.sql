@@ -1,0 +1,2 @@
+-- Revert: Create lists
+DROP TABLE lists;

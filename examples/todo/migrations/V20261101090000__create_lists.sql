@@ -1,0 +1,5 @@
+-- Create lists
+CREATE TABLE lists (
+    id INTEGER PRIMARY KEY,
+    title TEXT NOT NULL UNIQUE
+);

@@ -1,0 +1,3 @@
+-- Revert: Create items
+DROP INDEX items_list;
+DROP TABLE items;

@@ -1,0 +1,2 @@
+-- Revert: seed the Inbox list
+DELETE FROM lists WHERE title = 'Inbox';
