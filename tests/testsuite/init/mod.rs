@@ -1,5 +1,6 @@
 //! `cargo dbmigrate init`.
 
+mod builds;
 mod custom_build_rs;
 mod dry_run;
 mod existing_build_rs;
