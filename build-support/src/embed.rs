@@ -1,10 +1,8 @@
 //! The build-script entry point: validate, then embed the migrations with refinery.
 //!
 //! ```no_run
-//! // build.rs
-//! fn main() {
-//!     dbmigrate_build::embed();
-//! }
+//! // in build.rs's `fn main`:
+//! dbmigrate_build::embed();
 //! ```
 //! and in the crate: `include!(concat!(env!("OUT_DIR"), "/dbmigrate.rs"));`, then
 //! `migrations::runner().run(&mut conn)?;`.
@@ -130,7 +128,12 @@ fn write(path: &Path, text: &str) -> bool {
 /// the settings came from. The build script reads no environment variables of its own beyond
 /// the ones Cargo sets for every build script.
 fn rerun_lines(crate_root: &Path, checked: &Checked) -> Vec<String> {
-    let mut paths: Vec<PathBuf> = vec![checked.set.dir.clone(), checked.lock_path()];
+    let mut paths: Vec<PathBuf> = vec![checked.set.dir.clone()];
+    // A listed path that does not exist makes Cargo rerun the script on every build; a lock
+    // created later is still noticed, since it lives in the (recursively scanned) folder.
+    if checked.lock_path().is_file() {
+        paths.push(checked.lock_path());
+    }
     paths.extend(checked.manifests.iter().cloned());
     if checked.manifests.is_empty() {
         paths.push(crate_root.join("Cargo.toml"));
@@ -157,7 +160,7 @@ fn source(
     checked: &Checked,
     normalized_dir: &Path,
     normalized: &mut Vec<(PathBuf, String)>,
-) -> Result<String, Finding> {
+) -> Result<String, Box<Finding>> {
     let mut table = String::with_capacity(256 * checked.set.migrations.len());
     for m in &checked.set.migrations {
         let (up, down) = paths(checked, m, normalized_dir, normalized)?;
@@ -185,8 +188,8 @@ fn paths(
     m: &Migration,
     normalized_dir: &Path,
     normalized: &mut Vec<(PathBuf, String)>,
-) -> Result<(String, Option<String>), Finding> {
-    let mut path_of = |file: &str, text: &str| -> Result<String, Finding> {
+) -> Result<(String, Option<String>), Box<Finding>> {
+    let mut path_of = |file: &str, text: &str| -> Result<String, Box<Finding>> {
         let path = if m.raw_differs {
             let path = normalized_dir.join(file);
             normalized.push((path.clone(), text.to_owned()));
@@ -195,12 +198,14 @@ fn paths(
             std::path::absolute(checked.set.dir.join(file)).unwrap_or_else(|_| checked.set.dir.join(file))
         };
         path.to_str().map(str::to_owned).ok_or_else(|| {
-            Finding::error(
-                "non-utf8-path",
-                checked.set.display(file),
-                "the path is not valid UTF-8, so it cannot be embedded",
+            Box::new(
+                Finding::error(
+                    "non-utf8-path",
+                    checked.set.display(file),
+                    "the path is not valid UTF-8, so it cannot be embedded",
+                )
+                .help("move the crate to a folder whose path is UTF-8"),
             )
-            .help("move the crate to a folder whose path is UTF-8")
         })
     };
     let up = path_of(&m.up_file, &m.up_sql)?;

@@ -1,0 +1,88 @@
+//! `cargo dbmigrate check`: the build's validation, outside a build (for CI and editors).
+
+use crate::cli::{Format, GlobalArgs};
+use crate::shell::Shell;
+use crate::{CliError, CliResult, exit_code, workspace};
+use dbmigrate_build::{Checked, Finding, Severity};
+
+/// Check the migrations exactly as `cargo build` does: names, duplicates, the lock of released
+/// migrations, order.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Examples:
+  cargo dbmigrate check
+  cargo dbmigrate check -p server --format json
+
+Exit code 0 when the migrations are clean, 1 when a problem was found. The rules are the ones
+`dbmigrate_build::embed()` applies in build.rs, so a clean check means a clean build.")]
+pub struct CheckArgs {
+    /// Output format; `json` prints one document on stdout
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+}
+
+/// Runs `check`.
+pub fn run(args: &CheckArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
+    let target = workspace::locate(global)?;
+    let checked = dbmigrate_build::check(target.dir(), &target.config);
+    match args.format {
+        Format::Json => print_json(&checked),
+        Format::Human => print_human(&checked, shell)?,
+    }
+    Ok(if checked.has_errors() { exit_code::PROBLEMS } else { exit_code::OK })
+}
+
+/// Prints every finding as the compiler would, then a summary; problems end in an error.
+pub fn print_findings(findings: &[Finding], shell: &Shell) {
+    for finding in findings {
+        if finding.is_error() || shell.verbosity() >= crate::shell::Verbosity::Normal {
+            shell.raw(format!("{}\n", finding.render(shell.styled())));
+        }
+    }
+}
+
+fn print_human(checked: &Checked, shell: &Shell) -> Result<(), CliError> {
+    print_findings(&checked.findings, shell);
+    let errors = checked.findings.iter().filter(|f| f.is_error()).count();
+    let dir = &checked.set.display_dir;
+    if errors > 0 {
+        let plural = if errors == 1 { "problem" } else { "problems" };
+        shell.print_error(
+            &CliError::problems(format!("{errors} {plural} in `{dir}`"))
+                .hint("`cargo build` refuses these migrations too; fix them as each `help:` says"),
+        );
+        return Ok(());
+    }
+    let total = checked.set.migrations.len();
+    let unreleased = checked.unreleased().count();
+    shell.status(
+        "Checked",
+        format!("{total} migrations in `{dir}`: {} released, {unreleased} unreleased", total - unreleased),
+    );
+    Ok(())
+}
+
+fn print_json(checked: &Checked) {
+    let findings: Vec<serde_json::Value> = checked.findings.iter().map(finding_json).collect();
+    let doc = serde_json::json!({
+        "ok": !checked.has_errors(),
+        "migrations_dir": checked.set.display_dir,
+        "migrations": checked.set.migrations.len(),
+        "released": checked.lock.released().count(),
+        "unreleased": checked.unreleased().map(|m| m.version).collect::<Vec<_>>(),
+        "findings": findings,
+    });
+    println!("{doc:#}");
+}
+
+/// A finding as JSON: what `--format json` prints for each problem.
+pub fn finding_json(f: &Finding) -> serde_json::Value {
+    serde_json::json!({
+        "severity": match f.severity { Severity::Error => "error", Severity::Warning => "warning" },
+        "code": f.code,
+        "file": f.file,
+        "line": f.line.as_ref().map(|(n, _)| n),
+        "message": f.message,
+        "help": f.help,
+    })
+}

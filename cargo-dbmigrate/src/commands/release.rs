@@ -1,0 +1,107 @@
+//! `cargo dbmigrate release`: records the unreleased migrations in the lock, after which
+//! `cargo build` refuses any edit of them.
+
+use crate::cli::GlobalArgs;
+use crate::commands::check::print_findings;
+use crate::shell::Shell;
+use crate::{CliError, CliResult, exit_code, fsutil, workspace};
+use dbmigrate_build::{Checked, Finding, Lock, MigrationFileName};
+
+/// Lock the unreleased migrations: from now on `cargo build` refuses edits of them.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Examples:
+  cargo dbmigrate release
+  cargo dbmigrate release --up-to 20261125143000
+  cargo dbmigrate release --rehash 20261125143000 --reason \"fix a comment typo\"
+
+Run it when the migrations ship (merge to main, tag a release) and commit
+migrations/dbmigrate.lock with them. --rehash accepts a deliberate edit of a released
+migration and records the reason in the lock; databases that applied the old text will
+report it as divergent, so use it only for changes that need no re-run.")]
+pub struct ReleaseArgs {
+    /// Release only migrations up to this version (inclusive)
+    #[arg(long, value_name = "VERSION", conflicts_with = "rehash")]
+    pub up_to: Option<i64>,
+    /// Accept the edited text of this released migration
+    #[arg(long, value_name = "VERSION", requires = "reason")]
+    pub rehash: Option<i64>,
+    /// Why the released migration was edited (recorded in the lock)
+    #[arg(long, value_name = "TEXT", requires = "rehash")]
+    pub reason: Option<String>,
+}
+
+/// Runs `release`.
+pub fn run(args: &ReleaseArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
+    let target = workspace::locate(global)?;
+    let checked = dbmigrate_build::check(target.dir(), &target.config);
+    let lock_path = checked.lock_path();
+    let shown = fsutil::display_rel(&lock_path, target.dir());
+    let lock = match (args.rehash, &args.reason) {
+        (Some(version), Some(reason)) => rehash(&checked, version, reason, shell)?,
+        _ => release(&checked, args.up_to, shell)?,
+    };
+    let Some(lock) = lock else { return Ok(exit_code::OK) };
+    fsutil::write_atomic(&lock_path, &lock.render())?;
+    shell.note(format!("commit `{shown}` together with the migrations"));
+    Ok(exit_code::OK)
+}
+
+/// Refuses to go on while the migrations have problems, showing them.
+fn refuse_on_errors<'a>(findings: impl Iterator<Item = &'a Finding>, shell: &Shell) -> Result<(), CliError> {
+    let errors: Vec<Finding> = findings.filter(|f| f.is_error()).cloned().collect();
+    if errors.is_empty() {
+        return Ok(());
+    }
+    print_findings(&errors, shell);
+    Err(CliError::problems("cannot release: the migrations have problems")
+        .hint("fix them as each `help:` says, then run release again"))
+}
+
+fn release(checked: &Checked, up_to: Option<i64>, shell: &Shell) -> Result<Option<Lock>, CliError> {
+    refuse_on_errors(checked.findings.iter(), shell)?;
+    let mut lock = checked.lock.clone();
+    let chosen: Vec<_> = checked.unreleased().filter(|m| up_to.is_none_or(|v| m.version <= v)).collect();
+    if chosen.is_empty() {
+        shell.status("Unchanged", "no unreleased migrations to release");
+        return Ok(None);
+    }
+    for m in chosen {
+        lock.release(m);
+        shell.status("Released", checked.set.display(&m.up_file));
+    }
+    Ok(Some(lock))
+}
+
+fn rehash(checked: &Checked, version: i64, reason: &str, shell: &Shell) -> Result<Option<Lock>, CliError> {
+    if reason.trim().is_empty() {
+        return Err(CliError::usage("--reason is empty").hint("say why the released migration had to change"));
+    }
+    // The edit being accepted is the one problem allowed; anything else still blocks.
+    let is_this_edit = |f: &&Finding| f.code == "released-edited" && version_of(f) == Some(version);
+    refuse_on_errors(checked.findings.iter().filter(|f| !is_this_edit(f)), shell)?;
+    let Some(expected) = checked.lock.expected(version) else {
+        return Err(CliError::usage(format!("version {version} is not released"))
+            .hint("--rehash is for migrations already in the lock; edit unreleased ones freely"));
+    };
+    let Some(m) = checked.set.get(version) else {
+        return Err(CliError::failure(format!(
+            "released version {version} has no file in `{}`",
+            checked.set.display_dir
+        )));
+    };
+    if (m.up_hash, m.down_hash) == (expected.up, expected.down) {
+        shell.status("Unchanged", format!("`{}` matches the lock; nothing to rehash", checked.set.display(&m.up_file)));
+        return Ok(None);
+    }
+    let mut lock = checked.lock.clone();
+    lock.rehash(m, reason);
+    shell.status("Rehashed", format!("{} ({reason})", checked.set.display(&m.up_file)));
+    Ok(Some(lock))
+}
+
+/// The version in a finding's file name.
+pub fn version_of(f: &Finding) -> Option<i64> {
+    let name = f.file.as_deref()?.rsplit('/').next()?;
+    Some(MigrationFileName::parse(name).ok()??.version)
+}

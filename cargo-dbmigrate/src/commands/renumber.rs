@@ -1,0 +1,135 @@
+//! `cargo dbmigrate renumber <file>`: gives an unreleased migration a fresh timestamp, the fix
+//! for an out-of-order or duplicated version.
+
+use crate::cli::GlobalArgs;
+use crate::commands::new::{next_version, timestamp};
+use crate::shell::Shell;
+use crate::{CliError, CliResult, exit_code, fsutil, workspace};
+use dbmigrate_build::{FileKind, LOCK_FILE, Lock, MigrationFileName};
+use std::path::{Path, PathBuf};
+
+/// Give an unreleased migration a fresh version, newer than every other one.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Examples:
+  cargo dbmigrate renumber migrations/V20261125143000__add_email.sql
+  cargo dbmigrate renumber V20261125143000__add_email.sql
+
+Renames the up file and its down file to the current UTC timestamp (or one past the newest
+version). Released migrations (in migrations/dbmigrate.lock) are refused: databases know them
+by their version. The new paths are printed on stdout.")]
+pub struct RenumberArgs {
+    /// The migration's up or down file (a path, or a file name in the migrations folder)
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+}
+
+/// Runs `renumber`.
+pub fn run(args: &RenumberArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
+    let target = workspace::locate(global)?;
+    let dir = target.migrations_dir();
+    let parsed = parse_file(&args.file, &dir)?;
+    let lock = read_lock(&dir, &target.config.migrations)?;
+    refuse_released(&lock, &parsed, &args.file)?;
+    let newest = newest_version(&dir)?.max(lock.newest());
+    let version = next_version(timestamp(time::OffsetDateTime::now_utc()), newest);
+    let moves = plan(&dir, &parsed, version)?;
+    rename_all(&moves)?;
+    let cwd = std::env::current_dir().unwrap_or_default();
+    for (from, to) in &moves {
+        shell.status(
+            "Renamed",
+            format!("{} -> {}", fsutil::display_rel(from, target.dir()), fsutil::display_rel(to, target.dir())),
+        );
+        println!("{}", fsutil::display_rel(to, &cwd));
+    }
+    Ok(exit_code::OK)
+}
+
+/// The migration named by `file`, which must be in the migrations folder.
+fn parse_file(file: &Path, dir: &Path) -> Result<MigrationFileName, CliError> {
+    let Some(name) = file.file_name().and_then(|n| n.to_str()) else {
+        return Err(CliError::usage(format!("`{}` is not a migration file", file.display())));
+    };
+    let in_dir = dir.join(name);
+    let same_dir = match (file.parent().filter(|p| !p.as_os_str().is_empty()), dir.canonicalize()) {
+        (None, _) => true,
+        (Some(parent), Ok(real)) => parent.canonicalize().is_ok_and(|p| p == real),
+        (Some(_), Err(_)) => false,
+    };
+    if !same_dir || !in_dir.is_file() {
+        return Err(CliError::usage(format!(
+            "`{}` is not a file in the migrations folder `{}`",
+            file.display(),
+            dir.display()
+        )));
+    }
+    match MigrationFileName::parse(name) {
+        Ok(Some(parsed)) => Ok(parsed),
+        Ok(None) => Err(CliError::usage(format!("`{name}` is not an SQL migration"))),
+        Err(e) => {
+            Err(CliError::usage(format!("`{name}` is not a valid migration name: {e}")).hint(e.suggestion.map_or_else(
+                || "rename it to `V<version>__<name>.sql`".to_owned(),
+                |s| format!("rename it to `{s}` first"),
+            )))
+        }
+    }
+}
+
+fn read_lock(dir: &Path, display_dir: &str) -> Result<Lock, CliError> {
+    let (lock, findings) = Lock::read(&dir.join(LOCK_FILE), &format!("{display_dir}/{LOCK_FILE}"));
+    match findings.first() {
+        None => Ok(lock),
+        Some(f) => Err(CliError::failure(format!("cannot tell which migrations are released: {f}"))
+            .hint("fix the lock first (`cargo dbmigrate check` shows how)")),
+    }
+}
+
+fn refuse_released(lock: &Lock, parsed: &MigrationFileName, file: &Path) -> Result<(), CliError> {
+    match lock.expected(parsed.version) {
+        Some(released) if released.name == parsed.name => Err(CliError::problems(format!(
+            "`{}` is released (in {LOCK_FILE}); databases that applied it know it by version {}",
+            file.display(),
+            parsed.version
+        ))
+        .hint("leave it as it is; to change the schema, add a new migration with `cargo dbmigrate new <message>`")),
+        _ => Ok(()),
+    }
+}
+
+/// The newest version among the folder's file names, valid or duplicated alike.
+fn newest_version(dir: &Path) -> Result<Option<i64>, CliError> {
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| CliError::failure(format!("cannot read `{}`: {e}", dir.display())))?;
+    let names = entries.flatten().filter_map(|e| e.file_name().to_str().map(str::to_owned));
+    Ok(names.filter_map(|n| MigrationFileName::parse(&n).ok().flatten()).map(|p| p.version).max())
+}
+
+/// (from, to) for the up and down files that exist.
+fn plan(dir: &Path, parsed: &MigrationFileName, version: i64) -> Result<Vec<(PathBuf, PathBuf)>, CliError> {
+    let mut moves = Vec::new();
+    for kind in [FileKind::Up, FileKind::Down] {
+        let from = dir.join(MigrationFileName::file_name(parsed.version, &parsed.name, kind));
+        let to = dir.join(MigrationFileName::file_name(version, &parsed.name, kind));
+        if to.exists() {
+            return Err(CliError::failure(format!("`{}` already exists", to.display())));
+        }
+        if from.is_file() {
+            moves.push((from, to));
+        }
+    }
+    Ok(moves)
+}
+
+/// Renames every pair, undoing the ones done when one fails: a migration is both files or neither.
+fn rename_all(moves: &[(PathBuf, PathBuf)]) -> Result<(), CliError> {
+    for (i, (from, to)) in moves.iter().enumerate() {
+        if let Err(e) = std::fs::rename(from, to) {
+            for (back_from, back_to) in moves[..i].iter().rev() {
+                let _ = std::fs::rename(back_to, back_from);
+            }
+            return Err(CliError::failure(format!("cannot rename `{}`: {e}", from.display())));
+        }
+    }
+    Ok(())
+}
