@@ -6,10 +6,13 @@ use crate::shell::Shell;
 use clap::Subcommand;
 
 pub mod apply;
+pub mod check;
 pub mod db;
 pub mod init;
 pub mod inspect;
 pub mod new;
+pub mod release;
+pub mod renumber;
 pub mod stamp;
 
 /// The commands.
@@ -19,6 +22,12 @@ pub enum Command {
     Init(init::InitArgs),
     /// Create a new migration: timestamped up and down SQL files
     New(new::NewArgs),
+    /// Check the migrations as `cargo build` does (names, order, released ones unchanged)
+    Check(check::CheckArgs),
+    /// Lock the unreleased migrations so that `cargo build` refuses edits of them
+    Release(release::ReleaseArgs),
+    /// Give an unreleased migration a fresh version (fixes out-of-order and duplicates)
+    Renumber(renumber::RenumberArgs),
     /// Apply pending migrations (upgrade)
     Run(apply::RunArgs),
     /// Revert applied migrations, newest first (downgrade)
@@ -42,6 +51,9 @@ pub fn run(command: Command, global: &GlobalArgs, shell: &Shell) -> CliResult {
     match command {
         Command::Init(args) => init::run(&args, global, shell),
         Command::New(args) => new::run(&args, global, shell),
+        Command::Check(args) => check::run(&args, global, shell),
+        Command::Release(args) => release::run(&args, global, shell),
+        Command::Renumber(args) => renumber::run(&args, global, shell),
         Command::Run(args) => apply::run(&args, global, shell),
         Command::Down(args) => apply::down(&args, global, shell),
         Command::Status(args) => inspect::status(&args, global, shell),
