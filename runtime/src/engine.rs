@@ -484,7 +484,12 @@ impl Engine {
                 if in_tx {
                     let _ = self.conn.execute("ROLLBACK");
                 }
-                return Err(e.into_error(format!("could not record {} in the history", job.file)));
+                let context = match step {
+                    Step::Begin => format!("could not begin the transaction for {}", job.file),
+                    Step::Commit => format!("could not commit {}", job.file),
+                    _ => format!("could not record {} in the history", job.file),
+                };
+                return Err(e.into_error(context));
             }
         }
         Ok(())

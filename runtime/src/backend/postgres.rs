@@ -48,7 +48,14 @@ fn open(url: &DatabaseUrl, timeout: Duration) -> Result<Client> {
     if config.get_connect_timeout().is_none() {
         config.connect_timeout(timeout.max(Duration::from_secs(1)));
     }
-    config.connect(NoTls).map_err(|e| fail(pg_error(&e, "").message))
+    let wants_tls = config.get_ssl_mode() == postgres::config::SslMode::Require;
+    config.connect(NoTls).map_err(|e| {
+        let mut message = pg_error(&e, "").message;
+        if wants_tls {
+            message.push_str(" (this build has no tls support; sslmode=require cannot be met)");
+        }
+        fail(message)
+    })
 }
 
 /// The server's own message (three `source()` levels down in `postgres`),

@@ -32,6 +32,7 @@ impl TestDb {
         TestDb { url, name, dir: Some(dir) }
     }
 
+    #[cfg(feature = "postgres")]
     pub fn postgres(test: &str) -> TestDb {
         let name = unique(test);
         admin_pg(&format!("CREATE DATABASE {name}"));
@@ -39,6 +40,7 @@ impl TestDb {
         TestDb { url, name, dir: None }
     }
 
+    #[cfg(feature = "mysql")]
     pub fn mysql(test: &str) -> TestDb {
         let name = unique(test);
         admin_my(&format!("CREATE DATABASE {name}"));
@@ -72,30 +74,40 @@ impl TestDb {
     /// Runs SQL on a fresh raw driver connection.
     pub fn exec(&self, sql: &str) {
         match self.dialect() {
+            #[cfg(feature = "sqlite")]
             Dialect::Sqlite => {
                 let c = rusqlite::Connection::open(self.sqlite_path()).expect("open");
                 c.execute_batch(sql).expect("exec");
             }
+            #[cfg(feature = "postgres")]
             Dialect::Postgres => pg(&self.url.to_string()).batch_execute(sql).expect("exec"),
+            #[cfg(feature = "mysql")]
             Dialect::Mysql => {
                 use mysql::prelude::Queryable;
                 my(&self.url.to_string()).query_drop(sql).expect("exec");
             }
+            #[allow(unreachable_patterns)]
+            other => panic!("{other:?} support not compiled in"),
         }
     }
 
     /// The first column of the first row, as i64.
     pub fn scalar(&self, sql: &str) -> i64 {
         match self.dialect() {
+            #[cfg(feature = "sqlite")]
             Dialect::Sqlite => {
                 let c = rusqlite::Connection::open(self.sqlite_path()).expect("open");
                 c.query_row(sql, [], |r| r.get(0)).expect("query")
             }
+            #[cfg(feature = "postgres")]
             Dialect::Postgres => pg(&self.url.to_string()).query_one(sql, &[]).expect("query").get(0),
+            #[cfg(feature = "mysql")]
             Dialect::Mysql => {
                 use mysql::prelude::Queryable;
                 my(&self.url.to_string()).query_first(sql).expect("query").expect("a row")
             }
+            #[allow(unreachable_patterns)]
+            other => panic!("{other:?} support not compiled in"),
         }
     }
 
@@ -116,11 +128,14 @@ impl TestDb {
 impl Drop for TestDb {
     fn drop(&mut self) {
         // Best effort: a failed drop must not hide the test's own failure.
+        #[allow(unused_variables)]
         let name = &self.name;
         let result = std::panic::catch_unwind(|| match self.url.dialect() {
+            #[cfg(feature = "postgres")]
             Dialect::Postgres => admin_pg(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")),
+            #[cfg(feature = "mysql")]
             Dialect::Mysql => admin_my(&format!("DROP DATABASE IF EXISTS {name}")),
-            Dialect::Sqlite => {}
+            _ => {}
         });
         drop(result);
         drop(self.dir.take());
@@ -131,18 +146,22 @@ pub fn parse(url: &str) -> DatabaseUrl {
     DatabaseUrl::parse(url, Path::new("/")).expect("url")
 }
 
+#[cfg(feature = "postgres")]
 fn pg(url: &str) -> postgres::Client {
     postgres::Client::connect(url, postgres::NoTls).expect("postgres connect")
 }
 
+#[cfg(feature = "mysql")]
 fn my(url: &str) -> mysql::Conn {
     mysql::Conn::new(mysql::Opts::from_url(url).expect("mysql url")).expect("mysql connect")
 }
 
+#[cfg(feature = "postgres")]
 pub fn admin_pg(sql: &str) {
     pg(PG_ADMIN).batch_execute(sql).expect("admin sql");
 }
 
+#[cfg(feature = "mysql")]
 pub fn admin_my(sql: &str) {
     use mysql::prelude::Queryable;
     my(MY_ADMIN).query_drop(sql).expect("admin sql");
