@@ -191,7 +191,10 @@ fn out_of_order(set: &MigrationSet, m: &Migration, newest: i64) -> Finding {
     Finding::error(
         "out-of-order",
         shown.clone(),
-        format!("unreleased migration is older than the newest released version {newest}"),
+        format!(
+            "unreleased migration is out of order: version {} is not newer than the newest released version {newest}",
+            m.version
+        ),
     )
     .help("databases already past that version would skip it or refuse to start")
     .help(format!("give it a fresh version with `cargo dbmigrate renumber {shown}`"))
