@@ -160,3 +160,192 @@ pub fn cli_at(dir: &Path) -> snapbox::cmd::Command {
     redactions.insert("[ROOT]", real).expect("redaction");
     cli().current_dir(dir).with_assert(assert().redact_with(redactions))
 }
+
+/// A database backend the `db::` tests run against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// A file in the fixture's folder.
+    Sqlite,
+    /// PostgreSQL at 127.0.0.1:5432, user postgres (trust).
+    Postgres,
+    /// MariaDB at 127.0.0.1:3306, root with an empty password.
+    Mariadb,
+}
+
+impl Backend {
+    /// Every backend.
+    pub const ALL: [Backend; 3] = [Backend::Sqlite, Backend::Postgres, Backend::Mariadb];
+
+    /// A short name, for database names and messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "pg",
+            Backend::Mariadb => "maria",
+        }
+    }
+}
+
+/// A fresh database of its own for one test, dropped when the guard is dropped (also when the
+/// test fails). On SQLite it is a file in the fixture's folder.
+pub struct TestDb {
+    /// The backend.
+    pub backend: Backend,
+    /// The database's name (the file name on SQLite).
+    pub name: String,
+    /// The URL to pass to `--database-url`.
+    pub url: String,
+    sqlite_path: Option<PathBuf>,
+}
+
+impl TestDb {
+    /// Creates an empty database `dbm_cli_<test>_<pid>_<n>` (SQLite: a file in `dir`).
+    pub fn new(backend: Backend, test: &str, dir: &Path) -> Self {
+        static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let name = format!("dbm_cli_{}_{test}_{}_{n}", backend.name(), std::process::id());
+        let (url, sqlite_path) = match backend {
+            Backend::Sqlite => {
+                let path = dir.join(format!("{name}.db"));
+                (format!("sqlite:{}", path.display()), Some(path))
+            }
+            Backend::Postgres => (format!("postgres://postgres@127.0.0.1:5432/{name}"), None),
+            Backend::Mariadb => (format!("mysql://root@127.0.0.1:3306/{name}"), None),
+        };
+        let db = TestDb { backend, name, url, sqlite_path };
+        db.admin(&format!("DROP DATABASE IF EXISTS {0}; CREATE DATABASE {0}", db.name));
+        db
+    }
+
+    fn admin(&self, sql: &str) {
+        let out = match self.backend {
+            Backend::Sqlite => return,
+            Backend::Postgres => {
+                let mut cmd = Command::new("psql");
+                cmd.args(["-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-qAtX", "-v", "ON_ERROR_STOP=1"]);
+                for part in sql.split("; ") {
+                    cmd.args(["-c", part]);
+                }
+                cmd.output()
+            }
+            Backend::Mariadb => {
+                Command::new("mariadb").args(["-h", "127.0.0.1", "-P", "3306", "-u", "root", "-e", sql]).output()
+            }
+        }
+        .expect("run the database client");
+        assert!(out.status.success(), "{sql}: {}", text(&out));
+    }
+
+    /// Runs SQL with the database's own client; the output is one line per row, tab-separated,
+    /// without headers. Panics when the client fails.
+    pub fn query(&self, sql: &str) -> String {
+        let out = self.try_query(sql);
+        assert!(out.status.success(), "{sql}: {}", text(&out));
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    /// Like [`TestDb::query`], but returns the client's output whether it failed or not.
+    pub fn try_query(&self, sql: &str) -> Output {
+        match self.backend {
+            Backend::Sqlite => Command::new("sqlite3")
+                .args(["-batch", "-bail", "-separator", "\t"])
+                .arg(self.sqlite_path.as_ref().expect("sqlite path"))
+                .arg(sql)
+                .output(),
+            Backend::Postgres => Command::new("psql")
+                .args(["-h", "127.0.0.1", "-U", "postgres", "-d", &self.name, "-qAtX", "-F", "\t"])
+                .args(["-v", "ON_ERROR_STOP=1", "-c", sql])
+                .output(),
+            Backend::Mariadb => Command::new("mariadb")
+                .args(["-h", "127.0.0.1", "-P", "3306", "-u", "root", "-N", "-B", "-D", &self.name, "-e", sql])
+                .output(),
+        }
+        .expect("run the database client")
+    }
+
+    /// Whether a table exists in the database.
+    pub fn has_table(&self, table: &str) -> bool {
+        let sql = match self.backend {
+            Backend::Sqlite => format!("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '{table}'"),
+            Backend::Postgres => {
+                format!("SELECT count(*) FROM pg_tables WHERE schemaname = 'public' AND tablename = '{table}'")
+            }
+            Backend::Mariadb => format!(
+                "SELECT count(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = '{table}'"
+            ),
+        };
+        self.query(&sql) != "0"
+    }
+
+    /// The versions recorded in `refinery_schema_history`, ascending (empty when the table is absent).
+    pub fn versions(&self) -> Vec<i64> {
+        if !self.has_table("refinery_schema_history") {
+            return Vec::new();
+        }
+        self.query("SELECT version FROM refinery_schema_history ORDER BY version")
+            .lines()
+            .map(|l| l.trim().parse().expect("a version"))
+            .collect()
+    }
+
+    /// The user tables (not the history tables), sorted.
+    pub fn tables(&self) -> Vec<String> {
+        let sql = match self.backend {
+            Backend::Sqlite => "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name",
+            Backend::Postgres => "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename",
+            Backend::Mariadb => {
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() ORDER BY table_name"
+            }
+        };
+        self.query(sql)
+            .lines()
+            .map(str::to_string)
+            .filter(|t| !t.is_empty() && !t.starts_with("refinery_schema_history") && !t.starts_with("sqlite_"))
+            .collect()
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        match self.backend {
+            Backend::Sqlite => {}
+            Backend::Postgres => {
+                let _ = Command::new("psql")
+                    .args(["-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-qAtX", "-c"])
+                    .arg(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name))
+                    .output();
+            }
+            Backend::Mariadb => {
+                let _ = Command::new("mariadb")
+                    .args(["-h", "127.0.0.1", "-P", "3306", "-u", "root", "-e"])
+                    .arg(format!("DROP DATABASE IF EXISTS {}", self.name))
+                    .output();
+            }
+        }
+    }
+}
+
+/// The real binary as `cargo dbmigrate <args>` in `dir`, against `url`, as a plain
+/// `std::process::Command` (for spawning several at once, or killing one).
+pub fn dbm_command(dir: &Path, url: &str, args: &[&str]) -> Command {
+    let mut cmd = Command::new(cli_bin());
+    cmd.arg("dbmigrate")
+        .args(args)
+        .arg("--database-url")
+        .arg(url)
+        .current_dir(dir)
+        .env("CARGO_TERM_COLOR", "never")
+        .env_remove("DATABASE_URL")
+        .env_remove("NO_COLOR");
+    cmd
+}
+
+/// Runs `cargo dbmigrate <args> --database-url <url>` in `dir` and returns its output.
+pub fn dbm(dir: &Path, url: &str, args: &[&str]) -> Output {
+    dbm_command(dir, url, args).output().expect("run cargo-dbmigrate")
+}
+
+/// The exit code of an output (`-1` when killed by a signal).
+pub fn code(out: &Output) -> i32 {
+    out.status.code().unwrap_or(-1)
+}

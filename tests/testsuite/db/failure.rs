@@ -1,0 +1,109 @@
+//! A statement that fails in the middle of a file. PostgreSQL and SQLite: nothing of that file
+//! persists, earlier files stay applied. MariaDB (DDL commits implicitly): the migration is
+//! marked dirty, the next `run` refuses, and `repair` clears it after a manual fix.
+
+use super::{assert_code, crate_with, json};
+use dbmigrate_tests::{Backend, TestDb, dbm, text};
+
+#[test]
+fn sqlite_failure_rolls_back_the_file() {
+    rolls_back(Backend::Sqlite);
+}
+
+#[test]
+fn pg_failure_rolls_back_the_file() {
+    rolls_back(Backend::Postgres);
+}
+
+const GOOD: &str = "CREATE TABLE c (id INT);\nINSERT INTO c VALUES (1);\nINSERT INTO c VALUES (2);\n";
+const BAD: &str =
+    "CREATE TABLE c (id INT);\nINSERT INTO c VALUES (1);\nSELECT id FROM no_such_table;\nINSERT INTO c VALUES (2);\n";
+
+fn failing_crate() -> dbmigrate_tests::Fixture {
+    crate_with(
+        "fail",
+        &[("V1__a.sql", "CREATE TABLE a (id INT);\n"), ("V2__c.sql", BAD), ("V2__c.down.sql", "DROP TABLE c;\n")],
+    )
+}
+
+#[track_caller]
+fn assert_reported(out: &std::process::Output) {
+    assert_code(out, 101);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("no_such_table"), "the database's message:\n{stderr}");
+    assert!(stderr.contains("V2__c.sql"), "the file:\n{stderr}");
+    assert!(stderr.contains("line 3"), "the line:\n{stderr}");
+}
+
+fn rolls_back(backend: Backend) {
+    let fixture = failing_crate();
+    let dir = fixture.path();
+    let db = TestDb::new(backend, "fail", dir);
+    let url = db.url.as_str();
+
+    assert_reported(&dbm(dir, url, &["run"]));
+    assert_eq!(db.versions(), vec![1], "V1 stays applied, V2 is not recorded");
+    assert_eq!(db.tables(), vec!["a"], "nothing of V2 persists");
+    let status = json(&dbm(dir, url, &["status", "--format", "json"]));
+    assert_eq!(status[1]["state"], "pending", "{status}");
+
+    // The same again, then fixed.
+    assert_reported(&dbm(dir, url, &["run"]));
+    assert_eq!(db.tables(), vec!["a"]);
+    fixture.write("migrations/V2__c.sql", GOOD);
+    assert_code(&dbm(dir, url, &["run"]), 0);
+    assert_eq!(db.versions(), vec![1, 2]);
+    assert_eq!(db.query("SELECT count(*) FROM c"), "2");
+}
+
+#[test]
+fn maria_failure_leaves_dirty_marker_and_repair_clears_it() {
+    let fixture = failing_crate();
+    let dir = fixture.path();
+    let db = TestDb::new(Backend::Mariadb, "fail", dir);
+    let url = db.url.as_str();
+
+    assert_reported(&dbm(dir, url, &["run"]));
+    assert_eq!(db.versions(), vec![1], "a half-applied migration is never recorded as applied");
+    let status = json(&dbm(dir, url, &["status", "--format", "json"]));
+    assert_eq!(status[1]["state"], "dirty", "{status}");
+    let out = dbm(dir, url, &["status", "--exit-code"]);
+    assert_ne!(out.status.code(), Some(0), "dirty is a problem for --exit-code:\n{}", text(&out));
+
+    // The next run refuses, changing nothing, and says how to fix it.
+    let out = dbm(dir, url, &["run"]);
+    assert_code(&out, 101);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("V2__c") && stderr.contains("repair"), "{stderr}");
+    assert_eq!(db.query("SELECT count(*) FROM c"), "1");
+
+    // Manual fix: undo the half-applied part, correct the file, mark it pending.
+    db.query("DROP TABLE c");
+    fixture.write("migrations/V2__c.sql", GOOD);
+    assert_code(&dbm(dir, url, &["repair", "--version", "2", "--as", "pending"]), 0);
+    let status = json(&dbm(dir, url, &["status", "--format", "json"]));
+    assert_eq!(status[1]["state"], "pending", "{status}");
+    assert_code(&dbm(dir, url, &["run"]), 0);
+    assert_eq!(db.versions(), vec![1, 2]);
+    assert_eq!(db.query("SELECT count(*) FROM c"), "2");
+    assert_code(&dbm(dir, url, &["status", "--exit-code"]), 0);
+}
+
+#[test]
+fn maria_repair_as_applied_after_fixing_forward() {
+    let fixture = failing_crate();
+    let dir = fixture.path();
+    let db = TestDb::new(Backend::Mariadb, "failfwd", dir);
+    let url = db.url.as_str();
+
+    assert_reported(&dbm(dir, url, &["run"]));
+    // Fixed forward by hand: the rest of the file's work done manually.
+    db.query("INSERT INTO c VALUES (2)");
+    fixture.write("migrations/V2__c.sql", GOOD);
+    assert_code(&dbm(dir, url, &["repair", "--version", "2", "--as", "applied"]), 0);
+    assert_eq!(db.versions(), vec![1, 2]);
+    let out = dbm(dir, url, &["run"]);
+    assert_code(&out, 0);
+    assert_eq!(db.query("SELECT count(*) FROM c"), "2", "run re-applied nothing");
+    assert_code(&dbm(dir, url, &["status", "--exit-code"]), 0);
+}

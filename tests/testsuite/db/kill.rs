@@ -1,0 +1,84 @@
+//! SIGKILL of a `run` in the middle of a long migration: afterwards the migration is either
+//! applied and recorded, or neither (MariaDB, where DDL commits on its own: or marked dirty).
+
+use super::{assert_code, crate_with, json};
+use dbmigrate_tests::{Backend, TestDb, dbm, dbm_command};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+#[test]
+fn sqlite_killed_mid_migration() {
+    killed_mid_migration(
+        Backend::Sqlite,
+        "CREATE TABLE k (id INTEGER);\n\
+         INSERT INTO k SELECT x FROM (WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 30000000) SELECT x FROM c);\n",
+    );
+}
+
+#[test]
+fn pg_killed_mid_migration() {
+    killed_mid_migration(
+        Backend::Postgres,
+        "CREATE TABLE k (id INT);\nSELECT pg_sleep(5);\nINSERT INTO k VALUES (1);\n",
+    );
+}
+
+#[test]
+fn maria_killed_mid_migration() {
+    killed_mid_migration(Backend::Mariadb, "CREATE TABLE k (id INT);\nSELECT SLEEP(5);\nINSERT INTO k VALUES (1);\n");
+}
+
+/// Waits until no other session is connected to the database (the server noticed the kill).
+fn wait_for_sessions_to_end(db: &TestDb) {
+    let sql = match db.backend {
+        Backend::Sqlite => return,
+        Backend::Postgres => {
+            format!("SELECT count(*) FROM pg_stat_activity WHERE datname = '{}' AND pid <> pg_backend_pid()", db.name)
+        }
+        Backend::Mariadb => {
+            format!(
+                "SELECT count(*) FROM information_schema.processlist WHERE db = '{}' AND id <> CONNECTION_ID()",
+                db.name
+            )
+        }
+    };
+    let start = Instant::now();
+    while db.query(&sql) != "0" {
+        assert!(start.elapsed() < Duration::from_secs(30), "the killed run's sessions did not end");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn killed_mid_migration(backend: Backend, slow: &str) {
+    let fixture = crate_with("kill", &[("V1__a.sql", "CREATE TABLE a (id INT);\n"), ("V2__slow.sql", slow)]);
+    let dir = fixture.path();
+    let db = TestDb::new(backend, "kill", dir);
+    let url = db.url.as_str();
+    assert_code(&dbm(dir, url, &["run", "--target", "1"]), 0);
+
+    let mut child = dbm_command(dir, url, &["run"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("spawn");
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(child.try_wait().expect("try_wait").is_none(), "the migration should still be running");
+    child.kill().expect("SIGKILL");
+    let _ = child.wait();
+    wait_for_sessions_to_end(&db);
+
+    let recorded = db.versions().contains(&2);
+    let created = db.has_table("k");
+    let status = json(&dbm(dir, url, &["status", "--format", "json"]));
+    let state = status[1]["state"].as_str().expect("state").to_string();
+    match backend {
+        Backend::Mariadb => assert!(
+            (recorded && created) || (!recorded && !created) || (!recorded && state == "dirty"),
+            "recorded {recorded}, table created {created}, state {state}"
+        ),
+        _ => assert_eq!(recorded, created, "applied and recorded, or neither"),
+    }
+    if !recorded && state != "dirty" {
+        assert_eq!(state, "pending");
+        // The lock was released with the process: a new run finishes the work.
+        assert_code(&dbm(dir, url, &["run", "--lock-timeout", "20"]), 0);
+        assert_eq!(db.versions(), vec![1, 2]);
+        assert!(db.has_table("k"));
+    }
+}
