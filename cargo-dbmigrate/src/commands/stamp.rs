@@ -24,10 +24,13 @@ pub struct StampArgs {
 
 /// Resolve a migration left dirty (half applied) on MySQL/MariaDB, after a manual fix.
 #[derive(Debug, clap::Args)]
-#[command(disable_version_flag = true, after_help = "\
+#[command(
+    disable_version_flag = true,
+    after_help = "\
 Examples:
   cargo dbmigrate repair --version 20260101120000 --as applied   # fixed forward by hand
-  cargo dbmigrate repair --version 20260101120000 --as pending   # undone by hand")]
+  cargo dbmigrate repair --version 20260101120000 --as pending   # undone by hand"
+)]
 pub struct RepairArgs {
     /// The dirty migration's version
     #[arg(long = "version", id = "repair_version", value_name = "VERSION", value_parser = db::parse_version)]
