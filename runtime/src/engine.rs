@@ -123,10 +123,12 @@ pub enum RepairAction {
 enum Step {
     Begin,
     Commit,
-    /// Migration SQL; `line` is where `sql` starts in its file.
+    /// Migration SQL; `line` is where `sql` starts in its file; `single`
+    /// when it is one statement, so an error without a position is on `line`.
     Sql {
         sql: String,
         line: usize,
+        single: bool,
     },
     /// History or marker bookkeeping.
     Record(String),
@@ -137,6 +139,13 @@ enum Step {
         name: String,
         checksum: u64,
     },
+}
+
+/// Where a failed piece of SQL sits in its file.
+struct Location<'a> {
+    sql: &'a str,
+    line: usize,
+    single: bool,
 }
 
 /// The steps of one migration.
@@ -332,7 +341,7 @@ impl Engine {
             steps.push(Step::Begin);
         }
         if !is_blank(sql) {
-            steps.push(Step::Sql { sql: sql.to_string(), line: 1 });
+            steps.extend(self.statements(sql));
         }
         steps.push(record);
         if own_tx {
@@ -341,13 +350,30 @@ impl Engine {
         Ok(steps)
     }
 
+    /// PostgreSQL scripts go statement by statement when the splitter is
+    /// sure of the boundaries (exact error lines, no implicit transaction
+    /// around a multi-statement query); otherwise, and on SQLite (which
+    /// reports lines itself), the file goes in one call.
+    fn statements(&self, sql: &str) -> Vec<Step> {
+        let split = match self.dialect() {
+            Dialect::Postgres => crate::split::split_postgres(sql),
+            _ => None,
+        };
+        match split {
+            Some(stmts) => {
+                stmts.into_iter().map(|st| Step::Sql { sql: st.sql.to_string(), line: st.line, single: true }).collect()
+            }
+            None => vec![Step::Sql { sql: sql.to_string(), line: 1, single: false }],
+        }
+    }
+
     /// MySQL/MariaDB: statement by statement with a progress marker, since
     /// DDL commits implicitly; the history change and the marker's removal
     /// share a transaction.
     fn tracked(&self, version: i64, direction: Direction, sql: &str, record: Step) -> Vec<Step> {
         let mut steps = vec![Step::Record(self.table.mark_start_sql(version, direction))];
         for (i, st) in crate::split::split_mysql(sql).into_iter().enumerate() {
-            steps.push(Step::Sql { sql: st.sql.to_string(), line: st.line });
+            steps.push(Step::Sql { sql: st.sql.to_string(), line: st.line, single: true });
             steps.push(Step::Record(self.table.mark_progress_sql(version, i + 1)));
         }
         steps.push(Step::Begin);
@@ -471,10 +497,11 @@ impl Engine {
                     let sql = self.table.insert_sql(*version, name, *checksum);
                     self.conn.execute(&sql)
                 }
-                Step::Sql { sql, line } => {
+                Step::Sql { sql, line, single } => {
                     let r = self.conn.execute(sql);
                     if let Err(e) = r {
-                        return Err(self.fail_sql(job, e, sql, *line, in_tx, statements_done));
+                        let at = Location { sql, line: *line, single: *single };
+                        return Err(self.fail_sql(job, e, at, in_tx, statements_done));
                     }
                     statements_done += 1;
                     Ok(())
@@ -498,7 +525,7 @@ impl Engine {
     /// Builds the error for a failed migration statement and undoes what can
     /// be undone: the open transaction, or on MySQL a marker with no
     /// completed statement behind it.
-    fn fail_sql(&mut self, job: &Job, e: DbError, sql: &str, line: usize, in_tx: bool, done: usize) -> Error {
+    fn fail_sql(&mut self, job: &Job, e: DbError, at: Location<'_>, in_tx: bool, done: usize) -> Error {
         if in_tx {
             let _ = self.conn.execute("ROLLBACK");
         }
@@ -511,8 +538,8 @@ impl Engine {
             }
         }
         let line = match e.offset {
-            Some(off) => Some(line + line_of(sql, off) - 1),
-            None if self.dialect() == Dialect::Mysql => Some(line),
+            Some(off) => Some(at.line + line_of(at.sql, off) - 1),
+            None if at.single => Some(at.line),
             None => None,
         };
         Error::Migration {

@@ -131,6 +131,138 @@ fn skip_quoted(b: &[u8], pos: usize, quote: u8, backslash: bool) -> usize {
     b.len()
 }
 
+/// Splits a PostgreSQL script into statements, so each can be sent on its
+/// own: an error then names its statement's line even when the server gives
+/// no position, and a `CREATE INDEX CONCURRENTLY` among several statements
+/// does not end up in the implicit transaction of a multi-statement query.
+///
+/// Understood: `'…'` (with `E'…'` backslash escapes), `"…"`, `$tag$…$tag$`,
+/// `--` and nested `/* */` comments. Returns `None` when the script holds
+/// something this splitter does not model (a `;` inside parentheses, as in
+/// `CREATE RULE … DO (…; …)`, a `BEGIN ATOMIC` body, a psql `\` command):
+/// the caller then sends the whole file at once.
+pub fn split_postgres(sql: &str) -> Option<Vec<Statement<'_>>> {
+    let b = sql.as_bytes();
+    let mut out = Vec::new();
+    let mut start = skip_pg_trivia(sql, 0);
+    let mut pos = start;
+    let mut depth = 0usize;
+    while pos < b.len() {
+        pos = match b[pos] {
+            b';' if depth > 0 => return None,
+            b';' => {
+                push(sql, &mut out, start, pos);
+                start = skip_pg_trivia(sql, pos + 1);
+                start
+            }
+            b'(' => {
+                depth += 1;
+                pos + 1
+            }
+            b')' => {
+                depth = depth.saturating_sub(1);
+                pos + 1
+            }
+            b'\\' if at_line_start(b, pos) => return None,
+            b'\'' => skip_quoted(b, pos, b'\'', escape_string(b, pos)),
+            b'"' => skip_quoted(b, pos, b'"', false),
+            b'$' => skip_dollar(sql, pos),
+            b'-' if b.get(pos + 1) == Some(&b'-') => skip_line(b, pos),
+            b'/' if b.get(pos + 1) == Some(&b'*') => skip_nested_comment(b, pos),
+            c if c.is_ascii_alphabetic() || c == b'_' => {
+                let end = word_end(b, pos);
+                if sql[pos..end].eq_ignore_ascii_case("atomic") {
+                    return None;
+                }
+                end
+            }
+            c => pos + char_len(c),
+        };
+    }
+    push(sql, &mut out, start, b.len());
+    Some(out)
+}
+
+/// Whitespace and comments, with PostgreSQL's nested block comments.
+fn skip_pg_trivia(sql: &str, mut pos: usize) -> usize {
+    let b = sql.as_bytes();
+    loop {
+        while pos < b.len() && b[pos].is_ascii_whitespace() {
+            pos += 1;
+        }
+        if b[pos..].starts_with(b"--") {
+            pos = skip_line(b, pos);
+        } else if b[pos..].starts_with(b"/*") {
+            pos = skip_nested_comment(b, pos);
+        } else {
+            return pos;
+        }
+    }
+}
+
+fn push<'a>(sql: &'a str, out: &mut Vec<Statement<'a>>, start: usize, end: usize) {
+    if start >= end {
+        return;
+    }
+    let text = sql[start..end].trim_end();
+    if !text.is_empty() && !crate::script::is_blank(text) {
+        out.push(Statement { sql: text, line: line_of(sql, start) });
+    }
+}
+
+fn at_line_start(b: &[u8], pos: usize) -> bool {
+    b[..pos].iter().rev().take_while(|&&c| c != b'\n').all(|c| c.is_ascii_whitespace())
+}
+
+fn is_word_byte(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'_' || c >= 0x80
+}
+
+fn word_end(b: &[u8], pos: usize) -> usize {
+    b[pos..].iter().position(|&c| !is_word_byte(c) && c != b'$').map_or(b.len(), |n| pos + n)
+}
+
+/// `E'…'` strings take backslash escapes; plain ones do not (standard strings).
+fn escape_string(b: &[u8], pos: usize) -> bool {
+    pos > 0 && matches!(b[pos - 1], b'e' | b'E') && (pos < 2 || !is_word_byte(b[pos - 2]))
+}
+
+/// Skips `$tag$ … $tag$`; a `$` that does not open one (`$1`) is one byte.
+fn skip_dollar(sql: &str, pos: usize) -> usize {
+    let b = sql.as_bytes();
+    let tag_len =
+        b[pos + 1..].iter().position(|&c| !(c.is_ascii_alphanumeric() || c == b'_')).unwrap_or(b.len() - pos - 1);
+    let opens = b.get(pos + 1 + tag_len) == Some(&b'$') && b.get(pos + 1).is_none_or(|c| !c.is_ascii_digit());
+    if !opens {
+        return pos + 1;
+    }
+    let tag = &sql[pos..pos + tag_len + 2];
+    let body = pos + tag.len();
+    sql[body..].find(tag).map_or(b.len(), |n| body + n + tag.len())
+}
+
+fn skip_nested_comment(b: &[u8], pos: usize) -> usize {
+    let mut depth = 0;
+    let mut i = pos;
+    while i + 1 < b.len() {
+        match (b[i], b[i + 1]) {
+            (b'/', b'*') => {
+                depth += 1;
+                i += 2;
+            }
+            (b'*', b'/') => {
+                depth -= 1;
+                i += 2;
+                if depth == 0 {
+                    return i;
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    b.len()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -232,5 +364,48 @@ mod tests {
     fn set_and_prepare_stay_separate() {
         let sql = "SET @s = 'ALTER TABLE a ADD c INT';\nPREPARE st FROM @s;\nEXECUTE st;\nDEALLOCATE PREPARE st;\n";
         assert_eq!(split_mysql(sql).iter().map(|s| s.line).collect::<Vec<_>>(), vec![1, 2, 3, 4]);
+    }
+
+    fn pg(sql: &str) -> Vec<(&str, usize)> {
+        split_postgres(sql).expect("splittable").into_iter().map(|s| (s.sql, s.line)).collect()
+    }
+
+    #[test]
+    fn pg_simple_and_lines() {
+        assert_eq!(
+            pg("-- head\nCREATE TABLE a (x INT);\n\nINSERT INTO a VALUES (1);\n-- tail\n"),
+            vec![("CREATE TABLE a (x INT)", 2), ("INSERT INTO a VALUES (1)", 4)]
+        );
+        assert!(pg("  -- only a comment\n").is_empty());
+        assert_eq!(pg("SELECT 1"), vec![("SELECT 1", 1)]);
+    }
+
+    #[test]
+    fn pg_dollar_quotes() {
+        let f = "CREATE FUNCTION f() RETURNS int AS $$ BEGIN RETURN 1; END; $$ LANGUAGE plpgsql;\nSELECT 2;";
+        assert_eq!(pg(f).len(), 2);
+        let g = "DO $body$ BEGIN PERFORM 1; /* $$ */ END $body$;\nSELECT $1$x$1;";
+        assert_eq!(pg(g)[0].0, "DO $body$ BEGIN PERFORM 1; /* $$ */ END $body$");
+    }
+
+    #[test]
+    fn pg_strings_and_comments() {
+        assert_eq!(
+            pg("SELECT 'a;''b', \"c;\"\"d\"; SELECT E'x\\';y'; SELECT 'p\\'; /* a /* nested; */ ; */ SELECT 3;"),
+            vec![("SELECT 'a;''b', \"c;\"\"d\"", 1), ("SELECT E'x\\';y'", 1), ("SELECT 'p\\'", 1), ("SELECT 3", 1),]
+        );
+    }
+
+    #[test]
+    fn pg_falls_back_when_unsure() {
+        assert!(
+            split_postgres(
+                "CREATE RULE r AS ON INSERT TO t DO ALSO (INSERT INTO a VALUES (1); INSERT INTO b VALUES (2));"
+            )
+            .is_none()
+        );
+        assert!(split_postgres("CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; END;").is_none());
+        assert!(split_postgres("SELECT 1;\n\\set x 1\n").is_none());
+        assert!(split_postgres("SELECT atomically FROM t; SELECT (1);").is_some());
     }
 }

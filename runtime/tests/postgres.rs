@@ -84,3 +84,42 @@ fn redaction() {
 fn db_options() -> dbmigrate_runtime::Options {
     dbmigrate_runtime::Options { lock_timeout: std::time::Duration::from_secs(2), ..Default::default() }
 }
+
+#[test]
+fn error_without_position_names_its_line() {
+    let db = TestDb::postgres("line");
+    let scripts = [common::script(
+        1,
+        "div",
+        "CREATE TABLE t (x INT);\nINSERT INTO t VALUES (1);\nDO $$ BEGIN PERFORM 1; END $$;\nSELECT 1 / 0;\n",
+        None,
+    )];
+    let err = db.engine().run(&scripts, Target::Latest, &mut |_| {}).expect_err("division by zero");
+    match &err {
+        Error::Migration { line, code, message, .. } => {
+            assert_eq!(*line, Some(4), "{err}");
+            assert_eq!(code.as_deref(), Some("22012"), "{err}");
+            assert!(message.contains("division by zero"), "{err}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(!db.table_exists("t"));
+}
+
+#[test]
+fn several_concurrent_indexes_in_one_file() {
+    // Sent as one multi-statement query these would share an implicit
+    // transaction and fail; statement by statement they run.
+    let db = TestDb::postgres("notxmany");
+    let scripts = [
+        common::script(1, "t", "CREATE TABLE t (x INT, y INT);", None),
+        common::script(
+            2,
+            "idx",
+            "-- dbmigrate:no-transaction\nCREATE INDEX CONCURRENTLY t_x ON t (x);\nCREATE INDEX CONCURRENTLY t_y ON t (y);\n",
+            None,
+        ),
+    ];
+    db.engine().run(&scripts, Target::Latest, &mut |_| {}).expect("run");
+    assert_eq!(db.scalar("SELECT count(*) FROM pg_indexes WHERE tablename = 't'"), 2);
+}
