@@ -180,7 +180,10 @@ fn parse_sqlite(rest: &str, base_dir: &Path) -> SqliteTarget {
 fn server(dialect: Dialect, text: &str) -> Result<Inner> {
     // url's parse errors never echo the input, so they are safe to show.
     let url = url::Url::parse(text).map_err(|e| Error::Url(e.to_string()))?;
-    if url.host_str().is_none_or(str::is_empty) {
+    // PostgreSQL may name its host (or socket directory) in `?host=`.
+    let has_host = url.host_str().is_some_and(|h| !h.is_empty())
+        || (dialect == Dialect::Postgres && url.query_pairs().any(|(k, _)| k == "host"));
+    if !has_host {
         return Err(Error::Url("the url has no host".into()));
     }
     Ok(Inner::Server { dialect, url })
@@ -244,6 +247,9 @@ mod tests {
         assert_eq!(p("mysql://u@h/my%20db").database().as_deref(), Some("my db"));
         assert!(DatabaseUrl::parse("oracle://x", Path::new("/")).is_err());
         assert!(DatabaseUrl::parse("postgres://", Path::new("/")).is_err());
+        assert!(DatabaseUrl::parse("mysql:///db", Path::new("/")).is_err());
+        let socket = p("postgres:///db?host=/var/run/postgresql");
+        assert_eq!(socket.database().as_deref(), Some("db"));
     }
 
     #[test]
