@@ -5,6 +5,36 @@
 //! the one refinery 0.10 writes, so a database migrated by refinery is
 //! adopted as is; dbmigrate's own state (MySQL progress markers) lives in a
 //! separate `<table>_dbmigrate` table.
+//!
+//! ```no_run
+//! use dbmigrate_runtime::{DatabaseUrl, Engine, Event, MigrationScript, Options, Target};
+//!
+//! # fn main() -> dbmigrate_runtime::Result<()> {
+//! let url = DatabaseUrl::parse("sqlite:app.db", std::path::Path::new("."))?;
+//! let scripts = [MigrationScript::new(1, "init", "CREATE TABLE t (x INT);", Some("DROP TABLE t;"))];
+//! let mut engine = Engine::connect(&url, Options::default())?;
+//! let report = engine.run(&scripts, Target::Latest, &mut |event| {
+//!     if let Event::Finished { version, duration, .. } = event {
+//!         eprintln!("applied {version} in {duration:?}");
+//!     }
+//! })?;
+//! assert_eq!(report.after, Some(1));
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Behaviour worth knowing:
+//! - a lock is taken first (PostgreSQL advisory lock, MySQL `GET_LOCK`, an
+//!   exclusive lock on `<file>.dbmigrate-lock` for SQLite), then the history
+//!   table is created if needed and read in one round trip;
+//! - each migration and its history row share a transaction on PostgreSQL
+//!   and SQLite; a script whose first line is `-- dbmigrate:no-transaction`
+//!   runs outside one; MySQL/MariaDB scripts run statement by statement with
+//!   a progress marker, and a failure after the first statement leaves the
+//!   migration dirty until [`Engine::repair`];
+//! - empty or comment-only scripts are recorded but never sent;
+//! - one connection serves a whole call, so session settings a migration
+//!   makes stay in force for the next ones.
 
 // Helpers for one backend are unused when only another one is compiled in.
 #![cfg_attr(not(all(feature = "sqlite", feature = "postgres", feature = "mysql")), allow(dead_code))]
