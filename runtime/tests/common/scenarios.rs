@@ -341,6 +341,43 @@ pub fn corpus(db: &TestDb, dir: &str, setup: Option<&str>) {
     assert!(status.iter().all(|s| s.state == MigrationState::Applied));
 }
 
+pub fn failing_down(db: &TestDb) {
+    let scripts = vec![
+        script(1, "a", "CREATE TABLE t (x INT);", Some("DROP TABLE t;")),
+        script(2, "b", "CREATE TABLE u (y INT);", Some("DROP TABLE u;\nDROP TABLE nope;\n")),
+        script(3, "c", "CREATE TABLE w (z INT);", Some("DROP TABLE w;")),
+    ];
+    let mut engine = db.engine();
+    run(&mut engine, &scripts).expect("run");
+    let err = engine.down(&scripts, DownTarget::To(0), &mut |_| {}).expect_err("down fails");
+    match &err {
+        Error::Migration { file, line, direction, .. } => {
+            assert_eq!(file, "V2__b.down.sql", "{err}");
+            assert_eq!(*line, Some(2), "{err}");
+            assert_eq!(*direction, Direction::Down);
+        }
+        other => panic!("{other:?}"),
+    }
+    // V3 was reverted and unrecorded; V2 and V1 stay recorded.
+    let versions: Vec<i64> = engine.history().expect("history").iter().map(|r| r.version).collect();
+    assert_eq!(versions, vec![1, 2]);
+    assert!(!db.table_exists("w"));
+    if db.dialect() == Dialect::Mysql {
+        assert!(matches!(err, Error::Migration { dirty: true, .. }), "{err}");
+        assert!(!db.table_exists("u"), "mysql ddl is not transactional");
+        // The down got half way: finish it by hand and record it as pending.
+        engine.repair(&scripts, 2, RepairAction::AsPending).expect("repair");
+        assert_eq!(engine.history().expect("history").len(), 1);
+    } else {
+        assert!(db.table_exists("u"), "the failed down is rolled back");
+        assert_eq!(versions, vec![1, 2]);
+    }
+    // A run afterwards re-applies what is missing.
+    let r = run(&mut engine, &scripts).expect("run again");
+    let expected = if db.dialect() == Dialect::Mysql { vec![2, 3] } else { vec![3] };
+    assert_eq!(versions(&r), expected);
+}
+
 #[macro_export]
 macro_rules! backend_tests {
     ($ctor:path) => {
@@ -383,6 +420,10 @@ macro_rules! backend_tests {
         #[test]
         fn crlf_is_unchanged() {
             common::scenarios::crlf_is_unchanged(&$ctor("crlf"))
+        }
+        #[test]
+        fn failing_down() {
+            common::scenarios::failing_down(&$ctor("faildown"))
         }
         #[test]
         fn dry_run() {
