@@ -359,8 +359,8 @@ pub fn failing_down(db: &TestDb) {
         other => panic!("{other:?}"),
     }
     // V3 was reverted and unrecorded; V2 and V1 stay recorded.
-    let versions: Vec<i64> = engine.history().expect("history").iter().map(|r| r.version).collect();
-    assert_eq!(versions, vec![1, 2]);
+    let recorded: Vec<i64> = engine.history().expect("history").iter().map(|r| r.version).collect();
+    assert_eq!(recorded, vec![1, 2]);
     assert!(!db.table_exists("w"));
     if db.dialect() == Dialect::Mysql {
         assert!(matches!(err, Error::Migration { dirty: true, .. }), "{err}");
@@ -370,7 +370,7 @@ pub fn failing_down(db: &TestDb) {
         assert_eq!(engine.history().expect("history").len(), 1);
     } else {
         assert!(db.table_exists("u"), "the failed down is rolled back");
-        assert_eq!(versions, vec![1, 2]);
+        assert_eq!(recorded, vec![1, 2]);
     }
     // A run afterwards re-applies what is missing.
     let r = run(&mut engine, &scripts).expect("run again");
