@@ -3,8 +3,6 @@
 
 mod common;
 
-use std::time::Instant;
-
 use common::TestDb;
 use dbmigrate_runtime::{DatabaseUrl, Engine, Options, Target};
 
@@ -56,26 +54,22 @@ fn setup_sql_runs_outside_the_transaction() {
     assert!(err.to_string().contains("FOREIGN KEY"), "{err}");
 }
 
-/// The no-op run with 1,000 applied migrations: lock, one history read, plan.
+/// The no-op run with 1,000 applied migrations applies nothing and leaves the history as it was.
+/// (Its speed is measured in benches/apply.sh, not asserted here.)
 #[test]
-fn noop_run_is_fast() {
-    let db = TestDb::sqlite("fast");
+fn noop_run_with_many_applied_changes_nothing() {
+    let db = TestDb::sqlite("noop");
     let scripts: Vec<_> = (1..=1000)
         .map(|v| common::script(v, &format!("m{v}"), &format!("CREATE TABLE t{v} (x INT);\n"), None))
         .collect();
     let mut engine = db.engine();
     engine.stamp(&scripts, i64::MAX).expect("stamp");
-    let mut best = std::time::Duration::MAX;
-    for _ in 0..5 {
-        let start = Instant::now();
+    let before = engine.history().expect("history");
+    for _ in 0..3 {
         let r = engine.run(&scripts, Target::Latest, &mut |_| {}).expect("run");
-        best = best.min(start.elapsed());
-        assert!(r.migrations.is_empty());
+        assert!(r.migrations.is_empty() && r.before == r.after && r.after == Some(1000), "{r:?}");
     }
-    eprintln!("no-op run over 1000 applied migrations: {best:?}");
-    // Debug builds are several times slower than release; keep a margin.
-    let limit = if cfg!(debug_assertions) { 80 } else { 8 };
-    assert!(best.as_millis() <= limit, "no-op run took {best:?}");
+    assert_eq!(engine.history().expect("history"), before);
 }
 
 #[test]
