@@ -86,6 +86,31 @@ pub struct Report {
     pub migrations: Vec<Applied>,
 }
 
+/// What a run or down is about to do, shown to the `before_apply` hook.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Planned {
+    pub direction: Direction,
+    /// Highest applied version now.
+    pub current: Option<i64>,
+    /// The migrations about to be applied or reverted, in order: (version, name).
+    pub migrations: Vec<(i64, String)>,
+}
+
+/// A hook run under the migration lock before anything changes; its error aborts the call.
+pub type BeforeApply<'h> = dyn FnMut(&Planned) -> std::result::Result<(), String> + 'h;
+
+fn call_hook(hook: &mut BeforeApply<'_>, jobs: &[Job], state: &HistoryState, direction: Direction) -> Result<()> {
+    if jobs.is_empty() {
+        return Ok(());
+    }
+    let planned = Planned {
+        direction,
+        current: plan::newest(&state.rows),
+        migrations: jobs.iter().map(|j| (j.version, j.name.clone())).collect(),
+    };
+    hook(&planned).map_err(Error::Aborted)
+}
+
 /// The state of one migration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MigrationState {
@@ -194,12 +219,27 @@ impl Engine {
         target: Target,
         observer: &mut dyn FnMut(&Event),
     ) -> Result<Report> {
+        self.run_hooked(scripts, target, &mut |_| Ok(()), observer)
+    }
+
+    /// [`Engine::run`], calling `before_apply` under the migration lock once the plan is known
+    /// and before anything changes (not when there is nothing to do). This is where a deploy
+    /// takes its backup: concurrent migrators wait on the lock, then find nothing to do, so
+    /// exactly one backup is taken. An error from the hook aborts with nothing changed.
+    pub fn run_hooked(
+        &mut self,
+        scripts: &[MigrationScript<'_>],
+        target: Target,
+        before_apply: &mut BeforeApply<'_>,
+        observer: &mut dyn FnMut(&Event),
+    ) -> Result<Report> {
         let scripts = plan::index(scripts)?;
         let _lock = backend::lock(&self.url, &self.table, self.options.lock_timeout)?;
         let state = self.load(true)?.unwrap_or_default();
         refuse_dirty(&state, &scripts)?;
         let pending = plan::plan_up(&scripts, &state, target, self.checks())?;
         let jobs = pending.iter().map(|s| self.up_job(s)).collect::<Result<Vec<_>>>()?;
+        call_hook(before_apply, &jobs, &state, Direction::Up)?;
         self.execute(jobs, &state, Direction::Up, observer)
     }
 
@@ -210,12 +250,25 @@ impl Engine {
         target: DownTarget,
         observer: &mut dyn FnMut(&Event),
     ) -> Result<Report> {
+        self.down_hooked(scripts, target, &mut |_| Ok(()), observer)
+    }
+
+    /// [`Engine::down`] with a hook called under the lock before anything changes; see
+    /// [`Engine::run_hooked`].
+    pub fn down_hooked(
+        &mut self,
+        scripts: &[MigrationScript<'_>],
+        target: DownTarget,
+        before_apply: &mut BeforeApply<'_>,
+        observer: &mut dyn FnMut(&Event),
+    ) -> Result<Report> {
         let scripts = plan::index(scripts)?;
         let _lock = backend::lock(&self.url, &self.table, self.options.lock_timeout)?;
         let state = self.load(true)?.unwrap_or_default();
         refuse_dirty(&state, &scripts)?;
         let chosen = plan::plan_down(&scripts, &state, target)?;
         let jobs = chosen.iter().map(|s| self.down_job(s)).collect::<Result<Vec<_>>>()?;
+        call_hook(before_apply, &jobs, &state, Direction::Down)?;
         self.execute(jobs, &state, Direction::Down, observer)
     }
 

@@ -71,6 +71,8 @@ pub enum Error {
     UnknownVersion(i64),
     #[error("{0} must run outside a transaction and cannot be combined with single-transaction mode")]
     NoTransactionConflict(String),
+    #[error("aborted before changing anything: {0}")]
+    Aborted(String),
     #[error("i/o error on {path}: {message}")]
     Io { path: String, message: String },
 }

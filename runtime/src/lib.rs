@@ -49,7 +49,9 @@ pub mod script;
 pub mod split;
 pub mod url;
 
-pub use engine::{Applied, Engine, Event, MigrationState, MigrationStatus, Options, RepairAction, Report};
+pub use engine::{
+    Applied, BeforeApply, Engine, Event, MigrationState, MigrationStatus, Options, Planned, RepairAction, Report,
+};
 pub use error::{Direction, Error, Result};
 pub use history::{AppliedRow, DEFAULT_TABLE};
 pub use plan::{DownTarget, Target};

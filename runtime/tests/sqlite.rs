@@ -84,3 +84,29 @@ fn no_transaction_script() {
     assert_eq!(r.migrations.len(), 2);
     assert_eq!(db.scalar("SELECT count(*) FROM refinery_schema_history"), 2);
 }
+
+/// The before-apply hook runs once, under the lock, with the plan; it is skipped when there is
+/// nothing to do, and its error aborts the run with nothing changed.
+#[test]
+fn before_apply_hook_sees_the_plan_and_can_abort() {
+    let db = TestDb::sqlite("hook");
+    let scripts = [
+        common::script(1, "a", "CREATE TABLE a (x INT);", None),
+        common::script(2, "b", "CREATE TABLE b (x INT);", None),
+    ];
+    let mut engine = db.engine();
+    let err = engine
+        .run_hooked(&scripts, Target::Latest, &mut |_| Err("backup failed".into()), &mut |_| {})
+        .expect_err("hook aborts");
+    assert!(err.to_string().contains("aborted before changing anything: backup failed"), "{err}");
+    assert_eq!(engine.current_version().expect("version"), None);
+
+    let mut seen = Vec::new();
+    let mut hook = |p: &dbmigrate_runtime::Planned| {
+        seen.push((p.current, p.migrations.clone()));
+        Ok(())
+    };
+    engine.run_hooked(&scripts, Target::Latest, &mut hook, &mut |_| {}).expect("run");
+    engine.run_hooked(&scripts, Target::Latest, &mut hook, &mut |_| {}).expect("no-op run");
+    assert_eq!(seen, [(None, vec![(1, "a".to_owned()), (2, "b".to_owned())])]);
+}
