@@ -3,6 +3,7 @@
 //! The binary is a thin `main` over [`main_entry`]; every command lives in [`commands`], the
 //! migration rules live in `dbmigrate-build`, shared with the user's build script.
 
+pub mod backup;
 pub mod cli;
 pub mod commands;
 pub mod error;

@@ -24,6 +24,8 @@ runs at a time: others wait for the lock, then find nothing to do.")]
 pub struct RunArgs {
     #[command(flatten)]
     db: DbArgs,
+    #[command(flatten)]
+    deploy: crate::backup::deploy::DeployArgs,
     /// Stop after this version
     #[arg(long, value_name = "VERSION", value_parser = db::parse_version)]
     target: Option<i64>,
@@ -51,6 +53,8 @@ one (irreversible), or was edited since it was applied.")]
 pub struct DownArgs {
     #[command(flatten)]
     db: DbArgs,
+    #[command(flatten)]
+    deploy: crate::backup::deploy::DeployArgs,
     /// How many migrations to revert
     #[arg(long, value_name = "N", conflicts_with = "to")]
     steps: Option<usize>,
@@ -67,6 +71,13 @@ pub struct DownArgs {
 
 /// Runs `run`.
 pub fn run(args: &RunArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
+    if !args.dry_run {
+        let plan = crate::backup::deploy::Plan::Up(args.target.map_or(Target::Latest, Target::Version));
+        return crate::backup::deploy::execute(
+            plan,
+            &deploy(&args.db, &args.deploy, args.single_transaction, args.format, global, shell),
+        );
+    }
     let mut session = db::open(global, &args.db, shell, args.single_transaction)?;
     let target = args.target.map_or(Target::Latest, Target::Version);
     let scripts = db::scripts(&session.set);
@@ -82,6 +93,17 @@ pub fn run(args: &RunArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
 
 /// Runs `down`.
 pub fn down(args: &DownArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
+    if !args.dry_run {
+        let to = match args.to {
+            Some(v) => DownTarget::To(v),
+            None => DownTarget::Steps(args.steps.unwrap_or(1)),
+        };
+        let plan = crate::backup::deploy::Plan::Down(to);
+        return crate::backup::deploy::execute(
+            plan,
+            &deploy(&args.db, &args.deploy, false, args.format, global, shell),
+        );
+    }
     let mut session = db::open(global, &args.db, shell, false)?;
     let target = match args.to {
         Some(v) => DownTarget::To(v),
@@ -98,6 +120,18 @@ pub fn down(args: &DownArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
     summarize(&report?, args.format, shell)
 }
 
+/// Backups, retries and verification live in `backup::deploy`; dry runs stay here.
+fn deploy<'a>(
+    db: &'a DbArgs,
+    deploy: &'a crate::backup::deploy::DeployArgs,
+    single_transaction: bool,
+    format: Format,
+    global: &'a GlobalArgs,
+    shell: &'a Shell,
+) -> crate::backup::deploy::Deploy<'a> {
+    crate::backup::deploy::Deploy { db, deploy, single_transaction, format, global, shell }
+}
+
 fn print_dry_run(sql: &[String], format: Format) -> CliResult {
     match format {
         Format::Json => println!("{}", serde_json::json!({ "dry_run": true, "sql": sql })),
@@ -110,7 +144,7 @@ fn version_text(v: Option<i64>) -> String {
     v.map_or_else(|| "none".to_owned(), |v| v.to_string())
 }
 
-fn summarize(report: &Report, format: Format, shell: &Shell) -> CliResult {
+pub(crate) fn summarize(report: &Report, format: Format, shell: &Shell) -> CliResult {
     if format == Format::Json {
         let migrations: Vec<_> = report
             .migrations
@@ -142,18 +176,18 @@ fn summarize(report: &Report, format: Format, shell: &Shell) -> CliResult {
 
 /// Per-migration status lines, or a progress bar when stderr is a terminal and there is more
 /// than a moment of work.
-struct Progress<'a> {
+pub(crate) struct Progress<'a> {
     shell: &'a Shell,
     verb: &'static str,
     bar: Option<ProgressBar>,
 }
 
 impl<'a> Progress<'a> {
-    fn new(shell: &'a Shell, verb: &'static str) -> Self {
+    pub(crate) fn new(shell: &'a Shell, verb: &'static str) -> Self {
         Self { shell, verb, bar: None }
     }
 
-    fn on(&mut self, event: &Event) {
+    pub(crate) fn on(&mut self, event: &Event) {
         match event {
             Event::Started { version, name, index, total, .. } => {
                 let wants_bar = *total > 5
@@ -186,7 +220,7 @@ impl<'a> Progress<'a> {
         }
     }
 
-    fn finish(&self) {
+    pub(crate) fn finish(&self) {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }

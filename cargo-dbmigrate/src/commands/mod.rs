@@ -6,6 +6,7 @@ use crate::shell::Shell;
 use clap::Subcommand;
 
 pub mod apply;
+pub mod backups;
 pub mod check;
 pub mod db;
 pub mod init;
@@ -13,6 +14,7 @@ pub mod inspect;
 pub mod new;
 pub mod release;
 pub mod renumber;
+pub mod restore;
 pub mod stamp;
 
 /// The commands.
@@ -44,6 +46,10 @@ pub enum Command {
     Stamp(stamp::StampArgs),
     /// Resolve a migration left half applied on MySQL/MariaDB
     Repair(stamp::RepairArgs),
+    /// List the backups taken before migrations
+    Backups(backups::BackupsArgs),
+    /// Put the database back to the state of a backup
+    Restore(restore::RestoreArgs),
 }
 
 /// Runs a parsed command.
@@ -62,5 +68,7 @@ pub fn run(command: Command, global: &GlobalArgs, shell: &Shell) -> CliResult {
         Command::Show(args) => inspect::show(&args, global, shell),
         Command::Stamp(args) => stamp::stamp(&args, global, shell),
         Command::Repair(args) => stamp::repair(&args, global, shell),
+        Command::Backups(args) => backups::run(&args, global, shell),
+        Command::Restore(args) => restore::run(&args, global, shell),
     }
 }

@@ -1,0 +1,339 @@
+//! `run` and `down` for release pipelines: back up when something will change, apply, verify
+//! the result against the files, and on failure say exactly how to get back (or get back
+//! automatically with `--restore-on-failure`). Transient failures are retried with backoff.
+
+use super::conn::url_text;
+use super::{Backup, BackupConfig, Source};
+use crate::cli::{Format, GlobalArgs};
+use crate::commands::apply::{Progress, summarize};
+use crate::commands::db::{self, DbArgs};
+use crate::shell::Shell;
+use crate::workspace::{self, Target};
+use crate::{CliError, CliResult, exit_code};
+use dbmigrate_runtime::{
+    DatabaseUrl, DownTarget, Engine, Error, Event, MigrationScript, MigrationState, Options, Report, Target as UpTo,
+};
+use std::time::Duration;
+
+/// The deploy-safety options of `run` and `down`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DeployArgs {
+    /// Do not back up the database before changing it
+    #[arg(long)]
+    pub no_backup: bool,
+    /// When a migration fails, restore the backup taken before the run, then exit non-zero
+    #[arg(long, conflicts_with = "no_backup")]
+    pub restore_on_failure: bool,
+    /// Retry transient failures (connection refused at start, lock timeout, deadlock,
+    /// serialization failure) up to N times with backoff; a failing migration is never retried
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub retry: u32,
+}
+
+/// Which way to go.
+#[derive(Debug, Clone, Copy)]
+pub enum Plan {
+    Up(UpTo),
+    Down(DownTarget),
+}
+
+/// What a deploy needs besides the plan.
+pub struct Deploy<'a> {
+    pub db: &'a DbArgs,
+    pub deploy: &'a DeployArgs,
+    pub single_transaction: bool,
+    pub format: Format,
+    pub global: &'a GlobalArgs,
+    pub shell: &'a Shell,
+}
+
+/// Everything one attempt learned, kept across retries: the backup is taken once.
+#[derive(Default)]
+struct State {
+    backup: Option<Backup>,
+    applied: Vec<(i64, String)>,
+}
+
+enum Failure {
+    /// Nothing (more) was changed by this attempt's failure: worth another try.
+    Transient(Error),
+    Fatal(CliError),
+}
+
+impl From<CliError> for Failure {
+    fn from(e: CliError) -> Self {
+        Failure::Fatal(e)
+    }
+}
+
+/// Runs the plan with backups, retries and verification.
+pub fn execute(plan: Plan, d: &Deploy<'_>) -> CliResult {
+    let target = workspace::locate(d.global)?;
+    let set = db::load_valid_set(&target, d.shell)?;
+    let scripts = db::scripts(&set);
+    let url = db::database_url(&target, d.db)?;
+    let mut state = State::default();
+    let mut attempt = 0;
+    loop {
+        match attempt_once(plan, d, &target, &url, &scripts, &mut state) {
+            Ok(code) => return Ok(code),
+            Err(Failure::Transient(e)) if attempt < d.deploy.retry => {
+                attempt += 1;
+                let wait = Duration::from_millis(500 * 2u64.pow(attempt.min(6)));
+                d.shell.warn(format!("{e}; retrying in {:.1}s ({attempt}/{})", wait.as_secs_f64(), d.deploy.retry));
+                std::thread::sleep(wait);
+            }
+            Err(Failure::Transient(e)) => return Err(failed(e, plan, d, &target, &url, &state)),
+            Err(Failure::Fatal(e)) => return Err(e),
+        }
+    }
+}
+
+fn attempt_once(
+    plan: Plan,
+    d: &Deploy<'_>,
+    target: &Target,
+    url: &DatabaseUrl,
+    scripts: &[MigrationScript<'_>],
+    state: &mut State,
+) -> Result<i32, Failure> {
+    d.shell.verbose("Connecting", url);
+    let mut engine = Engine::connect(url, options(target, d)).map_err(classify)?;
+    // Checked before the run (the engine has no hook inside its lock yet): a deploy with
+    // nothing to do takes no backup.
+    if state.backup.is_none() && !d.deploy.no_backup && will_change(&mut engine, scripts, plan).map_err(classify)? {
+        state.backup = backup(d.shell, target, d.db, url, &mut engine)?;
+    }
+    let verb = if matches!(plan, Plan::Up(_)) { "Applying" } else { "Reverting" };
+    let mut progress = Progress::new(d.shell, verb);
+    let applied = &mut state.applied;
+    let mut observer = |e: &Event| {
+        if let Event::Finished { version, name, .. } = e {
+            applied.push((*version, name.clone()));
+        }
+        progress.on(e);
+    };
+    let result = match plan {
+        Plan::Up(to) => engine.run(scripts, to, &mut observer),
+        Plan::Down(to) => engine.down(scripts, to, &mut observer),
+    };
+    progress.finish();
+    let report = match result {
+        Ok(report) => report,
+        Err(e) if is_transient(&e) => return Err(Failure::Transient(e)),
+        Err(e) => {
+            // Release the connection first: a restore may need to drop what it holds.
+            drop(engine);
+            return Err(Failure::Fatal(failed(e, plan, d, target, url, state)));
+        }
+    };
+    verify(&mut engine, scripts, plan)?;
+    finish(&report, state, d)
+}
+
+fn options(target: &Target, d: &Deploy<'_>) -> Options {
+    Options {
+        table: target.config.history_table.clone(),
+        setup_sql: target.config.setup_sql.clone(),
+        lock_timeout: Duration::from_secs(d.db.lock_timeout),
+        single_transaction: d.single_transaction,
+        ..Options::default()
+    }
+}
+
+fn classify(e: Error) -> Failure {
+    if is_transient(&e) { Failure::Transient(e) } else { Failure::Fatal(db::engine_error(e)) }
+}
+
+/// Failures after which nothing of the failing step persists, and a later try may succeed.
+/// A migration's own SQL error is never one; nor is anything on MySQL/MariaDB that left a
+/// migration half applied.
+pub fn is_transient(e: &Error) -> bool {
+    const CODES: &[&str] = &["40001", "40P01", "1213", "1205", "55P03"];
+    let transient_code = |code: &Option<String>| code.as_deref().is_some_and(|c| CODES.contains(&c));
+    match e {
+        Error::LockTimeout { .. } => true,
+        Error::Connect { message, .. } => {
+            let m = message.to_ascii_lowercase();
+            ["refused", "reset", "timed out", "closed", "broken pipe", "unreachable", "starting up", "too many"]
+                .iter()
+                .any(|w| m.contains(w))
+        }
+        Error::Database { code, .. } => transient_code(code),
+        Error::Migration { code, dirty, .. } => !dirty && transient_code(code),
+        _ => false,
+    }
+}
+
+/// Whether the plan will change anything, from the status (one read of the history).
+fn will_change(engine: &mut Engine, scripts: &[MigrationScript<'_>], plan: Plan) -> Result<bool, Error> {
+    let status = engine.status(scripts)?;
+    let applied = || status.iter().filter(|s| s.state != MigrationState::Pending);
+    Ok(match plan {
+        Plan::Up(UpTo::Version(v)) => status.iter().any(|s| s.state == MigrationState::Pending && s.version <= v),
+        Plan::Up(_) => status.iter().any(|s| s.state == MigrationState::Pending),
+        Plan::Down(DownTarget::To(v)) => applied().any(|s| s.version > v),
+        Plan::Down(DownTarget::Steps(n)) => n > 0 && applied().next().is_some(),
+    })
+}
+
+/// Takes a verified backup and prunes old ones; `None` when there is nothing to keep
+/// (an in-memory SQLite database).
+pub fn backup(
+    shell: &Shell,
+    target: &Target,
+    db_args: &DbArgs,
+    url: &DatabaseUrl,
+    engine: &mut Engine,
+) -> Result<Option<Backup>, CliError> {
+    let config = BackupConfig::of(target)?;
+    let Some(source) = Source::of(url, &url_text(target, db_args))? else {
+        shell.verbose("Skipping", "backup of an in-memory database");
+        return Ok(None);
+    };
+    let version = engine.current_version().map_err(db::engine_error)?;
+    shell.status("Backing up", format!("{} to {}", source.database(), config.dir.display()));
+    let started = std::time::Instant::now();
+    let taken = super::take(&source, &config, version)?;
+    shell.status(
+        "Backed up",
+        format!("{} ({}, {:.2}s)", taken.path.display(), size(taken.bytes), started.elapsed().as_secs_f64()),
+    );
+    Ok(Some(taken))
+}
+
+/// A byte count for people.
+pub fn size(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1 << 30 => format!("{:.1} GiB", b as f64 / f64::from(1u32 << 30)),
+        b if b >= 1 << 20 => format!("{:.1} MiB", b as f64 / f64::from(1u32 << 20)),
+        b if b >= 1 << 10 => format!("{:.1} KiB", b as f64 / 1024.0),
+        b => format!("{b} B"),
+    }
+}
+
+/// After a successful run, the history must match the files: every wanted migration applied
+/// and none divergent, missing or dirty.
+fn verify(engine: &mut Engine, scripts: &[MigrationScript<'_>], plan: Plan) -> Result<(), Failure> {
+    let status = engine.status(scripts).map_err(|e| Failure::Fatal(db::engine_error(e)))?;
+    let wanted = |v: i64| match plan {
+        Plan::Up(UpTo::Version(t)) => v <= t,
+        Plan::Up(_) => true,
+        Plan::Down(_) => false,
+    };
+    let wrong: Vec<String> = status
+        .iter()
+        .filter(|s| match s.state {
+            MigrationState::Applied => false,
+            MigrationState::Pending => wanted(s.version),
+            _ => true,
+        })
+        .map(|s| format!("{} ({:?})", db::label(s.version, &s.name), s.state).to_lowercase())
+        .collect();
+    if wrong.is_empty() {
+        return Ok(());
+    }
+    Err(Failure::Fatal(
+        CliError::problems(format!("verification failed after the run: {}", wrong.join(", ")))
+            .hint("`cargo dbmigrate status` shows every migration's state"),
+    ))
+}
+
+fn finish(report: &Report, state: &State, d: &Deploy<'_>) -> Result<i32, Failure> {
+    if d.format == Format::Json {
+        println!("{}", summary_json(report, state.backup.as_ref()));
+        return Ok(exit_code::OK);
+    }
+    summarize(report, d.format, d.shell).map_err(Failure::Fatal)
+}
+
+fn summary_json(report: &Report, backup: Option<&Backup>) -> serde_json::Value {
+    let migrations: Vec<_> = report
+        .migrations
+        .iter()
+        .map(|m| serde_json::json!({ "version": m.version, "name": m.name, "duration_ms": m.duration.as_secs_f64() * 1000.0 }))
+        .collect();
+    let direction = if report.direction == dbmigrate_runtime::Direction::Up { "up" } else { "down" };
+    serde_json::json!({
+        "direction": direction,
+        "before": report.before,
+        "after": report.after,
+        "migrations": migrations,
+        "verified": true,
+        "backup": backup.map(|b| b.path.display().to_string()),
+    })
+}
+
+/// A failed run: say what was applied and what failed, then restore (`--restore-on-failure`)
+/// or print the exact command that does.
+fn failed(e: Error, plan: Plan, d: &Deploy<'_>, target: &Target, url: &DatabaseUrl, state: &State) -> CliError {
+    let verb = if matches!(plan, Plan::Up(_)) { "applied" } else { "reverted" };
+    let done: Vec<String> = state.applied.iter().map(|(v, n)| db::label(*v, n)).collect();
+    let mut err = db::engine_error(e);
+    let done_text = if done.is_empty() { "none".to_owned() } else { done.join(", ") };
+    d.shell.note(format!("{verb} before the failure: {done_text}"));
+    let mut restored = None;
+    if let Some(backup) = &state.backup {
+        if d.deploy.restore_on_failure {
+            restored = Some(restore_after_failure(d, target, url, backup));
+        }
+        match &restored {
+            Some(Ok(())) => {
+                err.message.push_str(&format!("; the database was restored from {}", backup.id));
+                err.hints.insert(0, "the database is back where it started; fix the migration and deploy again".into());
+            }
+            Some(Err(r)) => {
+                d.shell.print_error(r);
+                err.hints.insert(
+                    0,
+                    format!("the automatic restore failed; to retry it: {}", restore_command(d, url, backup)),
+                );
+            }
+            None => err.hints.insert(
+                0,
+                format!("to put the database back as it was before this run: {}", restore_command(d, url, backup)),
+            ),
+        }
+    }
+    if d.format == Format::Json {
+        let json = serde_json::json!({
+            "ok": false,
+            "error": err.message,
+            "applied": state.applied.iter().map(|(v, n)| serde_json::json!({"version": v, "name": n})).collect::<Vec<_>>(),
+            "backup": state.backup.as_ref().map(|b| b.path.display().to_string()),
+            "restored": matches!(restored, Some(Ok(()))),
+        });
+        println!("{json}");
+    }
+    err
+}
+
+fn restore_after_failure(d: &Deploy<'_>, target: &Target, url: &DatabaseUrl, backup: &Backup) -> Result<(), CliError> {
+    let shell = d.shell;
+    let config = BackupConfig::of(target)?;
+    let source = Source::of(url, &url_text(target, d.db))?
+        .ok_or_else(|| CliError::failure("an in-memory database cannot be restored"))?;
+    shell.status("Restoring", format!("{} from {}", source.database(), backup.path.display()));
+    super::restore(&source, &config, backup)?;
+    shell.status(
+        "Restored",
+        format!("{} to version {}", source.database(), backup.version.map_or("none".into(), |v| v.to_string())),
+    );
+    Ok(())
+}
+
+/// The command that restores `backup`, as the user would type it (never with a password).
+pub fn restore_command(d: &Deploy<'_>, url: &DatabaseUrl, backup: &Backup) -> String {
+    let mut cmd = format!("cargo dbmigrate restore {} --yes", backup.id);
+    if let Some(path) = &d.global.manifest_path {
+        cmd.push_str(&format!(" --manifest-path {}", path.display()));
+    }
+    if let Some(p) = &d.global.package {
+        cmd.push_str(&format!(" -p {p}"));
+    }
+    if d.db.database_url.is_some() {
+        // The redacted form: a password shows as ***, to be filled in by the user.
+        cmd.push_str(&format!(" --database-url '{url}'"));
+    }
+    cmd
+}

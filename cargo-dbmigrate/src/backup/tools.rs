@@ -1,0 +1,97 @@
+//! Finding and running the database's own dump and restore tools, with errors that name the
+//! tool, the file and the fix.
+
+use crate::CliError;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+/// An external tool, resolved to a path.
+#[derive(Debug, Clone)]
+pub struct Tool {
+    /// What the user knows it as (`pg_dump`).
+    pub name: String,
+    pub path: PathBuf,
+}
+
+/// How to find a tool: a configured path or name, else the first candidate on PATH.
+pub struct Want<'a> {
+    pub configured: Option<&'a Path>,
+    pub candidates: &'a [&'a str],
+    /// The config key that overrides it (`pg-dump`).
+    pub key: &'a str,
+    /// The package that provides it (`postgresql-client`).
+    pub package: &'a str,
+}
+
+impl Want<'_> {
+    pub fn find(&self) -> Result<Tool, CliError> {
+        let names: Vec<&Path> = match self.configured {
+            Some(p) => vec![p],
+            None => self.candidates.iter().map(Path::new).collect(),
+        };
+        for name in &names {
+            if let Some(path) = on_path(name) {
+                return Ok(Tool { name: name.display().to_string(), path });
+            }
+        }
+        let wanted = names.iter().map(|n| format!("`{}`", n.display())).collect::<Vec<_>>().join(" or ");
+        Err(CliError::failure(format!("{wanted} was not found, so no backup can be taken or restored; nothing was changed"))
+            .hint(format!(
+                "install {} (e.g. `apt-get install {}`), or set `{} = \"/path/to/{}\"` in `[package.metadata.dbmigrate.backup]`",
+                self.package, self.package, self.key, self.candidates[0]
+            ))
+            .hint("or pass --no-backup to migrate without a backup"))
+    }
+}
+
+/// `name` itself when it is a path, else the first match on PATH.
+fn on_path(name: &Path) -> Option<PathBuf> {
+    if name.components().count() > 1 || name.is_absolute() {
+        return name.is_file().then(|| name.to_owned());
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path).map(|dir| dir.join(name)).find(|p| is_executable(p))
+}
+
+fn is_executable(p: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+impl Tool {
+    /// A command for the tool with the given environment and no stdin.
+    pub fn command(&self, env: &[(String, String)]) -> Command {
+        let mut cmd = Command::new(&self.path);
+        cmd.envs(env.iter().map(|(k, v)| (k, v))).stdin(Stdio::null());
+        cmd
+    }
+
+    /// Runs `cmd` to completion; a failure is an error naming the tool, its stderr and `file`.
+    pub fn run(&self, mut cmd: Command, what: &str, file: &Path) -> Result<Output, CliError> {
+        let out = cmd.output().map_err(|e| self.spawn_error(&e))?;
+        if out.status.success() {
+            return Ok(out);
+        }
+        Err(self.failed(what, file, &String::from_utf8_lossy(&out.stderr)))
+    }
+
+    pub fn spawn_error(&self, e: &std::io::Error) -> CliError {
+        CliError::failure(format!("could not start `{}` ({}): {e}", self.name, self.path.display())).hint(
+            "check that the tool is installed and executable, or set its path in `[package.metadata.dbmigrate.backup]`",
+        )
+    }
+
+    /// `pg_dump failed writing <file>: <its stderr>`, with a hint for the common causes.
+    pub fn failed(&self, what: &str, file: &Path, stderr: &str) -> CliError {
+        let detail = stderr.trim().lines().filter(|l| !l.trim().is_empty()).take(6).collect::<Vec<_>>().join("; ");
+        let err = CliError::failure(format!("`{}` failed {what} `{}`: {detail}", self.name, file.display()));
+        let lower = detail.to_ascii_lowercase();
+        if lower.contains("no space left") {
+            err.hint("the disk is full: free space in the backup folder or set `dir` in `[package.metadata.dbmigrate.backup]`")
+        } else if lower.contains("permission denied") || lower.contains("access denied") {
+            err.hint("the database user needs the right to read every object (or the folder is not writable)")
+        } else {
+            err
+        }
+    }
+}
