@@ -95,18 +95,17 @@ fn versions_with_findings(findings: &[Finding]) -> BTreeSet<i64> {
 fn against_lock(set: &MigrationSet, lock: &Lock, blocked: &BTreeSet<i64>) -> Vec<Finding> {
     let mut findings = Vec::new();
     let mut renamed_to = BTreeSet::new();
-    let present: Vec<i64> = lock.released().map(|r| r.version).filter(|v| set.get(*v).is_some()).collect();
-    for released in lock.released() {
-        let Some(expected) = lock.expected(released.version) else { continue };
-        match set.get(released.version) {
-            Some(m) => findings.extend(compare(set, &expected, m)),
-            None if blocked.contains(&released.version) => {}
+    let newest_present = lock.released().map(|r| r.version).filter(|v| set.get(*v).is_some()).max();
+    for expected in lock.released() {
+        match set.get(expected.version) {
+            Some(m) => findings.extend(compare(set, expected, m)),
+            None if blocked.contains(&expected.version) => {}
             None => {
-                let moved = moved_to(set, lock, &expected);
+                let moved = moved_to(set, lock, expected);
                 if let Some(m) = moved {
                     renamed_to.insert(m.version);
                 }
-                findings.push(missing(set, &expected, moved, &present));
+                findings.push(missing(set, expected, moved, newest_present));
             }
         }
     }
@@ -162,7 +161,7 @@ fn moved_to<'a>(set: &'a MigrationSet, lock: &Lock, expected: &Released) -> Opti
 }
 
 /// A released version with no file: renamed, a gap in the released history, or deleted.
-fn missing(set: &MigrationSet, expected: &Released, moved: Option<&Migration>, present: &[i64]) -> Finding {
+fn missing(set: &MigrationSet, expected: &Released, moved: Option<&Migration>, newest_present: Option<i64>) -> Finding {
     let file = MigrationFileName::file_name(expected.version, &expected.name, crate::FileKind::Up);
     let shown = set.display(&file);
     let restore = format!("restore it (`git checkout -- {shown}`): databases that applied it expect the file");
@@ -174,7 +173,7 @@ fn missing(set: &MigrationSet, expected: &Released, moved: Option<&Migration>, p
         )
         .help(format!("rename it back to `{shown}`: its version and name are recorded in databases that applied it"));
     }
-    if present.iter().any(|v| *v > expected.version) {
+    if newest_present.is_some_and(|v| v > expected.version) {
         let message = format!(
             "gap: version {} is released (line {} of {}) but `{file}` is missing",
             expected.version, expected.line, LOCK_FILE

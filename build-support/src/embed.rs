@@ -8,8 +8,7 @@
 //! `migrations::runner().run(&mut conn)?;`.
 
 use crate::check::{Checked, check, check_manifest, config_finding};
-use crate::{Finding, Manifest, Migration};
-use std::fmt::Write as _;
+use crate::{Finding, Manifest};
 use std::path::{Path, PathBuf};
 
 /// The file written to `OUT_DIR`.
@@ -155,65 +154,75 @@ pub fn directive_lines(finding: &Finding) -> Vec<String> {
     lines
 }
 
-/// The generated module.
+/// The generated module. Written with `push_str` rather than `format!`: the build script runs
+/// unoptimised, and this loop runs once per migration.
 fn source(
     checked: &Checked,
     normalized_dir: &Path,
     normalized: &mut Vec<(PathBuf, String)>,
 ) -> Result<String, Box<Finding>> {
-    let mut table = String::with_capacity(256 * checked.set.migrations.len());
+    let dir = std::path::absolute(&checked.set.dir).unwrap_or_else(|_| checked.set.dir.clone());
+    let mut table = String::with_capacity(320 * checked.set.migrations.len());
     for m in &checked.set.migrations {
-        let (up, down) = paths(checked, m, normalized_dir, normalized)?;
-        let down = match down {
-            Some(path) => format!("Some(include_str!({path:?}))"),
-            None => "None".to_owned(),
-        };
-        let _ = writeln!(
-            table,
-            "        MigrationInfo {{ version: {}, name: {:?}, up_hash: \"{}\", has_down: {}, up: include_str!({up:?}), down: {down} }},",
-            m.version,
-            m.name,
-            m.up_hash,
-            m.down_file.is_some(),
-        );
+        let base = if m.raw_differs { normalized_dir } else { dir.as_path() };
+        let up = utf8_path(checked, base, &m.up_file)?;
+        table.push_str("        MigrationInfo { version: ");
+        table.push_str(&m.version.to_string());
+        table.push_str(", name: \"");
+        table.push_str(&m.name); // `[a-z0-9_]+`: nothing to escape
+        table.push_str("\", up_hash: \"");
+        table.push_str(&m.up_hash.to_string());
+        table.push_str(if m.down_file.is_some() {
+            "\", has_down: true, up: include_str!("
+        } else {
+            "\", has_down: false, up: include_str!("
+        });
+        push_literal(&mut table, &up);
+        table.push_str("), down: ");
+        match (&m.down_file, &m.down_sql) {
+            (Some(file), Some(sql)) => {
+                let down = utf8_path(checked, base, file)?;
+                table.push_str("Some(include_str!(");
+                push_literal(&mut table, &down);
+                table.push_str(")) },\n");
+                if m.raw_differs {
+                    normalized.push((base.join(file), sql.clone()));
+                }
+            }
+            _ => table.push_str("None },\n"),
+        }
+        if m.raw_differs {
+            // Normalised copies, so refinery's checksums never depend on how git checked the
+            // files out (BOM, CRLF).
+            normalized.push((base.join(&m.up_file), m.up_sql.clone()));
+        }
     }
     Ok(TEMPLATE.replace("{dir}", &checked.set.display_dir).replace("{table}\n", &table))
 }
 
-/// The paths to `include_str!` for a migration: the files themselves, or normalised copies in
-/// OUT_DIR when the files have a BOM or CR, so refinery's checksums never depend on how git
-/// checked the files out.
-fn paths(
-    checked: &Checked,
-    m: &Migration,
-    normalized_dir: &Path,
-    normalized: &mut Vec<(PathBuf, String)>,
-) -> Result<(String, Option<String>), Box<Finding>> {
-    let mut path_of = |file: &str, text: &str| -> Result<String, Box<Finding>> {
-        let path = if m.raw_differs {
-            let path = normalized_dir.join(file);
-            normalized.push((path.clone(), text.to_owned()));
-            path
-        } else {
-            std::path::absolute(checked.set.dir.join(file)).unwrap_or_else(|_| checked.set.dir.join(file))
-        };
-        path.to_str().map(str::to_owned).ok_or_else(|| {
-            Box::new(
-                Finding::error(
-                    "non-utf8-path",
-                    checked.set.display(file),
-                    "the path is not valid UTF-8, so it cannot be embedded",
-                )
-                .help("move the crate to a folder whose path is UTF-8"),
+/// `base/file` as UTF-8, which `include_str!` needs.
+fn utf8_path(checked: &Checked, base: &Path, file: &str) -> Result<String, Box<Finding>> {
+    base.join(file).into_os_string().into_string().map_err(|_| {
+        Box::new(
+            Finding::error(
+                "non-utf8-path",
+                checked.set.display(file),
+                "the path is not valid UTF-8, so it cannot be embedded",
             )
-        })
-    };
-    let up = path_of(&m.up_file, &m.up_sql)?;
-    let down = match (&m.down_file, &m.down_sql) {
-        (Some(file), Some(sql)) => Some(path_of(file, sql)?),
-        _ => None,
-    };
-    Ok((up, down))
+            .help("move the crate to a folder whose path is UTF-8"),
+        )
+    })
+}
+
+/// A Rust string literal of `text`; escaping only when needed (Windows paths, quotes).
+fn push_literal(out: &mut String, text: &str) {
+    if text.contains(|c: char| c == '"' || c == '\\' || c.is_control()) {
+        out.push_str(&format!("{text:?}"));
+    } else {
+        out.push('"');
+        out.push_str(text);
+        out.push('"');
+    }
 }
 
 const TEMPLATE: &str = r#"// @generated by dbmigrate-build from `{dir}`. Do not edit: change the migrations instead.

@@ -34,8 +34,16 @@ impl ContentHash {
 }
 
 impl fmt::Display for ContentHash {
+    /// 64 lowercase hex digits, built in a buffer: the build script formats thousands of these
+    /// in an unoptimised (debug) build, where one `write!` per byte is slow.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut out = [0u8; 64];
+        for (i, b) in self.0.iter().enumerate() {
+            out[2 * i] = HEX[usize::from(b >> 4)];
+            out[2 * i + 1] = HEX[usize::from(b & 0xf)];
+        }
+        f.write_str(std::str::from_utf8(&out).map_err(|_| fmt::Error)?)
     }
 }
 

@@ -16,6 +16,7 @@
 use crate::hash::ContentHash;
 use crate::{Finding, Migration};
 use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
 use std::path::Path;
 
 /// The lock's file name, inside the migrations folder.
@@ -79,7 +80,10 @@ pub struct Rehash {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Lock {
     /// The lines in file order: releases in version order, rehashes where they were added.
-    pub lines: Vec<LockLine>,
+    lines: Vec<LockLine>,
+    /// Each released version with its hashes after every rehash: lookups stay O(log n) for
+    /// locks of thousands of migrations.
+    current: BTreeMap<i64, Released>,
 }
 
 impl Lock {
@@ -127,40 +131,50 @@ impl Lock {
         format!("{HEADER}total={}\n{body}", total_of(&chain))
     }
 
-    /// The released migrations, in version order.
+    /// The lines in file order.
+    pub fn lines(&self) -> &[LockLine] {
+        &self.lines
+    }
+
+    /// The released migrations in version order, with their hashes after every rehash (`line`
+    /// stays the line of the release).
     pub fn released(&self) -> impl Iterator<Item = &Released> {
-        self.lines.iter().filter_map(|l| match l {
-            LockLine::Release(r) => Some(r),
-            LockLine::Rehash(_) => None,
-        })
+        self.current.values()
     }
 
     /// The released migration `version` with its hashes after every rehash.
     pub fn expected(&self, version: i64) -> Option<Released> {
-        let mut found = self.released().find(|r| r.version == version)?.clone();
-        for line in &self.lines {
-            if let LockLine::Rehash(h) = line
-                && h.version == version
-            {
-                (found.up, found.down) = (h.up, h.down);
-            }
-        }
-        Some(found)
+        self.current.get(&version).cloned()
     }
 
     /// Whether `version` is released.
     pub fn contains(&self, version: i64) -> bool {
-        self.released().any(|r| r.version == version)
+        self.current.contains_key(&version)
     }
 
     /// The newest released version.
     pub fn newest(&self) -> Option<i64> {
-        self.released().map(|r| r.version).max()
+        self.current.keys().next_back().copied()
+    }
+
+    /// Appends a line, keeping the index current.
+    fn push(&mut self, line: LockLine) {
+        match &line {
+            LockLine::Release(r) => {
+                self.current.insert(r.version, r.clone());
+            }
+            LockLine::Rehash(h) => {
+                if let Some(r) = self.current.get_mut(&h.version) {
+                    (r.up, r.down) = (h.up, h.down);
+                }
+            }
+        }
+        self.lines.push(line);
     }
 
     /// Records `migration` as released (the caller keeps versions increasing).
     pub fn release(&mut self, migration: &Migration) {
-        self.lines.push(LockLine::Release(Released {
+        self.push(LockLine::Release(Released {
             version: migration.version,
             name: migration.name.clone(),
             up: migration.up_hash,
@@ -172,7 +186,7 @@ impl Lock {
     /// Records new hashes for the released `migration`, with the reason.
     pub fn rehash(&mut self, migration: &Migration, reason: &str) {
         let reason = reason.split_whitespace().collect::<Vec<_>>().join(" ");
-        self.lines.push(LockLine::Rehash(Rehash {
+        self.push(LockLine::Rehash(Rehash {
             version: migration.version,
             up: migration.up_hash,
             down: migration.down_hash,
@@ -283,7 +297,7 @@ impl Parser<'_> {
             self.fail(number, raw, &why);
         }
         self.chain = expected;
-        self.lock.lines.push(entry);
+        self.lock.push(entry);
     }
 
     fn check_order(&self, entry: &LockLine) -> Result<(), String> {

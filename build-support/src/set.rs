@@ -159,9 +159,12 @@ impl MigrationSet {
     fn pair(&mut self, ups: BTreeMap<i64, Vec<Named>>, downs: Vec<Named>, findings: &mut Vec<Finding>) {
         let mut downs: BTreeMap<(i64, String), String> =
             downs.into_iter().map(|(parsed, file)| ((parsed.version, parsed.name), file)).collect();
+        // Duplicates are reported at their place among the reads, so findings keep version order.
+        let mut jobs = Vec::with_capacity(ups.len());
+        let mut duplicates = Vec::new();
         for (version, files) in ups {
             if files.len() > 1 {
-                findings.push(duplicate(self, version, &files));
+                duplicates.push((jobs.len(), duplicate(self, version, &files)));
                 for (parsed, _) in &files {
                     downs.remove(&(version, parsed.name.clone()));
                 }
@@ -169,10 +172,18 @@ impl MigrationSet {
             }
             let Some((parsed, up_file)) = files.into_iter().next() else { continue };
             let down_file = downs.remove(&(version, parsed.name.clone()));
-            if let Some(migration) = self.read_migration(parsed, up_file, down_file, findings) {
-                self.migrations.push(migration);
-            }
+            jobs.push((parsed, up_file, down_file));
         }
+        let results = self.read_all(jobs);
+        let mut duplicates = duplicates.into_iter().peekable();
+        for (i, (migration, job_findings)) in results.into_iter().enumerate() {
+            while let Some((_, finding)) = duplicates.next_if(|(at, _)| *at <= i) {
+                findings.push(finding);
+            }
+            findings.extend(job_findings);
+            self.migrations.extend(migration);
+        }
+        findings.extend(duplicates.map(|(_, finding)| finding));
         for ((version, name), file) in downs {
             let up = MigrationFileName::file_name(version, &name, FileKind::Up);
             findings.push(
@@ -180,6 +191,41 @@ impl MigrationSet {
                     .help(format!("add `{up}`, or delete the down file if the migration is gone")),
             );
         }
+    }
+
+    /// Reads and hashes every migration, on several threads for large sets: a build script
+    /// runs unoptimised, and 10,000 files must stay well under a second.
+    fn read_all(
+        &self,
+        jobs: Vec<(MigrationFileName, String, Option<String>)>,
+    ) -> Vec<(Option<Migration>, Vec<Finding>)> {
+        let read = |(parsed, up, down)| {
+            let mut findings = Vec::new();
+            (self.read_migration(parsed, up, down, &mut findings), findings)
+        };
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+        if threads < 2 || jobs.len() < 512 {
+            return jobs.into_iter().map(read).collect();
+        }
+        let per_thread = jobs.len().div_ceil(threads);
+        let mut chunks = Vec::new();
+        let mut jobs = jobs.into_iter();
+        loop {
+            let chunk: Vec<_> = jobs.by_ref().take(per_thread).collect();
+            if chunk.is_empty() {
+                break;
+            }
+            chunks.push(chunk);
+        }
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = chunks
+                .into_iter()
+                .map(|chunk| scope.spawn(move || chunk.into_iter().map(read).collect::<Vec<_>>()))
+                .collect();
+            // A reader thread only panics on a bug; losing its files then shows as findings-free
+            // missing migrations, so re-raise instead.
+            handles.into_iter().flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).collect()
+        })
     }
 
     fn read_migration(
