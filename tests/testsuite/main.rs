@@ -5,6 +5,7 @@
 //! rewrites snapshots.
 
 mod build_guard;
+mod backup;
 mod cli;
 mod db;
 mod init;

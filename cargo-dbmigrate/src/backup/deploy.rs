@@ -11,7 +11,8 @@ use crate::shell::Shell;
 use crate::workspace::{self, Target};
 use crate::{CliError, CliResult, exit_code};
 use dbmigrate_runtime::{
-    DatabaseUrl, DownTarget, Engine, Error, Event, MigrationScript, MigrationState, Options, Report, Target as UpTo,
+    DatabaseUrl, DownTarget, Engine, Error, Event, MigrationScript, MigrationState, Options, Planned, Report,
+    Target as UpTo,
 };
 use std::time::Duration;
 
@@ -99,27 +100,45 @@ fn attempt_once(
 ) -> Result<i32, Failure> {
     d.shell.verbose("Connecting", url);
     let mut engine = Engine::connect(url, options(target, d)).map_err(classify)?;
-    // Checked before the run (the engine has no hook inside its lock yet): a deploy with
-    // nothing to do takes no backup.
-    if state.backup.is_none() && !d.deploy.no_backup && will_change(&mut engine, scripts, plan).map_err(classify)? {
-        state.backup = backup(d.shell, target, d.db, url, &mut engine)?;
-    }
     let verb = if matches!(plan, Plan::Up(_)) { "Applying" } else { "Reverting" };
     let mut progress = Progress::new(d.shell, verb);
-    let applied = &mut state.applied;
+    let (applied, taken) = (&mut state.applied, &mut state.backup);
     let mut observer = |e: &Event| {
         if let Event::Finished { version, name, .. } = e {
             applied.push((*version, name.clone()));
         }
         progress.on(e);
     };
+    // The engine calls this under the migration lock, only when something will change: so
+    // concurrent deploys take one backup, and a deploy with nothing to do takes none. A
+    // retry keeps the backup of the first attempt (the state before the deploy).
+    let mut hook_error = None;
+    let mut before_apply = |planned: &Planned| {
+        if d.deploy.no_backup || taken.is_some() {
+            return Ok(());
+        }
+        match backup(d.shell, target, d.db, url, planned.current) {
+            Ok(b) => {
+                *taken = b;
+                Ok(())
+            }
+            Err(e) => {
+                let message = e.message.clone();
+                hook_error = Some(e);
+                Err(message)
+            }
+        }
+    };
     let result = match plan {
-        Plan::Up(to) => engine.run(scripts, to, &mut observer),
-        Plan::Down(to) => engine.down(scripts, to, &mut observer),
+        Plan::Up(to) => engine.run_hooked(scripts, to, &mut before_apply, &mut observer),
+        Plan::Down(to) => engine.down_hooked(scripts, to, &mut before_apply, &mut observer),
     };
     progress.finish();
     let report = match result {
         Ok(report) => report,
+        Err(Error::Aborted(message)) => {
+            return Err(Failure::Fatal(hook_error.unwrap_or_else(|| CliError::failure(message))));
+        }
         Err(e) if is_transient(&e) => return Err(Failure::Transient(e)),
         Err(e) => {
             // Release the connection first: a restore may need to drop what it holds.
@@ -165,18 +184,6 @@ pub fn is_transient(e: &Error) -> bool {
     }
 }
 
-/// Whether the plan will change anything, from the status (one read of the history).
-fn will_change(engine: &mut Engine, scripts: &[MigrationScript<'_>], plan: Plan) -> Result<bool, Error> {
-    let status = engine.status(scripts)?;
-    let applied = || status.iter().filter(|s| s.state != MigrationState::Pending);
-    Ok(match plan {
-        Plan::Up(UpTo::Version(v)) => status.iter().any(|s| s.state == MigrationState::Pending && s.version <= v),
-        Plan::Up(_) => status.iter().any(|s| s.state == MigrationState::Pending),
-        Plan::Down(DownTarget::To(v)) => applied().any(|s| s.version > v),
-        Plan::Down(DownTarget::Steps(n)) => n > 0 && applied().next().is_some(),
-    })
-}
-
 /// Takes a verified backup and prunes old ones; `None` when there is nothing to keep
 /// (an in-memory SQLite database).
 pub fn backup(
@@ -184,14 +191,13 @@ pub fn backup(
     target: &Target,
     db_args: &DbArgs,
     url: &DatabaseUrl,
-    engine: &mut Engine,
+    version: Option<i64>,
 ) -> Result<Option<Backup>, CliError> {
     let config = BackupConfig::of(target)?;
     let Some(source) = Source::of(url, &url_text(target, db_args))? else {
         shell.verbose("Skipping", "backup of an in-memory database");
         return Ok(None);
     };
-    let version = engine.current_version().map_err(db::engine_error)?;
     shell.status("Backing up", format!("{} to {}", source.database(), config.dir.display()));
     let started = std::time::Instant::now();
     let taken = super::take(&source, &config, version)?;

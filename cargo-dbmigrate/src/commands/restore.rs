@@ -103,5 +103,6 @@ fn backup_current(
 ) -> Result<Option<Backup>, CliError> {
     let options = Options { table: target.config.history_table.clone(), ..Options::default() };
     let mut engine = Engine::connect(url, options).map_err(db::engine_error)?;
-    backup::deploy::backup(shell, target, db_args, url, &mut engine)
+    let version = engine.current_version().map_err(db::engine_error)?;
+    backup::deploy::backup(shell, target, db_args, url, version)
 }
