@@ -197,8 +197,67 @@ fn source(
             normalized.push((base.join(&m.up_file), m.up_sql.clone()));
         }
     }
-    Ok(TEMPLATE.replace("{dir}", &checked.set.display_dir).replace("{table}\n", &table))
+    let mut code = TEMPLATE.replace("{dir}", &checked.set.display_dir).replace("{table}\n", &table);
+    if uses_runtime(&checked.manifests) {
+        code.truncate(code.trim_end().len() - 1); // reopen `mod migrations`
+        code.push_str(&runtime_source(&checked.config));
+        code.push_str("}\n");
+    }
+    Ok(code)
 }
+
+/// Whether the crate depends on `dbmigrate-runtime` (also under another name), in which case
+/// the module gets a safe `run`: a locked, one-transaction-per-migration apply.
+fn uses_runtime(manifests: &[PathBuf]) -> bool {
+    let Some(Ok(manifest)) = manifests.first().map(|p| Manifest::read(p)) else { return false };
+    let Some(deps) = manifest.doc.get("dependencies").and_then(|d| d.as_table_like()) else { return false };
+    deps.iter().any(|(key, dep)| {
+        key == "dbmigrate-runtime" || dep.get("package").and_then(|p| p.as_str()) == Some("dbmigrate-runtime")
+    })
+}
+
+fn runtime_source(config: &crate::Config) -> String {
+    let mut setup = String::new();
+    match &config.setup_sql {
+        Some(sql) => {
+            setup.push_str("Some(");
+            push_literal(&mut setup, sql);
+            setup.push_str(".into())");
+        }
+        None => setup.push_str("None"),
+    }
+    RUNTIME_TEMPLATE.replace("{table}", &config.history_table).replace("{setup}", &setup)
+}
+
+const RUNTIME_TEMPLATE: &str = r#"
+    /// The migrations as the engine's input.
+    pub fn scripts() -> ::std::vec::Vec<::dbmigrate_runtime::MigrationScript<'static>> {
+        MIGRATIONS
+            .iter()
+            .map(|m| ::dbmigrate_runtime::MigrationScript::new(m.version, m.name, m.up, m.down))
+            .collect()
+    }
+
+    /// The engine settings from `[package.metadata.dbmigrate]` (history table, set-up SQL).
+    pub fn options() -> ::dbmigrate_runtime::Options {
+        ::dbmigrate_runtime::Options {
+            table: "{table}".into(),
+            setup_sql: {setup},
+            ..::dbmigrate_runtime::Options::default()
+        }
+    }
+
+    /// Applies every pending migration to `database_url` (`sqlite:PATH`, `postgres://…`,
+    /// `mysql://…`; a relative SQLite path is relative to the current folder), safely: one
+    /// migrator at a time, each migration and its history row in one transaction, the same
+    /// history table as refinery and `cargo dbmigrate`. Errors never contain the password.
+    pub fn run(database_url: &str) -> ::core::result::Result<::dbmigrate_runtime::Report, ::dbmigrate_runtime::Error> {
+        let base = ::std::env::current_dir().unwrap_or_default();
+        let url = ::dbmigrate_runtime::DatabaseUrl::parse(database_url, &base)?;
+        let mut engine = ::dbmigrate_runtime::Engine::connect(&url, options())?;
+        engine.run(&scripts(), ::dbmigrate_runtime::Target::Latest, &mut |_| {})
+    }
+"#;
 
 /// `base/file` as UTF-8, which `include_str!` needs.
 fn utf8_path(checked: &Checked, base: &Path, file: &str) -> Result<String, Box<Finding>> {

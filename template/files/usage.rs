@@ -1,2 +1,2 @@
 include!(concat!(env!("OUT_DIR"), "/dbmigrate.rs"));
-// then, at start-up: migrations::runner().run(&mut conn)?;
+// then, at start-up: migrations::run(&database_url)?;

@@ -56,11 +56,12 @@ pub fn open(global: &GlobalArgs, args: &DbArgs, shell: &Shell, single_transactio
     Ok(Session { target, set, engine })
 }
 
-/// The migration set, or an error after printing every finding (warnings are printed too).
+/// The migration set, validated exactly as `cargo build` validates it (names, lock of released
+/// migrations), or an error after printing every finding (warnings are printed too).
 pub fn load_valid_set(target: &Target, shell: &Shell) -> Result<MigrationSet, CliError> {
-    let (set, findings) = MigrationSet::load(target.dir(), &target.config.migrations);
-    let errors = findings.iter().filter(|f| f.is_error()).count();
-    for finding in &findings {
+    let checked = dbmigrate_build::check(target.dir(), &target.config);
+    let errors = checked.findings.iter().filter(|f| f.is_error()).count();
+    for finding in &checked.findings {
         shell.raw(finding.render(shell.styled()));
     }
     if errors > 0 {
@@ -70,7 +71,7 @@ pub fn load_valid_set(target: &Target, shell: &Shell) -> Result<MigrationSet, Cl
         ))
         .hint("fix them as shown above; `cargo dbmigrate check` lists them again"));
     }
-    Ok(set)
+    Ok(checked.set)
 }
 
 /// `--database-url`, else the configured env var, else the crate's default database.

@@ -45,6 +45,14 @@ pub enum Db {
 }
 
 impl Db {
+    fn runtime_feature(self) -> &'static str {
+        match self {
+            Db::Sqlite => "sqlite",
+            Db::Postgres => "postgres",
+            Db::Mysql => "mysql",
+        }
+    }
+
     fn refinery_feature(self) -> &'static str {
         match self {
             Db::Sqlite => "rusqlite-bundled",
@@ -145,22 +153,27 @@ fn manifest_change(target: &workspace::Target, args: &InitArgs) -> Result<Change
     let old = target.manifest.doc.to_string();
     let mut doc = target.manifest.doc.clone();
     let version = env!("CARGO_PKG_VERSION");
-    let build_dep = match &args.dbmigrate_build_path {
+    let local = args.dbmigrate_build_path.as_ref().map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone()));
+    let build_dep = match &local {
         Some(path) => {
-            let abs = std::path::absolute(path).unwrap_or_else(|_| path.clone());
             let mut t = InlineTable::new();
-            t.insert("path", abs.display().to_string().into());
+            t.insert("path", path.display().to_string().into());
             Item::Value(t.into())
         }
         None => value(version),
     };
+    // The runtime lives beside build-support in a checkout.
+    let runtime_path = local.as_ref().and_then(|p| p.parent()).map(|p| p.join("runtime"));
+    let runtime_features: Vec<&str> = args.db.iter().map(|d| d.runtime_feature()).collect();
     let build_deps = table(&mut doc, "build-dependencies", &target.manifest.path)?;
     if !build_deps.contains_key("dbmigrate-build") {
         build_deps.insert("dbmigrate-build", build_dep);
     }
     let features: Vec<&str> =
         std::iter::once("int8-versions").chain(args.db.iter().map(|d| d.refinery_feature())).collect();
-    add_refinery(table(&mut doc, "dependencies", &target.manifest.path)?, &features);
+    let deps = table(&mut doc, "dependencies", &target.manifest.path)?;
+    add_runtime(deps, version, runtime_path.as_deref(), &runtime_features);
+    add_refinery(deps, &features);
     add_metadata(&mut doc, &target.manifest.path)?;
     Ok(Change { path: target.manifest.path.clone(), old: Some(old), new: doc.to_string() })
 }
@@ -169,6 +182,20 @@ fn manifest_change(target: &workspace::Target, args: &InitArgs) -> Result<Change
 fn table<'a>(doc: &'a mut DocumentMut, name: &str, path: &Path) -> Result<&'a mut Table, CliError> {
     let item = doc.entry(name).or_insert_with(|| Item::Table(Table::new()));
     item.as_table_mut().ok_or_else(|| CliError::failure(format!("`{name}` in `{}` is not a table", path.display())))
+}
+
+/// Adds dbmigrate-runtime (the safe runner behind the generated `migrations::run`) with the
+/// driver features, or adds missing features to the one already there.
+fn add_runtime(deps: &mut Table, version: &str, path: Option<&Path>, features: &[&str]) {
+    let entry = deps.entry("dbmigrate-runtime").or_insert_with(|| {
+        let mut t = InlineTable::new();
+        match path {
+            Some(path) => t.insert("path", path.display().to_string().into()),
+            None => t.insert("version", version.into()),
+        };
+        Item::Value(t.into())
+    });
+    add_features(entry, features);
 }
 
 /// Adds refinery with `features`, or adds the missing features to the one already there.
@@ -183,6 +210,11 @@ fn add_refinery(deps: &mut Table, features: &[&str]) {
         t.insert("version", version.into());
         *entry = Item::Value(t.into());
     }
+    add_features(entry, features);
+}
+
+/// Adds the missing `features` to a dependency written as an inline or a standard table.
+fn add_features(entry: &mut Item, features: &[&str]) {
     let Some(t) = entry.as_table_like_mut() else { return };
     let list = t.entry("features").or_insert(Item::Value(Array::new().into()));
     if let Some(array) = list.as_array_mut() {

@@ -16,10 +16,20 @@ fn init_then_new_produce_a_crate_that_builds() {
     fixture.write(
         "src/main.rs",
         "include!(concat!(env!(\"OUT_DIR\"), \"/dbmigrate.rs\"));\n\
-         fn main() { assert_eq!(migrations::MIGRATIONS.len(), 1); let _ = migrations::runner(); }\n",
+         fn main() {\n\
+             let report = migrations::run(\"sqlite:app.db\").expect(\"migrate\");\n\
+             assert_eq!(report.migrations.len(), migrations::MIGRATIONS.len());\n\
+         }\n",
     );
     let build = fixture.build();
     assert!(build.status.success(), "cargo build failed:\n{}", text(&build));
     let run = fixture.cargo(&["run", "-q"]);
     assert!(run.status.success(), "{}", text(&run));
+    // The app's safe runner and the CLI share the history: nothing is pending for the CLI.
+    let status =
+        fixture.cli().args(["status", "--exit-code", "--format", "json", "--database-url", "sqlite:app.db"]).output();
+    let status = status.expect("run status");
+    assert!(status.status.success(), "{}", text(&status));
+    let rows: serde_json::Value = serde_json::from_slice(&status.stdout).expect("json");
+    assert_eq!(rows[0]["state"], "applied", "{rows}");
 }
