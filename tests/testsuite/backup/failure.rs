@@ -1,7 +1,7 @@
 //! A migration that fails half-way with `--restore-on-failure`: the data is as before the run;
 //! and the refusals when no backup can be taken: nothing migrated, a clear error, non-zero.
 
-use super::{V1, V2, applied_v1, backups, configure, snapshot};
+use super::{V2, applied_v1, backups, configure, snapshot};
 use crate::db::{assert_code, json, on_all_backends};
 use dbmigrate_tests::{Backend, TestDb, dbm, dbm_command, text};
 
