@@ -343,3 +343,31 @@ pub fn restore_command(d: &Deploy<'_>, url: &DatabaseUrl, backup: &Backup) -> St
     }
     cmd
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dbmigrate_runtime::Direction;
+
+    fn migration(code: &str, dirty: bool) -> Error {
+        Error::Migration {
+            file: "V1__a.sql".into(),
+            direction: Direction::Up,
+            line: Some(1),
+            message: "boom".into(),
+            code: Some(code.into()),
+            dirty,
+        }
+    }
+
+    #[test]
+    fn only_transient_failures_are_retried() {
+        assert!(is_transient(&Error::LockTimeout { url: "x".into(), seconds: 1 }));
+        assert!(is_transient(&Error::Connect { url: "x".into(), message: "Connection refused (os error 111)".into() }));
+        assert!(!is_transient(&Error::Connect { url: "x".into(), message: "password authentication failed".into() }));
+        assert!(is_transient(&migration("40P01", false)), "deadlock, rolled back");
+        assert!(is_transient(&migration("40001", false)), "serialization failure, rolled back");
+        assert!(!is_transient(&migration("1213", true)), "half applied on MariaDB: never");
+        assert!(!is_transient(&migration("42P01", false)), "a SQL error in a migration: never");
+    }
+}
