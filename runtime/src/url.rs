@@ -18,6 +18,48 @@ pub enum Dialect {
 /// Query parameters whose values are secrets.
 const SECRET_PARAMS: &[&str] = &["password", "sslpassword"];
 
+/// How a server connection uses TLS. PostgreSQL spells these as libpq's
+/// `sslmode` (`allow` is taken as `prefer`), MySQL/MariaDB as `ssl-mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsMode {
+    /// Plain text only (`disable`, `DISABLED`).
+    Disable,
+    /// TLS when the server offers it, plain text otherwise; the certificate
+    /// is not checked (`allow`, `prefer`, `PREFERRED`).
+    Prefer,
+    /// TLS or fail; the certificate is not checked (`require`, `REQUIRED`).
+    Require,
+    /// TLS with the certificate chain checked against the trusted roots, not
+    /// the host name (`verify-ca`, `VERIFY_CA`).
+    VerifyCa,
+    /// TLS with the chain and the host name checked (`verify-full`,
+    /// `VERIFY_IDENTITY`).
+    VerifyFull,
+}
+
+/// The TLS settings a server URL asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsConfig {
+    pub mode: TlsMode,
+    /// Trusted root certificate(s), PEM (`sslrootcert`, `ssl-ca`). When set,
+    /// they replace the system's roots.
+    pub root_cert: Option<PathBuf>,
+    /// Client certificate and key, PEM (`sslcert`, `sslkey`; PostgreSQL only).
+    pub client_cert: Option<PathBuf>,
+    pub client_key: Option<PathBuf>,
+    /// The parameter as written in the url, e.g. `sslmode=verify-full`, for
+    /// messages (empty when the mode is the default).
+    pub source: String,
+}
+
+/// PostgreSQL's TLS parameters, handled here and not by the driver.
+pub(crate) const PG_TLS_PARAMS: &[&str] = &["sslmode", "sslrootcert", "sslcert", "sslkey"];
+/// MySQL/MariaDB's TLS parameters, handled here and not by the driver.
+pub(crate) const MY_TLS_PARAMS: &[&str] = &["ssl-mode", "ssl_mode", "sslmode", "ssl-ca", "ssl_ca"];
+
+const PG_MODES: &str = "disable, allow, prefer, require, verify-ca, verify-full";
+const MY_MODES: &str = "DISABLED, PREFERRED, REQUIRED, VERIFY_CA, VERIFY_IDENTITY (in any case)";
+
 /// A parsed database URL. `Display` and `Debug` never show the password.
 #[derive(Clone)]
 pub struct DatabaseUrl {
@@ -27,7 +69,7 @@ pub struct DatabaseUrl {
 #[derive(Clone)]
 enum Inner {
     Sqlite(SqliteTarget),
-    Server { dialect: Dialect, url: url::Url },
+    Server { dialect: Dialect, url: url::Url, tls: TlsConfig },
 }
 
 /// Where a SQLite database lives.
@@ -92,6 +134,16 @@ impl DatabaseUrl {
     pub(crate) fn server_url(&self) -> Option<&url::Url> {
         match &self.inner {
             Inner::Server { url, .. } => Some(url),
+            Inner::Sqlite(_) => None,
+        }
+    }
+
+    /// The TLS settings of a server URL (`None` for SQLite). Without TLS
+    /// parameters PostgreSQL prefers TLS, as libpq does, and MySQL/MariaDB
+    /// uses none.
+    pub fn tls(&self) -> Option<&TlsConfig> {
+        match &self.inner {
+            Inner::Server { tls, .. } => Some(tls),
             Inner::Sqlite(_) => None,
         }
     }
@@ -186,7 +238,81 @@ fn server(dialect: Dialect, text: &str) -> Result<Inner> {
     if !has_host {
         return Err(Error::Url("the url has no host".into()));
     }
-    Ok(Inner::Server { dialect, url })
+    let tls = match dialect {
+        Dialect::Postgres => pg_tls(&url)?,
+        _ => my_tls(&url)?,
+    };
+    Ok(Inner::Server { dialect, url, tls })
+}
+
+/// The last value of the first of `names` present in the query.
+fn param(url: &url::Url, names: &[&str]) -> Option<(String, String)> {
+    names.iter().find_map(|name| {
+        url.query_pairs().filter(|(k, _)| k == name).last().map(|(k, v)| (k.into_owned(), v.into_owned()))
+    })
+}
+
+fn path_param(url: &url::Url, names: &[&str]) -> Option<PathBuf> {
+    param(url, names).map(|(_, v)| v).filter(|v| !v.is_empty()).map(PathBuf::from)
+}
+
+/// libpq's `sslmode`, `sslrootcert`, `sslcert` and `sslkey`.
+fn pg_tls(url: &url::Url) -> Result<TlsConfig> {
+    let mut root_cert = path_param(url, &["sslrootcert"]);
+    // libpq 16's `sslrootcert=system`: the system's roots, checked in full.
+    let system_roots = root_cert.as_deref() == Some(Path::new("system"));
+    if system_roots {
+        root_cert = None;
+    }
+    let (mode, source) = match param(url, &["sslmode"]) {
+        None if system_roots => (TlsMode::VerifyFull, String::new()),
+        None => (TlsMode::Prefer, String::new()),
+        Some((key, value)) => {
+            let mode = match value.to_ascii_lowercase().as_str() {
+                "disable" => TlsMode::Disable,
+                "allow" | "prefer" => TlsMode::Prefer,
+                // libpq: with a root certificate, require checks the chain.
+                "require" if root_cert.is_some() => TlsMode::VerifyCa,
+                "require" => TlsMode::Require,
+                "verify-ca" => TlsMode::VerifyCa,
+                "verify-full" => TlsMode::VerifyFull,
+                _ => return Err(bad_mode(&key, &value, PG_MODES)),
+            };
+            (mode, format!("{key}={value}"))
+        }
+    };
+    let client_cert = path_param(url, &["sslcert"]);
+    let client_key = path_param(url, &["sslkey"]);
+    if client_cert.is_some() != client_key.is_some() {
+        return Err(Error::Url("sslcert and sslkey must be given together".into()));
+    }
+    Ok(TlsConfig { mode, root_cert, client_cert, client_key, source })
+}
+
+/// MySQL's `ssl-mode` (also `sslmode`, `ssl_mode`) and `ssl-ca`. As with the
+/// mysql client, `ssl-ca` without a mode means `VERIFY_CA`.
+fn my_tls(url: &url::Url) -> Result<TlsConfig> {
+    let root_cert = path_param(url, &["ssl-ca", "ssl_ca"]);
+    let (mode, source) = match param(url, &["ssl-mode", "ssl_mode", "sslmode"]) {
+        None if root_cert.is_some() => (TlsMode::VerifyCa, String::new()),
+        None => (TlsMode::Disable, String::new()),
+        Some((key, value)) => {
+            let mode = match value.to_ascii_uppercase().replace('-', "_").as_str() {
+                "DISABLED" => TlsMode::Disable,
+                "PREFERRED" => TlsMode::Prefer,
+                "REQUIRED" => TlsMode::Require,
+                "VERIFY_CA" => TlsMode::VerifyCa,
+                "VERIFY_IDENTITY" => TlsMode::VerifyFull,
+                _ => return Err(bad_mode(&key, &value, MY_MODES)),
+            };
+            (mode, format!("{key}={value}"))
+        }
+    };
+    Ok(TlsConfig { mode, root_cert, client_cert: None, client_key: None, source })
+}
+
+fn bad_mode(key: &str, value: &str, allowed: &str) -> Error {
+    Error::Url(format!("unknown {key} `{value}`: expected one of {allowed}"))
 }
 
 impl fmt::Display for DatabaseUrl {
@@ -264,5 +390,52 @@ mod tests {
         assert_eq!(u.password().as_deref(), Some("p@ss:w/rd"));
         assert_eq!(u.scrub("x p@ss:w/rd y hunter2"), "x *** y ***");
         assert_eq!(u.public_params(), vec![("sslmode".to_string(), "require".to_string())]);
+    }
+
+    fn mode(s: &str) -> TlsMode {
+        p(s).tls().expect("server url").mode
+    }
+
+    #[test]
+    fn pg_sslmode() {
+        assert_eq!(mode("postgres://h/db"), TlsMode::Prefer);
+        assert_eq!(mode("postgres://h/db?sslmode=disable"), TlsMode::Disable);
+        assert_eq!(mode("postgres://h/db?sslmode=allow"), TlsMode::Prefer);
+        assert_eq!(mode("postgres://h/db?sslmode=require"), TlsMode::Require);
+        assert_eq!(mode("postgres://h/db?sslmode=require&sslrootcert=/ca.pem"), TlsMode::VerifyCa);
+        assert_eq!(mode("postgres://h/db?sslmode=verify-ca"), TlsMode::VerifyCa);
+        assert_eq!(mode("postgresql://h/db?sslmode=verify-full"), TlsMode::VerifyFull);
+        assert_eq!(mode("postgresql://h/db?sslrootcert=system"), TlsMode::VerifyFull);
+        let tls = p("postgres://h/db?sslmode=verify-full&sslrootcert=/ca.pem&sslcert=/c.pem&sslkey=/k.pem");
+        let tls = tls.tls().expect("tls");
+        assert_eq!(tls.root_cert.as_deref(), Some(Path::new("/ca.pem")));
+        assert_eq!(tls.client_key.as_deref(), Some(Path::new("/k.pem")));
+        assert_eq!(tls.source, "sslmode=verify-full");
+        assert!(p("sqlite::memory:").tls().is_none());
+    }
+
+    #[test]
+    fn mysql_ssl_mode() {
+        assert_eq!(mode("mysql://h/db"), TlsMode::Disable);
+        assert_eq!(mode("mysql://h/db?ssl-mode=REQUIRED"), TlsMode::Require);
+        assert_eq!(mode("mariadb://h/db?ssl-mode=preferred"), TlsMode::Prefer);
+        assert_eq!(mode("mysql://h/db?sslmode=verify_ca"), TlsMode::VerifyCa);
+        assert_eq!(mode("mysql://h/db?ssl_mode=Verify_Identity"), TlsMode::VerifyFull);
+        assert_eq!(mode("mysql://h/db?ssl-mode=disabled&ssl-ca=/ca.pem"), TlsMode::Disable);
+        assert_eq!(mode("mysql://h/db?ssl-ca=/ca.pem"), TlsMode::VerifyCa);
+    }
+
+    #[test]
+    fn unknown_sslmode_names_the_parameter_and_the_choices() {
+        let err = DatabaseUrl::parse("postgres://u:pw@h/db?sslmode=verify_full", Path::new("/")).expect_err("bad");
+        let text = err.to_string();
+        assert!(text.contains("sslmode `verify_full`"), "{text}");
+        assert!(text.contains("disable, allow, prefer, require, verify-ca, verify-full"), "{text}");
+        assert!(!text.contains("pw"), "{text}");
+        let err = DatabaseUrl::parse("mysql://h/db?ssl-mode=on", Path::new("/")).expect_err("bad");
+        let text = err.to_string();
+        assert!(text.contains("ssl-mode `on`"), "{text}");
+        assert!(text.contains("DISABLED, PREFERRED, REQUIRED, VERIFY_CA, VERIFY_IDENTITY"), "{text}");
+        assert!(DatabaseUrl::parse("postgres://h/db?sslcert=/c.pem", Path::new("/")).is_err());
     }
 }

@@ -1,16 +1,19 @@
 //! MySQL/MariaDB through the `mysql` crate, text protocol only, and every
-//! result set drained so an error after the first one is never lost.
+//! result set drained so an error after the first one is never lost. TLS
+//! goes through `native-tls`, only when the url's `ssl-mode` or `ssl-ca`
+//! asks for it.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::time::Duration;
 
 use mysql::prelude::Queryable;
-use mysql::{Conn, OptsBuilder};
+use mysql::{Conn, DriverError, OptsBuilder, SslOpts};
 
 use super::{Backend, DbError, LockGuard};
 use crate::error::{Error, Result};
 use crate::history::{AppliedRow, DirtyMarker, HistoryState, Table, parse_direction};
-use crate::url::DatabaseUrl;
+use crate::url::{DatabaseUrl, MY_TLS_PARAMS, TlsConfig, TlsMode};
 
 pub(crate) struct MysqlBackend {
     conn: Conn,
@@ -26,8 +29,11 @@ impl MysqlBackend {
 fn open(url: &DatabaseUrl, timeout: Duration) -> Result<Conn> {
     let fail = |message: String| Error::Connect { url: url.to_string(), message: url.scrub(&message) };
     let server = url.server_url().ok_or_else(|| fail("not a mysql url".into()))?;
-    let params: HashMap<String, String> = url.public_params().into_iter().collect();
-    let opts = OptsBuilder::new()
+    let tls = url.tls().cloned().ok_or_else(|| fail("not a mysql url".into()))?;
+    // TLS parameters are ours; the driver rejects names it does not know.
+    let params: HashMap<String, String> =
+        url.public_params().into_iter().filter(|(k, _)| !MY_TLS_PARAMS.contains(&k.as_str())).collect();
+    let plain = OptsBuilder::new()
         .ip_or_hostname(server.host_str())
         .tcp_port(server.port().unwrap_or(3306))
         .user(url.user())
@@ -41,7 +47,49 @@ fn open(url: &DatabaseUrl, timeout: Duration) -> Result<Conn> {
             let names: Vec<&str> = params.keys().map(String::as_str).collect();
             fail(format!("unsupported or invalid url parameter among: {}", names.join(", ")))
         })?;
-    Conn::new(opts).map_err(|e| fail(my_error(&e).message))
+    if tls.mode == TlsMode::Disable {
+        return Conn::new(plain).map_err(|e| fail(my_error(&e).message));
+    }
+    let verify = matches!(tls.mode, TlsMode::VerifyCa | TlsMode::VerifyFull);
+    let ssl = SslOpts::default()
+        .with_root_cert_path(tls.root_cert.clone().map(Cow::Owned))
+        .with_danger_accept_invalid_certs(!verify)
+        .with_danger_skip_domain_validation(tls.mode != TlsMode::VerifyFull);
+    match Conn::new(plain.clone().ssl_opts(ssl)) {
+        Ok(conn) => Ok(conn),
+        // PREFERRED: plain text when the server has no TLS or its handshake fails.
+        Err(mysql::Error::DriverError(DriverError::TlsNotSupported) | mysql::Error::TlsError(_))
+            if tls.mode == TlsMode::Prefer =>
+        {
+            Conn::new(plain).map_err(|e| fail(my_error(&e).message))
+        }
+        Err(e) => Err(fail(tls_message(&e, &tls))),
+    }
+}
+
+/// The driver's message, with what the `ssl-mode` in force asked for when
+/// TLS is what failed.
+fn tls_message(e: &mysql::Error, tls: &TlsConfig) -> String {
+    let message = my_error(e).message;
+    let asked = if tls.source.is_empty() { String::new() } else { format!(" ({})", tls.source) };
+    match e {
+        mysql::Error::DriverError(DriverError::TlsNotSupported) => format!(
+            "the server does not support tls (have_ssl is not YES), which the url requires{asked}; \
+             use ssl-mode=PREFERRED to fall back to plain text, or DISABLED: {message}"
+        ),
+        mysql::Error::TlsError(_) if verify_failed(&message, tls) => format!(
+            "certificate verification failed: the server's tls certificate could not be verified{asked} \
+             (add ssl-ca=<ca file> to trust the server's ca; ssl-mode=REQUIRED encrypts without verifying): {message}"
+        ),
+        mysql::Error::TlsError(_) => format!("tls handshake failed{asked}: {message}"),
+        _ => message,
+    }
+}
+
+fn verify_failed(message: &str, tls: &TlsConfig) -> bool {
+    let lower = message.to_ascii_lowercase();
+    matches!(tls.mode, TlsMode::VerifyCa | TlsMode::VerifyFull)
+        && (lower.contains("certificate") || lower.contains("verify"))
 }
 
 /// Runs `sql` and returns the rows of every result set, propagating an

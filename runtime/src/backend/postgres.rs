@@ -1,17 +1,19 @@
 //! PostgreSQL through the `postgres` crate, simple query protocol only, so a
-//! file with many statements is one `batch_execute`. No TLS: a URL asking for
-//! `sslmode=require` fails to connect with a clear message.
+//! file with many statements is one `batch_execute`. TLS goes through
+//! `native-tls` and follows libpq's `sslmode` (see [`TlsMode`]).
 
 use std::str::FromStr;
 use std::time::Duration;
 
+use postgres::config::SslMode;
 use postgres::error::ErrorPosition;
 use postgres::{Client, NoTls, SimpleQueryMessage};
+use postgres_native_tls::MakeTlsConnector;
 
 use super::{Backend, DbError, LockGuard, poll_lock};
 use crate::error::{Error, Result};
 use crate::history::{AppliedRow, HistoryState, Table};
-use crate::url::DatabaseUrl;
+use crate::url::{DatabaseUrl, PG_TLS_PARAMS, TlsConfig, TlsMode};
 
 pub(crate) struct PgBackend {
     client: Client,
@@ -29,11 +31,14 @@ impl PgBackend {
 fn open(url: &DatabaseUrl, timeout: Duration) -> Result<Client> {
     let fail = |message: String| Error::Connect { url: url.to_string(), message: url.scrub(&message) };
     let server = url.server_url().ok_or_else(|| fail("not a postgres url".into()))?;
+    let tls = url.tls().cloned().ok_or_else(|| fail("not a postgres url".into()))?;
     let mut clean = server.clone();
     let _ = clean.set_password(None);
     let _ = clean.set_username("");
     clean.set_query(None);
-    let params = url.public_params();
+    // The driver knows only disable/prefer/require: TLS parameters are ours.
+    let params: Vec<_> =
+        url.public_params().into_iter().filter(|(k, _)| !PG_TLS_PARAMS.contains(&k.as_str())).collect();
     if !params.is_empty() {
         clean.query_pairs_mut().extend_pairs(params);
     }
@@ -48,14 +53,104 @@ fn open(url: &DatabaseUrl, timeout: Duration) -> Result<Client> {
     if config.get_connect_timeout().is_none() {
         config.connect_timeout(timeout.max(Duration::from_secs(1)));
     }
-    let wants_tls = config.get_ssl_mode() == postgres::config::SslMode::Require;
-    config.connect(NoTls).map_err(|e| {
-        let mut message = pg_error(&e, "").message;
-        if wants_tls {
-            message.push_str(" (this build has no tls support; sslmode=require cannot be met)");
+    if tls.mode == TlsMode::Disable {
+        config.ssl_mode(SslMode::Disable);
+        return config.connect(NoTls).map_err(|e| fail(pg_error(&e, "").message));
+    }
+    let connector = connector(&tls).map_err(&fail)?;
+    config.ssl_mode(if tls.mode == TlsMode::Prefer { SslMode::Prefer } else { SslMode::Require });
+    match config.connect(connector) {
+        Ok(client) => Ok(client),
+        // libpq's prefer: a server that offers TLS but fails the handshake
+        // is tried again in plain text (one that declines TLS already is).
+        Err(e) if tls.mode == TlsMode::Prefer && is_tls_error(&e) => {
+            config.ssl_mode(SslMode::Disable);
+            config.connect(NoTls).map_err(|e| fail(pg_error(&e, "").message))
         }
-        fail(message)
-    })
+        Err(e) => Err(fail(tls_message(&e, &tls))),
+    }
+}
+
+/// A `native-tls` connector for `tls`: no certificate check below
+/// verify-ca, no host name check below verify-full, and `sslrootcert` as the
+/// only trusted roots when given, as in libpq.
+fn connector(tls: &TlsConfig) -> Result<MakeTlsConnector, String> {
+    let mut builder = native_tls::TlsConnector::builder();
+    let verify = matches!(tls.mode, TlsMode::VerifyCa | TlsMode::VerifyFull);
+    builder.danger_accept_invalid_certs(!verify);
+    builder.danger_accept_invalid_hostnames(tls.mode != TlsMode::VerifyFull);
+    if let Some(path) = &tls.root_cert {
+        let pem = read(path, "sslrootcert")?;
+        let certs = native_tls::Certificate::stack_from_pem(&pem)
+            .map_err(|e| format!("sslrootcert {}: not a pem certificate file: {e}", path.display()))?;
+        if certs.is_empty() {
+            return Err(format!("sslrootcert {}: no certificate in the file", path.display()));
+        }
+        builder.disable_built_in_roots(true);
+        for cert in certs {
+            builder.add_root_certificate(cert);
+        }
+    }
+    if let (Some(cert), Some(key)) = (&tls.client_cert, &tls.client_key) {
+        let identity =
+            native_tls::Identity::from_pkcs8(&read(cert, "sslcert")?, &read(key, "sslkey")?).map_err(|e| {
+                format!(
+                    "sslcert {} / sslkey {}: {e} (the key must be an unencrypted PKCS#8 pem, `BEGIN PRIVATE KEY`; \
+                 convert one with `openssl pkcs8 -topk8 -nocrypt`)",
+                    cert.display(),
+                    key.display()
+                )
+            })?;
+        builder.identity(identity);
+    }
+    let connector = builder.build().map_err(|e| format!("could not set up tls: {}", crate::error::chain(&e)))?;
+    Ok(MakeTlsConnector::new(connector))
+}
+
+fn read(path: &std::path::Path, param: &str) -> Result<Vec<u8>, String> {
+    std::fs::read(path).map_err(|e| format!("{param} {}: {e}", path.display()))
+}
+
+/// Whether the connection failed in the TLS handshake (or the server
+/// refused TLS), rather than before or after it.
+fn is_tls_error(e: &postgres::Error) -> bool {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if err.is::<native_tls::Error>() {
+            return true;
+        }
+        cur = err.source();
+    }
+    e.to_string().starts_with("error performing TLS handshake")
+}
+
+/// The driver's message, with what the `sslmode` in force asked for when
+/// TLS is what failed.
+fn tls_message(e: &postgres::Error, tls: &TlsConfig) -> String {
+    let message = pg_error(e, "").message;
+    if !is_tls_error(e) {
+        return message;
+    }
+    let asked = if tls.source.is_empty() { String::new() } else { format!(" ({})", tls.source) };
+    let lower = message.to_ascii_lowercase();
+    if lower.contains("does not support tls") {
+        return format!("the server does not accept tls connections, which the url requires{asked}: {message}");
+    }
+    if matches!(tls.mode, TlsMode::VerifyCa | TlsMode::VerifyFull)
+        && (lower.contains("certificate") || lower.contains("verify"))
+    {
+        let checks = if tls.mode == TlsMode::VerifyFull { "its chain and host name" } else { "its chain" };
+        let roots = match &tls.root_cert {
+            Some(p) => format!("the roots in sslrootcert {}", p.display()),
+            None => "the system's trusted roots (add sslrootcert=<ca file> to trust the server's ca)".into(),
+        };
+        let host = if lower.contains("mismatch") { "; it does not name the host of the url" } else { "" };
+        return format!(
+            "certificate verification failed: the server's tls certificate could not be verified{asked}, which checks \
+             {checks} against {roots}{host}; sslmode=require encrypts without verifying: {message}"
+        );
+    }
+    format!("tls handshake failed{asked}: {message}")
 }
 
 /// The server's own message (three `source()` levels down in `postgres`),

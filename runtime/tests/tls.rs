@@ -1,0 +1,213 @@
+//! TLS on the real servers: PostgreSQL at 127.0.0.1:5432 runs with `ssl = on`
+//! and a self-signed (snakeoil) certificate; MariaDB at 127.0.0.1:3306 has
+//! TLS disabled (`have_ssl = DISABLED`). Each test makes its own database.
+#![cfg(any(feature = "postgres", feature = "mysql"))]
+
+mod common;
+
+use common::TestDb;
+use dbmigrate_runtime::url::TlsMode;
+use dbmigrate_runtime::{DatabaseUrl, Engine, Error, Target};
+
+const PASSWORD: &str = "tls-s3cr3t-pw";
+
+/// `db`'s url with `query` appended (the test urls have none of their own).
+fn with_query(db: &TestDb, query: &str) -> DatabaseUrl {
+    common::parse(&format!("{}?{query}", db.url))
+}
+
+/// `db`'s url with a password and `query`.
+fn with_password(db: &TestDb, user: &str, query: &str) -> DatabaseUrl {
+    let text = db.url.to_string().replacen(&format!("//{user}@"), &format!("//{user}:{PASSWORD}@"), 1);
+    common::parse(&format!("{text}?{query}"))
+}
+
+/// Runs one migration on `url` that records what the migration connection
+/// itself saw in a `seen` table, then checks its history row.
+fn migrate_recording(db: &TestDb, url: &DatabaseUrl, select: &str) {
+    let scripts = [common::script(1, "seen", &format!("CREATE TABLE seen AS {select};"), Some("DROP TABLE seen;"))];
+    let mut engine = Engine::connect(url, db.options()).unwrap_or_else(|e| panic!("connect {url}: {e}"));
+    let report = engine.run(&scripts, Target::Latest, &mut |_| {}).unwrap_or_else(|e| panic!("migrate {url}: {e}"));
+    assert_eq!(report.after, Some(1));
+    assert_eq!(db.scalar("SELECT count(*) FROM refinery_schema_history WHERE version = 1 AND name = 'seen'"), 1);
+}
+
+fn connect_error(url: &DatabaseUrl) -> String {
+    let options = dbmigrate_runtime::Options { lock_timeout: std::time::Duration::from_secs(5), ..Default::default() };
+    let err = match Engine::connect(url, options) {
+        Ok(_) => panic!("{url} must not connect"),
+        Err(e) => e,
+    };
+    assert!(matches!(err, Error::Connect { .. }), "{err:?}");
+    let all = format!("{url} {url:?} {err} {err:?}");
+    assert!(!all.contains(PASSWORD), "password leaked: {all}");
+    all
+}
+
+#[cfg(feature = "postgres")]
+mod postgres {
+    use super::*;
+
+    const SEEN_SSL: &str = "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()";
+
+    fn used_tls(db: &TestDb) -> bool {
+        db.scalar("SELECT count(*) FROM seen WHERE ssl") == 1
+    }
+
+    /// The server's certificate file, which is its own root (self-signed).
+    fn server_cert() -> String {
+        let mut c = ::postgres::Client::connect(common::PG_ADMIN, ::postgres::NoTls).expect("connect");
+        c.query_one("SHOW ssl_cert_file", &[]).expect("show").get(0)
+    }
+
+    #[test]
+    fn require_migrates_over_tls() {
+        let db = TestDb::postgres("tls");
+        migrate_recording(&db, &with_query(&db, "sslmode=require"), SEEN_SSL);
+        assert!(used_tls(&db), "sslmode=require: the migration connection was not encrypted");
+    }
+
+    #[test]
+    fn disable_stays_plain() {
+        let db = TestDb::postgres("tls");
+        migrate_recording(&db, &with_query(&db, "sslmode=disable"), SEEN_SSL);
+        assert!(!used_tls(&db), "sslmode=disable: the migration connection was encrypted");
+    }
+
+    #[test]
+    fn default_prefers_tls_like_libpq() {
+        let db = TestDb::postgres("tls");
+        assert_eq!(db.url.tls().map(|t| t.mode), Some(TlsMode::Prefer));
+        migrate_recording(&db, &db.url, SEEN_SSL);
+        assert!(used_tls(&db), "no sslmode (prefer): the migration connection was not encrypted");
+    }
+
+    #[test]
+    fn verify_full_fails_without_leaking_the_password() {
+        // The certificate names localhost, not 127.0.0.1 (and on a machine
+        // whose store does not hold the snakeoil certificate, it is also
+        // untrusted).
+        let db = TestDb::postgres("tls");
+        let all = connect_error(&with_password(&db, "postgres", "sslmode=verify-full"));
+        assert!(all.contains("certificate verification failed"), "{all}");
+        assert!(all.contains("sslmode=verify-full"), "{all}");
+        assert!(all.contains("***"), "{all}");
+    }
+
+    #[test]
+    fn verify_ca_fails_against_another_root() {
+        // sslrootcert replaces the system's roots, as in libpq.
+        let db = TestDb::postgres("tls");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let ca = dir.path().join("ca.pem");
+        let made = std::process::Command::new("openssl")
+            .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=dbm-other-ca"])
+            .arg("-keyout")
+            .arg(dir.path().join("ca.key"))
+            .arg("-out")
+            .arg(&ca)
+            .output()
+            .expect("run openssl");
+        assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+        let query = format!("sslmode=verify-ca&sslrootcert={}", ca.display());
+        let all = connect_error(&with_password(&db, "postgres", &query));
+        assert!(all.contains("certificate verification failed"), "{all}");
+        assert!(all.contains("sslmode=verify-ca"), "{all}");
+    }
+
+    #[test]
+    fn verify_ca_trusts_sslrootcert() {
+        let db = TestDb::postgres("tls");
+        let query = format!("sslmode=verify-ca&sslrootcert={}", server_cert());
+        migrate_recording(&db, &with_query(&db, &query), SEEN_SSL);
+        assert!(used_tls(&db));
+    }
+
+    #[test]
+    fn verify_full_checks_the_host_name() {
+        let db = TestDb::postgres("tls");
+        let cert = server_cert();
+        // The certificate names localhost, not 127.0.0.1 (Debian's snakeoil
+        // certificate names the machine: then only the failure is checked).
+        let query = format!("sslmode=verify-full&sslrootcert={cert}");
+        let all = connect_error(&with_password(&db, "postgres", &query));
+        assert!(all.contains("certificate verification failed"), "{all}");
+        let names = std::process::Command::new("openssl")
+            .args(["x509", "-noout", "-ext", "subjectAltName", "-in", &cert])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default();
+        if names.contains("DNS:localhost") {
+            let url = common::parse(&format!(
+                "postgres://postgres@localhost:5432/{}?sslmode=verify-full&sslrootcert={cert}",
+                db.name
+            ));
+            migrate_recording(&db, &url, SEEN_SSL);
+            assert!(used_tls(&db));
+        }
+    }
+
+    #[test]
+    fn missing_root_certificate_file_is_named() {
+        let db = TestDb::postgres("tls");
+        let all = connect_error(&with_password(&db, "postgres", "sslmode=verify-ca&sslrootcert=/nonexistent/ca.pem"));
+        assert!(all.contains("sslrootcert /nonexistent/ca.pem"), "{all}");
+    }
+
+    #[test]
+    fn unknown_sslmode_is_a_url_error() {
+        let err = DatabaseUrl::parse("postgres://postgres@127.0.0.1/x?sslmode=strict", std::path::Path::new("/"))
+            .expect_err("unknown sslmode");
+        assert!(matches!(err, Error::Url(_)), "{err:?}");
+        let text = err.to_string();
+        assert!(text.contains("sslmode `strict`"), "{text}");
+        assert!(text.contains("disable, allow, prefer, require, verify-ca, verify-full"), "{text}");
+    }
+}
+
+#[cfg(feature = "mysql")]
+mod mysql {
+    use super::*;
+
+    const SEEN_CIPHER: &str = "SELECT VARIABLE_VALUE AS cipher FROM information_schema.SESSION_STATUS \
+                               WHERE VARIABLE_NAME = 'Ssl_cipher'";
+
+    fn used_tls(db: &TestDb) -> bool {
+        db.scalar("SELECT count(*) FROM seen WHERE cipher <> ''") == 1
+    }
+
+    #[test]
+    fn required_fails_clearly_on_a_server_without_tls() {
+        let db = TestDb::mysql("tls");
+        for query in ["ssl-mode=REQUIRED", "sslmode=required", "ssl-mode=VERIFY_IDENTITY"] {
+            let all = connect_error(&with_password(&db, "root", query));
+            assert!(all.contains("the server does not support tls"), "{all}");
+            assert!(all.contains(query), "{all}");
+        }
+    }
+
+    #[test]
+    fn preferred_falls_back_to_plain_text() {
+        let db = TestDb::mysql("tls");
+        migrate_recording(&db, &with_query(&db, "ssl-mode=Preferred"), SEEN_CIPHER);
+        assert!(!used_tls(&db));
+    }
+
+    #[test]
+    fn disabled_and_the_default_stay_plain() {
+        let db = TestDb::mysql("tls");
+        assert_eq!(db.url.tls().map(|t| t.mode), Some(TlsMode::Disable));
+        migrate_recording(&db, &with_query(&db, "ssl-mode=DISABLED"), SEEN_CIPHER);
+        assert!(!used_tls(&db));
+    }
+
+    #[test]
+    fn unknown_ssl_mode_is_a_url_error() {
+        let err = DatabaseUrl::parse("mysql://root@127.0.0.1/x?ssl-mode=yes", std::path::Path::new("/"))
+            .expect_err("unknown ssl-mode");
+        assert!(matches!(err, Error::Url(_)), "{err:?}");
+        let text = err.to_string();
+        assert!(text.contains("ssl-mode `yes`"), "{text}");
+        assert!(text.contains("DISABLED, PREFERRED, REQUIRED, VERIFY_CA, VERIFY_IDENTITY"), "{text}");
+    }
+}
