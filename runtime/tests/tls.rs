@@ -94,25 +94,47 @@ mod postgres {
         assert!(all.contains("***"), "{all}");
     }
 
+    /// A self-signed certificate and its key made by the openssl tool.
+    fn make_cert(dir: &std::path::Path, name: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+        let (cert, key) = (dir.join(format!("{name}.pem")), dir.join(format!("{name}.key")));
+        let made = std::process::Command::new("openssl")
+            .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", &format!("/CN={name}")])
+            .arg("-keyout")
+            .arg(&key)
+            .arg("-out")
+            .arg(&cert)
+            .output()
+            .expect("run openssl");
+        assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+        (cert, key)
+    }
+
     #[test]
     fn verify_ca_fails_against_another_root() {
         // sslrootcert replaces the system's roots, as in libpq.
         let db = TestDb::postgres("tls");
         let dir = tempfile::tempdir().expect("temp dir");
-        let ca = dir.path().join("ca.pem");
-        let made = std::process::Command::new("openssl")
-            .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=dbm-other-ca"])
-            .arg("-keyout")
-            .arg(dir.path().join("ca.key"))
-            .arg("-out")
-            .arg(&ca)
-            .output()
-            .expect("run openssl");
-        assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+        let (ca, _) = make_cert(dir.path(), "dbm-other-ca");
         let query = format!("sslmode=verify-ca&sslrootcert={}", ca.display());
         let all = connect_error(&with_password(&db, "postgres", &query));
         assert!(all.contains("certificate verification failed"), "{all}");
         assert!(all.contains("sslmode=verify-ca"), "{all}");
+    }
+
+    #[test]
+    fn client_certificate_is_loaded() {
+        // The server asks for no client certificate: this checks that a
+        // PKCS#8 pair loads and the connection still works, and that a key
+        // in another format is refused with a hint.
+        let db = TestDb::postgres("tls");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (cert, key) = make_cert(dir.path(), "dbm-client");
+        let query = format!("sslmode=require&sslcert={}&sslkey={}", cert.display(), key.display());
+        migrate_recording(&db, &with_query(&db, &query), SEEN_SSL);
+        assert!(used_tls(&db));
+        let query = format!("sslmode=require&sslcert={}&sslkey={}", cert.display(), cert.display());
+        let all = connect_error(&with_password(&db, "postgres", &query));
+        assert!(all.contains("PKCS#8"), "{all}");
     }
 
     #[test]
