@@ -4,7 +4,8 @@
 # in the same run. Each sample applies one trivial pending migration, then `down --no-backup`
 # puts it back (untimed). overhead = median(run) - median(run --no-backup); ratio = overhead /
 # median(dump tool). Goal: ratio <= 1.05. The CLI's backup also verifies (integrity_check,
-# pg_restore --list, trailer) and flushes to disk, which the hand-run tool does not.
+# pg_restore --list, trailer) and flushes to disk, which the hand-run tool does not: the
+# `tool+fsync` column adds that flush to the baseline.
 # Usage: bash benches/backup.sh [RUNS] [ROWS]   (release build; servers on 127.0.0.1)
 set -euo pipefail
 runs=${1:-5}
@@ -28,7 +29,7 @@ echo 'DROP TABLE bench_marker;' > "$work/migrations/V2__marker.down.sql"
 median_s() {
   local samples=() t0 t1
   for _ in $(seq "$runs"); do
-    t0=$(date +%s%N); (cd "$work" && "$@" >/dev/null); t1=$(date +%s%N)
+    t0=$(date +%s%N); (cd "$work" && "$@" >/dev/null 2>&1); t1=$(date +%s%N)
     samples+=($(( (t1 - t0) / 1000000 )))
     [ -n "$reset" ] && (cd "$work" && $reset >/dev/null 2>&1)
     rm -f "$work"/dumps/*
@@ -36,22 +37,25 @@ median_s() {
   printf '%s\n' "${samples[@]}" | sort -n | awk '{a[NR]=$1} END {printf "%.3f", a[int((NR+1)/2)]/1000}'
 }
 
+# The tool, then an fsync of what it wrote: the CLI flushes every backup before trusting it.
+synced() { "$@"; sync "$work"/dumps/*; }
+
 bench() { # name url size-cmd dump-cmd...
   local name=$1 url=$2 size=$3; shift 3
-  local with without tool
+  local with without tool tool_sync
   reset="$bin dbmigrate down --no-backup --database-url $url"
   with=$(median_s "$bin" dbmigrate run --database-url "$url")
   without=$(median_s "$bin" dbmigrate run --no-backup --database-url "$url")
   reset=""
   tool=$(median_s "$@")
-  awk -v n="$name" -v s="$size" -v w="$with" -v wo="$without" -v t="$tool" 'BEGIN {
-    printf "%-10s %6s MB  run %7.3fs  run --no-backup %7.3fs  overhead %7.3fs  tool alone %7.3fs  ratio %.2f\n",
-      n, s, w, wo, w - wo, t, (w - wo) / t }'
+  tool_sync=$(median_s synced "$@")
+  awk -v n="$name" -v s="$size" -v w="$with" -v wo="$without" -v t="$tool" -v ts="$tool_sync" 'BEGIN {
+    printf "%-8s %4s MB  run %6.3fs  --no-backup %6.3fs  overhead %6.3fs  tool %6.3fs (ratio %.2f)  tool+fsync %6.3fs (ratio %.2f)\n",
+      n, s, w, wo, w - wo, t, (w - wo) / t, ts, (w - wo) / ts }'
 }
 
 echo "seeding $rows rows per backend (~100 MB each)..."
 sqlite_db=$work/bench.db
-sqlite3 "$sqlite_db" "CREATE TABLE refinery_dummy(x); DROP TABLE refinery_dummy;"
 printf 'CREATE TABLE big (id INTEGER PRIMARY KEY, a VARCHAR(64) NOT NULL, b VARCHAR(120) NOT NULL);\n' > "$work/migrations/V1__big.sql"
 "$bin" dbmigrate run --no-backup --target 1 --database-url "sqlite:$sqlite_db" --manifest-path "$work/Cargo.toml" >/dev/null 2>&1
 sqlite3 "$sqlite_db" "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < $rows)
@@ -63,7 +67,7 @@ psql -h 127.0.0.1 -U postgres -d "$db" -qAtX -c "INSERT INTO big SELECT g, md5(g
 mariadb -h 127.0.0.1 -u root -e "DROP DATABASE IF EXISTS $db; CREATE DATABASE $db"
 my_url="mysql://root@127.0.0.1:3306/$db"
 "$bin" dbmigrate run --no-backup --target 1 --database-url "$my_url" --manifest-path "$work/Cargo.toml" >/dev/null 2>&1
-mariadb -h 127.0.0.1 -u root -D "$db" -e "INSERT INTO big SELECT seq, concat(md5(seq), md5(seq + 1)), repeat('x', 120) FROM seq_1_to_$rows"
+mariadb -h 127.0.0.1 -u root -D "$db" -e "INSERT INTO big SELECT seq, concat(md5(seq), md5(seq + 1)), repeat('x', 120) FROM seq_1_to_$rows; ANALYZE TABLE big" >/dev/null
 
 sqlite_mb=$(( $(stat -c %s "$sqlite_db") / 1048576 ))
 pg_mb=$(psql -h 127.0.0.1 -U postgres -qAtX -c "SELECT pg_database_size('$db') / 1048576")

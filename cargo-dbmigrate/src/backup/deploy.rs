@@ -146,7 +146,19 @@ fn attempt_once(
             return Err(Failure::Fatal(failed(e, plan, d, target, url, state)));
         }
     };
-    verify(&mut engine, scripts, plan)?;
+    if let Err(mut err) = verify(&mut engine, scripts, plan) {
+        // "Applied and verified, or back where it started": a failed verification restores too.
+        if d.deploy.restore_on_failure
+            && let Some(b) = &state.backup
+        {
+            drop(engine);
+            match restore_after_failure(d, target, url, b) {
+                Ok(()) => err.hints.insert(0, format!("the database was restored from {}", b.id)),
+                Err(r) => d.shell.print_error(&r),
+            }
+        }
+        return Err(Failure::Fatal(err));
+    }
     finish(&report, state, d)
 }
 
@@ -220,8 +232,8 @@ pub fn size(bytes: u64) -> String {
 
 /// After a successful run, the history must match the files: every wanted migration applied
 /// and none divergent, missing or dirty.
-fn verify(engine: &mut Engine, scripts: &[MigrationScript<'_>], plan: Plan) -> Result<(), Failure> {
-    let status = engine.status(scripts).map_err(|e| Failure::Fatal(db::engine_error(e)))?;
+fn verify(engine: &mut Engine, scripts: &[MigrationScript<'_>], plan: Plan) -> Result<(), CliError> {
+    let status = engine.status(scripts).map_err(db::engine_error)?;
     let wanted = |v: i64| match plan {
         Plan::Up(UpTo::Version(t)) => v <= t,
         Plan::Up(_) => true,
@@ -239,10 +251,8 @@ fn verify(engine: &mut Engine, scripts: &[MigrationScript<'_>], plan: Plan) -> R
     if wrong.is_empty() {
         return Ok(());
     }
-    Err(Failure::Fatal(
-        CliError::problems(format!("verification failed after the run: {}", wrong.join(", ")))
-            .hint("`cargo dbmigrate status` shows every migration's state"),
-    ))
+    Err(CliError::problems(format!("verification failed after the run: {}", wrong.join(", ")))
+        .hint("`cargo dbmigrate status` shows every migration's state"))
 }
 
 fn finish(report: &Report, state: &State, d: &Deploy<'_>) -> Result<i32, Failure> {
