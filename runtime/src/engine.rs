@@ -86,6 +86,17 @@ pub struct Report {
     pub migrations: Vec<Applied>,
 }
 
+/// The migration lock, held until dropped: other migrators (`run`, `down`, `stamp`) wait.
+pub struct MigrationLock {
+    _guard: backend::LockGuard,
+}
+
+impl std::fmt::Debug for MigrationLock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MigrationLock")
+    }
+}
+
 /// What a run or down is about to do, shown to the `before_apply` hook.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Planned {
@@ -241,6 +252,12 @@ impl Engine {
         let jobs = pending.iter().map(|s| self.up_job(s)).collect::<Result<Vec<_>>>()?;
         call_hook(before_apply, &jobs, &state, Direction::Up)?;
         self.execute(jobs, &state, Direction::Up, observer)
+    }
+
+    /// Takes the migration lock on its own connection, waiting up to the lock timeout, for
+    /// work that must not overlap a migration (restoring a backup).
+    pub fn lock(&self) -> Result<MigrationLock> {
+        Ok(MigrationLock { _guard: backend::lock(&self.url, &self.table, self.options.lock_timeout)? })
     }
 
     /// Reverts applied migrations, newest first.

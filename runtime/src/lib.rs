@@ -50,7 +50,8 @@ pub mod split;
 pub mod url;
 
 pub use engine::{
-    Applied, BeforeApply, Engine, Event, MigrationState, MigrationStatus, Options, Planned, RepairAction, Report,
+    Applied, BeforeApply, Engine, Event, MigrationLock, MigrationState, MigrationStatus, Options, Planned,
+    RepairAction, Report,
 };
 pub use error::{Direction, Error, Result};
 pub use history::{AppliedRow, DEFAULT_TABLE};

@@ -110,3 +110,17 @@ fn before_apply_hook_sees_the_plan_and_can_abort() {
     engine.run_hooked(&scripts, Target::Latest, &mut hook, &mut |_| {}).expect("no-op run");
     assert_eq!(seen, [(None, vec![(1, "a".to_owned()), (2, "b".to_owned())])]);
 }
+
+/// `Engine::lock` holds off other migrators until the guard is dropped.
+#[test]
+fn public_lock_holds_off_runs() {
+    let db = TestDb::sqlite("publock");
+    let scripts = [common::script(1, "a", "CREATE TABLE a (x INT);", None)];
+    let holder = db.engine();
+    let guard = holder.lock().expect("lock");
+    let options = Options { lock_timeout: std::time::Duration::from_millis(200), ..db.options() };
+    let err = db.engine_with(options.clone()).run(&scripts, Target::Latest, &mut |_| {}).expect_err("locked out");
+    assert!(err.to_string().contains("timed out"), "{err}");
+    drop(guard);
+    db.engine_with(options).run(&scripts, Target::Latest, &mut |_| {}).expect("runs once the lock is free");
+}

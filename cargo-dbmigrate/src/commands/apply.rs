@@ -69,55 +69,32 @@ pub struct DownArgs {
     format: Format,
 }
 
-/// Runs `run`.
+/// Runs `run`: a dry run here; the real thing through `backup::deploy` (backup under the lock,
+/// retries, verification, restore on failure).
 pub fn run(args: &RunArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
-    if !args.dry_run {
-        let plan = crate::backup::deploy::Plan::Up(args.target.map_or(Target::Latest, Target::Version));
-        return crate::backup::deploy::execute(
-            plan,
-            &deploy(&args.db, &args.deploy, args.single_transaction, args.format, global, shell),
-        );
-    }
-    let mut session = db::open(global, &args.db, shell, args.single_transaction)?;
     let target = args.target.map_or(Target::Latest, Target::Version);
-    let scripts = db::scripts(&session.set);
     if args.dry_run {
-        let sql = session.engine.dry_run(&scripts, target).map_err(db::engine_error)?;
+        let mut session = db::open(global, &args.db, shell, args.single_transaction)?;
+        let sql = session.engine.dry_run(&db::scripts(&session.set), target).map_err(db::engine_error)?;
         return print_dry_run(&sql, args.format);
     }
-    let mut progress = Progress::new(shell, "Applying");
-    let report = session.engine.run(&scripts, target, &mut |e| progress.on(e)).map_err(db::engine_error);
-    progress.finish();
-    summarize(&report?, args.format, shell)
+    let deploy = deploy(&args.db, &args.deploy, args.single_transaction, args.format, global, shell);
+    crate::backup::deploy::execute(crate::backup::deploy::Plan::Up(target), &deploy)
 }
 
-/// Runs `down`.
+/// Runs `down`, like [`run`].
 pub fn down(args: &DownArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
-    if !args.dry_run {
-        let to = match args.to {
-            Some(v) => DownTarget::To(v),
-            None => DownTarget::Steps(args.steps.unwrap_or(1)),
-        };
-        let plan = crate::backup::deploy::Plan::Down(to);
-        return crate::backup::deploy::execute(
-            plan,
-            &deploy(&args.db, &args.deploy, false, args.format, global, shell),
-        );
-    }
-    let mut session = db::open(global, &args.db, shell, false)?;
     let target = match args.to {
         Some(v) => DownTarget::To(v),
         None => DownTarget::Steps(args.steps.unwrap_or(1)),
     };
-    let scripts = db::scripts(&session.set);
     if args.dry_run {
-        let sql = session.engine.dry_run_down(&scripts, target).map_err(db::engine_error)?;
+        let mut session = db::open(global, &args.db, shell, false)?;
+        let sql = session.engine.dry_run_down(&db::scripts(&session.set), target).map_err(db::engine_error)?;
         return print_dry_run(&sql, args.format);
     }
-    let mut progress = Progress::new(shell, "Reverting");
-    let report = session.engine.down(&scripts, target, &mut |e| progress.on(e)).map_err(db::engine_error);
-    progress.finish();
-    summarize(&report?, args.format, shell)
+    let deploy = deploy(&args.db, &args.deploy, false, args.format, global, shell);
+    crate::backup::deploy::execute(crate::backup::deploy::Plan::Down(target), &deploy)
 }
 
 /// Backups, retries and verification live in `backup::deploy`; dry runs stay here.

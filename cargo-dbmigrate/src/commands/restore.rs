@@ -48,7 +48,15 @@ pub fn run(args: &RestoreArgs, global: &GlobalArgs, shell: &Shell) -> CliResult 
         .ok_or_else(|| CliError::usage("an in-memory SQLite database has no backups to restore"))?;
     let chosen = choose(args, &config, &source)?;
     confirm(args, &source, &chosen)?;
-    let before = if args.no_backup { None } else { backup_current(shell, &target, &args.db, &url)? };
+    // Hold the migration lock so that no `run` or `down` works on the database meanwhile.
+    let options = Options {
+        table: target.config.history_table.clone(),
+        lock_timeout: std::time::Duration::from_secs(args.db.lock_timeout),
+        ..Options::default()
+    };
+    let mut engine = Engine::connect(&url, options).map_err(db::engine_error)?;
+    let _lock = engine.lock().map_err(db::engine_error)?;
+    let before = if args.no_backup { None } else { backup_current(shell, &target, &args.db, &url, &mut engine)? };
     shell.status("Restoring", format!("{} from {}", source.database(), chosen.path.display()));
     backup::restore(&source, &config, &chosen)?;
     // Prune only now, never the backup just restored from.
@@ -100,9 +108,8 @@ fn backup_current(
     target: &Target,
     db_args: &DbArgs,
     url: &dbmigrate_runtime::DatabaseUrl,
+    engine: &mut Engine,
 ) -> Result<Option<Backup>, CliError> {
-    let options = Options { table: target.config.history_table.clone(), ..Options::default() };
-    let mut engine = Engine::connect(url, options).map_err(db::engine_error)?;
     let version = engine.current_version().map_err(db::engine_error)?;
     backup::deploy::backup(shell, target, db_args, url, version)
 }
