@@ -198,22 +198,27 @@ fn source(
         }
     }
     let mut code = TEMPLATE.replace("{dir}", &checked.set.display_dir).replace("{table}\n", &table);
-    if uses_runtime(&checked.manifests) {
+    let deps = dependency_names(&checked.manifests);
+    if deps.iter().any(|d| d == "dbmigrate-runtime") {
         code.truncate(code.trim_end().len() - 1); // reopen `mod migrations`
         code.push_str(&runtime_source(&checked.config));
+        if deps.iter().any(|d| d == "tokio") {
+            code.push_str(ASYNC_TEMPLATE);
+        }
         code.push_str("}\n");
     }
     Ok(code)
 }
 
-/// Whether the crate depends on `dbmigrate-runtime` (also under another name), in which case
-/// the module gets a safe `run`: a locked, one-transaction-per-migration apply.
-fn uses_runtime(manifests: &[PathBuf]) -> bool {
-    let Some(Ok(manifest)) = manifests.first().map(|p| Manifest::read(p)) else { return false };
-    let Some(deps) = manifest.doc.get("dependencies").and_then(|d| d.as_table_like()) else { return false };
-    deps.iter().any(|(key, dep)| {
-        key == "dbmigrate-runtime" || dep.get("package").and_then(|p| p.as_str()) == Some("dbmigrate-runtime")
-    })
+/// The package names of the crate's `[dependencies]` (a renamed dependency counts by its
+/// package). With `dbmigrate-runtime` the module gets a safe `run` (a locked,
+/// one-transaction-per-migration apply); with `tokio` also `run_async`.
+fn dependency_names(manifests: &[PathBuf]) -> Vec<String> {
+    let Some(Ok(manifest)) = manifests.first().map(|p| Manifest::read(p)) else { return Vec::new() };
+    let Some(deps) = manifest.doc.get("dependencies").and_then(|d| d.as_table_like()) else { return Vec::new() };
+    deps.iter()
+        .map(|(key, dep)| dep.get("package").and_then(|p| p.as_str()).unwrap_or(key).to_owned())
+        .collect()
 }
 
 fn runtime_source(config: &crate::Config) -> String {
@@ -228,6 +233,22 @@ fn runtime_source(config: &crate::Config) -> String {
     }
     RUNTIME_TEMPLATE.replace("{table}", &config.history_table).replace("{setup}", &setup)
 }
+
+const ASYNC_TEMPLATE: &str = r#"
+    /// [`run`] for async applications. The engine uses its own blocking connection, on tokio's
+    /// blocking pool, so it works whatever driver the application uses (tokio-postgres,
+    /// mysql_async, sqlx) and never blocks the async executor.
+    pub async fn run_async(
+        database_url: &str,
+    ) -> ::core::result::Result<::dbmigrate_runtime::Report, ::dbmigrate_runtime::Error> {
+        let url = ::std::string::String::from(database_url);
+        match ::tokio::task::spawn_blocking(move || run(&url)).await {
+            Ok(result) => result,
+            Err(e) if e.is_panic() => ::std::panic::resume_unwind(e.into_panic()),
+            Err(_) => Err(::dbmigrate_runtime::Error::Aborted("the migration task was cancelled".into())),
+        }
+    }
+"#;
 
 const RUNTIME_TEMPLATE: &str = r#"
     /// The migrations as the engine's input.

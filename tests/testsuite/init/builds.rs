@@ -33,3 +33,27 @@ fn init_then_new_produce_a_crate_that_builds() {
     let rows: serde_json::Value = serde_json::from_slice(&status.stdout).expect("json");
     assert_eq!(rows[0]["state"], "applied", "{rows}");
 }
+
+#[test]
+fn async_apps_get_run_async() {
+    let fixture = Fixture::new("async_app");
+    fixture.init();
+    let manifest = fixture.read("Cargo.toml").replace(
+        "[dependencies]\n",
+        "[dependencies]\ntokio = { version = \"1\", default-features = false, features = [\"rt\"] }\n",
+    );
+    fixture.write("Cargo.toml", &manifest);
+    fixture.write("migrations/V1__t.sql", "CREATE TABLE t (x INTEGER);\n");
+    fixture.write(
+        "src/main.rs",
+        "include!(concat!(env!(\"OUT_DIR\"), \"/dbmigrate.rs\"));\n\
+         fn main() {\n\
+             let rt = tokio::runtime::Builder::new_current_thread().build().expect(\"runtime\");\n\
+             let report = rt.block_on(migrations::run_async(\"sqlite:app.db\")).expect(\"migrate\");\n\
+             println!(\"applied {}\", report.migrations.len());\n\
+         }\n",
+    );
+    let run = fixture.cargo(&["run", "-q"]);
+    assert!(run.status.success(), "{}", text(&run));
+    assert_eq!(String::from_utf8_lossy(&run.stdout), "applied 1\n");
+}
