@@ -107,6 +107,22 @@ pub struct Planned {
     pub migrations: Vec<(i64, String)>,
 }
 
+/// Where a call goes: up to a target, or down.
+#[derive(Clone, Copy)]
+enum Goal {
+    Up(Target),
+    Down(DownTarget),
+}
+
+impl Goal {
+    fn direction(self) -> Direction {
+        match self {
+            Goal::Up(_) => Direction::Up,
+            Goal::Down(_) => Direction::Down,
+        }
+    }
+}
+
 /// A hook run under the migration lock before anything changes; its error aborts the call.
 pub type BeforeApply<'h> = dyn FnMut(&Planned) -> std::result::Result<(), String> + 'h;
 
@@ -244,14 +260,7 @@ impl Engine {
         before_apply: &mut BeforeApply<'_>,
         observer: &mut dyn FnMut(&Event),
     ) -> Result<Report> {
-        let scripts = plan::index(scripts)?;
-        let _lock = backend::lock(&self.url, &self.table, self.options.lock_timeout)?;
-        let state = self.load(true)?.unwrap_or_default();
-        refuse_dirty(&state, &scripts)?;
-        let pending = plan::plan_up(&scripts, &state, target, self.checks())?;
-        let jobs = pending.iter().map(|s| self.up_job(s)).collect::<Result<Vec<_>>>()?;
-        call_hook(before_apply, &jobs, &state, Direction::Up)?;
-        self.execute(jobs, &state, Direction::Up, observer)
+        self.migrate(scripts, Goal::Up(target), before_apply, observer)
     }
 
     /// Takes the migration lock on its own connection, waiting up to the lock timeout, for
@@ -279,36 +288,52 @@ impl Engine {
         before_apply: &mut BeforeApply<'_>,
         observer: &mut dyn FnMut(&Event),
     ) -> Result<Report> {
+        self.migrate(scripts, Goal::Down(target), before_apply, observer)
+    }
+
+    /// Lock, read the history in one round trip, plan, call the hook, execute.
+    fn migrate(
+        &mut self,
+        scripts: &[MigrationScript<'_>],
+        goal: Goal,
+        before_apply: &mut BeforeApply<'_>,
+        observer: &mut dyn FnMut(&Event),
+    ) -> Result<Report> {
         let scripts = plan::index(scripts)?;
         let _lock = backend::lock(&self.url, &self.table, self.options.lock_timeout)?;
         let state = self.load(true)?.unwrap_or_default();
-        refuse_dirty(&state, &scripts)?;
-        let chosen = plan::plan_down(&scripts, &state, target)?;
-        let jobs = chosen.iter().map(|s| self.down_job(s)).collect::<Result<Vec<_>>>()?;
-        call_hook(before_apply, &jobs, &state, Direction::Down)?;
-        self.execute(jobs, &state, Direction::Down, observer)
+        let jobs = self.jobs(&scripts, &state, goal)?;
+        call_hook(before_apply, &jobs, &state, goal.direction())?;
+        self.execute(jobs, &state, goal.direction(), observer)
+    }
+
+    /// What `goal` runs against `state`, refused before anything is sent when it must be.
+    fn jobs(&self, scripts: &Scripts<'_, '_>, state: &HistoryState, goal: Goal) -> Result<Vec<Job>> {
+        refuse_dirty(state, scripts)?;
+        match goal {
+            Goal::Up(target) => {
+                plan::plan_up(scripts, state, target, self.checks())?.iter().map(|s| self.up_job(s)).collect()
+            }
+            Goal::Down(target) => plan::plan_down(scripts, state, target)?.iter().map(|s| self.down_job(s)).collect(),
+        }
+    }
+
+    fn dry(&mut self, scripts: &[MigrationScript<'_>], goal: Goal) -> Result<Vec<String>> {
+        let scripts = plan::index(scripts)?;
+        let (state, mut out) = self.load_for_dry_run()?;
+        let jobs = self.jobs(&scripts, &state, goal)?;
+        out.extend(self.render(&jobs));
+        Ok(out)
     }
 
     /// The SQL `run` would send, in order; changes nothing.
     pub fn dry_run(&mut self, scripts: &[MigrationScript<'_>], target: Target) -> Result<Vec<String>> {
-        let scripts = plan::index(scripts)?;
-        let (state, mut out) = self.load_for_dry_run()?;
-        refuse_dirty(&state, &scripts)?;
-        let pending = plan::plan_up(&scripts, &state, target, self.checks())?;
-        let jobs = pending.iter().map(|s| self.up_job(s)).collect::<Result<Vec<_>>>()?;
-        out.extend(self.render(&jobs));
-        Ok(out)
+        self.dry(scripts, Goal::Up(target))
     }
 
     /// The SQL `down` would send, in order; changes nothing.
     pub fn dry_run_down(&mut self, scripts: &[MigrationScript<'_>], target: DownTarget) -> Result<Vec<String>> {
-        let scripts = plan::index(scripts)?;
-        let (state, mut out) = self.load_for_dry_run()?;
-        refuse_dirty(&state, &scripts)?;
-        let chosen = plan::plan_down(&scripts, &state, target)?;
-        let jobs = chosen.iter().map(|s| self.down_job(s)).collect::<Result<Vec<_>>>()?;
-        out.extend(self.render(&jobs));
-        Ok(out)
+        self.dry(scripts, Goal::Down(target))
     }
 
     /// Every migration known to the scripts or the history, by version.
