@@ -169,3 +169,29 @@ fn stamp_adopts_without_running(backend: Backend) {
     assert_eq!(db.versions(), vec![1, 2, 3]);
     assert_eq!(db.query("SELECT count(*) FROM a"), "1");
 }
+
+/// PostgreSQL: a file marked `-- dbmigrate:no-transaction` runs outside any transaction, so
+/// `CREATE INDEX CONCURRENTLY` works, and is recorded after it succeeds.
+#[test]
+fn pg_no_transaction_file() {
+    let fixture = crate_with(
+        "notx",
+        &[
+            ("V1__a.sql", "CREATE TABLE a (id INT, v INT);\n"),
+            ("V2__idx.sql", "-- dbmigrate:no-transaction\nCREATE INDEX CONCURRENTLY a_v ON a (v);\n"),
+            ("V2__idx.down.sql", "-- dbmigrate:no-transaction\nDROP INDEX CONCURRENTLY a_v;\n"),
+        ],
+    );
+    let dir = fixture.path();
+    let db = TestDb::new(Backend::Postgres, "notx", dir);
+    assert_code(&dbm(dir, &db.url, &["run"]), 0);
+    assert_eq!(db.versions(), vec![1, 2]);
+    assert_eq!(db.query("SELECT count(*) FROM pg_indexes WHERE indexname = 'a_v'"), "1");
+    assert_code(&dbm(dir, &db.url, &["down"]), 0);
+    assert_eq!(db.versions(), vec![1]);
+    assert_eq!(db.query("SELECT count(*) FROM pg_indexes WHERE indexname = 'a_v'"), "0");
+    // It cannot be part of one transaction for the whole run: refused before anything runs.
+    let out = dbm(dir, &db.url, &["run", "--single-transaction"]);
+    assert_ne!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(db.versions(), vec![1]);
+}

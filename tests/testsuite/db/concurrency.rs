@@ -53,3 +53,52 @@ fn runners_at_once(backend: Backend, n: usize) {
         outputs.iter().map(|o| String::from_utf8_lossy(&o.stderr).matches("Applying V2__seed").count()).sum();
     assert!(applying <= 1, "V2 was applied by {applying} runners");
 }
+
+#[test]
+fn sqlite_lock_timeout_expires() {
+    lock_timeout_expires(Backend::Sqlite);
+}
+
+#[test]
+fn pg_lock_timeout_expires() {
+    lock_timeout_expires(Backend::Postgres);
+}
+
+#[test]
+fn maria_lock_timeout_expires() {
+    lock_timeout_expires(Backend::Mariadb);
+}
+
+/// A `run` that cannot get the lock within `--lock-timeout` exits non-zero and changes nothing;
+/// the holder finishes normally.
+fn lock_timeout_expires(backend: Backend) {
+    let slow = match backend {
+        Backend::Sqlite => {
+            "CREATE TABLE s (id INTEGER);\nINSERT INTO s SELECT x FROM (WITH RECURSIVE c(x) AS \
+             (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 6000000) SELECT x FROM c);\n"
+        }
+        Backend::Postgres => "CREATE TABLE s (id INT);\nSELECT pg_sleep(4);\n",
+        Backend::Mariadb => "CREATE TABLE s (id INT);\nSELECT SLEEP(4);\n",
+    };
+    let fixture = crate_with("locktimeout", &[("V1__slow.sql", slow), ("V2__t.sql", "CREATE TABLE t (id INT);\n")]);
+    let dir = fixture.path();
+    let db = TestDb::new(backend, "locktimeout", dir);
+
+    let holder =
+        dbm_command(dir, &db.url, &["run"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn");
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    let start = std::time::Instant::now();
+    let waiter = dbm_command(dir, &db.url, &["run", "--lock-timeout", "1"]).output().expect("run");
+    let waited = start.elapsed();
+    let holder = holder.wait_with_output().expect("wait");
+
+    assert!(holder.status.success(), "the holder:\n{}", text(&holder));
+    assert!(!waiter.status.success(), "the waiter must time out:\n{}", text(&waiter));
+    assert!(waited < std::time::Duration::from_secs(3), "gave up after {waited:?}");
+    let stderr = String::from_utf8_lossy(&waiter.stderr);
+    assert!(!stderr.contains("Applying"), "the waiter applied nothing:\n{stderr}");
+    assert_eq!(db.versions(), vec![1, 2]);
+    let applying: usize =
+        [&holder, &waiter].iter().map(|o| String::from_utf8_lossy(&o.stderr).matches("Applying").count()).sum();
+    assert_eq!(applying, 2, "{}{}", text(&holder), text(&waiter));
+}

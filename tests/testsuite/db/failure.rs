@@ -107,3 +107,36 @@ fn maria_repair_as_applied_after_fixing_forward() {
     assert_eq!(db.query("SELECT count(*) FROM c"), "2", "run re-applied nothing");
     assert_code(&dbm(dir, url, &["status", "--exit-code"]), 0);
 }
+
+/// `--single-transaction`: a failure in the last file leaves nothing of the whole run.
+fn single_transaction_rolls_back_everything(backend: Backend) {
+    let fixture = crate_with(
+        "failst",
+        &[
+            ("V1__a.sql", "CREATE TABLE a (id INT);\nINSERT INTO a VALUES (1);\n"),
+            ("V2__b.sql", "CREATE TABLE b (id INT);\n"),
+            ("V3__c.sql", BAD),
+        ],
+    );
+    let dir = fixture.path();
+    let db = TestDb::new(backend, "failst", dir);
+    let out = dbm(dir, &db.url, &["run", "--single-transaction"]);
+    assert_code(&out, 101);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("no_such_table") && stderr.contains("V3__c.sql"), "{stderr}");
+    assert_eq!(db.versions(), Vec::<i64>::new());
+    assert_eq!(db.tables(), Vec::<String>::new());
+    fixture.write("migrations/V3__c.sql", GOOD);
+    assert_code(&dbm(dir, &db.url, &["run", "--single-transaction"]), 0);
+    assert_eq!(db.versions(), vec![1, 2, 3]);
+}
+
+#[test]
+fn sqlite_single_transaction_rolls_back_everything() {
+    single_transaction_rolls_back_everything(Backend::Sqlite);
+}
+
+#[test]
+fn pg_single_transaction_rolls_back_everything() {
+    single_transaction_rolls_back_everything(Backend::Postgres);
+}

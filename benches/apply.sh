@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# Benchmark: applying 1,000 generated migrations (a small CREATE TABLE + INSERT each) to an empty
+# database on SQLite, PostgreSQL and MariaDB with the release binary, against the database's own
+# client (sqlite3, psql, mariadb) running the same SQL, and the no-op `run` with 1,000 applied.
+#
+# The raw baseline runs each migration's SQL plus the same history-row INSERT the tool writes
+# (the tool's work minus the tool), once with one transaction per migration and once with one
+# transaction for all of them.
+#
+# Usage: bash benches/apply.sh [BACKENDS...]     (default: sqlite pg maria; run by hand, not in CI)
+#   APPLY_RUNS=3   fresh-database applies per mode (median)
+#   NOOP_RUNS=21   no-op runs (median)
+#   N=1000         migrations
+# Servers: PostgreSQL at 127.0.0.1:5432 user postgres (trust), MariaDB at 127.0.0.1:3306 root
+# (empty password). Creates and drops the databases dbm_bench_pg / dbm_bench_maria.
+# PGSSLMODE=disable (honoured by psql too) compares both without TLS; the default is both with
+# sslmode=prefer, which uses TLS when the server offers it.
+# Needs /usr/bin/time (apt-get install time) for peak memory.
+set -euo pipefail
+apply_runs=${APPLY_RUNS:-3}
+noop_runs=${NOOP_RUNS:-21}
+n=${N:-1000}
+backends=("$@"); [ ${#backends[@]} -gt 0 ] || backends=(sqlite pg maria)
+cd "$(dirname "$0")/.."
+cargo build -q --release -p cargo-dbmigrate
+bin=$PWD/${CARGO_TARGET_DIR:-target}/release/cargo-dbmigrate
+work=$(mktemp -d)
+cleanup() {
+  psql -h 127.0.0.1 -U postgres -d postgres -qAtX -c 'DROP DATABASE IF EXISTS dbm_bench_pg WITH (FORCE)' >/dev/null 2>&1 || true
+  mariadb -h 127.0.0.1 -P 3306 -u root -e 'DROP DATABASE IF EXISTS dbm_bench_maria' >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# The crate, and the raw SQL scripts (per dialect: the history table's DDL and the begin keyword).
+mkdir -p "$work/src" "$work/migrations"
+printf '[package]\nname = "bench"\nversion = "0.1.0"\nedition = "2021"\n\n[workspace]\n' > "$work/Cargo.toml"
+echo 'fn main() {}' > "$work/src/main.rs"
+for i in $(seq "$n"); do
+  printf 'CREATE TABLE t%d (id INT PRIMARY KEY, v VARCHAR(32));\nINSERT INTO t%d (id, v) VALUES (1, '"'a'"'), (2, '"'b'"');\n' "$i" "$i" \
+    > "$work/migrations/V${i}__t$i.sql"
+done
+history_ddl='CREATE TABLE IF NOT EXISTS refinery_schema_history(version BIGINT PRIMARY KEY, name VARCHAR(255), applied_on VARCHAR(255), checksum VARCHAR(255));'
+# raw_sql BEGIN_KEYWORD MODE(per|single) > file
+raw_sql() {
+  local begin=$1 mode=$2
+  echo "$history_ddl"
+  [ "$mode" = single ] && echo "$begin;"
+  for i in $(seq "$n"); do
+    [ "$mode" = per ] && echo "$begin;"
+    cat "$work/migrations/V${i}__t$i.sql"
+    echo "INSERT INTO refinery_schema_history (version, name, applied_on, checksum) VALUES ($i, 't$i', '2026-01-01T00:00:00.000000000Z', '1234567890123456789');"
+    [ "$mode" = per ] && echo "COMMIT;"
+  done
+  [ "$mode" = single ] && echo "COMMIT;"
+  true
+}
+raw_sql 'BEGIN IMMEDIATE' per > "$work/sqlite-per.sql"
+raw_sql 'BEGIN IMMEDIATE' single > "$work/sqlite-single.sql"
+raw_sql 'BEGIN' per > "$work/pg-per.sql"
+raw_sql 'BEGIN' single > "$work/pg-single.sql"
+raw_sql 'START TRANSACTION' per > "$work/maria-per.sql"
+raw_sql 'START TRANSACTION' single > "$work/maria-single.sql"
+
+url_of() {
+  case $1 in
+    sqlite) echo "sqlite:$work/bench.db" ;;
+    pg) echo "postgres://postgres@127.0.0.1:5432/dbm_bench_pg${PGSSLMODE:+?sslmode=$PGSSLMODE}" ;;
+    maria) echo "mysql://root@127.0.0.1:3306/dbm_bench_maria" ;;
+  esac
+}
+fresh() {
+  case $1 in
+    sqlite) rm -f "$work"/bench.db* ;;
+    pg) psql -h 127.0.0.1 -U postgres -d postgres -qAtX -c 'DROP DATABASE IF EXISTS dbm_bench_pg WITH (FORCE)' -c 'CREATE DATABASE dbm_bench_pg' >/dev/null ;;
+    maria) mariadb -h 127.0.0.1 -P 3306 -u root -e 'DROP DATABASE IF EXISTS dbm_bench_maria; CREATE DATABASE dbm_bench_maria' ;;
+  esac
+}
+raw_client() { # backend file
+  case $1 in
+    sqlite) sqlite3 -bail "$work/bench.db" < "$2" >/dev/null ;;
+    pg) psql -h 127.0.0.1 -U postgres -d dbm_bench_pg -qAtX -v ON_ERROR_STOP=1 -f "$2" >/dev/null ;;
+    maria) mariadb -h 127.0.0.1 -P 3306 -u root dbm_bench_maria < "$2" >/dev/null ;;
+  esac
+}
+count_history() {
+  case $1 in
+    sqlite) sqlite3 "$work/bench.db" 'SELECT count(*) FROM refinery_schema_history' ;;
+    pg) psql -h 127.0.0.1 -U postgres -d dbm_bench_pg -qAtX -c 'SELECT count(*) FROM refinery_schema_history' ;;
+    maria) mariadb -h 127.0.0.1 -P 3306 -u root -N -B dbm_bench_maria -e 'SELECT count(*) FROM refinery_schema_history' ;;
+  esac
+}
+now_us() { echo $(( $(date +%s%N) / 1000 )); }
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+ms() { awk "BEGIN {printf \"%.1f\", $1 / 1000}"; }
+ratio() { awk "BEGIN {printf \"%.2f\", $1 / $2}"; }
+
+# time_apply BACKEND KIND(raw|tool) MODE(per|single): median microseconds over fresh databases.
+time_apply() {
+  local b=$1 kind=$2 mode=$3 samples=() t0 t1 url
+  url=$(url_of "$b")
+  for _ in $(seq "$apply_runs"); do
+    fresh "$b"
+    t0=$(now_us)
+    if [ "$kind" = raw ]; then
+      raw_client "$b" "$work/$b-$mode.sql"
+    elif [ "$mode" = single ]; then
+      (cd "$work" && "$bin" dbmigrate run --single-transaction --database-url "$url" >/dev/null 2>&1)
+    else
+      (cd "$work" && "$bin" dbmigrate run --database-url "$url" >/dev/null 2>&1)
+    fi
+    t1=$(now_us)
+    local c; c=$(count_history "$b")
+    [ "$c" = "$n" ] || { echo "$b $kind $mode: $c history rows, expected $n" >&2; exit 1; }
+    samples+=($((t1 - t0)))
+  done
+  printf '%s\n' "${samples[@]}" | median
+}
+
+# max_rss_kb CMD...: peak resident set of one run, in KiB.
+max_rss_kb() {
+  (cd "$work" && /usr/bin/time -v "$@" 2>&1 >/dev/null) | awk -F': ' '/Maximum resident set size/ {print $2}'
+}
+
+echo "cargo-dbmigrate apply benchmark: $n migrations, $apply_runs apply run(s) per mode, $noop_runs no-op runs"
+echo "binary: $bin ($(git rev-parse --short HEAD 2>/dev/null || echo '?'))"
+for b in "${backends[@]}"; do
+  url=$(url_of "$b")
+  raw_per=$(time_apply "$b" raw per)
+  raw_single=$(time_apply "$b" raw single)
+  tool_per=$(time_apply "$b" tool per)
+  tool_single=$(time_apply "$b" tool single)
+  # Peak memory of a full apply, then the no-op run with everything applied.
+  fresh "$b"
+  rss_apply=$(max_rss_kb "$bin" dbmigrate run --database-url "$url")
+  samples=()
+  for _ in $(seq "$noop_runs"); do
+    t0=$(now_us); (cd "$work" && "$bin" dbmigrate run --database-url "$url" >/dev/null 2>&1); t1=$(now_us)
+    samples+=($((t1 - t0)))
+  done
+  noop=$(printf '%s\n' "${samples[@]}" | median)
+  rss_noop=$(max_rss_kb "$bin" dbmigrate run --database-url "$url")
+  echo
+  echo "== $b"
+  echo "apply, one transaction per migration: tool $(ms "$tool_per") ms, raw client $(ms "$raw_per") ms, ratio $(ratio "$tool_per" "$raw_per") (goal <= 1.15)"
+  echo "apply, one transaction for all:       tool $(ms "$tool_single") ms, raw client $(ms "$raw_single") ms, ratio $(ratio "$tool_single" "$raw_single") (goal <= 1.15)"
+  echo "no-op run with $n applied:           median $(ms "$noop") ms"
+  echo "peak RSS: apply $((rss_apply / 1024)).$(( (rss_apply % 1024) * 10 / 1024 )) MiB, no-op $((rss_noop / 1024)).$(( (rss_noop % 1024) * 10 / 1024 )) MiB (goal <= 16 MB)"
+done
