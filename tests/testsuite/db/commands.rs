@@ -3,7 +3,13 @@
 use super::{assert_code, crate_with, json, on_all_backends};
 use dbmigrate_tests::{Backend, TestDb, dbm, text};
 
-on_all_backends!(every_command, dry_run_changes_nothing, stamp_adopts_without_running);
+on_all_backends!(
+    every_command,
+    dry_run_changes_nothing,
+    stamp_adopts_without_running,
+    reading_an_empty_database_writes_nothing,
+    deleted_file_is_missing,
+);
 
 const FILES: &[(&str, &str)] = &[
     ("V1__a.sql", "CREATE TABLE a (id INT PRIMARY KEY);\nINSERT INTO a VALUES (1);\n"),
@@ -193,5 +199,46 @@ fn pg_no_transaction_file() {
     // It cannot be part of one transaction for the whole run: refused before anything runs.
     let out = dbm(dir, &db.url, &["run", "--single-transaction"]);
     assert_ne!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(db.versions(), vec![1]);
+}
+
+fn reading_an_empty_database_writes_nothing(backend: Backend) {
+    let fixture = crate_with("empty", FILES);
+    let dir = fixture.path();
+    let db = TestDb::new(backend, "empty", dir);
+    let url = db.url.as_str();
+    for args in [&["status"][..], &["current"], &["history"], &["show", "1"], &["status", "--format", "json"]] {
+        let out = dbm(dir, url, args);
+        assert_code(&out, 0);
+    }
+    assert_eq!(json(&dbm(dir, url, &["history", "--format", "json"])), serde_json::json!([]));
+    assert!(json(&dbm(dir, url, &["current", "--format", "json"]))["version"].is_null());
+    assert!(!db.has_table("refinery_schema_history"), "read-only commands created the history table");
+    assert_eq!(db.tables(), Vec::<String>::new());
+}
+
+fn deleted_file_is_missing(backend: Backend) {
+    let fixture = crate_with("missing", FILES);
+    let dir = fixture.path();
+    let db = TestDb::new(backend, "missing", dir);
+    let url = db.url.as_str();
+    assert_code(&dbm(dir, url, &["run", "--target", "2"]), 0);
+    std::fs::remove_file(dir.join("migrations/V2__b.sql")).expect("rm");
+    std::fs::remove_file(dir.join("migrations/V2__b.down.sql")).expect("rm");
+
+    let status = json(&dbm(dir, url, &["status", "--format", "json"]));
+    assert_eq!(states(&status), vec![(1, "applied".into()), (2, "missing".into()), (3, "pending".into())]);
+    assert_code(&dbm(dir, url, &["status", "--exit-code"]), 1);
+    // run and down refuse, naming it, and change nothing.
+    for args in [&["run"][..], &["down"]] {
+        let out = dbm(dir, url, args);
+        assert_ne!(out.status.code(), Some(0), "{}", text(&out));
+        assert!(String::from_utf8_lossy(&out.stderr).contains('2'), "{}", text(&out));
+        assert_eq!(db.versions(), vec![1, 2]);
+        assert_eq!(db.tables(), vec!["a", "b"]);
+    }
+    // Marked pending (the table dropped by hand), the rest applies.
+    db.query("DROP TABLE b");
+    assert_code(&dbm(dir, url, &["repair", "--version", "2", "--as", "pending"]), 0);
     assert_eq!(db.versions(), vec![1]);
 }
