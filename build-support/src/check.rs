@@ -7,13 +7,15 @@ use crate::{Config, ConfigError, Finding, Manifest, Migration, MigrationSet};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-/// Everything known about a crate's migrations after validation.
+/// Everything known about a crate's migrations after validation. `Sql` is how the migrations
+/// hold their text (see [`Migration`]): the full text for the CLI, only what the build needs in
+/// the build script.
 #[derive(Clone, Debug, Default)]
-pub struct Checked {
+pub struct Checked<Sql = String> {
     /// The crate's settings (defaults when the manifest could not be read).
     pub config: Config,
     /// The valid migrations on disk.
-    pub set: MigrationSet,
+    pub set: MigrationSet<Sql>,
     /// The lock (empty when absent or unreadable).
     pub lock: Lock,
     /// Every problem found, errors and warnings, in a stable order.
@@ -22,7 +24,7 @@ pub struct Checked {
     pub manifests: Vec<PathBuf>,
 }
 
-impl Checked {
+impl<Sql> Checked<Sql> {
     /// Whether any finding is an error.
     pub fn has_errors(&self) -> bool {
         self.findings.iter().any(Finding::is_error)
@@ -34,13 +36,21 @@ impl Checked {
     }
 
     /// The migrations on disk that the lock does not hold yet.
-    pub fn unreleased(&self) -> impl Iterator<Item = &Migration> {
+    pub fn unreleased(&self) -> impl Iterator<Item = &Migration<Sql>> {
         self.set.migrations.iter().filter(|m| !self.lock.contains(m.version))
     }
 }
 
+/// How a check loads the migration set: [`MigrationSet::load`], or the build script's cached load.
+pub(crate) type Load<'a, Sql> = &'a mut dyn FnMut(&Path, &str) -> (MigrationSet<Sql>, Vec<Finding>);
+
 /// Reads `manifest_path`'s settings and validates its migrations against its lock.
 pub fn check_manifest(manifest_path: &Path) -> Checked {
+    check_manifest_with(manifest_path, &mut MigrationSet::load)
+}
+
+/// [`check_manifest`] with another loader.
+pub(crate) fn check_manifest_with<Sql: Default>(manifest_path: &Path, load: Load<'_, Sql>) -> Checked<Sql> {
     let crate_root = manifest_path.parent().unwrap_or(Path::new("."));
     let mut manifests = vec![manifest_path.to_owned()];
     let config = Manifest::read(manifest_path).and_then(|m| {
@@ -50,14 +60,19 @@ pub fn check_manifest(manifest_path: &Path) -> Checked {
         m.config()
     });
     match config {
-        Ok(config) => Checked { manifests, ..check(crate_root, &config) },
+        Ok(config) => Checked { manifests, ..check_with(crate_root, &config, load) },
         Err(e) => Checked { manifests, findings: vec![config_finding(&e, crate_root)], ..Checked::default() },
     }
 }
 
 /// Validates the migrations of the crate at `crate_root` with `config`.
 pub fn check(crate_root: &Path, config: &Config) -> Checked {
-    let (set, mut findings) = MigrationSet::load(crate_root, &config.migrations);
+    check_with(crate_root, config, &mut MigrationSet::load)
+}
+
+/// [`check`] with another loader.
+pub(crate) fn check_with<Sql>(crate_root: &Path, config: &Config, load: Load<'_, Sql>) -> Checked<Sql> {
+    let (set, mut findings) = load(crate_root, &config.migrations);
     let lock_display = set.display(LOCK_FILE);
     let (lock, lock_findings) = Lock::read(&set.dir.join(LOCK_FILE), &lock_display);
     // A lock that does not parse cannot be compared with anything.
@@ -92,7 +107,7 @@ fn versions_with_findings(findings: &[Finding]) -> BTreeSet<i64> {
 }
 
 /// Compares the files on disk with the released migrations.
-fn against_lock(set: &MigrationSet, lock: &Lock, blocked: &BTreeSet<i64>) -> Vec<Finding> {
+fn against_lock<Sql>(set: &MigrationSet<Sql>, lock: &Lock, blocked: &BTreeSet<i64>) -> Vec<Finding> {
     let mut findings = Vec::new();
     let mut renamed_to = BTreeSet::new();
     let newest_present = lock.released().map(|r| r.version).filter(|v| set.get(*v).is_some()).max();
@@ -117,7 +132,7 @@ fn against_lock(set: &MigrationSet, lock: &Lock, blocked: &BTreeSet<i64>) -> Vec
 }
 
 /// A released migration whose files are still at its version: same name, same hashes.
-fn compare(set: &MigrationSet, expected: &Released, m: &Migration) -> Option<Finding> {
+fn compare<Sql>(set: &MigrationSet<Sql>, expected: &Released, m: &Migration<Sql>) -> Option<Finding> {
     let locked_file = MigrationFileName::file_name(expected.version, &expected.name, crate::FileKind::Up);
     if m.name != expected.name {
         return Some(
@@ -155,13 +170,18 @@ fn compare(set: &MigrationSet, expected: &Released, m: &Migration) -> Option<Fin
 }
 
 /// An unreleased migration that holds a released one's name or text under another version.
-fn moved_to<'a>(set: &'a MigrationSet, lock: &Lock, expected: &Released) -> Option<&'a Migration> {
+fn moved_to<'a, Sql>(set: &'a MigrationSet<Sql>, lock: &Lock, expected: &Released) -> Option<&'a Migration<Sql>> {
     let candidates = || set.migrations.iter().filter(|m| !lock.contains(m.version));
     candidates().find(|m| m.up_hash == expected.up).or_else(|| candidates().find(|m| m.name == expected.name))
 }
 
 /// A released version with no file: renamed, a gap in the released history, or deleted.
-fn missing(set: &MigrationSet, expected: &Released, moved: Option<&Migration>, newest_present: Option<i64>) -> Finding {
+fn missing<Sql>(
+    set: &MigrationSet<Sql>,
+    expected: &Released,
+    moved: Option<&Migration<Sql>>,
+    newest_present: Option<i64>,
+) -> Finding {
     let file = MigrationFileName::file_name(expected.version, &expected.name, crate::FileKind::Up);
     let shown = set.display(&file);
     let restore = format!("restore it (`git checkout -- {shown}`): databases that applied it expect the file");
@@ -185,7 +205,7 @@ fn missing(set: &MigrationSet, expected: &Released, moved: Option<&Migration>, n
         .help("to undo its change, add a new migration with `cargo dbmigrate new <message>`")
 }
 
-fn out_of_order(set: &MigrationSet, m: &Migration, newest: i64) -> Finding {
+fn out_of_order<Sql>(set: &MigrationSet<Sql>, m: &Migration<Sql>, newest: i64) -> Finding {
     let shown = set.display(&m.up_file);
     Finding::error(
         "out-of-order",

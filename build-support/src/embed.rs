@@ -7,9 +7,14 @@
 //! and in the crate: `include!(concat!(env!("OUT_DIR"), "/dbmigrate.rs"));`, then
 //! `migrations::runner().run(&mut conn)?;`.
 
-use crate::check::{Checked, check, check_manifest, config_finding};
-use crate::{Finding, Manifest};
+use crate::cache::{CACHE_FILE, Cache};
+use crate::check::{Checked, check_manifest_with, check_with, config_finding};
+use crate::{Finding, Manifest, MigrationSet};
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+/// What the build script checks: migrations holding only the text it must copy.
+type BuildChecked = Checked<Option<String>>;
 
 /// The file written to `OUT_DIR`.
 pub const OUT_FILE: &str = "dbmigrate.rs";
@@ -35,6 +40,27 @@ pub struct Generated {
     pub code: Option<String>,
     /// Normalised copies of files whose raw text has a BOM or CR: (path in OUT_DIR, text).
     pub normalized: Vec<(PathBuf, String)>,
+    /// The hash cache for the next run ([`crate::cache`]): (path in OUT_DIR, bytes).
+    pub cache: Option<(PathBuf, Vec<u8>)>,
+}
+
+impl Generated {
+    /// Writes the normalised copies, the cache and the code into `out_dir`, reporting failures
+    /// as `cargo::error=` lines. Returns whether the migrations were embedded.
+    pub fn write(&self, out_dir: &Path) -> bool {
+        let mut ok = self.code.is_some();
+        for (path, text) in &self.normalized {
+            ok &= write(path, text.as_bytes());
+        }
+        if let Some(code) = &self.code {
+            ok &= write(&out_dir.join(OUT_FILE), code.as_bytes());
+        }
+        // Only an optimisation: a cache that cannot be written is no reason to fail the build.
+        if let Some((path, bytes)) = &self.cache {
+            let _ = std::fs::write(path, bytes);
+        }
+        ok
+    }
 }
 
 impl Embed {
@@ -61,13 +87,7 @@ impl Embed {
             return false;
         };
         let generated = self.generate(Path::new(&crate_root), Path::new(&out_dir));
-        let mut ok = generated.code.is_some();
-        for (path, text) in &generated.normalized {
-            ok &= write(path, text);
-        }
-        if let Some(code) = &generated.code {
-            ok &= write(&Path::new(&out_dir).join(OUT_FILE), code);
-        }
+        let ok = generated.write(Path::new(&out_dir));
         let mut out = String::new();
         generated.directives.iter().for_each(|d| {
             out.push_str(d);
@@ -80,13 +100,21 @@ impl Embed {
     /// Validates the crate at `crate_root` and computes everything [`Embed::run`] would print
     /// and write, for `out_dir`.
     pub fn generate(&self, crate_root: &Path, out_dir: &Path) -> Generated {
-        let checked = self.check(crate_root);
+        let cache_path = out_dir.join(CACHE_FILE);
+        let mut entries = None;
+        let checked = self.check(crate_root, &mut |root, rel_dir| {
+            let cache = Cache::read(&cache_path, &root.join(rel_dir));
+            let (set, findings, new_entries) = MigrationSet::load_cached(root, rel_dir, cache);
+            entries = Some(new_entries);
+            (set, findings)
+        });
+        let cache = entries.map(|entries| (cache_path, Cache::encode(&checked.set.dir, entries, SystemTime::now())));
         let mut directives = rerun_lines(crate_root, &checked);
         for finding in &checked.findings {
             directives.extend(directive_lines(finding));
         }
         if checked.has_errors() {
-            return Generated { directives, ..Generated::default() };
+            return Generated { directives, cache, ..Generated::default() };
         }
         let normalized_dir = out_dir.join("dbmigrate-normalized");
         let mut normalized = Vec::new();
@@ -97,23 +125,23 @@ impl Embed {
                 None
             }
         };
-        Generated { directives, code, normalized }
+        Generated { directives, code, normalized, cache }
     }
 
-    fn check(&self, crate_root: &Path) -> Checked {
+    fn check(&self, crate_root: &Path, load: crate::check::Load<'_, Option<String>>) -> BuildChecked {
         let manifest_path = crate_root.join("Cargo.toml");
-        let Some(dir) = &self.migrations_dir else { return check_manifest(&manifest_path) };
+        let Some(dir) = &self.migrations_dir else { return check_manifest_with(&manifest_path, load) };
         match Manifest::read(&manifest_path).and_then(|m| m.config()) {
             Ok(mut config) => {
                 config.migrations.clone_from(dir);
-                Checked { manifests: vec![manifest_path], ..check(crate_root, &config) }
+                Checked { manifests: vec![manifest_path], ..check_with(crate_root, &config, load) }
             }
             Err(e) => Checked { findings: vec![config_finding(&e, crate_root)], ..Checked::default() },
         }
     }
 }
 
-fn write(path: &Path, text: &str) -> bool {
+fn write(path: &Path, text: &[u8]) -> bool {
     let result = path.parent().map_or(Ok(()), std::fs::create_dir_all).and_then(|()| std::fs::write(path, text));
     if let Err(e) = result {
         println!("cargo::error=cannot write `{}`: {e}", path.display());
@@ -126,7 +154,7 @@ fn write(path: &Path, text: &str) -> bool {
 /// the folder (scanned recursively, so added and removed files count), the lock, the manifests
 /// the settings came from. The build script reads no environment variables of its own beyond
 /// the ones Cargo sets for every build script.
-fn rerun_lines(crate_root: &Path, checked: &Checked) -> Vec<String> {
+fn rerun_lines(crate_root: &Path, checked: &BuildChecked) -> Vec<String> {
     let mut paths: Vec<PathBuf> = vec![checked.set.dir.clone()];
     // A listed path that does not exist makes Cargo rerun the script on every build; a lock
     // created later is still noticed, since it lives in the (recursively scanned) folder.
@@ -157,46 +185,64 @@ pub fn directive_lines(finding: &Finding) -> Vec<String> {
 /// The generated module. Written with `push_str` rather than `format!`: the build script runs
 /// unoptimised, and this loop runs once per migration.
 fn source(
-    checked: &Checked,
+    checked: &BuildChecked,
     normalized_dir: &Path,
     normalized: &mut Vec<(PathBuf, String)>,
 ) -> Result<String, Box<Finding>> {
     let dir = std::path::absolute(&checked.set.dir).unwrap_or_else(|_| checked.set.dir.clone());
-    let mut table = String::with_capacity(320 * checked.set.migrations.len());
+    // Every file name follows the grammar (`V`, digits, `__`, `[a-z0-9_]`, `.sql`), so only the
+    // folders may need escaping: each is made a literal prefix once, not once per file.
+    let Some(first) = checked.set.migrations.first() else { return Ok(finish(checked, String::new())) };
+    let dir_prefix = literal_prefix(checked, &dir, &first.up_file)?;
+    let mut normalized_prefix = None;
+    let mut table = String::with_capacity(300 * checked.set.migrations.len());
     for m in &checked.set.migrations {
-        let base = if m.raw_differs { normalized_dir } else { dir.as_path() };
-        let up = utf8_path(checked, base, &m.up_file)?;
+        // A file whose raw text has a BOM or CR is embedded from a normalised copy, so
+        // refinery's checksums never depend on how git checked the files out. The loader keeps
+        // exactly those files' texts.
+        let mut embedded = |table: &mut String, file: &str, copy: &Option<String>| -> Result<(), Box<Finding>> {
+            let prefix = match copy {
+                Some(text) => {
+                    normalized.push((normalized_dir.join(file), text.clone()));
+                    if normalized_prefix.is_none() {
+                        normalized_prefix = Some(literal_prefix(checked, normalized_dir, file)?);
+                    }
+                    normalized_prefix.as_deref().unwrap_or_default()
+                }
+                None => dir_prefix.as_str(),
+            };
+            table.push_str(prefix);
+            table.push_str(file);
+            table.push('"');
+            Ok(())
+        };
         table.push_str("        MigrationInfo { version: ");
-        table.push_str(&m.version.to_string());
+        push_i64(&mut table, m.version);
         table.push_str(", name: \"");
         table.push_str(&m.name); // `[a-z0-9_]+`: nothing to escape
         table.push_str("\", up_hash: \"");
-        table.push_str(&m.up_hash.to_string());
+        m.up_hash.push_hex(&mut table);
         table.push_str(if m.down_file.is_some() {
             "\", has_down: true, up: include_str!("
         } else {
             "\", has_down: false, up: include_str!("
         });
-        push_literal(&mut table, &up);
+        embedded(&mut table, &m.up_file, &m.up_sql)?;
         table.push_str("), down: ");
         match (&m.down_file, &m.down_sql) {
-            (Some(file), Some(sql)) => {
-                let down = utf8_path(checked, base, file)?;
+            (Some(file), Some(copy)) => {
                 table.push_str("Some(include_str!(");
-                push_literal(&mut table, &down);
+                embedded(&mut table, file, copy)?;
                 table.push_str(")) },\n");
-                if m.raw_differs {
-                    normalized.push((base.join(file), sql.clone()));
-                }
             }
             _ => table.push_str("None },\n"),
         }
-        if m.raw_differs {
-            // Normalised copies, so refinery's checksums never depend on how git checked the
-            // files out (BOM, CRLF).
-            normalized.push((base.join(&m.up_file), m.up_sql.clone()));
-        }
     }
+    Ok(finish(checked, table))
+}
+
+/// The module around the table.
+fn finish(checked: &BuildChecked, table: String) -> String {
     let mut code = TEMPLATE.replace("{dir}", &checked.set.display_dir).replace("{table}\n", &table);
     let deps = dependency_names(&checked.manifests);
     if deps.iter().any(|d| d == "dbmigrate-runtime") {
@@ -207,7 +253,37 @@ fn source(
         }
         code.push_str("}\n");
     }
-    Ok(code)
+    code
+}
+
+/// Decimal digits without the formatting machinery (slow in an unoptimised build script).
+fn push_i64(out: &mut String, n: i64) {
+    if n < 0 {
+        out.push('-');
+    }
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut rest = n.unsigned_abs();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    digits[at..].iter().for_each(|&d| out.push(char::from(d)));
+}
+
+/// The opening of a string literal holding `dir` and a separator, e.g. `"/a/b/`; the file name
+/// and the closing quote follow. `file` names the finding when the path is not UTF-8.
+fn literal_prefix(checked: &BuildChecked, dir: &Path, file: &str) -> Result<String, Box<Finding>> {
+    let mut path = utf8_path(checked, dir, file)?;
+    path.truncate(path.len() - file.len());
+    let mut literal = String::with_capacity(path.len() + 2);
+    push_literal(&mut literal, &path);
+    literal.pop();
+    Ok(literal)
 }
 
 /// The package names of the crate's `[dependencies]` (a renamed dependency counts by its
@@ -216,9 +292,7 @@ fn source(
 fn dependency_names(manifests: &[PathBuf]) -> Vec<String> {
     let Some(Ok(manifest)) = manifests.first().map(|p| Manifest::read(p)) else { return Vec::new() };
     let Some(deps) = manifest.doc.get("dependencies").and_then(|d| d.as_table_like()) else { return Vec::new() };
-    deps.iter()
-        .map(|(key, dep)| dep.get("package").and_then(|p| p.as_str()).unwrap_or(key).to_owned())
-        .collect()
+    deps.iter().map(|(key, dep)| dep.get("package").and_then(|p| p.as_str()).unwrap_or(key).to_owned()).collect()
 }
 
 fn runtime_source(config: &crate::Config) -> String {
@@ -281,7 +355,7 @@ const RUNTIME_TEMPLATE: &str = r#"
 "#;
 
 /// `base/file` as UTF-8, which `include_str!` needs.
-fn utf8_path(checked: &Checked, base: &Path, file: &str) -> Result<String, Box<Finding>> {
+fn utf8_path(checked: &BuildChecked, base: &Path, file: &str) -> Result<String, Box<Finding>> {
     base.join(file).into_os_string().into_string().map_err(|_| {
         Box::new(
             Finding::error(

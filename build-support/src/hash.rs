@@ -20,6 +20,16 @@ impl ContentHash {
         Self(Sha256::digest(text.as_bytes()).into())
     }
 
+    /// The 32 bytes of the digest.
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// A hash from the 32 bytes of its digest.
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+
     /// Parses the 64 lowercase hex digits written by [`fmt::Display`].
     pub fn from_hex(hex: &str) -> Option<Self> {
         if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -33,17 +43,29 @@ impl ContentHash {
     }
 }
 
-impl fmt::Display for ContentHash {
+impl ContentHash {
     /// 64 lowercase hex digits, built in a buffer: the build script formats thousands of these
     /// in an unoptimised (debug) build, where one `write!` per byte is slow.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+    fn hex(&self) -> [u8; 64] {
         const HEX: &[u8; 16] = b"0123456789abcdef";
         let mut out = [0u8; 64];
         for (i, b) in self.0.iter().enumerate() {
             out[2 * i] = HEX[usize::from(b >> 4)];
             out[2 * i + 1] = HEX[usize::from(b & 0xf)];
         }
-        f.write_str(std::str::from_utf8(&out).map_err(|_| fmt::Error)?)
+        out
+    }
+
+    /// Appends the 64 hex digits to `out`, without the formatting machinery.
+    pub fn push_hex(&self, out: &mut String) {
+        out.push_str(std::str::from_utf8(&self.hex()).unwrap_or_default());
+    }
+}
+
+impl fmt::Display for ContentHash {
+    /// 64 lowercase hex digits.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(std::str::from_utf8(&self.hex()).map_err(|_| fmt::Error)?)
     }
 }
 

@@ -4,6 +4,7 @@
 //! in one flat folder. Everything that decides whether a set is valid lives here, so that
 //! `cargo build` (through [`embed`]) and `cargo dbmigrate check` can never disagree.
 
+pub mod cache;
 pub mod check;
 pub mod config;
 pub mod diagnostic;

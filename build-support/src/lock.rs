@@ -173,7 +173,7 @@ impl Lock {
     }
 
     /// Records `migration` as released (the caller keeps versions increasing).
-    pub fn release(&mut self, migration: &Migration) {
+    pub fn release<Sql>(&mut self, migration: &Migration<Sql>) {
         self.push(LockLine::Release(Released {
             version: migration.version,
             name: migration.name.clone(),
@@ -184,7 +184,7 @@ impl Lock {
     }
 
     /// Records new hashes for the released `migration`, with the reason.
-    pub fn rehash(&mut self, migration: &Migration, reason: &str) {
+    pub fn rehash<Sql>(&mut self, migration: &Migration<Sql>, reason: &str) {
         let reason = reason.split_whitespace().collect::<Vec<_>>().join(" ");
         self.push(LockLine::Rehash(Rehash {
             version: migration.version,

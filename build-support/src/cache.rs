@@ -1,0 +1,366 @@
+//! The build script's cache of file hashes, kept in `OUT_DIR` between runs.
+//!
+//! A build script reruns whenever anything in the migrations folder changes, typically because
+//! one migration was added. Reading and hashing every other file again (unoptimised, as build
+//! scripts run) is most of the cost, so the hash of each file is kept, keyed by what a `stat`
+//! tells: length, modification time in nanoseconds and, on Unix, the inode change time, which
+//! no tool can set back. A file whose key differs is read and hashed again.
+//!
+//! The "racily clean" problem (as in git): a file edited twice within one tick of the file
+//! system's clock keeps its modification time, and if the length stays the same the key cannot
+//! tell the two texts apart. So an entry whose modification time is within [`RACY`] of the
+//! moment the cache is written is never stored, and never trusted when read: such a file is
+//! read again on every run until it is older. The cache is only an optimisation: a cache that
+//! is missing, truncated, corrupt or from another folder is ignored, never an error.
+
+use crate::hash::ContentHash;
+use std::fs::Metadata;
+use std::path::Path;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// The file name in `OUT_DIR`.
+pub const CACHE_FILE: &str = "dbmigrate-cache";
+
+/// How close to the cache's write time a modification time must not be for the entry to count:
+/// larger than the coarsest common timestamp tick (2 s on FAT).
+pub const RACY: Duration = Duration::from_secs(2);
+
+const MAGIC: &[u8; 16] = b"dbmigrate-cache1";
+
+/// What identifies one version of a file without reading it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Stamp {
+    len: u64,
+    /// Modification time, nanoseconds since the epoch.
+    mtime: i128,
+    /// Inode change time on Unix (0 elsewhere): changes with every write and every `touch`.
+    ctime: i128,
+}
+
+impl Stamp {
+    /// The stamp of a regular file's metadata (from `symlink_metadata` or a `DirEntry`); `None`
+    /// for symlinks, whose own metadata does not change when their target does, and for times
+    /// before the epoch.
+    pub fn of(metadata: &Metadata) -> Option<Self> {
+        if !metadata.file_type().is_file() {
+            return None;
+        }
+        let mtime = metadata.modified().ok()?.duration_since(UNIX_EPOCH).ok()?.as_nanos();
+        #[cfg(unix)]
+        let ctime = {
+            use std::os::unix::fs::MetadataExt;
+            i128::from(metadata.ctime()) * 1_000_000_000 + i128::from(metadata.ctime_nsec())
+        };
+        #[cfg(not(unix))]
+        let ctime = 0;
+        Some(Self { len: metadata.len(), mtime: i128::try_from(mtime).ok()?, ctime })
+    }
+}
+
+/// What the build needs from one file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Hashed {
+    /// The hash of the normalised text.
+    pub hash: ContentHash,
+    /// Whether the raw text differs from its normalisation (BOM, CR).
+    pub raw_differs: bool,
+}
+
+/// One file's entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    /// The file name in the migrations folder.
+    pub file: String,
+    /// Its stamp when it was read.
+    pub stamp: Stamp,
+    /// What was computed from it.
+    pub hashed: Hashed,
+}
+
+/// The entries of one migrations folder, sorted by file name.
+#[derive(Clone, Debug, Default)]
+pub struct Cache {
+    entries: Vec<Entry>,
+    /// Where the next lookup probably is: files are looked up in nearly sorted order.
+    cursor: usize,
+}
+
+impl Cache {
+    /// Reads the cache for the folder `dir`; empty when absent, corrupt or for another folder.
+    pub fn read(path: &Path, dir: &Path) -> Self {
+        let entries = std::fs::read(path).map(|bytes| Self::read_bytes(&bytes, dir)).unwrap_or_default();
+        Self { entries, cursor: 0 }
+    }
+
+    /// The trusted entries of a cache file's bytes; none when corrupt or for another folder.
+    fn read_bytes(bytes: &[u8], dir: &Path) -> Vec<Entry> {
+        decode(bytes, dir).unwrap_or_default()
+    }
+
+    /// The entry for `file` if its stamp is still `stamp`.
+    pub fn get(&mut self, file: &str, stamp: Stamp) -> Option<Hashed> {
+        let next = self.entries.get(self.cursor).filter(|e| e.file == file).map(|_| self.cursor);
+        let i = match next {
+            Some(i) => i,
+            None => self.entries.binary_search_by(|e| e.file.as_str().cmp(file)).ok()?,
+        };
+        self.cursor = i + 1;
+        let entry = &self.entries[i];
+        (entry.stamp == stamp).then_some(entry.hashed)
+    }
+
+    /// The cache file holding `entries` (any order) for `dir`, written `now`. Entries modified
+    /// within [`RACY`] of `now`, or later, are left out.
+    pub fn encode(dir: &Path, mut entries: Vec<Entry>, now: SystemTime) -> Vec<u8> {
+        let now = now.duration_since(UNIX_EPOCH).map_or(0, |d| i128::try_from(d.as_nanos()).unwrap_or(0));
+        entries.retain(|e| !is_racy(e.stamp, now));
+        entries.sort_unstable_by(|a, b| a.file.cmp(&b.file));
+        let dir = dir.to_string_lossy();
+        let mut body = Vec::with_capacity(32 + dir.len() + entries.len() * 110);
+        body.extend_from_slice(&now.to_le_bytes());
+        push_bytes(&mut body, dir.as_bytes());
+        body.extend_from_slice(&(entries.len() as u64).to_le_bytes());
+        for e in &entries {
+            push_bytes(&mut body, e.file.as_bytes());
+            body.extend_from_slice(&e.stamp.len.to_le_bytes());
+            body.extend_from_slice(&e.stamp.mtime.to_le_bytes());
+            body.extend_from_slice(&e.stamp.ctime.to_le_bytes());
+            body.extend_from_slice(e.hashed.hash.as_bytes());
+            body.push(u8::from(e.hashed.raw_differs));
+        }
+        let mut out = Vec::with_capacity(body.len() + 24);
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&checksum(&body).to_le_bytes());
+        out.extend_from_slice(&body);
+        out
+    }
+}
+
+fn is_racy(stamp: Stamp, written_at: i128) -> bool {
+    stamp.mtime + RACY.as_nanos() as i128 > written_at
+}
+
+fn push_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
+    out.extend_from_slice(bytes);
+}
+
+/// A cheap checksum (the build script is unoptimised, and a cryptographic hash is not needed
+/// to notice a truncated or scribbled file): four lanes over 32-byte blocks, so the loop runs
+/// few times.
+fn checksum(bytes: &[u8]) -> u64 {
+    const K: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut lanes = [bytes.len() as u64, 1, 2, 3];
+    let mut blocks = bytes.chunks_exact(32);
+    for block in blocks.by_ref() {
+        let words: [[u8; 8]; 4] = [
+            block[0..8].try_into().unwrap_or_default(),
+            block[8..16].try_into().unwrap_or_default(),
+            block[16..24].try_into().unwrap_or_default(),
+            block[24..32].try_into().unwrap_or_default(),
+        ];
+        for (lane, word) in lanes.iter_mut().zip(words) {
+            *lane = (*lane ^ u64::from_le_bytes(word)).rotate_left(23).wrapping_mul(K);
+        }
+    }
+    let mut h = lanes[0] ^ lanes[1].rotate_left(16) ^ lanes[2].rotate_left(32) ^ lanes[3].rotate_left(48);
+    for &b in blocks.remainder() {
+        h = (h ^ u64::from(b)).rotate_left(23).wrapping_mul(K);
+    }
+    h.wrapping_mul(K)
+}
+
+/// A reader over the cache file's bytes; every read fails past the end.
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let (head, tail) = self.0.split_at_checked(n)?;
+        self.0 = tail;
+        Some(head)
+    }
+    fn array<const N: usize>(&mut self) -> Option<[u8; N]> {
+        self.take(N)?.try_into().ok()
+    }
+    fn u32(&mut self) -> Option<usize> {
+        usize::try_from(u32::from_le_bytes(self.array()?)).ok()
+    }
+    fn i128(&mut self) -> Option<i128> {
+        Some(i128::from_le_bytes(self.array()?))
+    }
+    fn str(&mut self) -> Option<&'a str> {
+        let n = self.u32()?;
+        std::str::from_utf8(self.take(n)?).ok()
+    }
+}
+
+fn decode(bytes: &[u8], dir: &Path) -> Option<Vec<Entry>> {
+    let mut r = Reader(bytes);
+    if r.take(MAGIC.len())? != MAGIC {
+        return None;
+    }
+    let sum = u64::from_le_bytes(r.array()?);
+    if checksum(r.0) != sum {
+        return None;
+    }
+    let written_at = r.i128()?;
+    if r.str()? != dir.to_string_lossy() {
+        return None;
+    }
+    let count = usize::try_from(u64::from_le_bytes(r.array()?)).ok()?;
+    let mut entries = Vec::with_capacity(count.min(bytes.len() / 90));
+    for _ in 0..count {
+        let file = r.str()?.to_owned();
+        let len = u64::from_le_bytes(r.array()?);
+        let stamp = Stamp { len, mtime: r.i128()?, ctime: r.i128()? };
+        let hash = ContentHash::from_bytes(r.array()?);
+        let raw_differs = match r.array::<1>()? {
+            [0] => false,
+            [1] => true,
+            _ => return None,
+        };
+        // A racy entry is not trusted, whoever wrote it.
+        if !is_racy(stamp, written_at) {
+            entries.push(Entry { file, stamp, hashed: Hashed { hash, raw_differs } });
+        }
+    }
+    let sorted = entries.windows(2).all(|w| w[0].file < w[1].file);
+    (r.0.is_empty() && sorted).then_some(entries)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::MigrationSet;
+    use std::io::Write;
+
+    const HOUR: Duration = Duration::from_secs(3600);
+
+    struct Crate {
+        dir: tempfile::TempDir,
+    }
+
+    impl Crate {
+        fn new() -> Self {
+            let dir = tempfile::tempdir().expect("tempdir");
+            std::fs::create_dir(dir.path().join("migrations")).expect("mkdir");
+            Self { dir }
+        }
+        fn migrations(&self) -> std::path::PathBuf {
+            self.dir.path().join("migrations")
+        }
+        fn cache_path(&self) -> std::path::PathBuf {
+            self.dir.path().join(CACHE_FILE)
+        }
+        /// Writes `text` with the modification time `mtime`.
+        fn write(&self, file: &str, text: &str, mtime: SystemTime) {
+            let mut f = std::fs::File::create(self.migrations().join(file)).expect("create");
+            f.write_all(text.as_bytes()).expect("write");
+            f.set_modified(mtime).expect("set mtime");
+        }
+        /// A cached load writing the cache; returns the up hashes and how many files were read.
+        fn load(&self) -> (Vec<ContentHash>, usize) {
+            let cache = Cache::read(&self.cache_path(), &self.migrations());
+            let reads = crate::set::READS.with(|r| r.replace(0));
+            let (set, findings, entries) = MigrationSet::load_cached(self.dir.path(), "migrations", cache);
+            let reads = crate::set::READS.with(|r| r.replace(reads));
+            assert!(findings.is_empty(), "{findings:?}");
+            let bytes = Cache::encode(&self.migrations(), entries, SystemTime::now());
+            std::fs::write(self.cache_path(), bytes).expect("write cache");
+            (set.migrations.iter().map(|m| m.up_hash).collect(), reads)
+        }
+    }
+
+    #[test]
+    fn unchanged_files_are_hits_and_give_the_same_hashes() {
+        let c = Crate::new();
+        let old = SystemTime::now() - HOUR;
+        c.write("V1__a.sql", "select 1;\n", old);
+        c.write("V1__a.down.sql", "select 0;\n", old);
+        c.write("V2__b.sql", "select 2;\r\n", old);
+        let (cold, reads) = c.load();
+        assert_eq!(reads, 3);
+        let (warm, reads) = c.load();
+        assert_eq!(warm, cold);
+        // V2's raw text differs, so its normalised text is needed and it is always read.
+        assert_eq!(reads, 1);
+        assert_eq!(warm, [ContentHash::of("select 1;\n"), ContentHash::of("select 2;\n")]);
+    }
+
+    #[test]
+    fn a_same_length_edit_with_another_mtime_is_rehashed() {
+        let c = Crate::new();
+        let old = SystemTime::now() - HOUR;
+        c.write("V1__a.sql", "select 1;\n", old);
+        c.load();
+        c.write("V1__a.sql", "select 2;\n", old + Duration::from_secs(1));
+        assert_eq!(c.load(), (vec![ContentHash::of("select 2;\n")], 1));
+    }
+
+    /// Even an mtime set back to the cached one: the inode change time gives it away.
+    #[cfg(unix)]
+    #[test]
+    fn a_same_length_edit_with_the_same_mtime_is_rehashed() {
+        let c = Crate::new();
+        let old = SystemTime::now() - HOUR;
+        c.write("V1__a.sql", "select 1;\n", old);
+        c.load();
+        std::thread::sleep(Duration::from_millis(20));
+        c.write("V1__a.sql", "select 2;\n", old);
+        assert_eq!(c.load(), (vec![ContentHash::of("select 2;\n")], 1));
+    }
+
+    #[test]
+    fn racy_entries_are_neither_stored_nor_trusted() {
+        let c = Crate::new();
+        let now = SystemTime::now();
+        c.write("V1__a.sql", "select 1;\n", now);
+        c.load();
+        assert!(Cache::read(&c.cache_path(), &c.migrations()).entries.is_empty(), "a racy entry was stored");
+        // A cache written by someone else with a racy entry: not trusted either.
+        let meta = std::fs::metadata(c.migrations().join("V1__a.sql")).expect("stat");
+        let stamp = Stamp::of(&meta).expect("stamp");
+        let wrong = Hashed { hash: ContentHash::of("select 9;\n"), raw_differs: false };
+        let entry = Entry { file: "V1__a.sql".into(), stamp, hashed: wrong };
+        let mut bytes = Cache::encode(&c.migrations(), vec![entry], now + HOUR);
+        // Rewrite the write time to `now`, keeping the checksum valid.
+        let at = MAGIC.len() + 8;
+        bytes[at..at + 16].copy_from_slice(&now.duration_since(UNIX_EPOCH).expect("epoch").as_nanos().to_le_bytes());
+        let sum = checksum(&bytes[at..]);
+        bytes[MAGIC.len()..at].copy_from_slice(&sum.to_le_bytes());
+        assert!(Cache::read_bytes(&bytes, &c.migrations()).is_empty());
+        std::fs::write(c.cache_path(), &bytes).expect("write");
+        assert_eq!(c.load(), (vec![ContentHash::of("select 1;\n")], 1));
+        // The same entry from a cache written long after the file's mtime is trusted, which
+        // shows that the check above is what kept the wrong hash out.
+        let entry = Entry { file: "V1__a.sql".into(), stamp, hashed: wrong };
+        let bytes = Cache::encode(&c.migrations(), vec![entry], now + HOUR);
+        assert_eq!(Cache::read_bytes(&bytes, &c.migrations()).len(), 1);
+    }
+
+    #[test]
+    fn a_corrupt_truncated_or_foreign_cache_is_ignored() {
+        let c = Crate::new();
+        let old = SystemTime::now() - HOUR;
+        c.write("V1__a.sql", "select 1;\n", old);
+        c.write("V2__b.sql", "select 2;\n", old);
+        c.load();
+        let good = std::fs::read(c.cache_path()).expect("read");
+        assert_eq!(Cache::read_bytes(&good, &c.migrations()).len(), 2);
+        let mut flipped = good.clone();
+        let last = flipped.len() - 2;
+        flipped[last] ^= 1;
+        let broken: [&[u8]; 5] =
+            [b"", b"garbage", &good[..good.len() - 1], &flipped, &[good.as_slice(), b"x"].concat()];
+        for bytes in broken {
+            assert!(Cache::read_bytes(bytes, &c.migrations()).is_empty());
+            std::fs::write(c.cache_path(), bytes).expect("write");
+            assert_eq!(c.load(), (vec![ContentHash::of("select 1;\n"), ContentHash::of("select 2;\n")], 2));
+        }
+        assert!(Cache::read_bytes(&good, &c.dir.path().join("elsewhere")).is_empty());
+        // A cache that is a folder, not a file.
+        std::fs::remove_file(c.cache_path()).expect("rm");
+        std::fs::create_dir(c.cache_path()).expect("mkdir");
+        assert_eq!(Cache::read(&c.cache_path(), &c.migrations()).entries.len(), 0);
+    }
+}
