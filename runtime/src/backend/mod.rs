@@ -13,6 +13,8 @@ pub(crate) mod mysql;
 pub(crate) mod postgres;
 #[cfg(feature = "sqlite")]
 pub(crate) mod sqlite;
+#[cfg(feature = "postgres")]
+mod tls;
 
 /// A failure reported by the database, already scrubbed of secrets.
 #[derive(Debug, Clone)]

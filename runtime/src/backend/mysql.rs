@@ -1,7 +1,8 @@
 //! MySQL/MariaDB through the `mysql` crate, text protocol only, and every
 //! result set drained so an error after the first one is never lost. TLS
-//! goes through `native-tls`, only when the url's `ssl-mode` or `ssl-ca`
-//! asks for it.
+//! goes through the driver's rustls (*ring*) support, only when the url's
+//! `ssl-mode` or `ssl-ca` asks for it; the driver trusts the bundled
+//! webpki roots plus `ssl-ca`, and checks nothing below `VERIFY_CA`.
 
 use std::borrow::Cow;
 use std::collections::HashMap;

@@ -1,6 +1,6 @@
 //! PostgreSQL through the `postgres` crate, simple query protocol only, so a
 //! file with many statements is one `batch_execute`. TLS goes through
-//! `native-tls` and follows libpq's `sslmode` (see [`TlsMode`]).
+//! rustls (see [`super::tls`]) and follows libpq's `sslmode` (see [`TlsMode`]).
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -8,7 +8,7 @@ use std::time::Duration;
 use postgres::config::SslMode;
 use postgres::error::ErrorPosition;
 use postgres::{Client, NoTls, SimpleQueryMessage};
-use postgres_native_tls::MakeTlsConnector;
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 use super::{Backend, DbError, LockGuard, poll_lock};
 use crate::error::{Error, Result};
@@ -71,57 +71,24 @@ fn open(url: &DatabaseUrl, timeout: Duration) -> Result<Client> {
     }
 }
 
-/// A `native-tls` connector for `tls`: no certificate check below
-/// verify-ca, no host name check below verify-full, and `sslrootcert` as the
-/// only trusted roots when given, as in libpq.
-fn connector(tls: &TlsConfig) -> Result<MakeTlsConnector, String> {
-    let mut builder = native_tls::TlsConnector::builder();
-    let verify = matches!(tls.mode, TlsMode::VerifyCa | TlsMode::VerifyFull);
-    builder.danger_accept_invalid_certs(!verify);
-    builder.danger_accept_invalid_hostnames(tls.mode != TlsMode::VerifyFull);
-    if let Some(path) = &tls.root_cert {
-        let pem = read(path, "sslrootcert")?;
-        let certs = native_tls::Certificate::stack_from_pem(&pem)
-            .map_err(|e| format!("sslrootcert {}: not a pem certificate file: {e}", path.display()))?;
-        if certs.is_empty() {
-            return Err(format!("sslrootcert {}: no certificate in the file", path.display()));
-        }
-        builder.disable_built_in_roots(true);
-        for cert in certs {
-            builder.add_root_certificate(cert);
-        }
+/// The connector for `tls`, built once per process: a run opens two connections (the lock's
+/// and the migrations'), and the verifying modes read their roots (the system's store costs
+/// tens of milliseconds) when it is built.
+fn connector(tls: &TlsConfig) -> Result<MakeRustlsConnect, String> {
+    static CACHE: std::sync::Mutex<Option<(TlsConfig, MakeRustlsConnect)>> = std::sync::Mutex::new(None);
+    let mut cache = CACHE.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some((_, connector)) = cache.as_ref().filter(|(config, _)| config == tls) {
+        return Ok(connector.clone());
     }
-    if let (Some(cert), Some(key)) = (&tls.client_cert, &tls.client_key) {
-        let identity =
-            native_tls::Identity::from_pkcs8(&read(cert, "sslcert")?, &read(key, "sslkey")?).map_err(|e| {
-                format!(
-                    "sslcert {} / sslkey {}: {e} (the key must be an unencrypted PKCS#8 pem, `BEGIN PRIVATE KEY`; \
-                 convert one with `openssl pkcs8 -topk8 -nocrypt`)",
-                    cert.display(),
-                    key.display()
-                )
-            })?;
-        builder.identity(identity);
-    }
-    let connector = builder.build().map_err(|e| format!("could not set up tls: {}", crate::error::chain(&e)))?;
-    Ok(MakeTlsConnector::new(connector))
-}
-
-fn read(path: &std::path::Path, param: &str) -> Result<Vec<u8>, String> {
-    std::fs::read(path).map_err(|e| format!("{param} {}: {e}", path.display()))
+    let connector = MakeRustlsConnect::new(super::tls::client_config(tls)?);
+    *cache = Some((tls.clone(), connector.clone()));
+    Ok(connector)
 }
 
 /// Whether the connection failed in the TLS handshake (or the server
 /// refused TLS), rather than before or after it.
 fn is_tls_error(e: &postgres::Error) -> bool {
-    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(err) = cur {
-        if err.is::<native_tls::Error>() {
-            return true;
-        }
-        cur = err.source();
-    }
-    e.to_string().starts_with("error performing TLS handshake")
+    super::tls::rustls_error(e).is_some() || e.to_string().starts_with("error performing TLS handshake")
 }
 
 /// The driver's message, with what the `sslmode` in force asked for when
@@ -144,7 +111,8 @@ fn tls_message(e: &postgres::Error, tls: &TlsConfig) -> String {
             Some(p) => format!("the roots in sslrootcert {}", p.display()),
             None => "the system's trusted roots (add sslrootcert=<ca file> to trust the server's ca)".into(),
         };
-        let host = if lower.contains("mismatch") { "; it does not name the host of the url" } else { "" };
+        let mismatch = super::tls::rustls_error(e).is_some_and(super::tls::is_name_mismatch);
+        let host = if mismatch { "; it does not name the host of the url" } else { "" };
         return format!(
             "certificate verification failed: the server's tls certificate could not be verified{asked}, which checks \
              {checks} against {roots}{host}; sslmode=require encrypts without verifying: {message}"
