@@ -9,6 +9,7 @@ pub mod commands;
 pub mod error;
 pub mod fsutil;
 pub mod shell;
+pub mod uptodate;
 pub mod workspace;
 
 pub use error::{CliError, CliResult, exit_code};

@@ -336,6 +336,21 @@ impl Engine {
         self.dry(scripts, Goal::Down(target))
     }
 
+    /// Whether the database is exactly at `known` — each (version, name, refinery checksum)
+    /// applied as recorded, nothing applied beyond it, nothing dirty — in one history read and
+    /// without the lock. It is the no-op check of a deploy: a history row is committed with its
+    /// migration, so `true` is never wrong; `false` only means "do the full, locked run".
+    pub fn is_up_to_date(&mut self, known: &[(i64, &str, u64)]) -> Result<bool> {
+        let Some(state) = self.load(false)? else { return Ok(known.is_empty()) };
+        if state.dirty.is_some() || state.rows.len() != known.len() {
+            return Ok(false);
+        }
+        let rows: std::collections::HashMap<i64, &AppliedRow> = state.rows.iter().map(|r| (r.version, r)).collect();
+        Ok(known.iter().all(|(version, name, checksum)| {
+            rows.get(version).is_some_and(|r| r.name == *name && r.checksum_u64() == Some(*checksum))
+        }))
+    }
+
     /// Every migration known to the scripts or the history, by version.
     pub fn status(&mut self, scripts: &[MigrationScript<'_>]) -> Result<Vec<MigrationStatus>> {
         let scripts = plan::index(scripts)?;

@@ -124,3 +124,28 @@ fn public_lock_holds_off_runs() {
     drop(guard);
     db.engine_with(options).run(&scripts, Target::Latest, &mut |_| {}).expect("runs once the lock is free");
 }
+
+/// The deploy's no-op check: true only when the history is exactly the known migrations.
+#[test]
+fn is_up_to_date_is_true_only_for_an_exact_history() {
+    let db = TestDb::sqlite("uptodate");
+    let scripts = [
+        common::script(1, "a", "CREATE TABLE a (x INT);", None),
+        common::script(2, "b", "CREATE TABLE b (x INT);", None),
+    ];
+    let known: Vec<(i64, &str, u64)> =
+        scripts.iter().map(|s| (s.version, s.name.as_ref(), s.checksum().expect("checksum"))).collect();
+    let mut engine = db.engine();
+    assert!(engine.is_up_to_date(&[]).expect("empty database, no migrations"));
+    assert!(!engine.is_up_to_date(&known).expect("nothing applied yet"));
+    engine.run(&scripts[..1], Target::Latest, &mut |_| {}).expect("run");
+    assert!(!engine.is_up_to_date(&known).expect("one pending"));
+    assert!(engine.is_up_to_date(&known[..1]).expect("exactly the first"));
+    engine.run(&scripts, Target::Latest, &mut |_| {}).expect("run");
+    assert!(engine.is_up_to_date(&known).expect("all applied"));
+    assert!(!engine.is_up_to_date(&known[..1]).expect("an applied migration has no script"));
+    let edited = [known[0], (2, "b", known[1].2 ^ 1)];
+    assert!(!engine.is_up_to_date(&edited).expect("checksum differs"));
+    let renamed = [known[0], (2, "c", known[1].2)];
+    assert!(!engine.is_up_to_date(&renamed).expect("name differs"));
+}

@@ -13,6 +13,7 @@ mod down_refusals;
 mod failure;
 mod kill;
 mod redaction;
+mod uptodate;
 mod vaultwarden;
 
 /// One `#[test]` per backend for each function `fn name(backend: Backend)` of the module:

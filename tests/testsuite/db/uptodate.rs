@@ -1,0 +1,61 @@
+//! The no-op `run` fast path: with the migrations folder unchanged since the set was last
+//! validated, `run` asks the database one question instead of reading every file. It must
+//! never hide an edit, and must step aside whenever the database is not exactly at the set.
+
+use super::{assert_code, crate_with, on_all_backends};
+use dbmigrate_tests::{Backend, TestDb, dbm};
+
+on_all_backends!(fast_path_when_unchanged_and_never_hides_an_edit, steps_aside_when_the_database_moved);
+
+const FAST: &str = "Up to date";
+
+/// Files younger than two seconds are never trusted (their timestamps may not show a second
+/// edit), so the fast path needs the folder to settle first.
+fn settle() {
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+}
+
+fn fast_path_when_unchanged_and_never_hides_an_edit(backend: Backend) {
+    let fixture = crate_with(
+        "uptodate",
+        &[("V1__a.sql", "CREATE TABLE a (id INT);\n"), ("V2__b.sql", "CREATE TABLE b (id INT);\n")],
+    );
+    let db = TestDb::new(backend, "uptodate", fixture.path());
+    settle();
+    assert_code(&dbm(fixture.path(), &db.url, &["run"]), 0);
+    let out = dbm(fixture.path(), &db.url, &["run", "-v"]);
+    assert_code(&out, 0);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(FAST) && stderr.contains("nothing to do"), "fast no-op:\n{stderr}");
+
+    // Same length, other content: an applied migration was edited. The fast path must not
+    // report "nothing to do"; the full run refuses the divergent file.
+    fixture.write("migrations/V2__b.sql", "CREATE TABLE c (id INT);\n");
+    settle();
+    let out = dbm(fixture.path(), &db.url, &["run", "-v"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(0), "an edited applied file is an error:\n{stderr}");
+    assert!(!stderr.contains(FAST), "{stderr}");
+    assert!(stderr.contains("V2__b"), "{stderr}");
+}
+
+fn steps_aside_when_the_database_moved(backend: Backend) {
+    let fixture = crate_with(
+        "uptodate_moved",
+        &[
+            ("V1__a.sql", "CREATE TABLE a (id INT);\n"),
+            ("V2__b.sql", "CREATE TABLE b (id INT);\n"),
+            ("V2__b.down.sql", "DROP TABLE b;\n"),
+        ],
+    );
+    let db = TestDb::new(backend, "uptodate_moved", fixture.path());
+    settle();
+    assert_code(&dbm(fixture.path(), &db.url, &["run"]), 0);
+    assert_code(&dbm(fixture.path(), &db.url, &["down"]), 0);
+    assert_eq!(db.versions(), vec![1]);
+    let out = dbm(fixture.path(), &db.url, &["run", "-v"]);
+    assert_code(&out, 0);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains(FAST) && stderr.contains("Applying V2__b"), "full run:\n{stderr}");
+    assert_eq!(db.versions(), vec![1, 2]);
+}
