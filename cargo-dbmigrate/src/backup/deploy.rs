@@ -74,9 +74,9 @@ pub fn execute(plan: Plan, d: &Deploy<'_>) -> CliResult {
     if matches!(plan, Plan::Up(UpTo::Latest))
         && let Some(report) = already_up_to_date(&target, &url, d)
     {
-        return finish(&report, &State::default(), d).or_else(|f| match f {
-            Failure::Fatal(e) => Err(e),
-            Failure::Transient(e) => Err(db::engine_error(e)),
+        return finish(&report, &State::default(), d).map_err(|f| match f {
+            Failure::Fatal(e) => e,
+            Failure::Transient(e) => db::engine_error(e),
         });
     }
     let set = db::load_valid_set(&target, d.shell)?;
