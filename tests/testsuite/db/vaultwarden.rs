@@ -1,5 +1,5 @@
 //! The vaultwarden migration history (real files from a public project, one folder per dialect,
-//! in /work/shared/corpus) through the CLI: every up applies, a second `run` has nothing to do,
+//! in ../shared/corpus beside the checkout, or $DBMIGRATE_CORPUS) through the CLI: every up applies, a second `run` has nothing to do,
 //! `status` marks the empty downs irreversible, `down --to 0` refuses before changing anything
 //! and names an irreversible migration, and `run` afterwards still has nothing to do.
 //!
@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 fn corpus() -> PathBuf {
     std::env::var_os("DBMIGRATE_CORPUS")
-        .map_or_else(|| PathBuf::from("/work/shared/corpus"), PathBuf::from)
+        .map_or_else(|| dbmigrate_tests::workspace_root().join("../shared/corpus"), PathBuf::from)
         .join("vaultwarden")
 }
 
