@@ -41,10 +41,12 @@ pub enum TlsMode {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TlsConfig {
     pub mode: TlsMode,
-    /// Trusted root certificate(s), PEM (`sslrootcert`, `ssl-ca`). When set,
-    /// they replace the system's roots.
+    /// Trusted root certificate(s), PEM (`sslrootcert`, `ssl-ca`), read only
+    /// by the verifying modes. On PostgreSQL they replace the system's roots,
+    /// as in libpq; on MySQL/MariaDB they are trusted besides the system's.
     pub root_cert: Option<PathBuf>,
     /// Client certificate and key, PEM (`sslcert`, `sslkey`; PostgreSQL only).
+    /// The key is unencrypted PKCS#8, PKCS#1 (RSA) or SEC1 (EC).
     pub client_cert: Option<PathBuf>,
     pub client_key: Option<PathBuf>,
     /// The parameter as written in the url, e.g. `sslmode=verify-full`, for

@@ -121,6 +121,93 @@ mod postgres {
         assert!(all.contains("sslmode=verify-ca"), "{all}");
     }
 
+    /// Runs the openssl tool, failing the test on an error.
+    fn openssl(args: &[&str]) {
+        let out = std::process::Command::new("openssl").args(args).output().expect("run openssl");
+        assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    #[test]
+    fn client_keys_in_pkcs1_and_sec1_load() {
+        // rustls reads PKCS#8, PKCS#1 (`BEGIN RSA PRIVATE KEY`) and SEC1
+        // (`BEGIN EC PRIVATE KEY`) keys; an encrypted key is refused with the hint.
+        let db = TestDb::postgres("tls");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = |name: &str| dir.path().join(name).display().to_string();
+        openssl(&["genrsa", "-traditional", "-out", &path("rsa.key"), "2048"]);
+        openssl(&["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", &path("ec.key")]);
+        for (key, header) in [("rsa.key", "BEGIN RSA PRIVATE KEY"), ("ec.key", "BEGIN EC PRIVATE KEY")] {
+            let text = std::fs::read_to_string(path(key)).expect("read key");
+            assert!(text.contains(header), "{key}: {text}");
+            let cert = path(&format!("{key}.pem"));
+            openssl(&["req", "-x509", "-key", &path(key), "-days", "1", "-subj", "/CN=dbm-client", "-out", &cert]);
+            let query = format!("sslmode=require&sslcert={cert}&sslkey={}", path(key));
+            let url = with_query(&db, &query);
+            let engine = Engine::connect(&url, db.options()).unwrap_or_else(|e| panic!("{key}: {e}"));
+            drop(engine);
+        }
+        let encrypted = path("encrypted.key");
+        openssl(&["pkcs8", "-topk8", "-in", &path("rsa.key"), "-passout", "pass:x", "-out", &encrypted]);
+        let query = format!("sslmode=require&sslcert={}&sslkey={encrypted}", path("rsa.key.pem"));
+        let all = connect_error(&with_password(&db, "postgres", &query));
+        assert!(all.contains("PKCS#8") && all.contains(&encrypted), "{all}");
+    }
+
+    /// A proxy to the server that answers every TLS request with `S` and then
+    /// garbage, so the handshake fails, and passes plain connections through.
+    fn broken_tls_proxy() -> u16 {
+        use std::io::{Read, Write};
+        use std::net::{Shutdown, TcpListener, TcpStream};
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(mut client) = client else { return };
+                std::thread::spawn(move || {
+                    let mut first = [0u8; 8];
+                    if client.read_exact(&mut first).is_err() {
+                        return;
+                    }
+                    // SSLRequest: length 8, code 80877103.
+                    if first == [0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f] {
+                        let _ = client.write_all(b"Snot a tls record at all");
+                        let _ = client.shutdown(Shutdown::Both);
+                        return;
+                    }
+                    let Ok(mut server) = TcpStream::connect("127.0.0.1:5432") else { return };
+                    if server.write_all(&first).is_err() {
+                        return;
+                    }
+                    let (mut c2, mut s2) = (client.try_clone().expect("clone"), server.try_clone().expect("clone"));
+                    let up = std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut c2, &mut s2);
+                        let _ = s2.shutdown(Shutdown::Write);
+                    });
+                    let _ = std::io::copy(&mut server, &mut client);
+                    let _ = client.shutdown(Shutdown::Write);
+                    let _ = up.join();
+                });
+            }
+        });
+        port
+    }
+
+    #[test]
+    fn prefer_falls_back_to_plain_text_when_the_handshake_fails() {
+        let db = TestDb::postgres("tls");
+        let port = broken_tls_proxy();
+        let url = common::parse(&format!("postgres://postgres@127.0.0.1:{port}/{}", db.name));
+        migrate_recording(&db, &url, SEEN_SSL);
+        assert!(!used_tls(&db), "the handshake cannot succeed through the proxy");
+        let text = db.url.to_string().replacen(
+            "//postgres@127.0.0.1:5432/",
+            &format!("//postgres:{PASSWORD}@127.0.0.1:{port}/"),
+            1,
+        );
+        let all = connect_error(&common::parse(&format!("{text}?sslmode=require")));
+        assert!(all.contains("tls handshake failed (sslmode=require)"), "{all}");
+    }
+
     #[test]
     fn client_certificate_is_loaded() {
         // The server asks for no client certificate: this checks that a
@@ -154,6 +241,7 @@ mod postgres {
         let query = format!("sslmode=verify-full&sslrootcert={cert}");
         let all = connect_error(&with_password(&db, "postgres", &query));
         assert!(all.contains("certificate verification failed"), "{all}");
+        assert!(all.contains("it does not name the host of the url"), "{all}");
         let names = std::process::Command::new("openssl")
             .args(["x509", "-noout", "-ext", "subjectAltName", "-in", &cert])
             .output()

@@ -1,8 +1,8 @@
 //! MySQL/MariaDB through the `mysql` crate, text protocol only, and every
 //! result set drained so an error after the first one is never lost. TLS
 //! goes through the driver's rustls (*ring*) support, only when the url's
-//! `ssl-mode` or `ssl-ca` asks for it; the driver trusts the bundled
-//! webpki roots plus `ssl-ca`, and checks nothing below `VERIFY_CA`.
+//! `ssl-mode` or `ssl-ca` asks for it; the verifying modes trust the driver's
+//! bundled Mozilla roots plus `ssl-ca`, or the system's bundle without it.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -52,8 +52,13 @@ fn open(url: &DatabaseUrl, timeout: Duration) -> Result<Conn> {
         return Conn::new(plain).map_err(|e| fail(my_error(&e).message));
     }
     let verify = matches!(tls.mode, TlsMode::VerifyCa | TlsMode::VerifyFull);
+    let roots = match &tls.root_cert {
+        Some(path) => Some(path.clone()),
+        None if verify => system_bundle(),
+        None => None,
+    };
     let ssl = SslOpts::default()
-        .with_root_cert_path(tls.root_cert.clone().map(Cow::Owned))
+        .with_root_cert_path(roots.map(Cow::Owned))
         .with_danger_accept_invalid_certs(!verify)
         .with_danger_skip_domain_validation(tls.mode != TlsMode::VerifyFull);
     match Conn::new(plain.clone().ssl_opts(ssl)) {
@@ -66,6 +71,22 @@ fn open(url: &DatabaseUrl, timeout: Duration) -> Result<Conn> {
         }
         Err(e) => Err(fail(tls_message(&e, &tls))),
     }
+}
+
+/// The system's PEM bundle (`SSL_CERT_FILE`, else the distribution's file),
+/// for the verifying modes without `ssl-ca`: the driver trusts its bundled
+/// Mozilla roots and this file's. `None` when there is none or when one of its
+/// certificates is not a usable root, since the driver then refuses the file.
+fn system_bundle() -> Option<std::path::PathBuf> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let path = openssl_probe::probe().cert_file?;
+    let pem = std::fs::read(&path).ok()?;
+    let mut store = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(&pem) {
+        store.add(cert.ok()?).ok()?;
+    }
+    (!store.is_empty()).then_some(path)
 }
 
 /// The driver's message, with what the `ssl-mode` in force asked for when
@@ -215,5 +236,18 @@ pub(crate) fn lock(url: &DatabaseUrl, table: &Table, timeout: Duration) -> Resul
             message: "get_lock returned null".into(),
             code: None,
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_system_bundle_is_found_and_usable() {
+        // Only where the distribution's bundle is there (Debian/Ubuntu) and no
+        // SSL_CERT_FILE points elsewhere.
+        let debian = std::path::Path::new("/etc/ssl/certs/ca-certificates.crt");
+        if debian.exists() && std::env::var_os("SSL_CERT_FILE").is_none() {
+            assert_eq!(super::system_bundle().as_deref(), Some(debian));
+        }
     }
 }
