@@ -4,8 +4,8 @@
 //! `out/` (the files expected after) where a case edits a project. `SNAPSHOTS=overwrite`
 //! rewrites snapshots.
 
-mod build_guard;
 mod backup;
+mod build_guard;
 mod cli;
 mod db;
 mod init;
