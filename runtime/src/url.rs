@@ -150,14 +150,25 @@ impl DatabaseUrl {
         }
     }
 
+    /// The server's host name or address (`None` for SQLite).
+    pub fn host(&self) -> Option<String> {
+        Some(self.server_url()?.host_str()?.trim_matches(['[', ']']).to_owned())
+    }
+
+    /// The port, when the URL gives one.
+    pub fn port(&self) -> Option<u16> {
+        self.server_url()?.port()
+    }
+
     /// The decoded user name, if any.
-    pub(crate) fn user(&self) -> Option<String> {
+    pub fn user(&self) -> Option<String> {
         let url = self.server_url()?;
         (!url.username().is_empty()).then(|| decode(url.username()))
     }
 
-    /// The decoded password, from the authority or a `password=` parameter.
-    pub(crate) fn password(&self) -> Option<String> {
+    /// The decoded password, from the authority or a `password=` parameter. For handing to a
+    /// client tool through its environment (PGPASSWORD, MYSQL_PWD); never print it.
+    pub fn password(&self) -> Option<String> {
         let url = self.server_url()?;
         if let Some(p) = url.password() {
             return Some(decode(p));
@@ -166,7 +177,7 @@ impl DatabaseUrl {
     }
 
     /// Query parameters other than the secret ones.
-    pub(crate) fn public_params(&self) -> Vec<(String, String)> {
+    pub fn public_params(&self) -> Vec<(String, String)> {
         let Some(url) = self.server_url() else {
             return Vec::new();
         };

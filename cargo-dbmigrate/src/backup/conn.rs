@@ -1,12 +1,9 @@
-//! The connection settings a dump tool needs, taken from the URL text. The engine's
-//! `DatabaseUrl` keeps host, port, user and password private, so they are read here; the
-//! password only ever goes into a child's environment (PGPASSWORD / MYSQL_PWD), never argv
-//! or a message.
+//! The connection settings a dump tool needs, read from the engine's `DatabaseUrl`. The
+//! password only ever goes into a child's environment (PGPASSWORD / MYSQL_PWD), never argv or
+//! a message.
 
 use crate::CliError;
-use crate::commands::db::DbArgs;
-use crate::workspace::Target;
-use percent_encoding::percent_decode_str;
+use dbmigrate_runtime::DatabaseUrl;
 
 /// Where a PostgreSQL or MySQL/MariaDB database is.
 #[derive(Clone)]
@@ -27,46 +24,23 @@ impl std::fmt::Debug for ServerConn {
 }
 
 /// The URL text as `db::database_url` chooses it: `--database-url`, the env var, the default.
-pub fn url_text(target: &Target, args: &DbArgs) -> String {
-    match &args.database_url {
-        Some(url) => url.clone(),
-        None => std::env::var(&target.config.database_url_env)
-            .ok()
-            .filter(|v| !v.is_empty())
-            .unwrap_or_else(|| target.config.default_database.clone()),
-    }
-}
-
 impl ServerConn {
-    /// Parses a server URL; errors never echo the URL (it may hold a password).
-    pub fn parse(text: &str) -> Result<Self, CliError> {
-        let url = url::Url::parse(text.trim()).map_err(|e| CliError::usage(format!("invalid database url: {e}")))?;
-        let decode = |s: &str| percent_decode_str(s).decode_utf8_lossy().into_owned();
-        let database = decode(url.path().trim_start_matches('/'));
-        if database.is_empty() {
-            return Err(CliError::usage("the database url names no database, so there is nothing to back up")
-                .hint("add the database to the url, e.g. postgres://user@host/app"));
-        }
-        let mut password = url.password().map(decode);
-        let mut params = Vec::new();
-        for (k, v) in url.query_pairs() {
-            match k.as_ref() {
-                "password" => password = password.or(Some(v.into_owned())),
-                "sslpassword" => {}
-                _ => params.push((k.into_owned(), v.into_owned())),
-            }
-        }
+    /// The connection a dump tool needs, from the engine's parsed URL (one parser for both).
+    pub fn of(url: &DatabaseUrl) -> Result<Self, CliError> {
+        let database = url.database().filter(|d| !d.is_empty()).ok_or_else(|| {
+            CliError::usage("the database url names no database, so there is nothing to back up")
+                .hint("add the database to the url, e.g. postgres://user@host/app")
+        })?;
         Ok(ServerConn {
-            host: url.host_str().unwrap_or("localhost").trim_matches(['[', ']']).to_owned(),
+            host: url.host().unwrap_or_else(|| "localhost".to_owned()),
             port: url.port(),
-            user: (!url.username().is_empty()).then(|| decode(url.username())),
-            password,
+            user: url.user(),
+            password: url.password(),
             database,
-            params,
+            params: url.public_params(),
         })
     }
 
-    /// libpq's environment for this connection: every pg tool reads it, nothing is in argv.
     pub fn pg_env(&self) -> Vec<(String, String)> {
         let mut env = vec![("PGHOST".into(), self.host.clone()), ("PGDATABASE".into(), self.database.clone())];
         if let Some(port) = self.port {
@@ -117,5 +91,29 @@ impl ServerConn {
     /// The mysql client's environment: the password, never in argv.
     pub fn mysql_env(&self) -> Vec<(String, String)> {
         self.password.iter().map(|p| ("MYSQL_PWD".to_owned(), p.clone())).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn password_goes_to_the_environment_only() {
+        let url = DatabaseUrl::parse(
+            "postgres://app:p%40ss%3Aw%2Frd@db.internal:6543/shop?sslmode=require&sslrootcert=/ca.pem",
+            std::path::Path::new("/"),
+        )
+        .expect("url");
+        let conn = ServerConn::of(&url).expect("conn");
+        assert_eq!((conn.host.as_str(), conn.port, conn.database.as_str()), ("db.internal", Some(6543), "shop"));
+        let env = conn.pg_env();
+        assert!(env.contains(&("PGPASSWORD".to_owned(), "p@ss:w/rd".to_owned())), "{env:?}");
+        assert!(env.contains(&("PGSSLROOTCERT".to_owned(), "/ca.pem".to_owned())), "{env:?}");
+        assert!(!format!("{conn:?}").contains("p@ss"));
+        let my = DatabaseUrl::parse("mysql://root:secret@127.0.0.1/app", std::path::Path::new("/")).expect("url");
+        let conn = ServerConn::of(&my).expect("conn");
+        assert!(conn.mysql_args().iter().all(|a| !a.contains("secret")));
+        assert_eq!(conn.mysql_env(), [("MYSQL_PWD".to_owned(), "secret".to_owned())]);
     }
 }

@@ -2,7 +2,6 @@
 //! the result against the files, and on failure say exactly how to get back (or get back
 //! automatically with `--restore-on-failure`). Transient failures are retried with backoff.
 
-use super::conn::url_text;
 use super::{Backup, BackupConfig, Source};
 use crate::cli::{Format, GlobalArgs};
 use crate::commands::apply::{Progress, summarize};
@@ -126,7 +125,7 @@ fn attempt_once(
         if d.deploy.no_backup || taken.is_some() {
             return Ok(());
         }
-        match backup(d.shell, target, d.db, url, planned.current) {
+        match backup(d.shell, target, url, planned.current) {
             Ok(b) => {
                 *taken = b;
                 Ok(())
@@ -223,12 +222,11 @@ pub fn is_transient(e: &Error) -> bool {
 pub fn backup(
     shell: &Shell,
     target: &Target,
-    db_args: &DbArgs,
     url: &DatabaseUrl,
     version: Option<i64>,
 ) -> Result<Option<Backup>, CliError> {
     let config = BackupConfig::of(target)?;
-    let Some(source) = Source::of(url, &url_text(target, db_args))? else {
+    let Some(source) = Source::of(url)? else {
         shell.verbose("Skipping", "backup of an in-memory database");
         return Ok(None);
     };
@@ -349,8 +347,7 @@ fn failed(e: Error, plan: Plan, d: &Deploy<'_>, target: &Target, url: &DatabaseU
 fn restore_after_failure(d: &Deploy<'_>, target: &Target, url: &DatabaseUrl, backup: &Backup) -> Result<(), CliError> {
     let shell = d.shell;
     let config = BackupConfig::of(target)?;
-    let source = Source::of(url, &url_text(target, d.db))?
-        .ok_or_else(|| CliError::failure("an in-memory database cannot be restored"))?;
+    let source = Source::of(url)?.ok_or_else(|| CliError::failure("an in-memory database cannot be restored"))?;
     shell.status("Restoring", format!("{} from {}", source.database(), backup.path.display()));
     super::restore(&source, &config, backup)?;
     shell.status(

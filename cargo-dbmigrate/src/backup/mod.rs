@@ -48,14 +48,14 @@ pub enum Source {
 
 impl Source {
     /// The source for a URL; `None` for an in-memory SQLite database (nothing to keep).
-    pub fn of(url: &DatabaseUrl, text: &str) -> Result<Option<Self>, CliError> {
+    pub fn of(url: &DatabaseUrl) -> Result<Option<Self>, CliError> {
         Ok(Some(match url.dialect() {
             Dialect::Sqlite => match url.sqlite_target() {
                 Some(SqliteTarget::File(path)) => Source::Sqlite(path.clone()),
                 _ => return Ok(None),
             },
-            Dialect::Postgres => Source::Postgres(ServerConn::parse(text)?),
-            Dialect::Mysql => Source::Mysql(ServerConn::parse(text)?),
+            Dialect::Postgres => Source::Postgres(ServerConn::of(url)?),
+            Dialect::Mysql => Source::Mysql(ServerConn::of(url)?),
         }))
     }
 

@@ -1,7 +1,7 @@
 //! `restore`: put the database back to a backup's state.
 
 use super::db::{self, DbArgs};
-use crate::backup::{self, Backup, BackupConfig, Source, conn};
+use crate::backup::{self, Backup, BackupConfig, Source};
 use crate::cli::{Format, GlobalArgs};
 use crate::shell::Shell;
 use crate::workspace::{self, Target};
@@ -44,8 +44,8 @@ pub fn run(args: &RestoreArgs, global: &GlobalArgs, shell: &Shell) -> CliResult 
     let target = workspace::locate(global)?;
     let config = BackupConfig::of(&target)?;
     let url = db::database_url(&target, &args.db)?;
-    let source = Source::of(&url, &conn::url_text(&target, &args.db))?
-        .ok_or_else(|| CliError::usage("an in-memory SQLite database has no backups to restore"))?;
+    let source =
+        Source::of(&url)?.ok_or_else(|| CliError::usage("an in-memory SQLite database has no backups to restore"))?;
     let chosen = choose(args, &config, &source)?;
     confirm(args, &source, &chosen)?;
     // Hold the migration lock so that no `run` or `down` works on the database meanwhile.
@@ -56,7 +56,7 @@ pub fn run(args: &RestoreArgs, global: &GlobalArgs, shell: &Shell) -> CliResult 
     };
     let mut engine = Engine::connect(&url, options).map_err(db::engine_error)?;
     let _lock = engine.lock().map_err(db::engine_error)?;
-    let before = if args.no_backup { None } else { backup_current(shell, &target, &args.db, &url, &mut engine)? };
+    let before = if args.no_backup { None } else { backup_current(shell, &target, &url, &mut engine)? };
     shell.status("Restoring", format!("{} from {}", source.database(), chosen.path.display()));
     backup::restore(&source, &config, &chosen)?;
     // Prune only now, never the backup just restored from.
@@ -106,10 +106,9 @@ fn confirm(args: &RestoreArgs, source: &Source, chosen: &Backup) -> Result<(), C
 fn backup_current(
     shell: &Shell,
     target: &Target,
-    db_args: &DbArgs,
     url: &dbmigrate_runtime::DatabaseUrl,
     engine: &mut Engine,
 ) -> Result<Option<Backup>, CliError> {
     let version = engine.current_version().map_err(db::engine_error)?;
-    backup::deploy::backup(shell, target, db_args, url, version)
+    backup::deploy::backup(shell, target, url, version)
 }
