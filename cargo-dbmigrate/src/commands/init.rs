@@ -76,6 +76,7 @@ pub fn run(args: &InitArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
     let migrations = target.migrations_dir();
     let mut changes = vec![manifest_change(&target, args)?];
     changes.push(gitattributes_change(&migrations)?);
+    changes.extend(gitignore_change(&root, &target.config.default_database)?);
     let build_rs = root.join(build_script_path(&target.manifest.doc));
     let manual = match build_rs_change(&build_rs)? {
         BuildRs::Change(change) => {
@@ -247,9 +248,28 @@ fn add_metadata(doc: &mut DocumentMut, path: &Path) -> Result<(), CliError> {
 }
 
 fn gitattributes_change(migrations: &Path) -> Result<Change, CliError> {
-    let path = migrations.join(".gitattributes");
+    ensure_line(migrations.join(".gitattributes"), template::GITATTRIBUTES_LINE.trim())
+}
+
+/// In a git checkout, keeps the embedded default SQLite database (and its journal, WAL and
+/// lock files) out of commits: `/dev.db*` in the crate's `.gitignore`.
+fn gitignore_change(root: &Path, default_database: &str) -> Result<Option<Change>, CliError> {
+    // Only a plain relative file (`sqlite:dev.db`), not `sqlite::memory:` or an absolute path.
+    let Some(file) = default_database.strip_prefix("sqlite:").filter(|f| !f.is_empty() && !f.contains(':')) else {
+        return Ok(None);
+    };
+    if Path::new(file).is_absolute() || file.starts_with("//") {
+        return Ok(None);
+    }
+    if !root.ancestors().any(|dir| dir.join(".git").exists()) {
+        return Ok(None);
+    }
+    ensure_line(root.join(".gitignore"), &format!("/{file}*")).map(Some)
+}
+
+/// `path` with `line` appended unless a line already says it.
+fn ensure_line(path: PathBuf, line: &str) -> Result<Change, CliError> {
     let old = read_optional(&path)?;
-    let line = template::GITATTRIBUTES_LINE.trim();
     let mut new = old.clone().unwrap_or_default();
     if !new.lines().any(|l| l.trim() == line) {
         if !new.is_empty() && !new.ends_with('\n') {

@@ -57,3 +57,14 @@ fn async_apps_get_run_async() {
     assert!(run.status.success(), "{}", text(&run));
     assert_eq!(String::from_utf8_lossy(&run.stdout), "applied 1\n");
 }
+
+#[test]
+fn in_a_git_checkout_the_default_database_is_ignored() {
+    let fixture = Fixture::new("git_app");
+    std::fs::create_dir(fixture.path().join(".git")).expect("mkdir .git");
+    fixture.write(".gitignore", "/target\n");
+    fixture.init();
+    assert_eq!(fixture.read(".gitignore"), "/target\n/dev.db*\n");
+    fixture.init();
+    assert_eq!(fixture.read(".gitignore"), "/target\n/dev.db*\n", "a second init adds nothing");
+}
