@@ -21,17 +21,17 @@ const HEADER: &str = "dbmigrate-uptodate v1";
 /// The remembered migrations: (version, name, refinery checksum).
 pub type Known = Vec<(i64, String, u64)>;
 
-/// Whether the database is exactly at the migrations remembered for an unchanged folder.
-/// `None` means "don't know": do the full run.
-pub fn check(target: &Target, engine: &mut Engine) -> Option<bool> {
-    let known = read(target)?;
-    let borrowed: Vec<(i64, &str, u64)> = known.iter().map(|(v, n, c)| (*v, n.as_str(), *c)).collect();
-    engine.is_up_to_date(&borrowed).ok()
+/// The remembered migrations, if the folder is unchanged since they were validated.
+pub fn known(target: &Target) -> Option<Known> {
+    let (stored, known) = read_file(&cache_path(target))?;
+    (fingerprint(target)? == stored).then_some(known)
 }
 
-/// The newest remembered version, for the no-op report.
-pub fn newest(target: &Target) -> Option<i64> {
-    read(target)?.iter().map(|(v, _, _)| *v).max()
+/// The newest version (`None` for an empty set) when the database is exactly at `known`;
+/// `None` from the outer option means "don't know": do the full run.
+pub fn check(known: &Known, engine: &mut Engine) -> Option<Option<i64>> {
+    let borrowed: Vec<(i64, &str, u64)> = known.iter().map(|(v, n, c)| (*v, n.as_str(), *c)).collect();
+    engine.is_up_to_date(&borrowed).ok()?.then(|| known.iter().map(|(v, _, _)| *v).max())
 }
 
 /// Remembers a validated set, unless the folder changed too recently to be sure of it.
@@ -50,11 +50,6 @@ pub fn remember(target: &Target, scripts: &[MigrationScript<'_>]) {
     if path.parent().is_some_and(|p| std::fs::create_dir_all(p).is_ok()) {
         let _ = crate::fsutil::write_atomic(&path, &text);
     }
-}
-
-fn read(target: &Target) -> Option<Known> {
-    let (stored, known) = read_file(&cache_path(target))?;
-    (fingerprint(target)? == stored).then_some(known)
 }
 
 fn read_file(path: &Path) -> Option<(u64, Known)> {
