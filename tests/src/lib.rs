@@ -54,20 +54,21 @@ pub fn assert() -> snapbox::Assert {
 /// compile once.
 pub struct Fixture {
     dir: tempfile::TempDir,
+    fetched: std::cell::Cell<bool>,
 }
 
 impl Fixture {
     /// A binary crate named `name` with an empty `main`.
     pub fn new(name: &str) -> Self {
         let dir = tempfile::Builder::new().prefix("dbm-fixture-").tempdir().expect("tempdir");
-        let fixture = Self { dir };
+        let fixture = Self { dir, fetched: std::cell::Cell::new(false) };
         fixture.write(
             "Cargo.toml",
             &format!("[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[workspace]\n"),
         );
         fixture.write("src/main.rs", "fn main() {}\n");
-        // Start from this workspace's lock file, so the fixture resolves to the versions that
-        // are already downloaded and builds offline.
+        // Start from this workspace's lock file, so the fixture resolves to the versions this
+        // workspace is tested with.
         std::fs::copy(workspace_root().join("Cargo.lock"), fixture.path().join("Cargo.lock")).expect("copy lock");
         fixture
     }
@@ -118,6 +119,7 @@ impl Fixture {
 
     /// A real `cargo <args>` of the crate, offline, with the shared fixture target folder.
     pub fn cargo(&self, args: &[&str]) -> Output {
+        self.fetch_once();
         Command::new(cargo())
             .args(args)
             .arg("--offline")
@@ -127,6 +129,21 @@ impl Fixture {
             .env_remove("DATABASE_URL")
             .output()
             .expect("run cargo")
+    }
+
+    /// Downloads what the crate needs, once, online: the build itself runs `--offline` so its
+    /// output never shows downloads, and a fresh Cargo home has none of the crates a fixture's
+    /// features add to the workspace's lock file.
+    fn fetch_once(&self) {
+        if self.fetched.replace(true) {
+            return;
+        }
+        let out = Command::new(cargo())
+            .args(["fetch", "--quiet"])
+            .current_dir(self.path())
+            .output()
+            .expect("run cargo fetch");
+        assert!(out.status.success(), "cargo fetch failed: {}", String::from_utf8_lossy(&out.stderr));
     }
 
     /// `cargo build`, returning the output.
