@@ -13,6 +13,7 @@ mod down_refusals;
 mod failure;
 mod kill;
 mod redaction;
+mod transcript;
 mod uptodate;
 mod vaultwarden;
 

@@ -1,0 +1,125 @@
+//! What users see: the exact human (and JSON) output of every database command on each
+//! backend, as one transcript per backend, so that moving code between layers is proven not to
+//! change a line of it. Times, durations and backup names vary by run and are redacted.
+
+use super::{crate_with, on_all_backends};
+use dbmigrate_tests::{Backend, TestDb, code, dbm};
+use std::fmt::Write as _;
+use std::path::Path;
+
+on_all_backends!(transcript);
+
+const FILES: &[(&str, &str)] = &[
+    ("V1__a.sql", "CREATE TABLE a (id INT PRIMARY KEY);\nINSERT INTO a VALUES (1);\n"),
+    ("V1__a.down.sql", "DROP TABLE a;\n"),
+    ("V2__b.sql", "CREATE TABLE b (id INT PRIMARY KEY);\n"),
+    ("V2__b.down.sql", "DROP TABLE b;\n"),
+    ("V3__fill.sql", "INSERT INTO a VALUES (2);\nINSERT INTO b VALUES (1);\n"),
+    ("V3__fill.down.sql", "DELETE FROM b;\nDELETE FROM a WHERE id = 2;\n"),
+];
+
+/// The commands of a day's work, in order, including refusals and a failing migration.
+const STEPS: &[&[&str]] = &[
+    &["status"],
+    &["current"],
+    &["history"],
+    &["run", "--target", "1"],
+    &["status"],
+    &["status", "--format", "json"],
+    &["run", "--dry-run"],
+    &["run"],
+    &["run"],
+    &["current"],
+    &["current", "--format", "json"],
+    &["history"],
+    &["show", "2"],
+    &["show", "V3", "--format", "json"],
+    &["down"],
+    &["down", "--steps", "1", "--dry-run"],
+    &["down", "--steps", "1", "--format", "json"],
+    &["down", "--to", "0"],
+    &["run", "--format", "json"],
+    &["stamp", "3"],
+];
+
+fn transcript(backend: Backend) {
+    let fixture = crate_with("transcript", FILES);
+    let dir = fixture.path();
+    let db = TestDb::new(backend, "transcript", dir);
+    let mut out = String::new();
+    let mut step = |args: &[&str]| record(&mut out, dir, &db, args);
+    for args in STEPS {
+        step(args);
+    }
+    // An applied migration edited: run and down refuse, status says so.
+    let v2 = dir.join("migrations/V2__b.sql");
+    std::fs::write(&v2, "CREATE TABLE b (id INT PRIMARY KEY, x INT);\n").expect("edit V2");
+    step(&["status"]);
+    step(&["run"]);
+    std::fs::write(&v2, FILES[2].1).expect("restore V2");
+    // A migration whose second statement fails.
+    std::fs::write(dir.join("migrations/V4__bad.sql"), "CREATE TABLE c (id INT);\nINSERT INTO nope VALUES (1);\n")
+        .expect("write V4");
+    step(&["run", "--no-backup"]);
+    step(&["run", "--no-backup", "--format", "json"]);
+    step(&["status"]);
+    if backend == Backend::Mariadb {
+        step(&["repair", "--version", "4", "--as", "pending"]);
+        db.query("DROP TABLE c");
+    }
+    step(&["run", "--restore-on-failure"]);
+    step(&["status"]);
+    std::fs::remove_file(dir.join("migrations/V4__bad.sql")).expect("rm V4");
+    // An irreversible migration: down refuses before changing anything.
+    std::fs::write(dir.join("migrations/V4__keep.sql"), "CREATE TABLE c (id INT);\n").expect("write V4");
+    std::fs::write(dir.join("migrations/V4__keep.down.sql"), "-- irreversible\n").expect("write V4 down");
+    step(&["run", "--no-backup"]);
+    step(&["down", "--no-backup"]);
+    step(&["repair", "--version", "4", "--as", "applied"]);
+    step(&["status", "--exit-code"]);
+    let backups = dbmigrate_tests::cli().current_dir(dir).arg("backups").output().expect("run backups");
+    let _ = writeln!(out, "$ cargo dbmigrate backups\nexit: {}", code(&backups));
+    // Its columns are padded to the real database name, whose length varies with the pid.
+    let listing = redact(&String::from_utf8_lossy(&backups.stdout), dir, &db);
+    out.push_str(&regex::Regex::new(" {2,}").expect("valid pattern").replace_all(&listing, "  "));
+    snapbox::assert_data_eq!(out, snapbox::Data::read_from(&snapshot_path(backend), None).raw());
+}
+
+fn snapshot_path(backend: Backend) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("testsuite/db/transcript/{}.txt", backend.name()))
+}
+
+/// Runs one command and appends its exit code, stdout and stderr, redacted.
+fn record(out: &mut String, dir: &Path, db: &TestDb, args: &[&str]) {
+    let output = dbm(dir, &db.url, args);
+    let _ = writeln!(out, "$ cargo dbmigrate {}", args.join(" "));
+    let _ = writeln!(out, "exit: {}", code(&output));
+    for (name, bytes) in [("stdout", &output.stdout), ("stderr", &output.stderr)] {
+        let text = String::from_utf8_lossy(bytes);
+        if !text.is_empty() {
+            let _ = writeln!(out, "--- {name}");
+            out.push_str(&redact(&text, dir, db));
+            if !text.ends_with('\n') {
+                out.push('\n');
+            }
+        }
+    }
+    out.push('\n');
+}
+
+/// Replaces what differs between runs: the fixture's folder, the database, times, durations.
+fn redact(text: &str, dir: &Path, db: &TestDb) -> String {
+    let text = text.replace(&db.url, "[URL]").replace(&dir.display().to_string(), "[ROOT]").replace(&db.name, "[DB]");
+    let rules = [
+        (r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)", "[TIME]"),
+        // Times have 7 to 9 fraction digits, and table columns are padded after them.
+        (r"\[TIME\] +", "[TIME]  "),
+        (r"\d{8}T\d{6}(\.\d+)?Z?", "[STAMP]"),
+        (r"\d+\.\d+ ?(s|ms|KiB|MiB|B)\b", "[N]$1"),
+        (r#""duration_ms":[0-9.e-]+"#, r#""duration_ms":[N]"#),
+        (r"\b\d+ B\b", "[N] B"),
+    ];
+    rules.iter().fold(text, |text, (pattern, with)| {
+        regex::Regex::new(pattern).expect("valid pattern").replace_all(&text, *with).into_owned()
+    })
+}
