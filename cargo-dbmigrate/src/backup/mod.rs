@@ -149,9 +149,12 @@ fn sync_dir(dir: &Path) {
 }
 
 fn create_dir(dir: &Path) -> Result<(), CliError> {
-    use std::os::unix::fs::DirBuilderExt;
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
     // 0700: a backup holds every row of the database.
-    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(|e| dir_error(dir, &e))
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir).map_err(|e| dir_error(dir, &e))
 }
 
 fn dir_error(dir: &Path, e: &std::io::Error) -> CliError {

@@ -30,12 +30,12 @@ pub fn dump(conn: &ServerConn, config: &BackupConfig, out: &Path) -> Result<(), 
     let tool = dumper(config)?;
     client(config)?;
     let mut cmd = tool.command(&conn.mysql_env());
-    cmd.args(conn.mysql_args())
-        .args(["--single-transaction", "--routines", "--triggers", "--events", "--hex-blob"])
+    cmd.args(&conn.mysql_args())
+        .args(&["--single-transaction", "--routines", "--triggers", "--events", "--hex-blob"])
         .arg(format!("--result-file={}", out.display()))
         .arg("--")
         .arg(&conn.database);
-    tool.run(cmd, "writing", out).map(drop)
+    tool.run(&cmd, "writing", out).map(drop)
 }
 
 /// The dump ends with `-- Dump completed on …` only when the tool finished.
@@ -69,25 +69,25 @@ pub fn restore(conn: &ServerConn, config: &BackupConfig, path: &Path) -> Result<
     let tool = client(config)?;
     let base = |tool: &Tool| {
         let mut cmd = tool.command(&conn.mysql_env());
-        cmd.args(conn.mysql_args()).arg(format!("--database={}", conn.database));
+        cmd.args(&conn.mysql_args()).arg(format!("--database={}", conn.database));
         cmd
     };
     let mut list = base(&tool);
-    list.args(["--batch", "--skip-column-names", "--execute", LIST_DROPS]);
-    let drops = tool.run(list, "listing the objects to replace from", path)?.stdout;
+    list.args(&["--batch", "--skip-column-names", "--execute", LIST_DROPS]);
+    let drops = tool.run(&list, "listing the objects to replace from", path)?.stdout;
     let mut file = std::fs::File::open(path)
         .map_err(|e| CliError::failure(format!("cannot read the backup `{}`: {e}", path.display())))?;
-    let mut replay = base(&tool);
-    replay.stdin(Stdio::piped()).stdout(Stdio::null()).stderr(Stdio::piped());
-    let mut child = replay.spawn().map_err(|e| tool.spawn_error(&e))?;
+    let replay = base(&tool);
+    let spawned = replay.build_command().stdin(Stdio::piped()).stdout(Stdio::null()).stderr(Stdio::piped()).spawn();
+    let mut child = spawned.map_err(|e| tool.spawn_error(&replay, &e))?;
     let fed = child.stdin.take().map(|mut stdin| {
         stdin.write_all(b"SET FOREIGN_KEY_CHECKS = 0;\n")?;
         stdin.write_all(&drops)?;
         std::io::copy(&mut file, &mut stdin).map(drop)
     });
-    let out = child.wait_with_output().map_err(|e| tool.spawn_error(&e))?;
+    let out = child.wait_with_output().map_err(|e| tool.spawn_error(&replay, &e))?;
     if !out.status.success() {
-        return Err(tool.failed("restoring", path, &String::from_utf8_lossy(&out.stderr)).hint(
+        return Err(tool.failed(&replay, "restoring", path, &String::from_utf8_lossy(&out.stderr)).hint(
             "MySQL/MariaDB cannot restore in one transaction: fix the cause and run `cargo dbmigrate restore` again",
         ));
     }

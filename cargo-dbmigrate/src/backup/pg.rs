@@ -35,8 +35,8 @@ pub fn dump(conn: &ServerConn, config: &BackupConfig, out: &Path) -> Result<(), 
     // Also check pg_restore now: a backup that cannot be verified or restored is no backup.
     pg_restore(config)?;
     let mut cmd = tool.command(&conn.pg_env());
-    cmd.args(["--format=custom", "--no-password", "--file"]).arg(out);
-    let output = cmd.output().map_err(|e| tool.spawn_error(&e))?;
+    cmd.args(&["--format=custom", "--no-password", "--file"]).arg(out);
+    let output = Tool::spawnable(&cmd).output().map_err(|e| tool.spawn_error(&cmd, &e))?;
     if output.status.success() {
         return Ok(());
     }
@@ -50,7 +50,7 @@ pub fn dump(conn: &ServerConn, config: &BackupConfig, out: &Path) -> Result<(), 
         ))
         .hint("install the postgresql-client of the server's major version (or newer), or set `pg-dump = \"/usr/lib/postgresql/<major>/bin/pg_dump\"` in `[package.metadata.dbmigrate.backup]`"));
     }
-    Err(tool.failed("writing", out, &stderr))
+    Err(tool.failed(&cmd, "writing", out, &stderr))
 }
 
 /// `pg_restore --list`: the archive's table of contents reads back.
@@ -58,7 +58,7 @@ pub fn verify(config: &BackupConfig, path: &Path) -> Result<(), CliError> {
     let tool = pg_restore(config)?;
     let mut cmd = tool.command(&[]);
     cmd.arg("--list").arg(path);
-    let out = tool.run(cmd, "verifying", path)?;
+    let out = tool.run(&cmd, "verifying", path)?;
     if out.stdout.is_empty() {
         return Err(CliError::failure(format!(
             "the backup `{}` lists no contents; nothing was changed",
@@ -101,27 +101,27 @@ END $dbm$";
 pub fn restore(conn: &ServerConn, config: &BackupConfig, path: &Path) -> Result<(), CliError> {
     let reader = pg_restore(config)?;
     let client = psql(config)?;
-    let mut producer = reader.command(&[]);
-    producer.args(["--file=-"]).arg(path).stdout(Stdio::piped()).stderr(Stdio::piped());
-    let mut producer = producer.spawn().map_err(|e| reader.spawn_error(&e))?;
+    let mut produce = reader.command(&[]);
+    produce.arg("--file=-").arg(path);
+    let spawned = Tool::spawnable(&produce).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn();
+    let mut producer = spawned.map_err(|e| reader.spawn_error(&produce, &e))?;
     let Some(stdout) = producer.stdout.take() else {
         return Err(CliError::failure("could not read pg_restore's output"));
     };
-    let mut consumer = client.command(&conn.pg_env());
-    consumer
-        .args(["--no-psqlrc", "--quiet", "--no-password", "--single-transaction", "--set=ON_ERROR_STOP=1"])
-        .args(["--command", CLEAN, "--file=-"])
-        .stdin(Stdio::from(stdout))
-        .stdout(Stdio::null());
-    let applied = consumer.output().map_err(|e| client.spawn_error(&e));
-    let produced = producer.wait_with_output().map_err(|e| reader.spawn_error(&e))?;
+    let mut consume = client.command(&conn.pg_env());
+    consume
+        .args(&["--no-psqlrc", "--quiet", "--no-password", "--single-transaction", "--set=ON_ERROR_STOP=1"])
+        .args(&["--command", CLEAN, "--file=-"]);
+    let applied = consume.build_command().stdin(Stdio::from(stdout)).stdout(Stdio::null()).output();
+    let applied = applied.map_err(|e| client.spawn_error(&consume, &e));
+    let produced = producer.wait_with_output().map_err(|e| reader.spawn_error(&produce, &e))?;
     if !produced.status.success() {
-        return Err(reader.failed("reading", path, &String::from_utf8_lossy(&produced.stderr)));
+        return Err(reader.failed(&produce, "reading", path, &String::from_utf8_lossy(&produced.stderr)));
     }
     let applied = applied?;
     if !applied.status.success() {
         return Err(client
-            .failed("restoring", path, &String::from_utf8_lossy(&applied.stderr))
+            .failed(&consume, "restoring", path, &String::from_utf8_lossy(&applied.stderr))
             .hint("the restore ran in one transaction and was rolled back: the database is as it was before it"));
     }
     Ok(())

@@ -1,7 +1,8 @@
 //! Finding and running the database's own dump and restore tools, with errors that name the
-//! tool, the file and the fix.
+//! tool, its command line, the file and the fix.
 
 use crate::CliError;
+use cargo_util::ProcessBuilder;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
@@ -53,38 +54,57 @@ fn on_path(name: &Path) -> Option<PathBuf> {
     std::env::split_paths(&path).map(|dir| dir.join(name)).find(|p| is_executable(p))
 }
 
+#[cfg(unix)]
 fn is_executable(p: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
     std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
+#[cfg(not(unix))]
+fn is_executable(p: &Path) -> bool {
+    p.is_file()
+}
+
 impl Tool {
-    /// A command for the tool with the given environment and no stdin.
-    pub fn command(&self, env: &[(String, String)]) -> Command {
-        let mut cmd = Command::new(&self.path);
-        cmd.envs(env.iter().map(|(k, v)| (k, v))).stdin(Stdio::null());
+    /// A command for the tool with the given environment. Secrets travel only in `env`
+    /// (`PGPASSWORD`, `MYSQL_PWD`), which the command line shown in errors leaves out.
+    pub fn command(&self, env: &[(String, String)]) -> ProcessBuilder {
+        let mut cmd = ProcessBuilder::new(&self.path);
+        for (key, value) in env {
+            cmd.env(key, value);
+        }
         cmd
     }
 
-    /// Runs `cmd` to completion; a failure is an error naming the tool, its stderr and `file`.
-    pub fn run(&self, mut cmd: Command, what: &str, file: &Path) -> Result<Output, CliError> {
-        let out = cmd.output().map_err(|e| self.spawn_error(&e))?;
+    /// `cmd` as a std command with no stdin, for piping one tool into another.
+    pub fn spawnable(cmd: &ProcessBuilder) -> Command {
+        let mut command = cmd.build_command();
+        command.stdin(Stdio::null());
+        command
+    }
+
+    /// Runs `cmd` to completion; a failure is an error naming the command, its stderr and `file`.
+    pub fn run(&self, cmd: &ProcessBuilder, what: &str, file: &Path) -> Result<Output, CliError> {
+        let out = Self::spawnable(cmd).output().map_err(|e| self.spawn_error(cmd, &e))?;
         if out.status.success() {
             return Ok(out);
         }
-        Err(self.failed(what, file, &String::from_utf8_lossy(&out.stderr)))
+        Err(self.failed(cmd, what, file, &String::from_utf8_lossy(&out.stderr)))
     }
 
-    pub fn spawn_error(&self, e: &std::io::Error) -> CliError {
-        CliError::failure(format!("could not start `{}` ({}): {e}", self.name, self.path.display())).hint(
+    pub fn spawn_error(&self, cmd: &ProcessBuilder, e: &std::io::Error) -> CliError {
+        CliError::failure(format!("could not start {}: {e}", shown(cmd))).hint(
             "check that the tool is installed and executable, or set its path in `[package.metadata.dbmigrate.backup]`",
         )
     }
 
-    /// `pg_dump failed writing <file>: <its stderr>`, with a hint for the common causes.
-    pub fn failed(&self, what: &str, file: &Path, stderr: &str) -> CliError {
+    /// `pg_dump failed writing <file>: <its stderr>`, with the command line and a hint for the
+    /// common causes.
+    pub fn failed(&self, cmd: &ProcessBuilder, what: &str, file: &Path, stderr: &str) -> CliError {
         let detail = stderr.trim().lines().filter(|l| !l.trim().is_empty()).take(6).collect::<Vec<_>>().join("; ");
-        let err = CliError::failure(format!("`{}` failed {what} `{}`: {detail}", self.name, file.display()));
+        let detail = if detail.is_empty() { "it exited with an error and printed nothing".to_owned() } else { detail };
+        let err = CliError::failure(format!("`{}` failed {what} `{}`: {detail}", self.name, file.display()))
+            .hint(format!("the command was {}", shown(cmd)));
         let lower = detail.to_ascii_lowercase();
         if lower.contains("no space left") {
             err.hint("the disk is full: free space in the backup folder or set `dir` in `[package.metadata.dbmigrate.backup]`")
@@ -94,4 +114,19 @@ impl Tool {
             err
         }
     }
+}
+
+/// The command line for messages: ProcessBuilder's quoting, with long arguments (inline SQL)
+/// shortened so that the line stays readable.
+fn shown(cmd: &ProcessBuilder) -> String {
+    let mut short = ProcessBuilder::new(cmd.get_program());
+    for arg in cmd.get_args() {
+        match arg.to_str() {
+            Some(text) if text.chars().count() > 60 => {
+                short.arg(format!("{}…", text.chars().take(40).collect::<String>()))
+            }
+            _ => short.arg(arg),
+        };
+    }
+    short.to_string()
 }
