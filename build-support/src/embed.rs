@@ -350,7 +350,8 @@ const RUNTIME_TEMPLATE: &str = r#"
         let base = ::std::env::current_dir().unwrap_or_default();
         let url = ::dbmigrate_runtime::DatabaseUrl::parse(database_url, &base)?;
         let mut engine = ::dbmigrate_runtime::Engine::connect(&url, options())?;
-        engine.run(&scripts(), ::dbmigrate_runtime::Target::Latest, &mut |_| {})
+        let mut quiet = |_: &::dbmigrate_runtime::Event| {};
+        engine.migrate(&scripts(), ::dbmigrate_runtime::Goal::Latest, &mut quiet).map_err(::dbmigrate_runtime::Error::from)
     }
 "#;
 

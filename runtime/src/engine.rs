@@ -1,6 +1,6 @@
 //! The engine: takes the lock, reads the history in one round trip, plans,
 //! then runs each migration with its history change in one transaction
-//! (statement by statement with a progress marker on MySQL/MariaDB).
+//! (statement by statement with a progress marker where DDL commits implicitly).
 //!
 //! One connection serves a whole run, so session settings made by a
 //! migration (`SET timezone = ...`) stay in force for the later ones; the
@@ -8,10 +8,11 @@
 
 use std::time::{Duration, Instant};
 
-use crate::backend::{self, Backend, DbError};
+use crate::backend::{self, Backend, DbError, LockGuard, Transactions};
 use crate::error::{Direction, Error, Result};
 use crate::history::{AppliedRow, DEFAULT_TABLE, HistoryState, Table};
-use crate::plan::{self, Checks, DownTarget, Scripts, Target};
+use crate::hooks::{Cause, Event, Hooks, MigrateError, Planned};
+use crate::plan::{self, Checks, Goal, Scripts};
 use crate::script::{MigrationScript, Reversibility, is_blank, line_of, wants_no_transaction};
 use crate::url::{DatabaseUrl, Dialect};
 
@@ -24,7 +25,7 @@ pub struct Options {
     pub setup_sql: Option<String>,
     /// How long to wait for the migration lock (and for SQLite's busy lock).
     pub lock_timeout: Duration,
-    /// Run the whole `run`/`down` in one transaction (not on MySQL/MariaDB,
+    /// Run a whole `migrate` in one transaction (not on MySQL/MariaDB,
     /// where DDL commits implicitly).
     pub single_transaction: bool,
     /// Apply pending migrations older than the newest applied one.
@@ -49,25 +50,6 @@ impl Default for Options {
     }
 }
 
-/// Progress reported while running; the engine itself prints nothing.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Event {
-    Started {
-        version: i64,
-        name: String,
-        direction: Direction,
-        /// 0-based position in this run, out of `total`.
-        index: usize,
-        total: usize,
-    },
-    Finished {
-        version: i64,
-        name: String,
-        direction: Direction,
-        duration: Duration,
-    },
-}
-
 /// One migration applied, reverted or stamped by a call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Applied {
@@ -76,7 +58,7 @@ pub struct Applied {
     pub duration: Duration,
 }
 
-/// What a `run`, `down` or `stamp` did.
+/// What a `migrate` or `stamp` did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Report {
     pub direction: Direction,
@@ -86,56 +68,15 @@ pub struct Report {
     pub migrations: Vec<Applied>,
 }
 
-/// The migration lock, held until dropped: other migrators (`run`, `down`, `stamp`) wait.
+/// The migration lock, held until dropped: other migrators (`migrate`, `stamp`, `repair`) wait.
 pub struct MigrationLock {
-    _guard: backend::LockGuard,
+    _guard: LockGuard,
 }
 
 impl std::fmt::Debug for MigrationLock {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("MigrationLock")
     }
-}
-
-/// What a run or down is about to do, shown to the `before_apply` hook.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Planned {
-    pub direction: Direction,
-    /// Highest applied version now.
-    pub current: Option<i64>,
-    /// The migrations about to be applied or reverted, in order: (version, name).
-    pub migrations: Vec<(i64, String)>,
-}
-
-/// Where a call goes: up to a target, or down.
-#[derive(Clone, Copy)]
-enum Goal {
-    Up(Target),
-    Down(DownTarget),
-}
-
-impl Goal {
-    fn direction(self) -> Direction {
-        match self {
-            Goal::Up(_) => Direction::Up,
-            Goal::Down(_) => Direction::Down,
-        }
-    }
-}
-
-/// A hook run under the migration lock before anything changes; its error aborts the call.
-pub type BeforeApply<'h> = dyn FnMut(&Planned) -> std::result::Result<(), String> + 'h;
-
-fn call_hook(hook: &mut BeforeApply<'_>, jobs: &[Job], state: &HistoryState, direction: Direction) -> Result<()> {
-    if jobs.is_empty() {
-        return Ok(());
-    }
-    let planned = Planned {
-        direction,
-        current: plan::newest(&state.rows),
-        migrations: jobs.iter().map(|j| (j.version, j.name.clone())).collect(),
-    };
-    hook(&planned).map_err(Error::Aborted)
 }
 
 /// The state of one migration.
@@ -239,86 +180,33 @@ impl Engine {
         self.url.dialect()
     }
 
-    /// Applies pending migrations up to `target`.
-    pub fn run(
-        &mut self,
-        scripts: &[MigrationScript<'_>],
-        target: Target,
-        observer: &mut dyn FnMut(&Event),
-    ) -> Result<Report> {
-        self.run_hooked(scripts, target, &mut |_| Ok(()), observer)
-    }
-
-    /// [`Engine::run`], calling `before_apply` under the migration lock once the plan is known
-    /// and before anything changes (not when there is nothing to do). This is where a deploy
-    /// takes its backup: concurrent migrators wait on the lock, then find nothing to do, so
-    /// exactly one backup is taken. An error from the hook aborts with nothing changed.
-    pub fn run_hooked(
-        &mut self,
-        scripts: &[MigrationScript<'_>],
-        target: Target,
-        before_apply: &mut BeforeApply<'_>,
-        observer: &mut dyn FnMut(&Event),
-    ) -> Result<Report> {
-        self.migrate(scripts, Goal::Up(target), before_apply, observer)
-    }
-
-    /// Takes the migration lock on its own connection, waiting up to the lock timeout, for
-    /// work that must not overlap a migration (restoring a backup).
-    pub fn lock(&self) -> Result<MigrationLock> {
-        Ok(MigrationLock { _guard: backend::lock(&self.url, &self.table, self.options.lock_timeout)? })
-    }
-
-    /// Reverts applied migrations, newest first.
-    pub fn down(
-        &mut self,
-        scripts: &[MigrationScript<'_>],
-        target: DownTarget,
-        observer: &mut dyn FnMut(&Event),
-    ) -> Result<Report> {
-        self.down_hooked(scripts, target, &mut |_| Ok(()), observer)
-    }
-
-    /// [`Engine::down`] with a hook called under the lock before anything changes; see
-    /// [`Engine::run_hooked`].
-    pub fn down_hooked(
-        &mut self,
-        scripts: &[MigrationScript<'_>],
-        target: DownTarget,
-        before_apply: &mut BeforeApply<'_>,
-        observer: &mut dyn FnMut(&Event),
-    ) -> Result<Report> {
-        self.migrate(scripts, Goal::Down(target), before_apply, observer)
-    }
-
-    /// Lock, read the history in one round trip, plan, call the hook, execute.
-    fn migrate(
+    /// Applies or reverts migrations toward `goal`: takes the lock, reads the history in one
+    /// round trip, plans (refusing before anything is sent when it must), calls
+    /// [`Hooks::before_apply`] when something will change, then runs each migration, reporting
+    /// progress to [`Hooks::on_event`]. A failure says what was committed before it.
+    pub fn migrate<H: Hooks + ?Sized>(
         &mut self,
         scripts: &[MigrationScript<'_>],
         goal: Goal,
-        before_apply: &mut BeforeApply<'_>,
-        observer: &mut dyn FnMut(&Event),
-    ) -> Result<Report> {
+        hooks: &mut H,
+    ) -> Result<Report, MigrateError<H::Error>> {
         let scripts = plan::index(scripts)?;
-        let _lock = backend::lock(&self.url, &self.table, self.options.lock_timeout)?;
+        let _lock = self.conn.lock(&self.table, self.options.lock_timeout)?;
         let state = self.load(true)?.unwrap_or_default();
         let jobs = self.jobs(&scripts, &state, goal)?;
-        call_hook(before_apply, &jobs, &state, goal.direction())?;
-        self.execute(jobs, &state, goal.direction(), observer)
-    }
-
-    /// What `goal` runs against `state`, refused before anything is sent when it must be.
-    fn jobs(&self, scripts: &Scripts<'_, '_>, state: &HistoryState, goal: Goal) -> Result<Vec<Job>> {
-        refuse_dirty(state, scripts)?;
-        match goal {
-            Goal::Up(target) => {
-                plan::plan_up(scripts, state, target, self.checks())?.iter().map(|s| self.up_job(s)).collect()
-            }
-            Goal::Down(target) => plan::plan_down(scripts, state, target)?.iter().map(|s| self.down_job(s)).collect(),
+        if !jobs.is_empty() {
+            let planned = Planned {
+                direction: goal.direction(),
+                current: plan::newest(&state.rows),
+                migrations: jobs.iter().map(|j| (j.version, j.name.clone())).collect(),
+            };
+            hooks.before_apply(&planned).map_err(|e| MigrateError { cause: Cause::Hook(e), applied: Vec::new() })?;
         }
+        self.execute(jobs, &state, goal.direction(), &mut |e| hooks.on_event(e))
     }
 
-    fn dry(&mut self, scripts: &[MigrationScript<'_>], goal: Goal) -> Result<Vec<String>> {
+    /// The SQL `migrate` would send toward `goal`, in order; changes nothing.
+    pub fn dry_run(&mut self, scripts: &[MigrationScript<'_>], goal: Goal) -> Result<Vec<String>> {
         let scripts = plan::index(scripts)?;
         let (state, mut out) = self.load_for_dry_run()?;
         let jobs = self.jobs(&scripts, &state, goal)?;
@@ -326,14 +214,20 @@ impl Engine {
         Ok(out)
     }
 
-    /// The SQL `run` would send, in order; changes nothing.
-    pub fn dry_run(&mut self, scripts: &[MigrationScript<'_>], target: Target) -> Result<Vec<String>> {
-        self.dry(scripts, Goal::Up(target))
+    /// Takes the migration lock on its own connection, waiting up to the lock timeout, for
+    /// work that must not overlap a migration (restoring a backup).
+    pub fn lock(&self) -> Result<MigrationLock> {
+        Ok(MigrationLock { _guard: self.conn.lock(&self.table, self.options.lock_timeout)? })
     }
 
-    /// The SQL `down` would send, in order; changes nothing.
-    pub fn dry_run_down(&mut self, scripts: &[MigrationScript<'_>], target: DownTarget) -> Result<Vec<String>> {
-        self.dry(scripts, Goal::Down(target))
+    /// What `goal` runs against `state`, refused before anything is sent when it must be.
+    fn jobs(&self, scripts: &Scripts<'_, '_>, state: &HistoryState, goal: Goal) -> Result<Vec<Job>> {
+        refuse_dirty(state, scripts)?;
+        let chosen = plan::plan(scripts, state, goal, self.checks())?;
+        match goal.direction() {
+            Direction::Up => chosen.iter().map(|s| self.up_job(s)).collect(),
+            Direction::Down => chosen.iter().map(|s| self.down_job(s)).collect(),
+        }
     }
 
     /// Whether the database is exactly at `known` — each (version, name, refinery checksum)
@@ -371,10 +265,10 @@ impl Engine {
     /// Records pending migrations up to `up_to` as applied without running them.
     pub fn stamp(&mut self, scripts: &[MigrationScript<'_>], up_to: i64) -> Result<Report> {
         let scripts = plan::index(scripts)?;
-        let _lock = backend::lock(&self.url, &self.table, self.options.lock_timeout)?;
+        let _lock = self.conn.lock(&self.table, self.options.lock_timeout)?;
         let state = self.load(true)?.unwrap_or_default();
         refuse_dirty(&state, &scripts)?;
-        let pending = plan::plan_up(&scripts, &state, Target::Version(up_to), self.checks())?;
+        let pending = plan::plan_up(&scripts, &state, up_to, self.checks())?;
         let mut steps = vec![Step::Begin];
         for s in &pending {
             steps.push(insert_step(s)?);
@@ -392,7 +286,7 @@ impl Engine {
     /// Resolves a dirty or doubtful migration by recording it as applied or pending.
     pub fn repair(&mut self, scripts: &[MigrationScript<'_>], version: i64, action: RepairAction) -> Result<()> {
         let scripts = plan::index(scripts)?;
-        let _lock = backend::lock(&self.url, &self.table, self.options.lock_timeout)?;
+        let _lock = self.conn.lock(&self.table, self.options.lock_timeout)?;
         let state = self.load(true)?.unwrap_or_default();
         let recorded = state.rows.iter().any(|r| r.version == version);
         let marked = state.dirty.as_ref().is_some_and(|d| d.version == version);
@@ -406,7 +300,7 @@ impl Engine {
             _ if !marked => return Ok(()),
             _ => {}
         }
-        if self.dialect() == Dialect::Mysql {
+        if self.tracked_ddl() {
             steps.push(Step::Record(self.table.mark_clear_sql(version)));
         }
         steps.push(Step::Commit);
@@ -434,7 +328,7 @@ impl Engine {
             Some(state) => Ok((state, Vec::new())),
             None => {
                 let mut out = vec![self.table.create_sql(self.dialect())];
-                if self.dialect() == Dialect::Mysql {
+                if self.tracked_ddl() {
                     out.push(self.table.create_side_sql());
                 }
                 Ok((HistoryState::default(), out))
@@ -460,16 +354,10 @@ impl Engine {
         Ok(steps)
     }
 
-    /// PostgreSQL scripts go statement by statement when the splitter is
-    /// sure of the boundaries (exact error lines, no implicit transaction
-    /// around a multi-statement query); otherwise, and on SQLite (which
-    /// reports lines itself), the file goes in one call.
+    /// Statement by statement when the backend splits the script (for exact error lines);
+    /// otherwise the file goes in one call and the database reports lines itself.
     fn statements(&self, sql: &str) -> Vec<Step> {
-        let split = match self.dialect() {
-            Dialect::Postgres => crate::split::split_postgres(sql),
-            _ => None,
-        };
-        match split {
+        match self.conn.split(sql) {
             Some(stmts) => {
                 stmts.into_iter().map(|st| Step::Sql { sql: st.sql.to_string(), line: st.line, single: true }).collect()
             }
@@ -477,13 +365,12 @@ impl Engine {
         }
     }
 
-    /// MySQL/MariaDB: statement by statement with a progress marker, since
-    /// DDL commits implicitly; the history change and the marker's removal
-    /// share a transaction.
+    /// Where DDL commits implicitly: statement by statement with a progress
+    /// marker; the history change and the marker's removal share a transaction.
     fn tracked(&self, version: i64, direction: Direction, sql: &str, record: Step) -> Vec<Step> {
         let mut steps = vec![Step::Record(self.table.mark_start_sql(version, direction))];
-        for (i, st) in crate::split::split_mysql(sql).into_iter().enumerate() {
-            steps.push(Step::Sql { sql: st.sql.to_string(), line: st.line, single: true });
+        for (i, st) in self.statements(sql).into_iter().enumerate() {
+            steps.push(st);
             steps.push(Step::Record(self.table.mark_progress_sql(version, i + 1)));
         }
         steps.push(Step::Begin);
@@ -498,14 +385,11 @@ impl Engine {
             Direction::Up => s.file_name(),
             Direction::Down => format!("V{}__{}.down.sql", s.version, s.name),
         };
-        if self.options.single_transaction && self.dialect() != Dialect::Mysql && wants_no_transaction(sql) {
+        if self.single_tx() && wants_no_transaction(sql) {
             return Err(Error::NoTransactionConflict(file));
         }
-        let steps = if self.dialect() == Dialect::Mysql {
-            self.tracked(s.version, direction, sql, record)
-        } else {
-            self.wrap(sql, record)?
-        };
+        let steps =
+            if self.tracked_ddl() { self.tracked(s.version, direction, sql, record) } else { self.wrap(sql, record)? };
         Ok(Job { version: s.version, name: s.name.to_string(), file, direction, steps })
     }
 
@@ -518,8 +402,14 @@ impl Engine {
         self.job(s, Direction::Down, s.down.as_deref().unwrap_or_default(), record)
     }
 
+    /// Whether DDL commits implicitly, so migrations are tracked by a progress marker.
+    fn tracked_ddl(&self) -> bool {
+        self.conn.transactions() == Transactions::Tracked
+    }
+
+    /// Single-transaction mode, where DDL is transactional (ignored where it is not).
     fn single_tx(&self) -> bool {
-        self.options.single_transaction && self.dialect() != Dialect::Mysql
+        self.options.single_transaction && !self.tracked_ddl()
     }
 
     fn render(&self, jobs: &[Job]) -> Vec<String> {
@@ -541,13 +431,15 @@ impl Engine {
         out
     }
 
-    fn execute(
+    /// Runs the jobs in order. A failure carries the migrations committed before it: none in
+    /// single-transaction mode, where it rolls everything back.
+    fn execute<E>(
         &mut self,
         jobs: Vec<Job>,
         state: &HistoryState,
         direction: Direction,
         observer: &mut dyn FnMut(&Event),
-    ) -> Result<Report> {
+    ) -> Result<Report, MigrateError<E>> {
         let single = self.single_tx() && !jobs.is_empty();
         if single {
             self.send_control(self.conn.begin_sql(), "could not begin the transaction")?;
@@ -555,23 +447,16 @@ impl Engine {
         let total = jobs.len();
         let mut done = Vec::new();
         for (index, job) in jobs.iter().enumerate() {
-            observer(&Event::Started {
-                version: job.version,
-                name: job.name.clone(),
-                direction: job.direction,
-                index,
-                total,
-            });
+            let (version, name) = (job.version, job.name.clone());
+            observer(&Event::Started { version, name: name.clone(), direction: job.direction, index, total });
             let start = Instant::now();
-            self.run_job(job, single)?;
+            if let Err(e) = self.run_job(job, single) {
+                let applied = if single { Vec::new() } else { done };
+                return Err(MigrateError { cause: Cause::Engine(e), applied });
+            }
             let duration = start.elapsed();
-            observer(&Event::Finished {
-                version: job.version,
-                name: job.name.clone(),
-                direction: job.direction,
-                duration,
-            });
-            done.push(Applied { version: job.version, name: job.name.clone(), duration });
+            observer(&Event::Finished { version, name: name.clone(), direction: job.direction, duration });
+            done.push(Applied { version, name, duration });
         }
         if single {
             self.send_control("COMMIT", "could not commit the transaction")?;
@@ -597,7 +482,8 @@ impl Engine {
     /// open (the job's own, or the whole run's when `outer_tx`).
     fn run_job(&mut self, job: &Job, outer_tx: bool) -> Result<()> {
         let mut in_tx = outer_tx;
-        let mut statements_done = 0;
+        // Statements run outside a transaction persist whatever fails next.
+        let mut outside_done = 0;
         for step in &job.steps {
             let result = match step {
                 Step::Begin => self.conn.execute(self.conn.begin_sql()).map(|()| in_tx = true),
@@ -608,19 +494,19 @@ impl Engine {
                     self.conn.execute(&sql)
                 }
                 Step::Sql { sql, line, single } => {
-                    let r = self.conn.execute(sql);
-                    if let Err(e) = r {
+                    if let Err(e) = self.conn.execute(sql) {
                         let at = Location { sql, line: *line, single: *single };
-                        return Err(self.fail_sql(job, e, at, in_tx, statements_done));
+                        return Err(self.fail_sql(job, e, at, in_tx, outside_done));
                     }
-                    statements_done += 1;
+                    outside_done += usize::from(!in_tx);
                     Ok(())
                 }
             };
-            if let Err(e) = result {
+            if let Err(mut e) = result {
                 if in_tx {
                     let _ = self.conn.execute("ROLLBACK");
                 }
+                e.transient &= outside_done == 0;
                 let context = match step {
                     Step::Begin => format!("could not begin the transaction for {}", job.file),
                     Step::Commit => format!("could not commit {}", job.file),
@@ -633,20 +519,22 @@ impl Engine {
     }
 
     /// Builds the error for a failed migration statement and undoes what can
-    /// be undone: the open transaction, or on MySQL a marker with no
-    /// completed statement behind it.
-    fn fail_sql(&mut self, job: &Job, e: DbError, at: Location<'_>, in_tx: bool, done: usize) -> Error {
+    /// be undone: the open transaction, or where DDL is tracked, a marker with
+    /// nothing persisted behind it.
+    fn fail_sql(&mut self, job: &Job, e: DbError, at: Location<'_>, in_tx: bool, outside_done: usize) -> Error {
         if in_tx {
             let _ = self.conn.execute("ROLLBACK");
         }
-        let mut dirty = false;
-        if self.dialect() == Dialect::Mysql {
-            if done == 0 {
-                let _ = self.conn.execute(&self.table.mark_clear_sql(job.version));
-            } else {
-                dirty = true;
-            }
-        }
+        // Outside a transaction, what ran before the failing statement persists (or may,
+        // when the whole file went in one call).
+        let partial = !in_tx && (outside_done > 0 || !at.single);
+        let dirty = match self.conn.transactions() {
+            Transactions::Tracked if partial => true,
+            // Nothing ran: the marker goes, unless the connection is gone, and then it stays
+            // and the error says so.
+            Transactions::Tracked => self.conn.execute(&self.table.mark_clear_sql(job.version)).is_err(),
+            Transactions::PerMigration => false,
+        };
         let line = match e.offset {
             Some(off) => Some(at.line + line_of(at.sql, off) - 1),
             None if at.single => Some(at.line),
@@ -659,6 +547,7 @@ impl Engine {
             message: e.message,
             code: e.code,
             dirty,
+            transient: e.transient && !partial && !dirty,
         }
     }
 }

@@ -33,11 +33,23 @@ pub enum Error {
     #[error("invalid migration {file}: {reason}")]
     Script { file: String, reason: String },
     #[error("could not connect to {url}: {message}")]
-    Connect { url: String, message: String },
+    Connect {
+        url: String,
+        message: String,
+        /// The server was unreachable or busy (refused, timed out, too many connections…),
+        /// as opposed to refusing us (credentials, tls, a bad url).
+        transient: bool,
+    },
     #[error("timed out after {seconds}s waiting for the migration lock on {url}; another migration may be running")]
     LockTimeout { url: String, seconds: u64 },
     #[error("{context}: {message}{}", code_suffix(.code))]
-    Database { context: String, message: String, code: Option<String> },
+    Database {
+        context: String,
+        message: String,
+        code: Option<String>,
+        /// The connection or a lock failed (lost connection, deadlock, lock wait timeout…).
+        transient: bool,
+    },
     #[error("{direction} migration {file} failed{}: {message}{}{}",
         line_suffix(*.line), code_suffix(.code), dirty_suffix(*.dirty))]
     Migration {
@@ -48,6 +60,9 @@ pub enum Error {
         code: Option<String>,
         /// MySQL/MariaDB only: DDL already committed, the migration is half applied.
         dirty: bool,
+        /// Nothing of the migration persists and the cause was the connection or a lock
+        /// (deadlock, serialization failure…), not the script's SQL: a later try may succeed.
+        transient: bool,
     },
     #[error(
         "migration {file} was left half applied ({direction}, {done} statement(s) done) by an earlier run; \
@@ -71,10 +86,27 @@ pub enum Error {
     UnknownVersion(i64),
     #[error("{0} must run outside a transaction and cannot be combined with single-transaction mode")]
     NoTransactionConflict(String),
+    /// The call was abandoned before it changed anything (the generated `run_async` reports a
+    /// cancelled task with it).
     #[error("aborted before changing anything: {0}")]
     Aborted(String),
     #[error("i/o error on {path}: {message}")]
     Io { path: String, message: String },
+}
+
+impl Error {
+    /// Whether a later try may succeed: nothing of the failed step persists, and the cause was
+    /// the connection, the server's load or a lock, never a migration's own SQL. The backend
+    /// that saw the driver's typed error decided it (io error kind, SQLSTATE, MySQL error
+    /// number); a migration that left a MySQL/MariaDB migration half applied never is.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Error::LockTimeout { .. } => true,
+            Error::Connect { transient, .. } | Error::Database { transient, .. } => *transient,
+            Error::Migration { transient, dirty, .. } => *transient && !*dirty,
+            _ => false,
+        }
+    }
 }
 
 fn code_suffix(code: &Option<String>) -> String {
@@ -114,3 +146,32 @@ pub(crate) fn chain(err: &dyn std::error::Error) -> String {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn migration(transient: bool, dirty: bool) -> Error {
+        Error::Migration {
+            file: "V1__a.sql".into(),
+            direction: Direction::Up,
+            line: Some(1),
+            message: "boom".into(),
+            code: Some("40P01".into()),
+            dirty,
+            transient,
+        }
+    }
+
+    #[test]
+    fn only_transient_failures_are_retried() {
+        let connect = |transient| Error::Connect { url: "x".into(), message: "m".into(), transient };
+        assert!(Error::LockTimeout { url: "x".into(), seconds: 1 }.is_transient());
+        assert!(connect(true).is_transient(), "refused, reset, timed out");
+        assert!(!connect(false).is_transient(), "password authentication failed");
+        assert!(migration(true, false).is_transient(), "deadlock, rolled back");
+        assert!(!migration(true, true).is_transient(), "half applied on MariaDB: never");
+        assert!(!migration(false, false).is_transient(), "a SQL error in a migration: never");
+        assert!(!Error::Divergent(vec![]).is_transient());
+    }
+}

@@ -7,21 +7,25 @@
 //! separate `<table>_dbmigrate` table.
 //!
 //! ```no_run
-//! use dbmigrate_runtime::{DatabaseUrl, Engine, Event, MigrationScript, Options, Target};
+//! use dbmigrate_runtime::{DatabaseUrl, Engine, Event, Goal, MigrationScript, Options};
 //!
 //! # fn main() -> dbmigrate_runtime::Result<()> {
 //! let url = DatabaseUrl::parse("sqlite:app.db", std::path::Path::new("."))?;
 //! let scripts = [MigrationScript::new(1, "init", "CREATE TABLE t (x INT);", Some("DROP TABLE t;"))];
 //! let mut engine = Engine::connect(&url, Options::default())?;
-//! let report = engine.run(&scripts, Target::Latest, &mut |event| {
+//! let report = engine.migrate(&scripts, Goal::Latest, &mut |event: &Event| {
 //!     if let Event::Finished { version, duration, .. } = event {
 //!         eprintln!("applied {version} in {duration:?}");
 //!     }
 //! })?;
 //! assert_eq!(report.after, Some(1));
+//! engine.migrate(&scripts, Goal::DownTo(0), &mut |_: &Event| {})?;
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! A caller that must act before anything changes (take a backup) implements [`Hooks`]; its
+//! error comes back typed in [`MigrateError`], with the migrations committed before a failure.
 //!
 //! Behaviour worth knowing:
 //! - a lock is taken first (PostgreSQL advisory lock, MySQL `GET_LOCK`, an
@@ -32,6 +36,8 @@
 //!   runs outside one; MySQL/MariaDB scripts run statement by statement with
 //!   a progress marker, and a failure after the first statement leaves the
 //!   migration dirty until [`Engine::repair`];
+//! - [`Error::is_transient`] says whether trying again may succeed, decided
+//!   by the backend from the driver's typed error;
 //! - empty or comment-only scripts are recorded but never sent;
 //! - one connection serves a whole call, so session settings a migration
 //!   makes stay in force for the next ones.
@@ -40,21 +46,20 @@
 #![cfg_attr(not(all(feature = "sqlite", feature = "postgres", feature = "mysql")), allow(dead_code))]
 
 mod backend;
-pub mod engine;
-pub mod error;
-pub mod history;
+mod engine;
+mod error;
+mod history;
+mod hooks;
 mod lock;
-pub mod plan;
-pub mod script;
-pub mod split;
-pub mod url;
+mod plan;
+mod script;
+mod split;
+mod url;
 
-pub use engine::{
-    Applied, BeforeApply, Engine, Event, MigrationLock, MigrationState, MigrationStatus, Options, Planned,
-    RepairAction, Report,
-};
+pub use engine::{Applied, Engine, MigrationLock, MigrationState, MigrationStatus, Options, RepairAction, Report};
 pub use error::{Direction, Error, Result};
-pub use history::{AppliedRow, DEFAULT_TABLE};
-pub use plan::{DownTarget, Target};
-pub use script::{MigrationScript, Reversibility, is_blank};
-pub use url::{DatabaseUrl, Dialect, SqliteTarget};
+pub use history::AppliedRow;
+pub use hooks::{Cause, Event, Hooks, MigrateError, Planned};
+pub use plan::Goal;
+pub use script::{MigrationScript, Reversibility};
+pub use url::{DatabaseUrl, Dialect, SqliteTarget, TlsConfig, TlsMode};

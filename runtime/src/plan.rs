@@ -3,30 +3,35 @@
 
 use std::collections::BTreeMap;
 
-use crate::error::{Error, Result};
+use crate::error::{Direction, Error, Result};
 use crate::history::{AppliedRow, HistoryState};
 use crate::script::{MigrationScript, Reversibility};
 
-/// How far `run` goes.
+/// Where a migration goes: up (applying pending migrations) or down (reverting applied ones).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Target {
-    /// Every pending migration.
+pub enum Goal {
+    /// Apply every pending migration.
     #[default]
     Latest,
-    /// Pending migrations up to and including this version.
-    Version(i64),
-}
-
-/// How far `down` goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DownTarget {
+    /// Apply pending migrations up to and including this version.
+    UpTo(i64),
     /// Revert this many of the newest applied migrations.
-    Steps(usize),
-    /// Revert every applied migration with a version above this one.
-    To(i64),
+    DownSteps(usize),
+    /// Revert every applied migration with a version above this one (0 reverts all).
+    DownTo(i64),
 }
 
-/// The checks `run` makes before applying anything.
+impl Goal {
+    /// Which way the goal runs migrations.
+    pub fn direction(self) -> Direction {
+        match self {
+            Goal::Latest | Goal::UpTo(_) => Direction::Up,
+            Goal::DownSteps(_) | Goal::DownTo(_) => Direction::Down,
+        }
+    }
+}
+
+/// The checks an upgrade makes before applying anything.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Checks {
     pub abort_divergent: bool,
@@ -63,11 +68,25 @@ pub(crate) fn newest(rows: &[AppliedRow]) -> Option<i64> {
     rows.iter().map(|r| r.version).max()
 }
 
-/// The scripts `run` would apply, oldest first.
+/// The scripts `goal` applies (oldest first) or reverts (newest first).
+pub(crate) fn plan<'s, 'a>(
+    scripts: &Scripts<'s, 'a>,
+    state: &HistoryState,
+    goal: Goal,
+    checks: Checks,
+) -> Result<Vec<&'s MigrationScript<'a>>> {
+    match goal {
+        Goal::Latest => plan_up(scripts, state, i64::MAX, checks),
+        Goal::UpTo(v) => plan_up(scripts, state, v, checks),
+        Goal::DownSteps(_) | Goal::DownTo(_) => plan_down(scripts, state, goal),
+    }
+}
+
+/// The pending scripts up to `limit` (included), oldest first.
 pub(crate) fn plan_up<'s, 'a>(
     scripts: &Scripts<'s, 'a>,
     state: &HistoryState,
-    target: Target,
+    limit: i64,
     checks: Checks,
 ) -> Result<Vec<&'s MigrationScript<'a>>> {
     let applied: BTreeMap<i64, &AppliedRow> = state.rows.iter().map(|r| (r.version, r)).collect();
@@ -86,10 +105,6 @@ pub(crate) fn plan_up<'s, 'a>(
     if checks.abort_missing && !missing.is_empty() {
         return Err(Error::Missing(missing));
     }
-    let limit = match target {
-        Target::Latest => i64::MAX,
-        Target::Version(v) => v,
-    };
     let pending: Vec<_> = scripts.range(..=limit).filter(|(v, _)| !applied.contains_key(v)).map(|(_, s)| *s).collect();
     if let Some(newest) = newest(&state.rows)
         && !checks.allow_out_of_order
@@ -102,18 +117,19 @@ pub(crate) fn plan_up<'s, 'a>(
     Ok(pending)
 }
 
-/// The scripts `down` would revert, newest first; refuses if any of them
+/// The scripts a down goal reverts, newest first; refuses if any of them
 /// cannot be reverted.
-pub(crate) fn plan_down<'s, 'a>(
+fn plan_down<'s, 'a>(
     scripts: &Scripts<'s, 'a>,
     state: &HistoryState,
-    target: DownTarget,
+    goal: Goal,
 ) -> Result<Vec<&'s MigrationScript<'a>>> {
     let mut rows: Vec<&AppliedRow> = state.rows.iter().collect();
     rows.sort_by_key(|r| std::cmp::Reverse(r.version));
-    let chosen: Vec<&AppliedRow> = match target {
-        DownTarget::Steps(n) => rows.into_iter().take(n).collect(),
-        DownTarget::To(v) => rows.into_iter().take_while(|r| r.version > v).collect(),
+    let chosen: Vec<&AppliedRow> = match goal {
+        Goal::DownSteps(n) => rows.into_iter().take(n).collect(),
+        Goal::DownTo(v) => rows.into_iter().take_while(|r| r.version > v).collect(),
+        Goal::Latest | Goal::UpTo(_) => Vec::new(),
     };
     chosen
         .into_iter()
@@ -163,9 +179,9 @@ mod tests {
         let s = scripts();
         let idx = index(&s).expect("valid");
         let st = state(vec![row(&s[0])]);
-        let up = plan_up(&idx, &st, Target::Latest, CHECKS).expect("plan");
+        let up = plan(&idx, &st, Goal::Latest, CHECKS).expect("plan");
         assert_eq!(up.iter().map(|s| s.version).collect::<Vec<_>>(), vec![2, 3]);
-        let up = plan_up(&idx, &st, Target::Version(2), CHECKS).expect("plan");
+        let up = plan(&idx, &st, Goal::UpTo(2), CHECKS).expect("plan");
         assert_eq!(up.len(), 1);
     }
 
@@ -175,14 +191,14 @@ mod tests {
         let idx = index(&s).expect("valid");
         let mut r = row(&s[0]);
         r.checksum = "1".into();
-        assert!(matches!(plan_up(&idx, &state(vec![r]), Target::Latest, CHECKS), Err(Error::Divergent(_))));
+        assert!(matches!(plan(&idx, &state(vec![r]), Goal::Latest, CHECKS), Err(Error::Divergent(_))));
         let mut r = row(&s[0]);
         r.version = 9;
-        assert!(matches!(plan_up(&idx, &state(vec![r]), Target::Latest, CHECKS), Err(Error::Missing(_))));
+        assert!(matches!(plan(&idx, &state(vec![r]), Goal::Latest, CHECKS), Err(Error::Missing(_))));
         let st = state(vec![row(&s[1])]);
-        assert!(matches!(plan_up(&idx, &st, Target::Latest, CHECKS), Err(Error::OutOfOrder { .. })));
+        assert!(matches!(plan(&idx, &st, Goal::Latest, CHECKS), Err(Error::OutOfOrder { .. })));
         let lax = Checks { allow_out_of_order: true, ..CHECKS };
-        assert_eq!(plan_up(&idx, &st, Target::Latest, lax).expect("plan").len(), 2);
+        assert_eq!(plan(&idx, &st, Goal::Latest, lax).expect("plan").len(), 2);
         let dup = vec![s[0].clone(), s[0].clone()];
         assert!(matches!(index(&dup), Err(Error::DuplicateVersion(1))));
     }
@@ -192,11 +208,11 @@ mod tests {
         let s = scripts();
         let idx = index(&s).expect("valid");
         let st = state(s.iter().map(row).collect());
-        assert!(matches!(plan_down(&idx, &st, DownTarget::Steps(1)), Err(Error::NoDown(f)) if f == "V3__c.sql"));
+        assert!(matches!(plan(&idx, &st, Goal::DownSteps(1), CHECKS), Err(Error::NoDown(f)) if f == "V3__c.sql"));
         let st = state(s[..2].iter().map(row).collect());
-        assert!(matches!(plan_down(&idx, &st, DownTarget::Steps(1)), Err(Error::Irreversible(f)) if f == "V2__b.sql"));
+        assert!(matches!(plan(&idx, &st, Goal::DownSteps(1), CHECKS), Err(Error::Irreversible(f)) if f == "V2__b.sql"));
         let st = state(vec![row(&s[0])]);
-        assert_eq!(plan_down(&idx, &st, DownTarget::To(0)).expect("plan").len(), 1);
-        assert!(plan_down(&idx, &st, DownTarget::To(1)).expect("plan").is_empty());
+        assert_eq!(plan(&idx, &st, Goal::DownTo(0), CHECKS).expect("plan").len(), 1);
+        assert!(plan(&idx, &st, Goal::DownTo(1), CHECKS).expect("plan").is_empty());
     }
 }

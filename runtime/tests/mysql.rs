@@ -3,8 +3,8 @@
 
 mod common;
 
-use common::TestDb;
-use dbmigrate_runtime::{Engine, Error, Target};
+use common::{TestDb, quiet};
+use dbmigrate_runtime::{Engine, Error, Goal};
 
 backend_tests!(TestDb::mysql);
 
@@ -37,7 +37,7 @@ fn errors_after_the_first_result_are_not_swallowed() {
         "SELECT 1;\nSELECT 2;\nDELIMITER //\nCREATE PROCEDURE p() BEGIN SELECT 1; SELECT * FROM nope; END//\nDELIMITER ;\nCALL p();\n",
         None,
     )];
-    let err = db.engine().run(&scripts, Target::Latest, &mut |_| {}).expect_err("must fail");
+    let err = db.engine().migrate(&scripts, Goal::Latest, &mut quiet).map_err(Error::from).expect_err("must fail");
     match &err {
         Error::Migration { line, code, message, .. } => {
             assert_eq!(*line, Some(6), "{err}");
@@ -57,7 +57,7 @@ fn set_and_prepare_on_one_connection() {
         "CREATE TABLE t (x INT);\nSET @s = 'ALTER TABLE t ADD COLUMN y INT';\nPREPARE st FROM @s;\nEXECUTE st;\nDEALLOCATE PREPARE st;\n# a hash comment\nINSERT INTO t (x, y) VALUES (1, 2);\n",
         None,
     )];
-    db.engine().run(&scripts, Target::Latest, &mut |_| {}).expect("run");
+    db.engine().migrate(&scripts, Goal::Latest, &mut quiet).map_err(Error::from).expect("run");
     assert_eq!(db.scalar("SELECT y FROM t"), 2);
 }
 
@@ -81,4 +81,32 @@ fn redaction() {
         }
         assert!(all.contains("***"), "{all}");
     }
+}
+
+/// Transience comes from the driver's typed errors: a refused connection and a lock wait
+/// timeout before anything ran may pass on a later try; a bad password, a migration's own SQL
+/// error, or anything that left a migration half applied never will.
+#[test]
+fn transient_failures_are_told_apart() {
+    let options = dbmigrate_runtime::Options { lock_timeout: std::time::Duration::from_secs(2), ..Default::default() };
+    let refused = common::parse("mysql://root@127.0.0.1:1/x");
+    let err = Engine::connect(&refused, options.clone()).expect_err("nothing listens");
+    assert!(err.is_transient(), "{err:?}");
+    let denied = common::parse("mysql://root:wrong@127.0.0.1:3306/mysql");
+    let err = Engine::connect(&denied, options).expect_err("access denied");
+    assert!(!err.is_transient(), "{err:?}");
+
+    let db = TestDb::mysql("transient");
+    let signal = |n: u16| format!("SIGNAL SQLSTATE 'HY000' SET MYSQL_ERRNO = {n}, MESSAGE_TEXT = 'wait';");
+    let first = [common::script(1, "a", &signal(1205), None)];
+    let err = db.engine().migrate(&first, Goal::Latest, &mut quiet).expect_err("1205");
+    assert!(err.is_transient(), "nothing ran: {err}");
+    let second = [common::script(1, "a", &format!("CREATE TABLE a (x INT);\n{}", signal(1205)), None)];
+    let err = db.engine().migrate(&second, Goal::Latest, &mut quiet).expect_err("1205 after ddl");
+    assert!(matches!(&err.cause, dbmigrate_runtime::Cause::Engine(Error::Migration { dirty: true, .. })), "{err}");
+    assert!(!err.is_transient(), "half applied: {err}");
+    let bad = [second[0].clone(), common::script(2, "b", "INSERT INTO no_such_table VALUES (1);", None)];
+    db.engine().repair(&second, 1, dbmigrate_runtime::RepairAction::AsApplied).expect("repair");
+    let err = db.engine().migrate(&bad, Goal::Latest, &mut quiet).map_err(Error::from).expect_err("1146");
+    assert!(!err.is_transient(), "{err}");
 }

@@ -3,8 +3,8 @@
 
 mod common;
 
-use common::TestDb;
-use dbmigrate_runtime::{Engine, Error, Target};
+use common::{TestDb, quiet};
+use dbmigrate_runtime::{Engine, Error, Goal};
 
 backend_tests!(TestDb::postgres);
 
@@ -48,12 +48,19 @@ fn no_transaction_script() {
         common::script(2, "idx", "-- dbmigrate:no-transaction\nCREATE INDEX CONCURRENTLY t_x ON t (x);\n", None),
     ];
     let mut engine = db.engine();
-    let r = engine.run(&scripts, Target::Latest, &mut |_| {}).expect("concurrent index outside a transaction");
+    let r = engine
+        .migrate(&scripts, Goal::Latest, &mut quiet)
+        .map_err(Error::from)
+        .expect("concurrent index outside a transaction");
     assert_eq!(r.migrations.len(), 2);
     assert_eq!(db.scalar("SELECT count(*) FROM pg_indexes WHERE indexname = 't_x'"), 1);
     let single = dbmigrate_runtime::Options { single_transaction: true, ..db.options() };
     let other = TestDb::postgres("notx2");
-    let err = other.engine_with(single).run(&scripts, Target::Latest, &mut |_| {}).expect_err("conflict");
+    let err = other
+        .engine_with(single)
+        .migrate(&scripts, Goal::Latest, &mut quiet)
+        .map_err(Error::from)
+        .expect_err("conflict");
     assert!(matches!(err, Error::NoTransactionConflict(_)), "{err}");
 }
 
@@ -94,7 +101,8 @@ fn error_without_position_names_its_line() {
         "CREATE TABLE t (x INT);\nINSERT INTO t VALUES (1);\nDO $$ BEGIN PERFORM 1; END $$;\nSELECT 1 / 0;\n",
         None,
     )];
-    let err = db.engine().run(&scripts, Target::Latest, &mut |_| {}).expect_err("division by zero");
+    let err =
+        db.engine().migrate(&scripts, Goal::Latest, &mut quiet).map_err(Error::from).expect_err("division by zero");
     match &err {
         Error::Migration { line, code, message, .. } => {
             assert_eq!(*line, Some(4), "{err}");
@@ -120,6 +128,26 @@ fn several_concurrent_indexes_in_one_file() {
             None,
         ),
     ];
-    db.engine().run(&scripts, Target::Latest, &mut |_| {}).expect("run");
+    db.engine().migrate(&scripts, Goal::Latest, &mut quiet).map_err(Error::from).expect("run");
     assert_eq!(db.scalar("SELECT count(*) FROM pg_indexes WHERE tablename = 't'"), 2);
+}
+
+/// Transience comes from the driver's typed errors: a refused connection and a deadlock may
+/// pass on a later try; a missing database or a migration's own SQL error never will.
+#[test]
+fn transient_failures_are_told_apart() {
+    let refused = common::parse("postgres://postgres@127.0.0.1:1/x?sslmode=disable");
+    let err = Engine::connect(&refused, db_options()).expect_err("nothing listens");
+    assert!(err.is_transient(), "{err:?}");
+    let missing = common::parse("postgres://postgres@127.0.0.1:5432/dbm_missing_db?sslmode=disable");
+    let err = Engine::connect(&missing, db_options()).expect_err("no such database");
+    assert!(!err.is_transient(), "{err:?}");
+
+    let db = TestDb::postgres("transient");
+    let bad = [common::script(1, "a", "INSERT INTO no_such_table VALUES (1);", None)];
+    let err = db.engine().migrate(&bad, Goal::Latest, &mut quiet).expect_err("42P01");
+    assert!(!err.is_transient(), "{err}");
+    let locked = [common::script(1, "a", "DO $$ BEGIN RAISE EXCEPTION 'busy' USING ERRCODE = '55P03'; END $$;", None)];
+    let err = db.engine().migrate(&locked, Goal::Latest, &mut quiet).expect_err("55P03");
+    assert!(err.is_transient(), "lock not available, rolled back: {err}");
 }

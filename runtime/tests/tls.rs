@@ -5,9 +5,8 @@
 
 mod common;
 
-use common::TestDb;
-use dbmigrate_runtime::url::TlsMode;
-use dbmigrate_runtime::{DatabaseUrl, Engine, Error, Target};
+use common::{TestDb, quiet};
+use dbmigrate_runtime::{DatabaseUrl, Engine, Error, Goal, TlsMode};
 
 const PASSWORD: &str = "tls-s3cr3t-pw";
 
@@ -27,7 +26,10 @@ fn with_password(db: &TestDb, user: &str, query: &str) -> DatabaseUrl {
 fn migrate_recording(db: &TestDb, url: &DatabaseUrl, select: &str) {
     let scripts = [common::script(1, "seen", &format!("CREATE TABLE seen AS {select};"), Some("DROP TABLE seen;"))];
     let mut engine = Engine::connect(url, db.options()).unwrap_or_else(|e| panic!("connect {url}: {e}"));
-    let report = engine.run(&scripts, Target::Latest, &mut |_| {}).unwrap_or_else(|e| panic!("migrate {url}: {e}"));
+    let report = engine
+        .migrate(&scripts, Goal::Latest, &mut quiet)
+        .map_err(Error::from)
+        .unwrap_or_else(|e| panic!("migrate {url}: {e}"));
     assert_eq!(report.after, Some(1));
     assert_eq!(db.scalar("SELECT count(*) FROM refinery_schema_history WHERE version = 1 AND name = 'seen'"), 1);
 }

@@ -10,8 +10,8 @@ use crate::shell::Shell;
 use crate::workspace::{self, Target};
 use crate::{CliError, CliResult, exit_code};
 use dbmigrate_runtime::{
-    DatabaseUrl, DownTarget, Engine, Error, Event, MigrationScript, MigrationState, Options, Planned, Report,
-    Target as UpTo,
+    Applied, Cause, DatabaseUrl, Direction, Engine, Error, Event, Goal, Hooks, MigrationScript, MigrationState,
+    Options, Planned, Report,
 };
 use std::time::Duration;
 
@@ -30,13 +30,6 @@ pub struct DeployArgs {
     pub retry: u32,
 }
 
-/// Which way to go.
-#[derive(Debug, Clone, Copy)]
-pub enum Plan {
-    Up(UpTo),
-    Down(DownTarget),
-}
-
 /// What a deploy needs besides the plan.
 pub struct Deploy<'a> {
     pub db: &'a DbArgs,
@@ -51,7 +44,8 @@ pub struct Deploy<'a> {
 #[derive(Default)]
 struct State {
     backup: Option<Backup>,
-    applied: Vec<(i64, String)>,
+    /// Committed by the attempts so far (a transient failure may follow some).
+    applied: Vec<Applied>,
 }
 
 enum Failure {
@@ -66,11 +60,11 @@ impl From<CliError> for Failure {
     }
 }
 
-/// Runs the plan with backups, retries and verification.
-pub fn execute(plan: Plan, d: &Deploy<'_>) -> CliResult {
+/// Migrates toward `goal` with backups, retries and verification.
+pub fn execute(goal: Goal, d: &Deploy<'_>) -> CliResult {
     let target = workspace::locate(d.global)?;
     let url = db::database_url(&target, d.db)?;
-    if matches!(plan, Plan::Up(UpTo::Latest))
+    if goal == Goal::Latest
         && let Some(report) = already_up_to_date(&target, &url, d)
     {
         return finish(&report, &State::default(), d).map_err(|f| match f {
@@ -84,7 +78,7 @@ pub fn execute(plan: Plan, d: &Deploy<'_>) -> CliResult {
     let mut state = State::default();
     let mut attempt = 0;
     loop {
-        match attempt_once(plan, d, &target, &url, &scripts, &mut state) {
+        match attempt_once(goal, d, &target, &url, &scripts, &mut state) {
             Ok(code) => return Ok(code),
             Err(Failure::Transient(e)) if attempt < d.deploy.retry => {
                 attempt += 1;
@@ -92,14 +86,41 @@ pub fn execute(plan: Plan, d: &Deploy<'_>) -> CliResult {
                 d.shell.warn(format!("{e}; retrying in {:.1}s ({attempt}/{})", wait.as_secs_f64(), d.deploy.retry));
                 std::thread::sleep(wait);
             }
-            Err(Failure::Transient(e)) => return Err(failed(e, plan, d, &target, &url, &state)),
+            Err(Failure::Transient(e)) => return Err(failed(e, goal, d, &target, &url, &state)),
             Err(Failure::Fatal(e)) => return Err(e),
         }
     }
 }
 
+/// What the engine calls during one attempt: progress, and the backup under the migration lock,
+/// only when something will change, so concurrent deploys take one backup and a deploy with
+/// nothing to do takes none. A retry keeps the backup of the first attempt (the state before
+/// the deploy).
+struct DeployHooks<'a> {
+    d: &'a Deploy<'a>,
+    target: &'a Target,
+    url: &'a DatabaseUrl,
+    backup: &'a mut Option<Backup>,
+    progress: Progress<'a>,
+}
+
+impl Hooks for DeployHooks<'_> {
+    type Error = CliError;
+
+    fn before_apply(&mut self, planned: &Planned) -> Result<(), CliError> {
+        if !self.d.deploy.no_backup && self.backup.is_none() {
+            *self.backup = backup(self.d.shell, self.target, self.url, planned.current)?;
+        }
+        Ok(())
+    }
+
+    fn on_event(&mut self, event: &Event) {
+        self.progress.on(event);
+    }
+}
+
 fn attempt_once(
-    plan: Plan,
+    goal: Goal,
     d: &Deploy<'_>,
     target: &Target,
     url: &DatabaseUrl,
@@ -108,53 +129,27 @@ fn attempt_once(
 ) -> Result<i32, Failure> {
     d.shell.verbose("Connecting", url);
     let mut engine = Engine::connect(url, options(target, d)).map_err(classify)?;
-    let verb = if matches!(plan, Plan::Up(_)) { "Applying" } else { "Reverting" };
-    let mut progress = Progress::new(d.shell, verb);
-    let (applied, taken) = (&mut state.applied, &mut state.backup);
-    let mut observer = |e: &Event| {
-        if let Event::Finished { version, name, .. } = e {
-            applied.push((*version, name.clone()));
-        }
-        progress.on(e);
-    };
-    // The engine calls this under the migration lock, only when something will change: so
-    // concurrent deploys take one backup, and a deploy with nothing to do takes none. A
-    // retry keeps the backup of the first attempt (the state before the deploy).
-    let mut hook_error = None;
-    let mut before_apply = |planned: &Planned| {
-        if d.deploy.no_backup || taken.is_some() {
-            return Ok(());
-        }
-        match backup(d.shell, target, url, planned.current) {
-            Ok(b) => {
-                *taken = b;
-                Ok(())
-            }
-            Err(e) => {
-                let message = e.message.clone();
-                hook_error = Some(e);
-                Err(message)
-            }
-        }
-    };
-    let result = match plan {
-        Plan::Up(to) => engine.run_hooked(scripts, to, &mut before_apply, &mut observer),
-        Plan::Down(to) => engine.down_hooked(scripts, to, &mut before_apply, &mut observer),
-    };
-    progress.finish();
+    let verb = if goal.direction() == Direction::Up { "Applying" } else { "Reverting" };
+    let progress = Progress::new(d.shell, verb);
+    let mut hooks = DeployHooks { d, target, url, backup: &mut state.backup, progress };
+    let result = engine.migrate(scripts, goal, &mut hooks);
+    hooks.progress.finish();
     let report = match result {
         Ok(report) => report,
-        Err(Error::Aborted(message)) => {
-            return Err(Failure::Fatal(hook_error.unwrap_or_else(|| CliError::failure(message))));
-        }
-        Err(e) if is_transient(&e) => return Err(Failure::Transient(e)),
         Err(e) => {
-            // Release the connection first: a restore may need to drop what it holds.
-            drop(engine);
-            return Err(Failure::Fatal(failed(e, plan, d, target, url, state)));
+            state.applied.extend(e.applied);
+            return Err(match e.cause {
+                Cause::Hook(e) => Failure::Fatal(e),
+                Cause::Engine(e) if e.is_transient() => Failure::Transient(e),
+                Cause::Engine(e) => {
+                    // Release the connection first: a restore may need to drop what it holds.
+                    drop(engine);
+                    Failure::Fatal(failed(e, goal, d, target, url, state))
+                }
+            });
         }
     };
-    if let Err(mut err) = verify(&mut engine, scripts, plan) {
+    if let Err(mut err) = verify(&mut engine, scripts, goal) {
         // "Applied and verified, or back where it started": a failed verification restores too.
         if d.deploy.restore_on_failure
             && let Some(b) = &state.backup
@@ -179,7 +174,7 @@ fn already_up_to_date(target: &Target, url: &DatabaseUrl, d: &Deploy<'_>) -> Opt
     let mut engine = Engine::connect(url, options(target, d)).ok()?;
     let at = crate::uptodate::check(&known, &mut engine)?;
     d.shell.verbose("Up to date", "the history matches the unchanged migrations folder; no file was read");
-    Some(Report { direction: dbmigrate_runtime::Direction::Up, before: at, after: at, migrations: vec![] })
+    Some(Report { direction: Direction::Up, before: at, after: at, migrations: vec![] })
 }
 
 fn options(target: &Target, d: &Deploy<'_>) -> Options {
@@ -193,27 +188,7 @@ fn options(target: &Target, d: &Deploy<'_>) -> Options {
 }
 
 fn classify(e: Error) -> Failure {
-    if is_transient(&e) { Failure::Transient(e) } else { Failure::Fatal(db::engine_error(e)) }
-}
-
-/// Failures after which nothing of the failing step persists, and a later try may succeed.
-/// A migration's own SQL error is never one; nor is anything on MySQL/MariaDB that left a
-/// migration half applied.
-pub fn is_transient(e: &Error) -> bool {
-    const CODES: &[&str] = &["40001", "40P01", "1213", "1205", "55P03"];
-    let transient_code = |code: &Option<String>| code.as_deref().is_some_and(|c| CODES.contains(&c));
-    match e {
-        Error::LockTimeout { .. } => true,
-        Error::Connect { message, .. } => {
-            let m = message.to_ascii_lowercase();
-            ["refused", "reset", "timed out", "closed", "broken pipe", "unreachable", "starting up", "too many"]
-                .iter()
-                .any(|w| m.contains(w))
-        }
-        Error::Database { code, .. } => transient_code(code),
-        Error::Migration { code, dirty, .. } => !dirty && transient_code(code),
-        _ => false,
-    }
+    if e.is_transient() { Failure::Transient(e) } else { Failure::Fatal(db::engine_error(e)) }
 }
 
 /// Takes a verified backup and prunes old ones; `None` when there is nothing to keep
@@ -251,12 +226,12 @@ pub fn size(bytes: u64) -> String {
 
 /// After a successful run, the history must match the files: every wanted migration applied
 /// and none divergent, missing or dirty.
-fn verify(engine: &mut Engine, scripts: &[MigrationScript<'_>], plan: Plan) -> Result<(), CliError> {
+fn verify(engine: &mut Engine, scripts: &[MigrationScript<'_>], goal: Goal) -> Result<(), CliError> {
     let status = engine.status(scripts).map_err(db::engine_error)?;
-    let wanted = |v: i64| match plan {
-        Plan::Up(UpTo::Version(t)) => v <= t,
-        Plan::Up(_) => true,
-        Plan::Down(_) => false,
+    let wanted = |v: i64| match goal {
+        Goal::UpTo(t) => v <= t,
+        Goal::Latest => true,
+        Goal::DownSteps(_) | Goal::DownTo(_) => false,
     };
     let wrong: Vec<String> = status
         .iter()
@@ -288,7 +263,7 @@ fn summary_json(report: &Report, backup: Option<&Backup>) -> serde_json::Value {
         .iter()
         .map(|m| serde_json::json!({ "version": m.version, "name": m.name, "duration_ms": m.duration.as_secs_f64() * 1000.0 }))
         .collect();
-    let direction = if report.direction == dbmigrate_runtime::Direction::Up { "up" } else { "down" };
+    let direction = if report.direction == Direction::Up { "up" } else { "down" };
     serde_json::json!({
         "direction": direction,
         "before": report.before,
@@ -301,9 +276,9 @@ fn summary_json(report: &Report, backup: Option<&Backup>) -> serde_json::Value {
 
 /// A failed run: say what was applied and what failed, then restore (`--restore-on-failure`)
 /// or print the exact command that does.
-fn failed(e: Error, plan: Plan, d: &Deploy<'_>, target: &Target, url: &DatabaseUrl, state: &State) -> CliError {
-    let verb = if matches!(plan, Plan::Up(_)) { "applied" } else { "reverted" };
-    let done: Vec<String> = state.applied.iter().map(|(v, n)| db::label(*v, n)).collect();
+fn failed(e: Error, goal: Goal, d: &Deploy<'_>, target: &Target, url: &DatabaseUrl, state: &State) -> CliError {
+    let verb = if goal.direction() == Direction::Up { "applied" } else { "reverted" };
+    let done: Vec<String> = state.applied.iter().map(|a| db::label(a.version, &a.name)).collect();
     let mut err = db::engine_error(e);
     let done_text = if done.is_empty() { "none".to_owned() } else { done.join(", ") };
     d.shell.note(format!("{verb} before the failure: {done_text}"));
@@ -334,7 +309,7 @@ fn failed(e: Error, plan: Plan, d: &Deploy<'_>, target: &Target, url: &DatabaseU
         let json = serde_json::json!({
             "ok": false,
             "error": err.message,
-            "applied": state.applied.iter().map(|(v, n)| serde_json::json!({"version": v, "name": n})).collect::<Vec<_>>(),
+            "applied": state.applied.iter().map(|a| serde_json::json!({"version": a.version, "name": a.name})).collect::<Vec<_>>(),
             "backup": state.backup.as_ref().map(|b| b.path.display().to_string()),
             "restored": matches!(restored, Some(Ok(()))),
         });
@@ -370,32 +345,4 @@ pub fn restore_command(d: &Deploy<'_>, url: &DatabaseUrl, backup: &Backup) -> St
         cmd.push_str(&format!(" --database-url '{url}'"));
     }
     cmd
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use dbmigrate_runtime::Direction;
-
-    fn migration(code: &str, dirty: bool) -> Error {
-        Error::Migration {
-            file: "V1__a.sql".into(),
-            direction: Direction::Up,
-            line: Some(1),
-            message: "boom".into(),
-            code: Some(code.into()),
-            dirty,
-        }
-    }
-
-    #[test]
-    fn only_transient_failures_are_retried() {
-        assert!(is_transient(&Error::LockTimeout { url: "x".into(), seconds: 1 }));
-        assert!(is_transient(&Error::Connect { url: "x".into(), message: "Connection refused (os error 111)".into() }));
-        assert!(!is_transient(&Error::Connect { url: "x".into(), message: "password authentication failed".into() }));
-        assert!(is_transient(&migration("40P01", false)), "deadlock, rolled back");
-        assert!(is_transient(&migration("40001", false)), "serialization failure, rolled back");
-        assert!(!is_transient(&migration("1213", true)), "half applied on MariaDB: never");
-        assert!(!is_transient(&migration("42P01", false)), "a SQL error in a migration: never");
-    }
 }

@@ -5,7 +5,7 @@ use super::db::{self, DbArgs};
 use crate::cli::{Format, GlobalArgs};
 use crate::shell::Shell;
 use crate::{CliResult, exit_code};
-use dbmigrate_runtime::{Direction, DownTarget, Event, Report, Target};
+use dbmigrate_runtime::{Direction, Event, Goal, Report};
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
 use std::time::Duration;
@@ -72,29 +72,29 @@ pub struct DownArgs {
 /// Runs `run`: a dry run here; the real thing through `backup::deploy` (backup under the lock,
 /// retries, verification, restore on failure).
 pub fn run(args: &RunArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
-    let target = args.target.map_or(Target::Latest, Target::Version);
+    let goal = args.target.map_or(Goal::Latest, Goal::UpTo);
     if args.dry_run {
         let mut session = db::open(global, &args.db, shell, args.single_transaction)?;
-        let sql = session.engine.dry_run(&db::scripts(&session.set), target).map_err(db::engine_error)?;
+        let sql = session.engine.dry_run(&db::scripts(&session.set), goal).map_err(db::engine_error)?;
         return print_dry_run(&sql, args.format);
     }
     let deploy = deploy(&args.db, &args.deploy, args.single_transaction, args.format, global, shell);
-    crate::backup::deploy::execute(crate::backup::deploy::Plan::Up(target), &deploy)
+    crate::backup::deploy::execute(goal, &deploy)
 }
 
 /// Runs `down`, like [`run`].
 pub fn down(args: &DownArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
-    let target = match args.to {
-        Some(v) => DownTarget::To(v),
-        None => DownTarget::Steps(args.steps.unwrap_or(1)),
+    let goal = match args.to {
+        Some(v) => Goal::DownTo(v),
+        None => Goal::DownSteps(args.steps.unwrap_or(1)),
     };
     if args.dry_run {
         let mut session = db::open(global, &args.db, shell, false)?;
-        let sql = session.engine.dry_run_down(&db::scripts(&session.set), target).map_err(db::engine_error)?;
+        let sql = session.engine.dry_run(&db::scripts(&session.set), goal).map_err(db::engine_error)?;
         return print_dry_run(&sql, args.format);
     }
     let deploy = deploy(&args.db, &args.deploy, false, args.format, global, shell);
-    crate::backup::deploy::execute(crate::backup::deploy::Plan::Down(target), &deploy)
+    crate::backup::deploy::execute(goal, &deploy)
 }
 
 /// Backups, retries and verification live in `backup::deploy`; dry runs stay here.

@@ -1,10 +1,12 @@
 //! One connection per dialect behind a small trait: the engine plans and
-//! sequences, a backend only sends SQL and reads the history.
+//! sequences, a backend sends SQL, reads the history, takes the lock, and
+//! declares how its database commits DDL and which failures are transient.
 
 use std::time::Duration;
 
 use crate::error::{Error, Result};
 use crate::history::{HistoryState, Table};
+use crate::split::Statement;
 use crate::url::{DatabaseUrl, Dialect};
 
 #[cfg(feature = "mysql")]
@@ -24,12 +26,49 @@ pub(crate) struct DbError {
     pub code: Option<String>,
     /// Byte offset into the SQL that was sent, when the database tells.
     pub offset: Option<usize>,
+    /// The connection, the server's load or a lock failed, not the SQL itself: decided by the
+    /// backend from the driver's typed error ([`io_transient`], [`sqlstate_transient`],
+    /// [`mysql_transient`]).
+    pub transient: bool,
 }
 
 impl DbError {
-    pub fn into_error(self, context: impl Into<String>) -> Error {
-        Error::Database { context: context.into(), message: self.message, code: self.code }
+    /// An error of ours (an unreadable row), never transient.
+    pub fn plain(message: String) -> Self {
+        DbError { message, code: None, offset: None, transient: false }
     }
+
+    pub fn into_error(self, context: impl Into<String>) -> Error {
+        Error::Database { context: context.into(), message: self.message, code: self.code, transient: self.transient }
+    }
+}
+
+/// How a database commits DDL, which decides how the engine sequences a migration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Transactions {
+    /// DDL is transactional (SQLite, PostgreSQL): a migration and its history row share one
+    /// transaction (or the whole run does, in single-transaction mode).
+    PerMigration,
+    /// DDL commits implicitly (MySQL/MariaDB): statements run one by one behind a progress
+    /// marker in the side table, and a failure after the first leaves the migration dirty.
+    Tracked,
+}
+
+/// The migration lock, held until dropped: each variant owns what keeps it taken.
+// The fields are never read: they are held only for their `Drop`, which releases the lock.
+#[allow(dead_code)]
+pub(crate) enum LockGuard {
+    /// An in-memory SQLite database is private to its connection: nothing to lock.
+    Unneeded,
+    /// An exclusive lock on `<database>.dbmigrate-lock`, released when the file closes.
+    #[cfg(feature = "sqlite")]
+    File(std::fs::File),
+    /// A session advisory lock, released when its connection closes.
+    #[cfg(feature = "postgres")]
+    Postgres(Box<::postgres::Client>),
+    /// A `GET_LOCK` lock, released when its connection closes.
+    #[cfg(feature = "mysql")]
+    Mysql(Box<::mysql::Conn>),
 }
 
 /// A connection used to run migrations.
@@ -47,10 +86,23 @@ pub(crate) trait Backend {
     fn begin_sql(&self) -> &'static str {
         "BEGIN"
     }
-}
 
-/// Held while migrating; dropping it releases the lock.
-pub(crate) type LockGuard = Box<dyn std::any::Any>;
+    /// How this database commits DDL.
+    fn transactions(&self) -> Transactions {
+        Transactions::PerMigration
+    }
+
+    /// A script's statements when they are to be sent one by one, or `None` to send the
+    /// script in one call.
+    fn split<'s>(&self, sql: &'s str) -> Option<Vec<Statement<'s>>> {
+        let _ = sql;
+        None
+    }
+
+    /// Takes the migration lock on a dedicated connection (or lock file), waiting up to
+    /// `timeout`, so the connection that migrates stays free to open its own transactions.
+    fn lock(&self, table: &Table, timeout: Duration) -> Result<LockGuard>;
+}
 
 /// Opens a migration connection and runs the set-up SQL on it.
 pub(crate) fn connect(url: &DatabaseUrl, setup_sql: Option<&str>, timeout: Duration) -> Result<Box<dyn Backend>> {
@@ -87,21 +139,6 @@ fn open(url: &DatabaseUrl, timeout: Duration) -> Result<Box<dyn Backend>> {
     }
 }
 
-/// Takes the migration lock on a dedicated connection (or lock file).
-#[allow(unused_variables)]
-pub(crate) fn lock(url: &DatabaseUrl, table: &Table, timeout: Duration) -> Result<LockGuard> {
-    match url.dialect() {
-        #[cfg(feature = "sqlite")]
-        Dialect::Sqlite => sqlite::lock(url, timeout),
-        #[cfg(feature = "postgres")]
-        Dialect::Postgres => postgres::lock(url, table, timeout),
-        #[cfg(feature = "mysql")]
-        Dialect::Mysql => mysql::lock(url, table, timeout),
-        #[allow(unreachable_patterns)]
-        other => Err(unsupported(other)),
-    }
-}
-
 #[allow(dead_code)]
 fn unsupported(d: Dialect) -> Error {
     Error::Unsupported(match d {
@@ -130,5 +167,77 @@ pub(crate) fn poll_lock(
         }
         std::thread::sleep(pause);
         pause = (pause * 2).min(Duration::from_millis(100));
+    }
+}
+
+/// Whether an I/O failure is the connection's (refused, reset, timed out, unreachable…),
+/// looked for down the `source()` chain, where drivers keep it.
+pub(crate) fn io_transient(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur = Some(err);
+    while let Some(e) = cur {
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            return io_kind_transient(io.kind());
+        }
+        cur = e.source();
+    }
+    false
+}
+
+pub(crate) fn io_kind_transient(kind: std::io::ErrorKind) -> bool {
+    use std::io::ErrorKind::*;
+    matches!(
+        kind,
+        ConnectionRefused
+            | ConnectionReset
+            | ConnectionAborted
+            | NotConnected
+            | BrokenPipe
+            | TimedOut
+            | UnexpectedEof
+            | Interrupted
+            | HostUnreachable
+            | NetworkUnreachable
+            | NetworkDown
+            | AddrNotAvailable
+    )
+}
+
+/// PostgreSQL SQLSTATEs worth another try: connection exceptions (class 08), serialization
+/// failure, deadlock, lock not available, the server starting up, too many connections.
+pub(crate) fn sqlstate_transient(code: &str) -> bool {
+    code.starts_with("08") || matches!(code, "40001" | "40P01" | "55P03" | "57P03" | "53300")
+}
+
+/// MySQL/MariaDB error numbers worth another try: too many connections (1040), server
+/// shutting down (1053), network read/write errors (1158-1161), lock wait timeout (1205),
+/// deadlock (1213), and the client's can't connect / gone away / lost connection numbers
+/// (2002, 2003, 2006, 2013), which this driver reports as I/O errors but a proxy may forward.
+pub(crate) fn mysql_transient(number: u16, sqlstate: &str) -> bool {
+    sqlstate.starts_with("08") || matches!(number, 1040 | 1053 | 1158..=1161 | 1205 | 1213 | 2002 | 2003 | 2006 | 2013)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transient_codes() {
+        for code in ["08006", "08001", "40001", "40P01", "55P03", "57P03", "53300"] {
+            assert!(sqlstate_transient(code), "{code}");
+        }
+        for code in ["42P01", "23505", "28P01", "42601", "22012"] {
+            assert!(!sqlstate_transient(code), "{code}");
+        }
+        assert!(mysql_transient(1213, "40001") && mysql_transient(1205, "HY000") && mysql_transient(1040, "HY000"));
+        assert!(mysql_transient(2013, "HY000") && mysql_transient(1047, "08S01"));
+        assert!(!mysql_transient(1146, "42S02") && !mysql_transient(1045, "28000") && !mysql_transient(1064, "42000"));
+    }
+
+    #[test]
+    fn transient_io() {
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        assert!(io_transient(&refused));
+        assert!(!io_transient(&std::io::Error::from(std::io::ErrorKind::PermissionDenied)));
+        assert!(!io_transient(&std::fmt::Error));
     }
 }

@@ -11,9 +11,10 @@ use std::time::Duration;
 use mysql::prelude::Queryable;
 use mysql::{Conn, DriverError, OptsBuilder, SslOpts};
 
-use super::{Backend, DbError, LockGuard};
+use super::{Backend, DbError, LockGuard, Transactions};
 use crate::error::{Error, Result};
 use crate::history::{AppliedRow, DirtyMarker, HistoryState, Table, parse_direction};
+use crate::split::Statement;
 use crate::url::{DatabaseUrl, MY_TLS_PARAMS, TlsConfig, TlsMode};
 
 pub(crate) struct MysqlBackend {
@@ -28,7 +29,12 @@ impl MysqlBackend {
 }
 
 fn open(url: &DatabaseUrl, timeout: Duration) -> Result<Conn> {
-    let fail = |message: String| Error::Connect { url: url.to_string(), message: url.scrub(&message) };
+    let fail =
+        |message: String| Error::Connect { url: url.to_string(), message: url.scrub(&message), transient: false };
+    let lost = |e: mysql::Error| {
+        let err = my_error(&e);
+        Error::Connect { url: url.to_string(), message: url.scrub(&err.message), transient: err.transient }
+    };
     let server = url.server_url().ok_or_else(|| fail("not a mysql url".into()))?;
     let tls = url.tls().cloned().ok_or_else(|| fail("not a mysql url".into()))?;
     // TLS parameters are ours; the driver rejects names it does not know.
@@ -49,7 +55,7 @@ fn open(url: &DatabaseUrl, timeout: Duration) -> Result<Conn> {
             fail(format!("unsupported or invalid url parameter among: {}", names.join(", ")))
         })?;
     if tls.mode == TlsMode::Disable {
-        return Conn::new(plain).map_err(|e| fail(my_error(&e).message));
+        return Conn::new(plain).map_err(lost);
     }
     let verify = matches!(tls.mode, TlsMode::VerifyCa | TlsMode::VerifyFull);
     let roots = match &tls.root_cert {
@@ -67,9 +73,12 @@ fn open(url: &DatabaseUrl, timeout: Duration) -> Result<Conn> {
         Err(mysql::Error::DriverError(DriverError::TlsNotSupported) | mysql::Error::TlsError(_))
             if tls.mode == TlsMode::Prefer =>
         {
-            Conn::new(plain).map_err(|e| fail(my_error(&e).message))
+            Conn::new(plain).map_err(lost)
         }
-        Err(e) => Err(fail(tls_message(&e, &tls))),
+        Err(e @ (mysql::Error::DriverError(DriverError::TlsNotSupported) | mysql::Error::TlsError(_))) => {
+            Err(fail(tls_message(&e, &tls)))
+        }
+        Err(e) => Err(lost(e)),
     }
 }
 
@@ -131,8 +140,22 @@ fn my_error(e: &mysql::Error) -> DbError {
             message: m.message.clone(),
             code: Some(format!("{}, sqlstate {}", m.code, m.state)),
             offset: None,
+            transient: super::mysql_transient(m.code, &m.state),
         },
-        other => DbError { message: crate::error::chain(other), code: None, offset: None },
+        other => DbError { message: crate::error::chain(other), code: None, offset: None, transient: lost(other) },
+    }
+}
+
+/// Whether the driver lost (or never got) the connection: I/O errors, connect and read
+/// timeouts. These are the client's 2002/2003/2006/2013 of the C client.
+fn lost(e: &mysql::Error) -> bool {
+    match e {
+        mysql::Error::IoError(io) => super::io_kind_transient(io.kind()),
+        // The packet codec keeps its I/O error as its source.
+        mysql::Error::CodecError(codec) => super::io_transient(codec),
+        mysql::Error::DriverError(DriverError::ConnectTimeout | DriverError::Timeout) => true,
+        mysql::Error::DriverError(DriverError::CouldNotConnect(Some((_, _, kind)))) => super::io_kind_transient(*kind),
+        _ => false,
     }
 }
 
@@ -190,10 +213,23 @@ impl Backend for MysqlBackend {
     fn begin_sql(&self) -> &'static str {
         "START TRANSACTION"
     }
+
+    fn transactions(&self) -> Transactions {
+        Transactions::Tracked
+    }
+
+    fn split<'s>(&self, sql: &'s str) -> Option<Vec<Statement<'s>>> {
+        // The driver takes one statement at a time, and each is tracked on its own.
+        Some(crate::split::split_mysql(sql))
+    }
+
+    fn lock(&self, table: &Table, timeout: Duration) -> Result<LockGuard> {
+        lock(&self.url, table, timeout)
+    }
 }
 
 fn bad_row(e: mysql::FromRowError) -> DbError {
-    DbError { message: format!("unreadable history row: {e}"), code: None, offset: None }
+    DbError::plain(format!("unreadable history row: {e}"))
 }
 
 fn history_row(r: mysql::Row) -> Result<AppliedRow, DbError> {
@@ -214,7 +250,7 @@ fn side_row(r: mysql::Row) -> Result<DirtyMarker, DbError> {
 
 /// `GET_LOCK` on a dedicated connection, with a positive timeout (MariaDB
 /// answers NULL to -1) and the answer checked to be 1.
-pub(crate) fn lock(url: &DatabaseUrl, table: &Table, timeout: Duration) -> Result<LockGuard> {
+fn lock(url: &DatabaseUrl, table: &Table, timeout: Duration) -> Result<LockGuard> {
     let mut conn = open(url, timeout)?;
     let name = crate::lock::mysql_lock_name(&url.database().unwrap_or_default(), table.name());
     let name = name.replace('\\', "\\\\").replace('\'', "''");
@@ -226,15 +262,17 @@ pub(crate) fn lock(url: &DatabaseUrl, table: &Table, timeout: Duration) -> Resul
                 context: "could not take the migration lock".into(),
                 message: url.scrub(&err.message),
                 code: err.code,
+                transient: err.transient,
             }
         })?;
     match answer.flatten() {
-        Some(1) => Ok(Box::new(conn)),
+        Some(1) => Ok(LockGuard::Mysql(Box::new(conn))),
         Some(_) => Err(Error::LockTimeout { url: url.to_string(), seconds }),
         None => Err(Error::Database {
             context: "could not take the migration lock".into(),
             message: "get_lock returned null".into(),
             code: None,
+            transient: false,
         }),
     }
 }

@@ -13,6 +13,7 @@ use tokio_postgres_rustls::MakeRustlsConnect;
 use super::{Backend, DbError, LockGuard, poll_lock};
 use crate::error::{Error, Result};
 use crate::history::{AppliedRow, HistoryState, Table};
+use crate::split::Statement;
 use crate::url::{DatabaseUrl, PG_TLS_PARAMS, TlsConfig, TlsMode};
 
 pub(crate) struct PgBackend {
@@ -29,7 +30,12 @@ impl PgBackend {
 /// Connects with the user's parameters; the password goes in through the
 /// config API, never through a string that an error could echo.
 fn open(url: &DatabaseUrl, timeout: Duration) -> Result<Client> {
-    let fail = |message: String| Error::Connect { url: url.to_string(), message: url.scrub(&message) };
+    let fail =
+        |message: String| Error::Connect { url: url.to_string(), message: url.scrub(&message), transient: false };
+    let lost = |e: postgres::Error| {
+        let err = pg_error(&e, "");
+        Error::Connect { url: url.to_string(), message: url.scrub(&err.message), transient: err.transient }
+    };
     let server = url.server_url().ok_or_else(|| fail("not a postgres url".into()))?;
     let tls = url.tls().cloned().ok_or_else(|| fail("not a postgres url".into()))?;
     let mut clean = server.clone();
@@ -55,7 +61,7 @@ fn open(url: &DatabaseUrl, timeout: Duration) -> Result<Client> {
     }
     if tls.mode == TlsMode::Disable {
         config.ssl_mode(SslMode::Disable);
-        return config.connect(NoTls).map_err(|e| fail(pg_error(&e, "").message));
+        return config.connect(NoTls).map_err(lost);
     }
     let connector = connector(&tls).map_err(&fail)?;
     config.ssl_mode(if tls.mode == TlsMode::Prefer { SslMode::Prefer } else { SslMode::Require });
@@ -65,9 +71,10 @@ fn open(url: &DatabaseUrl, timeout: Duration) -> Result<Client> {
         // is tried again in plain text (one that declines TLS already is).
         Err(e) if tls.mode == TlsMode::Prefer && is_tls_error(&e) => {
             config.ssl_mode(SslMode::Disable);
-            config.connect(NoTls).map_err(|e| fail(pg_error(&e, "").message))
+            config.connect(NoTls).map_err(lost)
         }
-        Err(e) => Err(fail(tls_message(&e, &tls))),
+        Err(e) if is_tls_error(&e) => Err(fail(tls_message(&e, &tls))),
+        Err(e) => Err(lost(e)),
     }
 }
 
@@ -125,7 +132,9 @@ fn tls_message(e: &postgres::Error, tls: &TlsConfig) -> String {
 /// its SQLSTATE and the byte offset it points at in `sql`.
 fn pg_error(e: &postgres::Error, sql: &str) -> DbError {
     let Some(db) = e.as_db_error() else {
-        return DbError { message: crate::error::chain(e), code: e.code().map(|c| c.code().to_string()), offset: None };
+        // No answer from the server: the connection failed or was closed under us.
+        let transient = e.is_closed() || super::io_transient(e);
+        return DbError { message: crate::error::chain(e), code: None, offset: None, transient };
     };
     let mut message = db.message().to_string();
     if let Some(detail) = db.detail() {
@@ -136,7 +145,8 @@ fn pg_error(e: &postgres::Error, sql: &str) -> DbError {
         Some(ErrorPosition::Original(p)) => sql.char_indices().nth((*p as usize).saturating_sub(1)).map(|(i, _)| i),
         _ => None,
     };
-    DbError { message, code: Some(db.code().code().to_string()), offset }
+    let code = db.code().code();
+    DbError { message, code: Some(code.to_string()), offset, transient: super::sqlstate_transient(code) }
 }
 
 impl PgBackend {
@@ -185,22 +195,29 @@ impl Backend for PgBackend {
         let rows = rows.iter().map(row).collect::<Result<Vec<_>, _>>()?;
         Ok(Some(HistoryState { rows, dirty: None }))
     }
+
+    fn split<'s>(&self, sql: &'s str) -> Option<Vec<Statement<'s>>> {
+        // Statement by statement only when the splitter is sure of the boundaries: exact
+        // error lines, and no implicit transaction around a multi-statement query.
+        crate::split::split_postgres(sql)
+    }
+
+    fn lock(&self, table: &Table, timeout: Duration) -> Result<LockGuard> {
+        lock(&self.url, table, timeout)
+    }
 }
 
 fn row(r: &postgres::SimpleQueryRow) -> Result<AppliedRow, DbError> {
     let text = |i: usize| r.get(i).unwrap_or_default().to_string();
-    let version = text(0).parse().map_err(|_| DbError {
-        message: format!("history row with a non-numeric version `{}`", text(0)),
-        code: None,
-        offset: None,
-    })?;
+    let version =
+        text(0).parse().map_err(|_| DbError::plain(format!("history row with a non-numeric version `{}`", text(0))))?;
     Ok(AppliedRow { version, name: text(1), applied_on: text(2), checksum: text(3) })
 }
 
 /// A session advisory lock on a dedicated connection, polled with
 /// `pg_try_advisory_lock` outside any transaction. Closing the connection
 /// releases it.
-pub(crate) fn lock(url: &DatabaseUrl, table: &Table, timeout: Duration) -> Result<LockGuard> {
+fn lock(url: &DatabaseUrl, table: &Table, timeout: Duration) -> Result<LockGuard> {
     let mut client = open(url, timeout)?;
     let sql = format!("SELECT pg_try_advisory_lock({})", crate::lock::advisory_key(table.name()));
     poll_lock(url, timeout, || {
@@ -210,9 +227,10 @@ pub(crate) fn lock(url: &DatabaseUrl, table: &Table, timeout: Duration) -> Resul
                 context: "could not take the migration lock".into(),
                 message: url.scrub(&err.message),
                 code: err.code,
+                transient: err.transient,
             }
         })?;
         Ok(rows.iter().any(|m| matches!(m, SimpleQueryMessage::Row(r) if r.get(0) == Some("t"))))
     })?;
-    Ok(Box::new(client))
+    Ok(LockGuard::Postgres(Box::new(client)))
 }

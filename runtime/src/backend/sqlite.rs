@@ -14,28 +14,34 @@ use crate::url::{DatabaseUrl, SqliteTarget};
 
 pub(crate) struct SqliteBackend {
     conn: Connection,
+    url: DatabaseUrl,
 }
 
 impl SqliteBackend {
     pub fn connect(url: &DatabaseUrl, timeout: Duration) -> Result<Self> {
-        let fail = |e: rusqlite::Error| Error::Connect { url: url.to_string(), message: e.to_string() };
+        let fail = |e: rusqlite::Error| {
+            let transient = db_error(&e).transient;
+            Error::Connect { url: url.to_string(), message: e.to_string(), transient }
+        };
         let conn = match url.sqlite_target() {
             Some(SqliteTarget::File(path)) => Connection::open(path).map_err(fail)?,
             _ => Connection::open_in_memory().map_err(fail)?,
         };
         // Other writers (the application) may hold the database briefly.
         conn.busy_timeout(timeout).map_err(fail)?;
-        Ok(SqliteBackend { conn })
+        Ok(SqliteBackend { conn, url: url.clone() })
     }
 }
 
 fn db_error(e: &rusqlite::Error) -> DbError {
-    let code = match e {
-        rusqlite::Error::SqliteFailure(f, _) | rusqlite::Error::SqlInputError { error: f, .. } => {
-            Some(format!("sqlite {}", f.extended_code))
-        }
+    let failure = match e {
+        rusqlite::Error::SqliteFailure(f, _) | rusqlite::Error::SqlInputError { error: f, .. } => Some(f),
         _ => None,
     };
+    let code = failure.map(|f| format!("sqlite {}", f.extended_code));
+    // Another connection held the database past the busy timeout: the statement did nothing.
+    let transient = failure
+        .is_some_and(|f| matches!(f.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked));
     let message = match e {
         rusqlite::Error::SqlInputError { msg, .. } | rusqlite::Error::SqliteFailure(_, Some(msg)) => msg.clone(),
         other => crate::error::chain(other),
@@ -44,7 +50,7 @@ fn db_error(e: &rusqlite::Error) -> DbError {
         rusqlite::Error::SqlInputError { offset, .. } => usize::try_from(*offset).ok(),
         _ => None,
     };
-    DbError { message, code, offset }
+    DbError { message, code, offset, transient }
 }
 
 impl Backend for SqliteBackend {
@@ -111,6 +117,10 @@ impl Backend for SqliteBackend {
         // upgrades can fail with SQLITE_BUSY without waiting.
         "BEGIN IMMEDIATE"
     }
+
+    fn lock(&self, _table: &Table, timeout: Duration) -> Result<LockGuard> {
+        lock(&self.url, timeout)
+    }
 }
 
 impl SqliteBackend {
@@ -126,9 +136,9 @@ impl SqliteBackend {
 
 /// An exclusive lock on `<database>.dbmigrate-lock`; in-memory databases are
 /// private to their connection and need none.
-pub(crate) fn lock(url: &DatabaseUrl, timeout: Duration) -> Result<LockGuard> {
+fn lock(url: &DatabaseUrl, timeout: Duration) -> Result<LockGuard> {
     let Some(SqliteTarget::File(path)) = url.sqlite_target() else {
-        return Ok(Box::new(()));
+        return Ok(LockGuard::Unneeded);
     };
     let mut lock_path = path.clone().into_os_string();
     lock_path.push(".dbmigrate-lock");
@@ -143,5 +153,5 @@ pub(crate) fn lock(url: &DatabaseUrl, timeout: Duration) -> Result<LockGuard> {
         Err(std::fs::TryLockError::Error(e)) => Err(io(e)),
     })?;
     // Dropping the file closes it, which releases the lock.
-    Ok(Box::new(file))
+    Ok(LockGuard::File(file))
 }

@@ -8,7 +8,10 @@ pub mod scenarios;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use dbmigrate_runtime::{DatabaseUrl, Dialect, Engine, MigrationScript, Options};
+use dbmigrate_runtime::{DatabaseUrl, Dialect, Engine, Event, MigrationScript, Options};
+
+/// Hooks that do nothing: a migration without a backup or progress.
+pub fn quiet(_: &Event) {}
 
 pub const PG_ADMIN: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 pub const MY_ADMIN: &str = "mysql://root@127.0.0.1:3306/mysql";

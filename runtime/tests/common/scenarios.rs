@@ -4,11 +4,10 @@ use std::sync::{Arc, Barrier};
 use std::time::Duration;
 
 use dbmigrate_runtime::{
-    Dialect, Direction, DownTarget, Engine, Error, Event, MigrationScript, MigrationState, Options, RepairAction,
-    Report, Target,
+    Dialect, Direction, Engine, Error, Event, Goal, MigrationScript, MigrationState, Options, RepairAction, Report,
 };
 
-use super::{TestDb, script};
+use super::{TestDb, quiet, script};
 
 const H: &str = "refinery_schema_history";
 
@@ -26,7 +25,7 @@ fn base() -> Vec<MigrationScript<'static>> {
 }
 
 fn run(engine: &mut Engine, scripts: &[MigrationScript<'_>]) -> Result<Report, Error> {
-    engine.run(scripts, Target::Latest, &mut |_| {})
+    engine.migrate(scripts, Goal::Latest, &mut quiet).map_err(Error::from)
 }
 
 fn versions(report: &Report) -> Vec<i64> {
@@ -37,7 +36,7 @@ pub fn apply_and_noop(db: &TestDb) {
     let scripts = base();
     let mut engine = db.engine();
     let mut events = Vec::new();
-    let report = engine.run(&scripts, Target::Latest, &mut |e| events.push(e.clone())).expect("first run");
+    let report = engine.migrate(&scripts, Goal::Latest, &mut |e: &Event| events.push(e.clone())).expect("first run");
     assert_eq!(versions(&report), vec![1, 2, 3]);
     assert_eq!((report.before, report.after), (None, Some(3)));
     assert_eq!(events.len(), 6);
@@ -61,10 +60,10 @@ pub fn apply_and_noop(db: &TestDb) {
 pub fn target_and_down_steps(db: &TestDb) {
     let scripts = base();
     let mut engine = db.engine();
-    let r = engine.run(&scripts, Target::Version(2), &mut |_| {}).expect("run to 2");
+    let r = engine.migrate(&scripts, Goal::UpTo(2), &mut quiet).map_err(Error::from).expect("run to 2");
     assert_eq!(versions(&r), vec![1, 2]);
     run(&mut engine, &scripts).expect("run rest");
-    let r = engine.down(&scripts, DownTarget::Steps(2), &mut |_| {}).expect("down 2");
+    let r = engine.migrate(&scripts, Goal::DownSteps(2), &mut quiet).map_err(Error::from).expect("down 2");
     assert_eq!(versions(&r), vec![3, 2]);
     assert_eq!(r.direction, Direction::Down);
     assert_eq!(r.after, Some(1));
@@ -73,7 +72,7 @@ pub fn target_and_down_steps(db: &TestDb) {
     assert_eq!(db.scalar(&format!("SELECT count(*) FROM {H}")), 1);
     // Up again re-applies them.
     assert_eq!(versions(&run(&mut engine, &scripts).expect("up again")), vec![2, 3]);
-    let r = engine.down(&scripts, DownTarget::To(0), &mut |_| {}).expect("down to 0");
+    let r = engine.migrate(&scripts, Goal::DownTo(0), &mut quiet).map_err(Error::from).expect("down to 0");
     assert_eq!(versions(&r), vec![3, 2, 1]);
     assert!(!db.table_exists("t"));
 }
@@ -197,7 +196,7 @@ pub fn concurrency(db: &TestDb) {
             std::thread::spawn(move || {
                 let mut engine = Engine::connect(&url, options).expect("connect");
                 barrier.wait();
-                engine.run(&scripts, Target::Latest, &mut |_| {}).map(|r| r.migrations.len())
+                engine.migrate(&scripts, Goal::Latest, &mut quiet).map_err(Error::from).map(|r| r.migrations.len())
             })
         })
         .collect();
@@ -218,16 +217,16 @@ pub fn down_refusals(db: &TestDb) {
     ];
     let mut engine = db.engine();
     run(&mut engine, &scripts).expect("run");
-    let err = engine.down(&scripts, DownTarget::Steps(3), &mut |_| {}).expect_err("no down");
+    let err = engine.migrate(&scripts, Goal::DownSteps(3), &mut quiet).map_err(Error::from).expect_err("no down");
     assert!(matches!(&err, Error::NoDown(f) if f == "V3__c.sql"), "{err}");
     let mut two = scripts.clone();
     two[2].down = Some("DROP TABLE w;".into());
-    let err = engine.down(&two, DownTarget::Steps(2), &mut |_| {}).expect_err("irreversible");
+    let err = engine.migrate(&two, Goal::DownSteps(2), &mut quiet).map_err(Error::from).expect_err("irreversible");
     assert!(matches!(&err, Error::Irreversible(f) if f == "V2__b.sql"), "{err}");
     assert!(err.to_string().contains("V2__b.sql"));
     let mut edited = two.clone();
     edited[2].up = "CREATE TABLE w (z BIGINT);".into();
-    let err = engine.down(&edited, DownTarget::Steps(1), &mut |_| {}).expect_err("divergent");
+    let err = engine.migrate(&edited, Goal::DownSteps(1), &mut quiet).map_err(Error::from).expect_err("divergent");
     assert!(matches!(&err, Error::Divergent(_)), "{err}");
     // Nothing changed by any refusal.
     assert!(db.table_exists("w"));
@@ -270,13 +269,13 @@ pub fn crlf_is_unchanged(db: &TestDb) {
     let status = engine.status(&scripts).expect("status");
     assert!(status.iter().all(|s| s.state == MigrationState::Applied), "{status:?}");
     assert!(run(&mut engine, &scripts).expect("run").migrations.is_empty());
-    engine.down(&scripts, DownTarget::Steps(1), &mut |_| {}).expect("down accepts crlf history");
+    engine.migrate(&scripts, Goal::DownSteps(1), &mut quiet).map_err(Error::from).expect("down accepts crlf history");
 }
 
 pub fn dry_run(db: &TestDb) {
     let scripts = base();
     let mut engine = db.engine();
-    let sql = engine.dry_run(&scripts, Target::Latest).expect("dry run");
+    let sql = engine.dry_run(&scripts, Goal::Latest).expect("dry run");
     assert!(sql[0].starts_with(&format!("CREATE TABLE IF NOT EXISTS {H}")), "{sql:?}");
     let inserts = sql.iter().filter(|s| s.starts_with(&format!("INSERT INTO {H} ("))).count();
     assert_eq!(inserts, 3, "{sql:?}");
@@ -285,7 +284,7 @@ pub fn dry_run(db: &TestDb) {
     assert!(t < w);
     assert!(!db.table_exists(H) && !db.table_exists("t"), "dry run changed something");
     run(&mut engine, &scripts).expect("run");
-    let down = engine.dry_run_down(&scripts, DownTarget::Steps(2)).expect("dry down");
+    let down = engine.dry_run(&scripts, Goal::DownSteps(2)).expect("dry down");
     let drops: Vec<_> = down.iter().filter(|s| s.starts_with("DROP TABLE")).map(|s| s.trim_end_matches(';')).collect();
     assert_eq!(drops, ["DROP TABLE w", "DROP TABLE u"]);
     assert!(down.iter().any(|s| s == &format!("DELETE FROM {H} WHERE version = 3")), "{down:?}");
@@ -349,7 +348,7 @@ pub fn failing_down(db: &TestDb) {
     ];
     let mut engine = db.engine();
     run(&mut engine, &scripts).expect("run");
-    let err = engine.down(&scripts, DownTarget::To(0), &mut |_| {}).expect_err("down fails");
+    let err = engine.migrate(&scripts, Goal::DownTo(0), &mut quiet).map_err(Error::from).expect_err("down fails");
     match &err {
         Error::Migration { file, line, direction, .. } => {
             assert_eq!(file, "V2__b.down.sql", "{err}");
