@@ -2,7 +2,8 @@
 //! by `cargo dbmigrate check`, so the two can never disagree.
 
 use crate::lock::{LOCK_FILE, Lock, Released};
-use crate::name::MigrationFileName;
+use dbmigrate_core::MigrationFileName;
+use dbmigrate_core::file_name::{down_file, up_file};
 use crate::{Config, ConfigError, Finding, Manifest, Migration, MigrationSet};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -133,7 +134,7 @@ fn against_lock<Sql>(set: &MigrationSet<Sql>, lock: &Lock, blocked: &BTreeSet<i6
 
 /// A released migration whose files are still at its version: same name, same hashes.
 fn compare<Sql>(set: &MigrationSet<Sql>, expected: &Released, m: &Migration<Sql>) -> Option<Finding> {
-    let locked_file = MigrationFileName::file_name(expected.version, &expected.name, crate::FileKind::Up);
+    let locked_file = up_file(expected.version, &expected.name);
     if m.name != expected.name {
         return Some(
             Finding::error(
@@ -151,7 +152,7 @@ fn compare<Sql>(set: &MigrationSet<Sql>, expected: &Released, m: &Migration<Sql>
     let (file, locked, disk) = if m.up_hash != expected.up {
         (m.up_file.clone(), Some(expected.up), Some(m.up_hash))
     } else if m.down_hash != expected.down {
-        let down = MigrationFileName::file_name(m.version, &m.name, crate::FileKind::Down);
+        let down = down_file(m.version, &m.name);
         (m.down_file.clone().unwrap_or(down), expected.down, m.down_hash)
     } else {
         return None;
@@ -182,7 +183,7 @@ fn missing<Sql>(
     moved: Option<&Migration<Sql>>,
     newest_present: Option<i64>,
 ) -> Finding {
-    let file = MigrationFileName::file_name(expected.version, &expected.name, crate::FileKind::Up);
+    let file = up_file(expected.version, &expected.name);
     let shown = set.display(&file);
     let restore = format!("restore it (`git checkout -- {shown}`): databases that applied it expect the file");
     if let Some(m) = moved {

@@ -11,7 +11,6 @@ pub mod diagnostic;
 pub mod embed;
 pub mod hash;
 pub mod lock;
-pub mod name;
 pub mod set;
 
 pub use check::{Checked, check, check_manifest};
@@ -20,9 +19,5 @@ pub use diagnostic::{Finding, Severity};
 pub use embed::{Embed, embed};
 pub use hash::ContentHash;
 pub use lock::{LOCK_FILE, Lock};
-pub use name::{FileKind, MigrationFileName, NameError};
+pub use dbmigrate_core::{DEFAULT_HISTORY_TABLE, FileKind, MigrationFileName, NameError};
 pub use set::{Migration, MigrationSet};
-
-/// The name of refinery's history table, which cargo-dbmigrate keeps so that an application's
-/// embedded refinery runner and the CLI always agree.
-pub const DEFAULT_HISTORY_TABLE: &str = "refinery_schema_history";

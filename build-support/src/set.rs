@@ -1,9 +1,9 @@
 //! A crate's migration set: every file of the migrations folder, read once and validated.
 
 use crate::Finding;
-use crate::cache::{Cache, Entry, Hashed, Stamp};
+use crate::cache::{Cache, Entry, Hashed};
 use crate::hash::{ContentHash, normalize};
-use crate::name::{FileKind, MigrationFileName};
+use dbmigrate_core::{FileKind, MigrationFileName, Stamp};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -52,24 +52,11 @@ pub struct Migration<Sql = String> {
 }
 
 impl Migration {
-    /// Whether the down file exists and holds something other than whitespace and comments:
-    /// an empty down means the migration is irreversible.
+    /// Whether the down file exists and holds something other than whitespace and comments
+    /// (the engine's rule, [`dbmigrate_core::sql::is_blank`]): an empty down means the
+    /// migration is irreversible.
     pub fn is_reversible(&self) -> bool {
-        self.down_sql.as_deref().is_some_and(has_statements)
-    }
-}
-
-/// Whether SQL holds anything but whitespace and `--` or `/* */` comments.
-pub fn has_statements(sql: &str) -> bool {
-    let mut rest = sql.trim_start();
-    loop {
-        if let Some(after) = rest.strip_prefix("--") {
-            rest = after.split_once('\n').map_or("", |(_, tail)| tail).trim_start();
-        } else if let Some(after) = rest.strip_prefix("/*") {
-            rest = after.split_once("*/").map_or("", |(_, tail)| tail).trim_start();
-        } else {
-            return !rest.is_empty();
-        }
+        self.down_sql.as_deref().is_some_and(|sql| !dbmigrate_core::sql::is_blank(sql))
     }
 }
 
@@ -279,7 +266,7 @@ impl<Sql: Text> MigrationSet<Sql> {
         }
         findings.extend(duplicates.map(|(_, finding)| finding));
         for ((version, name), (file, _)) in downs {
-            let up = MigrationFileName::file_name(version, &name, FileKind::Up);
+            let up = dbmigrate_core::file_name::up_file(version, &name);
             findings.push(
                 Finding::error("orphan-down", self.display(&file), format!("down file without its up file `{up}`"))
                     .help(format!("add `{up}`, or delete the down file if the migration is gone")),
@@ -523,9 +510,24 @@ mod tests {
         assert_eq!(codes(&findings), ["no-migrations-folder"]);
     }
 
+    fn down_of(sql: &str) -> Migration {
+        let (set, findings) = set_of(&[("V1__a.sql", "select 1;"), ("V1__a.down.sql", sql)]);
+        assert!(findings.is_empty(), "{findings:?}");
+        set.migrations[0].clone()
+    }
+
     #[test]
     fn irreversible_when_down_is_empty_or_comments() {
-        assert!(!has_statements("  \n-- nothing\n/* x */\n"));
-        assert!(has_statements("-- c\ndrop table a;"));
+        assert!(!down_of("  \n-- nothing\n/* x */\n").is_reversible());
+        assert!(down_of("-- c\ndrop table a;").is_reversible());
+        let (set, _) = set_of(&[("V1__a.sql", "select 1;")]);
+        assert!(!set.migrations[0].is_reversible());
+    }
+
+    /// MySQL runs `/*! … */`, so the engine sends such a down file; the build must agree
+    /// that the migration can be reverted (the runtime's `reversibility` test says the same).
+    #[test]
+    fn a_mysql_executable_comment_is_a_statement() {
+        assert!(down_of("/*!40101 SET x=1 */").is_reversible());
     }
 }

@@ -5,7 +5,8 @@ use crate::cli::GlobalArgs;
 use crate::commands::new::{next_version, timestamp};
 use crate::shell::Shell;
 use crate::{CliError, CliResult, exit_code, fsutil, workspace};
-use dbmigrate_build::{FileKind, LOCK_FILE, Lock, MigrationFileName};
+use dbmigrate_build::{LOCK_FILE, Lock};
+use dbmigrate_core::{FileKind, MigrationFileName};
 use std::path::{Path, PathBuf};
 
 /// Give an unreleased migration a fresh version, newer than every other one.
@@ -99,18 +100,16 @@ fn refuse_released(lock: &Lock, parsed: &MigrationFileName, file: &Path) -> Resu
 
 /// The newest version among the folder's file names, valid or duplicated alike.
 fn newest_version(dir: &Path) -> Result<Option<i64>, CliError> {
-    let entries =
-        std::fs::read_dir(dir).map_err(|e| CliError::failure(format!("cannot read `{}`: {e}", dir.display())))?;
-    let names = entries.flatten().filter_map(|e| e.file_name().to_str().map(str::to_owned));
-    Ok(names.filter_map(|n| MigrationFileName::parse(&n).ok().flatten()).map(|p| p.version).max())
+    dbmigrate_core::version::newest_in(dir)
+        .map_err(|e| CliError::failure(format!("cannot read `{}`: {e}", dir.display())))
 }
 
 /// (from, to) for the up and down files that exist.
 fn plan(dir: &Path, parsed: &MigrationFileName, version: i64) -> Result<Vec<(PathBuf, PathBuf)>, CliError> {
     let mut moves = Vec::new();
     for kind in [FileKind::Up, FileKind::Down] {
-        let from = dir.join(MigrationFileName::file_name(parsed.version, &parsed.name, kind));
-        let to = dir.join(MigrationFileName::file_name(version, &parsed.name, kind));
+        let from = dir.join(dbmigrate_core::file_name::file_name(parsed.version, &parsed.name, kind));
+        let to = dir.join(dbmigrate_core::file_name::file_name(version, &parsed.name, kind));
         if to.exists() {
             return Err(CliError::failure(format!("`{}` already exists", to.display())));
         }
