@@ -37,10 +37,16 @@ impl Fnv1a {
         self
     }
 
-    /// Feeds a length-prefixed string, so `("ab", "c")` and `("a", "bc")` differ.
+    /// Feeds length-prefixed bytes, so the fields `("ab", "c")` and `("a", "bc")` differ.
+    #[must_use]
+    pub fn field(self, bytes: &[u8]) -> Self {
+        self.u64(bytes.len() as u64).bytes(bytes)
+    }
+
+    /// Feeds a string as a [`Fnv1a::field`].
     #[must_use]
     pub fn str(self, text: &str) -> Self {
-        self.u64(text.len() as u64).bytes(text.as_bytes())
+        self.field(text.as_bytes())
     }
 
     /// Feeds a number, little-endian.

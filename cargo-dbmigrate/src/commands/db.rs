@@ -116,12 +116,10 @@ pub fn engine_error(e: Error) -> CliError {
 
 /// `V<version>__<name>` for messages.
 pub fn label(version: i64, name: &str) -> String {
-    format!("V{version}__{name}")
+    dbmigrate_core::label(version, name)
 }
 
 /// A version given on the command line: `20260101120000` or `V20260101120000`.
 pub fn parse_version(text: &str) -> Result<i64, String> {
-    let digits = text.strip_prefix(['V', 'v']).unwrap_or(text);
-    let digits = digits.split("__").next().unwrap_or(digits);
-    digits.parse::<i64>().map_err(|_| format!("`{text}` is not a migration version (digits, e.g. 20260101120000)"))
+    dbmigrate_core::version::parse(text)
 }
