@@ -32,7 +32,7 @@ impl Default for Config {
             migrations: "migrations".to_owned(),
             database_url_env: "DATABASE_URL".to_owned(),
             default_database: "sqlite:dev.db".to_owned(),
-            history_table: crate::DEFAULT_HISTORY_TABLE.to_owned(),
+            history_table: dbmigrate_core::DEFAULT_HISTORY_TABLE.to_owned(),
             setup_sql: None,
         }
     }
@@ -259,9 +259,6 @@ mod tests {
         assert!(config_of(&ok, None).is_ok());
         let long = format!("{PKG}[package.metadata.dbmigrate]\nhistory-table = \"{}\"\n", "h".repeat(60));
         let err = config_of(&long, None).expect_err("60 characters");
-        assert_eq!(
-            err.message,
-            "`package.metadata.dbmigrate.history-table` is 60 characters long; the limit is 54"
-        );
+        assert_eq!(err.message, "`package.metadata.dbmigrate.history-table` is 60 characters long; the limit is 54");
     }
 }

@@ -5,7 +5,7 @@ use crate::CliError;
 use crate::cli::GlobalArgs;
 use crate::shell::Shell;
 use crate::workspace::{self, Target};
-use dbmigrate_build::MigrationSet;
+use dbmigrate_build::internal::MigrationSet;
 use dbmigrate_runtime::{DatabaseUrl, Engine, Error, MigrationScript, Options};
 use std::time::Duration;
 
@@ -35,7 +35,9 @@ pub struct Session {
 pub fn scripts(set: &MigrationSet) -> Vec<MigrationScript<'_>> {
     set.migrations
         .iter()
-        .map(|m| MigrationScript::new(m.version, m.name.as_str(), m.up_sql.as_str(), m.down_sql.as_deref()))
+        .map(|m| {
+            MigrationScript::new(m.version, m.name.as_str(), set.texts.up(m).unwrap_or_default(), set.texts.down(m))
+        })
         .collect()
 }
 
@@ -59,10 +61,10 @@ pub fn open(global: &GlobalArgs, args: &DbArgs, shell: &Shell, single_transactio
 /// The migration set, validated exactly as `cargo build` validates it (names, lock of released
 /// migrations), or an error after printing every finding (warnings are printed too).
 pub fn load_valid_set(target: &Target, shell: &Shell) -> Result<MigrationSet, CliError> {
-    let checked = dbmigrate_build::check(target.dir(), &target.config);
+    let checked = dbmigrate_build::internal::check(target.dir(), &target.config);
     let errors = checked.findings.iter().filter(|f| f.is_error()).count();
     for finding in &checked.findings {
-        shell.raw(finding.render(shell.styled()));
+        shell.raw(crate::diagnostic::render(finding, shell.styled()));
     }
     if errors > 0 {
         return Err(CliError::problems(format!(
