@@ -61,7 +61,7 @@ fn main() {
     };
     let (mut cold, mut warm) = (Vec::new(), Vec::new());
     for i in 0..21 {
-        let _ = std::fs::remove_file(out.join(dbmigrate_build::cache::CACHE_FILE));
+        let _ = std::fs::remove_file(out.join(dbmigrate_build::internal::CACHE_FILE));
         cold.push(time());
         std::fs::write(migrations.join(format!("V{}__extra.sql", 30000101000000_i64 + i)), "select 1;\n").unwrap();
         warm.push(time());

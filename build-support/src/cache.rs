@@ -2,60 +2,24 @@
 //!
 //! A build script reruns whenever anything in the migrations folder changes, typically because
 //! one migration was added. Reading and hashing every other file again (unoptimised, as build
-//! scripts run) is most of the cost, so the hash of each file is kept, keyed by what a `stat`
-//! tells: length, modification time in nanoseconds and, on Unix, the inode change time, which
-//! no tool can set back. A file whose key differs is read and hashed again.
+//! scripts run) is most of the cost, so the hash of each file is kept, keyed by its
+//! [`Stamp`] (length, modification and change times). A file whose stamp differs is read and
+//! hashed again.
 //!
-//! The "racily clean" problem (as in git): a file edited twice within one tick of the file
-//! system's clock keeps its modification time, and if the length stays the same the key cannot
-//! tell the two texts apart. So an entry whose modification time is within [`RACY`] of the
-//! moment the cache is written is never stored, and never trusted when read: such a file is
-//! read again on every run until it is older. The cache is only an optimisation: a cache that
-//! is missing, truncated, corrupt or from another folder is ignored, never an error.
+//! An entry whose stamp is racy ([`Stamp::is_racy`]) at the moment the cache is written is
+//! never stored, and never trusted when read: such a file is read again on every run until it
+//! is older. The cache is only an optimisation: a cache that is missing, truncated, corrupt or
+//! from another folder is ignored, never an error.
 
 use crate::hash::ContentHash;
-use std::fs::Metadata;
+use dbmigrate_core::Stamp;
 use std::path::Path;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 /// The file name in `OUT_DIR`.
 pub const CACHE_FILE: &str = "dbmigrate-cache";
 
-/// How close to the cache's write time a modification time must not be for the entry to count:
-/// larger than the coarsest common timestamp tick (2 s on FAT).
-pub const RACY: Duration = Duration::from_secs(2);
-
 const MAGIC: &[u8; 16] = b"dbmigrate-cache1";
-
-/// What identifies one version of a file without reading it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Stamp {
-    len: u64,
-    /// Modification time, nanoseconds since the epoch.
-    mtime: i128,
-    /// Inode change time on Unix (0 elsewhere): changes with every write and every `touch`.
-    ctime: i128,
-}
-
-impl Stamp {
-    /// The stamp of a regular file's metadata (from `symlink_metadata` or a `DirEntry`); `None`
-    /// for symlinks, whose own metadata does not change when their target does, and for times
-    /// before the epoch.
-    pub fn of(metadata: &Metadata) -> Option<Self> {
-        if !metadata.file_type().is_file() {
-            return None;
-        }
-        let mtime = metadata.modified().ok()?.duration_since(UNIX_EPOCH).ok()?.as_nanos();
-        #[cfg(unix)]
-        let ctime = {
-            use std::os::unix::fs::MetadataExt;
-            i128::from(metadata.ctime()) * 1_000_000_000 + i128::from(metadata.ctime_nsec())
-        };
-        #[cfg(not(unix))]
-        let ctime = 0;
-        Some(Self { len: metadata.len(), mtime: i128::try_from(mtime).ok()?, ctime })
-    }
-}
 
 /// What the build needs from one file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -109,11 +73,11 @@ impl Cache {
         (entry.stamp == stamp).then_some(entry.hashed)
     }
 
-    /// The cache file holding `entries` (any order) for `dir`, written `now`. Entries modified
-    /// within [`RACY`] of `now`, or later, are left out.
+    /// The cache file holding `entries` (any order) for `dir`, written `now`. Entries whose
+    /// stamp is racy at `now` are left out.
     pub fn encode(dir: &Path, mut entries: Vec<Entry>, now: SystemTime) -> Vec<u8> {
-        let now = now.duration_since(UNIX_EPOCH).map_or(0, |d| i128::try_from(d.as_nanos()).unwrap_or(0));
-        entries.retain(|e| !is_racy(e.stamp, now));
+        let now = dbmigrate_core::stamp::epoch_nanos(now).unwrap_or(0);
+        entries.retain(|e| !e.stamp.is_racy(now));
         entries.sort_unstable_by(|a, b| a.file.cmp(&b.file));
         let dir = dir.to_string_lossy();
         let mut body = Vec::with_capacity(32 + dir.len() + entries.len() * 110);
@@ -122,9 +86,7 @@ impl Cache {
         body.extend_from_slice(&(entries.len() as u64).to_le_bytes());
         for e in &entries {
             push_bytes(&mut body, e.file.as_bytes());
-            body.extend_from_slice(&e.stamp.len.to_le_bytes());
-            body.extend_from_slice(&e.stamp.mtime.to_le_bytes());
-            body.extend_from_slice(&e.stamp.ctime.to_le_bytes());
+            body.extend_from_slice(&e.stamp.to_le_bytes());
             body.extend_from_slice(e.hashed.hash.as_bytes());
             body.push(u8::from(e.hashed.raw_differs));
         }
@@ -134,10 +96,6 @@ impl Cache {
         out.extend_from_slice(&body);
         out
     }
-}
-
-fn is_racy(stamp: Stamp, written_at: i128) -> bool {
-    stamp.mtime + RACY.as_nanos() as i128 > written_at
 }
 
 fn push_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
@@ -211,8 +169,7 @@ fn decode(bytes: &[u8], dir: &Path) -> Option<Vec<Entry>> {
     let mut entries = Vec::with_capacity(count.min(bytes.len() / 90));
     for _ in 0..count {
         let file = r.str()?.to_owned();
-        let len = u64::from_le_bytes(r.array()?);
-        let stamp = Stamp { len, mtime: r.i128()?, ctime: r.i128()? };
+        let stamp = Stamp::from_le_bytes(r.array()?);
         let hash = ContentHash::from_bytes(r.array()?);
         let raw_differs = match r.array::<1>()? {
             [0] => false,
@@ -220,7 +177,7 @@ fn decode(bytes: &[u8], dir: &Path) -> Option<Vec<Entry>> {
             _ => return None,
         };
         // A racy entry is not trusted, whoever wrote it.
-        if !is_racy(stamp, written_at) {
+        if !stamp.is_racy(written_at) {
             entries.push(Entry { file, stamp, hashed: Hashed { hash, raw_differs } });
         }
     }
@@ -233,6 +190,7 @@ mod tests {
     use super::*;
     use crate::MigrationSet;
     use std::io::Write;
+    use std::time::{Duration, UNIX_EPOCH};
 
     const HOUR: Duration = Duration::from_secs(3600);
 

@@ -1,48 +1,47 @@
 //! The one validation of a crate's migrations, run by the build script ([`crate::embed`]) and
 //! by `cargo dbmigrate check`, so the two can never disagree.
 
-use crate::lock::{LOCK_FILE, Lock, Released};
-use crate::name::MigrationFileName;
-use crate::{Config, ConfigError, Finding, Manifest, Migration, MigrationSet};
+use crate::release_log::{RELEASE_LOG_FILE, ReleaseLog, Released};
+use crate::{Config, ConfigError, Finding, Manifest, Migration, MigrationSet, Rule};
+use dbmigrate_core::file_name::{down_file, up_file};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-/// Everything known about a crate's migrations after validation. `Sql` is how the migrations
-/// hold their text (see [`Migration`]): the full text for the CLI, only what the build needs in
-/// the build script.
+/// Everything known about a crate's migrations after validation.
 #[derive(Clone, Debug, Default)]
-pub struct Checked<Sql = String> {
+pub struct Checked {
     /// The crate's settings (defaults when the manifest could not be read).
     pub config: Config,
-    /// The valid migrations on disk.
-    pub set: MigrationSet<Sql>,
-    /// The lock (empty when absent or unreadable).
-    pub lock: Lock,
+    /// The valid migrations on disk, with all their texts ([`check`]) or only the ones the
+    /// build needs (the build script's load; see [`crate::set::Texts`]).
+    pub set: MigrationSet,
+    /// The released migrations, from `dbmigrate.lock` (empty when absent or unreadable).
+    pub release_log: ReleaseLog,
     /// Every problem found, errors and warnings, in a stable order.
     pub findings: Vec<Finding>,
     /// The manifests the settings came from (for `rerun-if-changed`).
     pub manifests: Vec<PathBuf>,
 }
 
-impl<Sql> Checked<Sql> {
+impl Checked {
     /// Whether any finding is an error.
     pub fn has_errors(&self) -> bool {
         self.findings.iter().any(Finding::is_error)
     }
 
-    /// The lock file's path.
-    pub fn lock_path(&self) -> PathBuf {
-        self.set.dir.join(LOCK_FILE)
+    /// The release log's path (`dbmigrate.lock` in the migrations folder).
+    pub fn release_log_path(&self) -> PathBuf {
+        self.set.dir.join(RELEASE_LOG_FILE)
     }
 
-    /// The migrations on disk that the lock does not hold yet.
-    pub fn unreleased(&self) -> impl Iterator<Item = &Migration<Sql>> {
-        self.set.migrations.iter().filter(|m| !self.lock.contains(m.version))
+    /// The migrations on disk that the release log does not hold yet.
+    pub fn unreleased(&self) -> impl Iterator<Item = &Migration> {
+        self.set.migrations.iter().filter(|m| !self.release_log.contains(m.version))
     }
 }
 
 /// How a check loads the migration set: [`MigrationSet::load`], or the build script's cached load.
-pub(crate) type Load<'a, Sql> = &'a mut dyn FnMut(&Path, &str) -> (MigrationSet<Sql>, Vec<Finding>);
+pub(crate) type Load<'a> = &'a mut dyn FnMut(&Path, &str) -> (MigrationSet, Vec<Finding>);
 
 /// Reads `manifest_path`'s settings and validates its migrations against its lock.
 pub fn check_manifest(manifest_path: &Path) -> Checked {
@@ -50,7 +49,7 @@ pub fn check_manifest(manifest_path: &Path) -> Checked {
 }
 
 /// [`check_manifest`] with another loader.
-pub(crate) fn check_manifest_with<Sql: Default>(manifest_path: &Path, load: Load<'_, Sql>) -> Checked<Sql> {
+pub(crate) fn check_manifest_with(manifest_path: &Path, load: Load<'_>) -> Checked {
     let crate_root = manifest_path.parent().unwrap_or(Path::new("."));
     let mut manifests = vec![manifest_path.to_owned()];
     let config = Manifest::read(manifest_path).and_then(|m| {
@@ -71,23 +70,23 @@ pub fn check(crate_root: &Path, config: &Config) -> Checked {
 }
 
 /// [`check`] with another loader.
-pub(crate) fn check_with<Sql>(crate_root: &Path, config: &Config, load: Load<'_, Sql>) -> Checked<Sql> {
+pub(crate) fn check_with(crate_root: &Path, config: &Config, load: Load<'_>) -> Checked {
     let (set, mut findings) = load(crate_root, &config.migrations);
-    let lock_display = set.display(LOCK_FILE);
-    let (lock, lock_findings) = Lock::read(&set.dir.join(LOCK_FILE), &lock_display);
-    // A lock that does not parse cannot be compared with anything.
-    if lock_findings.is_empty() {
+    let log_display = set.display(RELEASE_LOG_FILE);
+    let (release_log, log_findings) = ReleaseLog::read(&set.dir.join(RELEASE_LOG_FILE), &log_display);
+    // A log that does not parse cannot be compared with anything.
+    if log_findings.is_empty() {
         let blocked = versions_with_findings(&findings);
-        findings.extend(against_lock(&set, &lock, &blocked));
+        findings.extend(against_log(&set, &release_log, &blocked));
     }
-    findings.extend(lock_findings);
-    Checked { config: config.clone(), set, lock, findings, manifests: Vec::new() }
+    findings.extend(log_findings);
+    Checked { config: config.clone(), set, release_log, findings, manifests: Vec::new() }
 }
 
 /// A manifest problem as a finding about the manifest.
 pub fn config_finding(e: &ConfigError, crate_root: &Path) -> Finding {
     let file = e.file.strip_prefix(crate_root).unwrap_or(&e.file).display().to_string().replace('\\', "/");
-    let finding = Finding::error("bad-config", file, e.message.clone());
+    let finding = Finding::error(Rule::BadConfig, file, e.message.clone());
     match &e.help {
         Some(help) => finding.help(help.clone()),
         None => finding,
@@ -95,28 +94,22 @@ pub fn config_finding(e: &ConfigError, crate_root: &Path) -> Finding {
 }
 
 /// Versions whose files exist but were already reported (duplicates, unreadable files), so
-/// the lock checks do not also call them deleted.
+/// the release-log checks do not also call them deleted.
 fn versions_with_findings(findings: &[Finding]) -> BTreeSet<i64> {
-    let file_name = |f: &Finding| f.file.as_deref().and_then(|p| p.rsplit('/').next()).map(str::to_owned);
-    findings
-        .iter()
-        .filter_map(file_name)
-        .filter_map(|name| MigrationFileName::parse(&name).ok().flatten())
-        .map(|parsed| parsed.version)
-        .collect()
+    findings.iter().filter_map(|f| f.version).collect()
 }
 
 /// Compares the files on disk with the released migrations.
-fn against_lock<Sql>(set: &MigrationSet<Sql>, lock: &Lock, blocked: &BTreeSet<i64>) -> Vec<Finding> {
+fn against_log(set: &MigrationSet, log: &ReleaseLog, blocked: &BTreeSet<i64>) -> Vec<Finding> {
     let mut findings = Vec::new();
     let mut renamed_to = BTreeSet::new();
-    let newest_present = lock.released().map(|r| r.version).filter(|v| set.get(*v).is_some()).max();
-    for expected in lock.released() {
+    let newest_present = log.released().map(|r| r.version).filter(|v| set.get(*v).is_some()).max();
+    for expected in log.released() {
         match set.get(expected.version) {
             Some(m) => findings.extend(compare(set, expected, m)),
             None if blocked.contains(&expected.version) => {}
             None => {
-                let moved = moved_to(set, lock, expected);
+                let moved = moved_to(set, log, expected);
                 if let Some(m) = moved {
                     renamed_to.insert(m.version);
                 }
@@ -124,23 +117,24 @@ fn against_lock<Sql>(set: &MigrationSet<Sql>, lock: &Lock, blocked: &BTreeSet<i6
             }
         }
     }
-    if let Some(newest) = lock.newest() {
-        let late = set.migrations.iter().filter(|m| !lock.contains(m.version) && m.version <= newest);
+    if let Some(newest) = log.newest() {
+        let late = set.migrations.iter().filter(|m| !log.contains(m.version) && m.version <= newest);
         findings.extend(late.filter(|m| !renamed_to.contains(&m.version)).map(|m| out_of_order(set, m, newest)));
     }
     findings
 }
 
 /// A released migration whose files are still at its version: same name, same hashes.
-fn compare<Sql>(set: &MigrationSet<Sql>, expected: &Released, m: &Migration<Sql>) -> Option<Finding> {
-    let locked_file = MigrationFileName::file_name(expected.version, &expected.name, crate::FileKind::Up);
+fn compare(set: &MigrationSet, expected: &Released, m: &Migration) -> Option<Finding> {
+    let locked_file = up_file(expected.version, &expected.name);
     if m.name != expected.name {
         return Some(
             Finding::error(
-                "released-renamed",
+                Rule::ReleasedRenamed,
                 set.display(&m.up_file),
                 format!("released migration `{locked_file}` was renamed to `{}`", m.up_file),
             )
+            .about(m.version)
             .help(format!(
                 "rename it back to `{}`: its name is recorded in databases that applied it",
                 set.display(&locked_file)
@@ -151,15 +145,16 @@ fn compare<Sql>(set: &MigrationSet<Sql>, expected: &Released, m: &Migration<Sql>
     let (file, locked, disk) = if m.up_hash != expected.up {
         (m.up_file.clone(), Some(expected.up), Some(m.up_hash))
     } else if m.down_hash != expected.down {
-        let down = MigrationFileName::file_name(m.version, &m.name, crate::FileKind::Down);
+        let down = down_file(m.version, &m.name);
         (m.down_file.clone().unwrap_or(down), expected.down, m.down_hash)
     } else {
         return None;
     };
-    let show = |h: Option<crate::ContentHash>| h.map_or_else(|| "none (no file)".to_owned(), |h| h.to_string());
+    let show = |h: Option<crate::hash::ContentHash>| h.map_or_else(|| "none (no file)".to_owned(), |h| h.to_string());
     Some(
-        Finding::error("released-edited", set.display(&file), "released migration was edited after it was released")
-            .help(format!("hash in {}: {}", set.display(LOCK_FILE), show(locked)))
+        Finding::error(Rule::ReleasedEdited, set.display(&file), "released migration was edited after it was released")
+            .about(m.version)
+            .help(format!("hash in {}: {}", set.display(RELEASE_LOG_FILE), show(locked)))
             .help(format!("hash on disk: {}", show(disk)))
             .help(format!("revert the edit (`git checkout -- {}`) and add a new migration with `cargo dbmigrate new <message>`", set.display(&file)))
             .help(format!(
@@ -170,51 +165,49 @@ fn compare<Sql>(set: &MigrationSet<Sql>, expected: &Released, m: &Migration<Sql>
 }
 
 /// An unreleased migration that holds a released one's name or text under another version.
-fn moved_to<'a, Sql>(set: &'a MigrationSet<Sql>, lock: &Lock, expected: &Released) -> Option<&'a Migration<Sql>> {
-    let candidates = || set.migrations.iter().filter(|m| !lock.contains(m.version));
+fn moved_to<'a>(set: &'a MigrationSet, log: &ReleaseLog, expected: &Released) -> Option<&'a Migration> {
+    let candidates = || set.migrations.iter().filter(|m| !log.contains(m.version));
     candidates().find(|m| m.up_hash == expected.up).or_else(|| candidates().find(|m| m.name == expected.name))
 }
 
 /// A released version with no file: renamed, a gap in the released history, or deleted.
-fn missing<Sql>(
-    set: &MigrationSet<Sql>,
-    expected: &Released,
-    moved: Option<&Migration<Sql>>,
-    newest_present: Option<i64>,
-) -> Finding {
-    let file = MigrationFileName::file_name(expected.version, &expected.name, crate::FileKind::Up);
+fn missing(set: &MigrationSet, expected: &Released, moved: Option<&Migration>, newest_present: Option<i64>) -> Finding {
+    let file = up_file(expected.version, &expected.name);
     let shown = set.display(&file);
     let restore = format!("restore it (`git checkout -- {shown}`): databases that applied it expect the file");
     if let Some(m) = moved {
         return Finding::error(
-            "released-renamed",
+            Rule::ReleasedRenamed,
             set.display(&m.up_file),
             format!("released migration `{file}` was renamed to `{}`", m.up_file),
         )
+        .about(m.version)
         .help(format!("rename it back to `{shown}`: its version and name are recorded in databases that applied it"));
     }
     if newest_present.is_some_and(|v| v > expected.version) {
         let message = format!(
             "gap: version {} is released (line {} of {}) but `{file}` is missing",
-            expected.version, expected.line, LOCK_FILE
+            expected.version, expected.line, RELEASE_LOG_FILE
         );
-        return Finding::error("released-gap", shown.clone(), message).help(restore);
+        return Finding::error(Rule::ReleasedGap, shown.clone(), message).about(expected.version).help(restore);
     }
-    Finding::error("released-deleted", shown, "released migration was deleted")
+    Finding::error(Rule::ReleasedDeleted, shown, "released migration was deleted")
+        .about(expected.version)
         .help(restore)
         .help("to undo its change, add a new migration with `cargo dbmigrate new <message>`")
 }
 
-fn out_of_order<Sql>(set: &MigrationSet<Sql>, m: &Migration<Sql>, newest: i64) -> Finding {
+fn out_of_order(set: &MigrationSet, m: &Migration, newest: i64) -> Finding {
     let shown = set.display(&m.up_file);
     Finding::error(
-        "out-of-order",
+        Rule::OutOfOrder,
         shown.clone(),
         format!(
             "unreleased migration is out of order: version {} is not newer than the newest released version {newest}",
             m.version
         ),
     )
+    .about(m.version)
     .help("databases already past that version would skip it or refuse to start")
     .help(format!("give it a fresh version with `cargo dbmigrate renumber {shown}`"))
 }
@@ -246,12 +239,12 @@ mod tests {
         }
         fn release_all(&self) {
             let checked = self.check();
-            let mut lock = checked.lock.clone();
-            checked.unreleased().for_each(|m| lock.release(m));
-            self.write(LOCK_FILE, &lock.render());
+            let mut log = checked.release_log.clone();
+            checked.unreleased().for_each(|m| log.record(m));
+            self.write(RELEASE_LOG_FILE, &log.render());
         }
         fn codes(&self) -> Vec<&'static str> {
-            self.check().findings.iter().map(|f| f.code).collect()
+            self.check().findings.iter().map(|f| f.rule.as_str()).collect()
         }
     }
 
@@ -286,9 +279,9 @@ mod tests {
         c.release_all();
         c.write("V1__a.sql", "select 2;\n");
         let checked = c.check();
-        let mut lock = checked.lock.clone();
-        lock.rehash(&checked.set.migrations[0], "typo");
-        c.write(LOCK_FILE, &lock.render());
+        let mut log = checked.release_log.clone();
+        log.rehash(&checked.set.migrations[0], "typo");
+        c.write(RELEASE_LOG_FILE, &log.render());
         assert!(c.codes().is_empty());
     }
 
@@ -322,7 +315,7 @@ mod tests {
     #[test]
     fn a_broken_lock_skips_the_lock_rules() {
         let c = Crate::new(&[("V1__a.sql", "1")]);
-        c.write(LOCK_FILE, "<<<<<<< HEAD\n=======\n>>>>>>> x\n");
+        c.write(RELEASE_LOG_FILE, "<<<<<<< HEAD\n=======\n>>>>>>> x\n");
         assert_eq!(c.codes(), ["lock-conflict"]);
     }
 
@@ -335,5 +328,20 @@ mod tests {
         let checked = check_manifest(&manifest);
         assert_eq!(checked.findings.len(), 1);
         assert_eq!(checked.findings[0].file.as_deref(), Some("Cargo.toml"));
+    }
+
+    /// The drift behind issue 8: a 60-character history table built fine and failed at `run`.
+    #[test]
+    fn a_history_table_the_engine_refuses_is_a_bad_config_error() {
+        let c = Crate::new(&[("V1__a.sql", "select 1;")]);
+        let manifest = c.0.path().join("Cargo.toml");
+        let table = "h".repeat(60);
+        let text = format!("[package]\nname = \"x\"\n[package.metadata.dbmigrate]\nhistory-table = \"{table}\"\n");
+        std::fs::write(&manifest, text).expect("write");
+        let checked = check_manifest(&manifest);
+        assert!(checked.has_errors());
+        let rules: Vec<Rule> = checked.findings.iter().map(|f| f.rule).collect();
+        assert_eq!(rules, [Rule::BadConfig]);
+        assert!(checked.findings[0].message.contains("the limit is 54"), "{}", checked.findings[0].message);
     }
 }

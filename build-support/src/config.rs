@@ -3,6 +3,7 @@
 //! Read straight from the manifests with toml_edit rather than through `cargo metadata`:
 //! the build script and the CLI's inner-loop commands must not spawn cargo.
 
+use dbmigrate_core::TableNameError;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use toml_edit::{DocumentMut, Item};
@@ -31,7 +32,7 @@ impl Default for Config {
             migrations: "migrations".to_owned(),
             database_url_env: "DATABASE_URL".to_owned(),
             default_database: "sqlite:dev.db".to_owned(),
-            history_table: crate::DEFAULT_HISTORY_TABLE.to_owned(),
+            history_table: dbmigrate_core::DEFAULT_HISTORY_TABLE.to_owned(),
             setup_sql: None,
         }
     }
@@ -171,15 +172,22 @@ fn unknown_key(file: &Path, where_: &str, key: &str) -> ConfigError {
 fn validate(config: &Config, file: &Path, where_: &str) -> Result<(), ConfigError> {
     let fail =
         |message: String, help: &str| ConfigError { file: file.to_owned(), message, help: Some(help.to_owned()) };
+    // The engine's own rule (it refuses the same names at `run`), so a name that builds also runs.
     let table = &config.history_table;
-    let mut chars = table.chars();
-    let ident = chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
-    if !ident {
-        return Err(fail(
-            format!("`{where_}.history-table` is `{table}`, which is not a plain SQL identifier"),
-            "use letters, digits and `_`, starting with a letter (refinery pastes the name into SQL unquoted)",
-        ));
+    match dbmigrate_core::history_table::validate(table) {
+        Ok(()) => {}
+        Err(TableNameError::NotIdentifier) => {
+            return Err(fail(
+                format!("`{where_}.history-table` is `{table}`, which is not a plain SQL identifier"),
+                "use letters, digits and `_`, starting with a letter (refinery pastes the name into SQL unquoted)",
+            ));
+        }
+        Err(e @ TableNameError::TooLong { .. }) => {
+            return Err(fail(
+                format!("`{where_}.history-table` is {e}"),
+                "shorten it: on MySQL/MariaDB the engine adds a `<table>_dbmigrate` table, and identifiers stop at 64 characters",
+            ));
+        }
     }
     let dir = Path::new(&config.migrations);
     if config.migrations.is_empty() || dir.is_absolute() {
@@ -241,5 +249,16 @@ mod tests {
             let pkg = format!("{PKG}[package.metadata.dbmigrate]\n{bad}\n");
             assert!(config_of(&pkg, None).is_err(), "{bad}");
         }
+    }
+
+    /// The engine refuses history tables over 54 characters at `run`; the build must refuse
+    /// them first, naming the limit.
+    #[test]
+    fn a_history_table_the_engine_refuses_is_refused() {
+        let ok = format!("{PKG}[package.metadata.dbmigrate]\nhistory-table = \"{}\"\n", "h".repeat(54));
+        assert!(config_of(&ok, None).is_ok());
+        let long = format!("{PKG}[package.metadata.dbmigrate]\nhistory-table = \"{}\"\n", "h".repeat(60));
+        let err = config_of(&long, None).expect_err("60 characters");
+        assert_eq!(err.message, "`package.metadata.dbmigrate.history-table` is 60 characters long; the limit is 54");
     }
 }

@@ -1,7 +1,8 @@
-//! Findings about a migration set and the one renderer used for them by both the build
-//! script and the CLI (annotate-snippets, the renderer of cargo and rustc).
+//! Findings about a migration set: which rule was broken, where, and how to fix it.
+//!
+//! The build script prints them as `cargo::error=` lines (`directive_lines`);
+//! the CLI renders them like rustc does. Both show the same findings in the same order.
 
-use annotate_snippets::{AnnotationKind, Group, Level, Origin, Renderer, Snippet};
 use std::fmt;
 
 /// How bad a finding is.
@@ -13,13 +14,82 @@ pub enum Severity {
     Error,
 }
 
+/// Declares [`Rule`] with each rule's stable code, so the list exists once.
+macro_rules! rules {
+    ($($(#[$doc:meta])* $rule:ident = $code:literal,)+) => {
+        /// Every rule a migration set is checked against. [`Rule::as_str`] gives the stable code
+        /// shown by `--format json` and listed in the README.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum Rule {
+            $($(#[$doc])* $rule,)+
+        }
+
+        impl Rule {
+            /// Every rule, in the order of the README's table.
+            pub const ALL: &[Rule] = &[$(Rule::$rule,)+];
+
+            /// The stable code, e.g. `malformed-name`.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Rule::$rule => $code,)+
+                }
+            }
+        }
+    };
+}
+
+rules! {
+    /// `Cargo.toml`'s `[package.metadata.dbmigrate]` cannot be read or holds a bad key or value.
+    BadConfig = "bad-config",
+    /// The migrations folder cannot be read.
+    NoMigrationsFolder = "no-migrations-folder",
+    /// The migrations folder holds a folder.
+    Subfolder = "subfolder",
+    /// A `.sql` file whose name is not `V<version>__<name>.sql` or `.down.sql`.
+    MalformedName = "malformed-name",
+    /// Two up files with the same version.
+    DuplicateVersion = "duplicate-version",
+    /// A down file without its up file.
+    OrphanDown = "orphan-down",
+    /// A migration file cannot be read.
+    Unreadable = "unreadable",
+    /// A migration file is not UTF-8.
+    NotUtf8 = "not-utf8",
+    /// A released migration's text changed.
+    ReleasedEdited = "released-edited",
+    /// A released migration's file was renamed or renumbered.
+    ReleasedRenamed = "released-renamed",
+    /// A released migration older than others on disk is missing.
+    ReleasedGap = "released-gap",
+    /// The newest released migrations are missing.
+    ReleasedDeleted = "released-deleted",
+    /// An unreleased migration is not newer than the newest released one.
+    OutOfOrder = "out-of-order",
+    /// The release log (`dbmigrate.lock`) cannot be read.
+    LockUnreadable = "lock-unreadable",
+    /// The release log holds git conflict markers.
+    LockConflict = "lock-conflict",
+    /// The release log was edited by hand or merged wrongly.
+    LockMalformed = "lock-malformed",
+    /// The crate's path is not UTF-8, so `include_str!` cannot embed the files.
+    NonUtf8Path = "non-utf8-path",
+}
+
+impl fmt::Display for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One problem in a migration set, with the file it is about and how to fix it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Finding {
     /// Error or warning.
     pub severity: Severity,
-    /// A short stable identifier, e.g. `malformed-name`, for `--format json` and docs.
-    pub code: &'static str,
+    /// The rule that was broken.
+    pub rule: Rule,
+    /// The version of the migration it is about, when its file name has one.
+    pub version: Option<i64>,
     /// The file, relative to the crate root (forward slashes), when there is one.
     pub file: Option<String>,
     /// A 1-based line number and that line's text, when the finding points into a file.
@@ -32,10 +102,11 @@ pub struct Finding {
 
 impl Finding {
     /// An error about `file`.
-    pub fn error(code: &'static str, file: impl Into<Option<String>>, message: impl Into<String>) -> Self {
+    pub fn error(rule: Rule, file: impl Into<Option<String>>, message: impl Into<String>) -> Self {
         Self {
             severity: Severity::Error,
-            code,
+            rule,
+            version: None,
             file: file.into(),
             line: None,
             message: message.into(),
@@ -44,8 +115,8 @@ impl Finding {
     }
 
     /// A warning about `file`.
-    pub fn warning(code: &'static str, file: impl Into<Option<String>>, message: impl Into<String>) -> Self {
-        Self { severity: Severity::Warning, ..Self::error(code, file, message) }
+    pub fn warning(rule: Rule, file: impl Into<Option<String>>, message: impl Into<String>) -> Self {
+        Self { severity: Severity::Warning, ..Self::error(rule, file, message) }
     }
 
     /// Adds a line of advice.
@@ -62,32 +133,16 @@ impl Finding {
         self
     }
 
+    /// Names the version of the migration the finding is about.
+    #[must_use]
+    pub fn about(mut self, version: i64) -> Self {
+        self.version = Some(version);
+        self
+    }
+
     /// Whether this finding stops a build.
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
-    }
-
-    /// Renders like rustc: title, location, source line when known, then `help:` lines.
-    pub fn render(&self, styled: bool) -> String {
-        let level = match self.severity {
-            Severity::Error => Level::ERROR,
-            Severity::Warning => Level::WARNING,
-        };
-        let title = level.primary_title(&self.message).id(self.code);
-        let group = match (&self.file, &self.line) {
-            (Some(file), Some((number, text))) => title.element(
-                Snippet::source(text.as_str())
-                    .line_start(*number)
-                    .path(file.as_str())
-                    .annotation(AnnotationKind::Primary.span(0..text.len())),
-            ),
-            (Some(file), None) => title.element(Origin::path(file.as_str())),
-            _ => Group::with_title(title),
-        };
-        let mut report = vec![group];
-        report.extend(self.help.iter().map(|h| Group::with_title(Level::HELP.secondary_title(h))));
-        let renderer = if styled { Renderer::styled() } else { Renderer::plain() };
-        renderer.render(&report)
     }
 }
 
@@ -107,21 +162,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn renders_title_location_and_help() {
-        let text = Finding::error("malformed-name", "migrations/V1_x.sql".to_owned(), "malformed migration file name")
-            .help("rename it to `V1__x.sql`")
-            .render(false);
-        assert!(text.starts_with("error[malformed-name]: malformed migration file name"), "{text}");
-        assert!(text.contains("--> migrations/V1_x.sql"), "{text}");
-        assert!(text.contains("help: rename it to `V1__x.sql`"), "{text}");
+    fn codes_are_unique_kebab_case() {
+        let codes: std::collections::BTreeSet<&str> = Rule::ALL.iter().map(|r| r.as_str()).collect();
+        assert_eq!(codes.len(), Rule::ALL.len());
+        assert!(codes.iter().all(|c| c.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')));
+    }
+
+    /// The README's table of rules is the user's reference: it lists every code, in order.
+    #[test]
+    fn the_readme_lists_every_rule() {
+        let readme = include_str!("../../README.md");
+        let listed: Vec<&str> = readme
+            .lines()
+            .filter_map(|l| l.strip_prefix("| `")?.split_once('`').map(|(code, _)| code))
+            .filter(|code| code.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'))
+            .collect();
+        let all: Vec<&str> = Rule::ALL.iter().map(|r| r.as_str()).collect();
+        assert_eq!(listed, all);
     }
 
     #[test]
-    fn renders_the_source_line() {
-        let text = Finding::error("lock-conflict", "migrations/dbmigrate.lock".to_owned(), "merge conflict")
-            .at_line(3, "<<<<<<< HEAD")
-            .render(false);
-        assert!(text.contains("--> migrations/dbmigrate.lock:3"), "{text}");
-        assert!(text.contains("3 | <<<<<<< HEAD"), "{text}");
+    fn one_line_display() {
+        let f = Finding::error(Rule::LockConflict, "migrations/dbmigrate.lock".to_owned(), "merge conflict");
+        assert_eq!(f.at_line(3, "<<<<<<< HEAD").to_string(), "migrations/dbmigrate.lock:3: merge conflict");
+        assert_eq!(Finding::error(Rule::BadConfig, None, "x").to_string(), "x");
     }
 }

@@ -9,12 +9,9 @@
 
 use crate::cache::{CACHE_FILE, Cache};
 use crate::check::{Checked, check_manifest_with, check_with, config_finding};
-use crate::{Finding, Manifest, MigrationSet};
+use crate::{Finding, Manifest, MigrationSet, Rule};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
-
-/// What the build script checks: migrations holding only the text it must copy.
-type BuildChecked = Checked<Option<String>>;
 
 /// The file written to `OUT_DIR`.
 pub const OUT_FILE: &str = "dbmigrate.rs";
@@ -98,7 +95,8 @@ impl Embed {
     }
 
     /// Validates the crate at `crate_root` and computes everything [`Embed::run`] would print
-    /// and write, for `out_dir`.
+    /// and write, for `out_dir`. For benchmarks and cargo-dbmigrate's tests; no stability.
+    #[doc(hidden)]
     pub fn generate(&self, crate_root: &Path, out_dir: &Path) -> Generated {
         let cache_path = out_dir.join(CACHE_FILE);
         let mut entries = None;
@@ -128,7 +126,7 @@ impl Embed {
         Generated { directives, code, normalized, cache }
     }
 
-    fn check(&self, crate_root: &Path, load: crate::check::Load<'_, Option<String>>) -> BuildChecked {
+    fn check(&self, crate_root: &Path, load: crate::check::Load<'_>) -> Checked {
         let manifest_path = crate_root.join("Cargo.toml");
         let Some(dir) = &self.migrations_dir else { return check_manifest_with(&manifest_path, load) };
         match Manifest::read(&manifest_path).and_then(|m| m.config()) {
@@ -154,12 +152,12 @@ fn write(path: &Path, text: &[u8]) -> bool {
 /// the folder (scanned recursively, so added and removed files count), the lock, the manifests
 /// the settings came from. The build script reads no environment variables of its own beyond
 /// the ones Cargo sets for every build script.
-fn rerun_lines(crate_root: &Path, checked: &BuildChecked) -> Vec<String> {
+fn rerun_lines(crate_root: &Path, checked: &Checked) -> Vec<String> {
     let mut paths: Vec<PathBuf> = vec![checked.set.dir.clone()];
     // A listed path that does not exist makes Cargo rerun the script on every build; a lock
     // created later is still noticed, since it lives in the (recursively scanned) folder.
-    if checked.lock_path().is_file() {
-        paths.push(checked.lock_path());
+    if checked.release_log_path().is_file() {
+        paths.push(checked.release_log_path());
     }
     paths.extend(checked.manifests.iter().cloned());
     if checked.manifests.is_empty() {
@@ -185,7 +183,7 @@ pub fn directive_lines(finding: &Finding) -> Vec<String> {
 /// The generated module. Written with `push_str` rather than `format!`: the build script runs
 /// unoptimised, and this loop runs once per migration.
 fn source(
-    checked: &BuildChecked,
+    checked: &Checked,
     normalized_dir: &Path,
     normalized: &mut Vec<(PathBuf, String)>,
 ) -> Result<String, Box<Finding>> {
@@ -198,12 +196,12 @@ fn source(
     let mut table = String::with_capacity(300 * checked.set.migrations.len());
     for m in &checked.set.migrations {
         // A file whose raw text has a BOM or CR is embedded from a normalised copy, so
-        // refinery's checksums never depend on how git checked the files out. The loader keeps
-        // exactly those files' texts.
-        let mut embedded = |table: &mut String, file: &str, copy: &Option<String>| -> Result<(), Box<Finding>> {
-            let prefix = match copy {
+        // refinery's checksums never depend on how git checked the files out. The build's
+        // cached load keeps exactly those files' texts.
+        let mut embedded = |table: &mut String, file: &str| -> Result<(), Box<Finding>> {
+            let prefix = match checked.set.texts.get(file) {
                 Some(text) => {
-                    normalized.push((normalized_dir.join(file), text.clone()));
+                    normalized.push((normalized_dir.join(file), text.to_owned()));
                     if normalized_prefix.is_none() {
                         normalized_prefix = Some(literal_prefix(checked, normalized_dir, file)?);
                     }
@@ -227,22 +225,22 @@ fn source(
         } else {
             "\", has_down: false, up: include_str!("
         });
-        embedded(&mut table, &m.up_file, &m.up_sql)?;
+        embedded(&mut table, &m.up_file)?;
         table.push_str("), down: ");
-        match (&m.down_file, &m.down_sql) {
-            (Some(file), Some(copy)) => {
+        match &m.down_file {
+            Some(file) => {
                 table.push_str("Some(include_str!(");
-                embedded(&mut table, file, copy)?;
+                embedded(&mut table, file)?;
                 table.push_str(")) },\n");
             }
-            _ => table.push_str("None },\n"),
+            None => table.push_str("None },\n"),
         }
     }
     Ok(finish(checked, table))
 }
 
 /// The module around the table.
-fn finish(checked: &BuildChecked, table: String) -> String {
+fn finish(checked: &Checked, table: String) -> String {
     let mut code = TEMPLATE.replace("{dir}", &checked.set.display_dir).replace("{table}\n", &table);
     let deps = dependency_names(&checked.manifests);
     if deps.iter().any(|d| d == "dbmigrate-runtime") {
@@ -277,7 +275,7 @@ fn push_i64(out: &mut String, n: i64) {
 
 /// The opening of a string literal holding `dir` and a separator, e.g. `"/a/b/`; the file name
 /// and the closing quote follow. `file` names the finding when the path is not UTF-8.
-fn literal_prefix(checked: &BuildChecked, dir: &Path, file: &str) -> Result<String, Box<Finding>> {
+fn literal_prefix(checked: &Checked, dir: &Path, file: &str) -> Result<String, Box<Finding>> {
     let mut path = utf8_path(checked, dir, file)?;
     path.truncate(path.len() - file.len());
     let mut literal = String::with_capacity(path.len() + 2);
@@ -356,11 +354,11 @@ const RUNTIME_TEMPLATE: &str = r#"
 "#;
 
 /// `base/file` as UTF-8, which `include_str!` needs.
-fn utf8_path(checked: &BuildChecked, base: &Path, file: &str) -> Result<String, Box<Finding>> {
+fn utf8_path(checked: &Checked, base: &Path, file: &str) -> Result<String, Box<Finding>> {
     base.join(file).into_os_string().into_string().map_err(|_| {
         Box::new(
             Finding::error(
-                "non-utf8-path",
+                Rule::NonUtf8Path,
                 checked.set.display(file),
                 "the path is not valid UTF-8, so it cannot be embedded",
             )

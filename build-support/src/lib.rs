@@ -1,28 +1,41 @@
-//! The one model of a cargo-dbmigrate migration set, shared by the build script and the CLI.
+//! Build-script support for cargo-dbmigrate: checks a crate's SQL migrations and embeds them.
 //!
-//! A migration is `V<version>__<name>.sql` with an optional `V<version>__<name>.down.sql`,
-//! in one flat folder. Everything that decides whether a set is valid lives here, so that
-//! `cargo build` (through [`embed`]) and `cargo dbmigrate check` can never disagree.
+//! In `build.rs`'s `fn main`:
+//!
+//! ```no_run
+//! dbmigrate_build::embed();
+//! ```
+//!
+//! and in the crate: `include!(concat!(env!("OUT_DIR"), "/dbmigrate.rs"));`. A migration is
+//! `V<version>__<name>.sql` with an optional `V<version>__<name>.down.sql`, in one flat folder.
+//! Everything that decides whether a set is valid lives in this crate (and in
+//! `dbmigrate-core`), so that `cargo build` and `cargo dbmigrate check` can never disagree.
 
-pub mod cache;
-pub mod check;
-pub mod config;
-pub mod diagnostic;
-pub mod embed;
-pub mod hash;
-pub mod lock;
-pub mod name;
-pub mod set;
+mod cache;
+mod check;
+mod config;
+mod diagnostic;
+mod embed;
+mod hash;
+mod release_log;
+mod set;
 
-pub use check::{Checked, check, check_manifest};
-pub use config::{Config, ConfigError, Manifest};
-pub use diagnostic::{Finding, Severity};
 pub use embed::{Embed, embed};
-pub use hash::ContentHash;
-pub use lock::{LOCK_FILE, Lock};
-pub use name::{FileKind, MigrationFileName, NameError};
-pub use set::{Migration, MigrationSet};
 
-/// The name of refinery's history table, which cargo-dbmigrate keeps so that an application's
-/// embedded refinery runner and the CLI always agree.
-pub const DEFAULT_HISTORY_TABLE: &str = "refinery_schema_history";
+/// The model of a migration set, for cargo-dbmigrate only: not part of this crate's API, and
+/// it may change in any release. Build scripts need only [`embed`] and [`Embed`].
+#[doc(hidden)]
+pub mod internal {
+    pub use crate::cache::{CACHE_FILE, Cache, Entry, Hashed};
+    pub use crate::check::{Checked, check, check_manifest, config_finding};
+    pub use crate::config::{Config, ConfigError, KEYS, Manifest};
+    pub use crate::diagnostic::{Finding, Rule, Severity};
+    pub use crate::embed::{Generated, OUT_FILE, directive_lines};
+    pub use crate::hash::{ContentHash, normalize};
+    pub use crate::release_log::{LogLine, RELEASE_LOG_FILE, RESOLVE_HELP, Rehash, ReleaseLog, Released};
+    pub use crate::set::{Migration, MigrationSet, Texts};
+}
+
+use config::{Config, ConfigError, Manifest};
+use diagnostic::{Finding, Rule};
+use set::{Migration, MigrationSet};

@@ -1,49 +1,26 @@
 //! A crate's migration set: every file of the migrations folder, read once and validated.
 
-use crate::Finding;
-use crate::cache::{Cache, Entry, Hashed, Stamp};
+use crate::cache::{Cache, Entry, Hashed};
 use crate::hash::{ContentHash, normalize};
-use crate::name::{FileKind, MigrationFileName};
+use crate::{Finding, Rule};
+use dbmigrate_core::{FileKind, MigrationFileName, Stamp};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// A file of the folder: its name and, when the cache is in use, its stamp.
-type Listed = (String, Option<Stamp>);
-
-/// A parsed file name with the file it came from.
-type Named = (MigrationFileName, Listed);
-
-/// A file to read: name, stamp, and the cached result if the stamp still matches.
-type FileJob = (String, Option<Stamp>, Option<Hashed>);
-
-/// One migration to read: its parsed name, its up file and its down file.
-type Job = (MigrationFileName, FileJob, Option<FileJob>);
-
-/// What reading one migration gave: the migration, findings, and cache entries.
-type Read<Sql> = (Option<Migration<Sql>>, Vec<Finding>, Vec<Entry>);
-
-/// One migration: its up file and, when there is one, its down file.
-///
-/// `Sql` is how its text is held. The CLI ([`MigrationSet::load`]) holds the full normalised
-/// text (`String`). The build script ([`MigrationSet::load_cached`]) needs a text only to
-/// write a normalised copy of a file whose raw text differs from it, so it holds
-/// `Option<String>`: `Some` exactly for such a file; a file the cache covers is not even read.
+/// One migration: its up file and, when there is one, its down file. The texts are held
+/// beside the model, in [`MigrationSet::texts`].
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Migration<Sql = String> {
+pub struct Migration {
     /// The version, unique in the set.
     pub version: i64,
     /// The name after `__`.
     pub name: String,
     /// The up file's name, e.g. `V1__a.sql`.
     pub up_file: String,
-    /// The up SQL, normalised (no BOM, LF line ends).
-    pub up_sql: Sql,
     /// The hash of the normalised up SQL.
     pub up_hash: ContentHash,
     /// The down file's name, when there is one.
     pub down_file: Option<String>,
-    /// The down SQL, normalised.
-    pub down_sql: Option<Sql>,
     /// The hash of the normalised down SQL.
     pub down_hash: Option<ContentHash>,
     /// Whether a file on disk differs from its normalised text (BOM or CR), so that code
@@ -51,94 +28,103 @@ pub struct Migration<Sql = String> {
     pub raw_differs: bool,
 }
 
-impl Migration {
-    /// Whether the down file exists and holds something other than whitespace and comments:
-    /// an empty down means the migration is irreversible.
-    pub fn is_reversible(&self) -> bool {
-        self.down_sql.as_deref().is_some_and(has_statements)
-    }
-}
+/// The normalised texts (no BOM, LF line ends) of a set's files, by file name.
+///
+/// [`MigrationSet::load`] (the CLI) holds every file's text. The build script's
+/// [`MigrationSet::load_cached`] needs a text only to write a normalised copy of a file whose
+/// raw text differs from it, so it holds exactly those: a file the cache covers is not even read.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Texts(BTreeMap<String, String>);
 
-/// Whether SQL holds anything but whitespace and `--` or `/* */` comments.
-pub fn has_statements(sql: &str) -> bool {
-    let mut rest = sql.trim_start();
-    loop {
-        if let Some(after) = rest.strip_prefix("--") {
-            rest = after.split_once('\n').map_or("", |(_, tail)| tail).trim_start();
-        } else if let Some(after) = rest.strip_prefix("/*") {
-            rest = after.split_once("*/").map_or("", |(_, tail)| tail).trim_start();
-        } else {
-            return !rest.is_empty();
-        }
+impl Texts {
+    /// The normalised text of `file`, if it was kept.
+    pub fn get(&self, file: &str) -> Option<&str> {
+        self.0.get(file).map(String::as_str)
     }
-}
 
-/// How a loader holds a file's normalised text (see [`Migration`]): `String` or
-/// `Option<String>`, nothing else (sealed).
-pub trait Text: Sized + Send + Sync + sealed::Sealed {
-    /// The text of a file that was read.
-    fn read(normalized: String, raw_differs: bool) -> Self;
-    /// The text of a file that was not read (its hash came from the cache), if allowed.
-    fn unread() -> Option<Self>;
-}
-
-mod sealed {
-    pub trait Sealed {}
-    impl Sealed for String {}
-    impl Sealed for Option<String> {}
-}
-
-impl Text for String {
-    fn read(normalized: String, _: bool) -> Self {
-        normalized
+    /// The up SQL of `m`, if it was kept.
+    pub fn up(&self, m: &Migration) -> Option<&str> {
+        self.get(&m.up_file)
     }
-    fn unread() -> Option<Self> {
-        None
-    }
-}
 
-impl Text for Option<String> {
-    fn read(normalized: String, raw_differs: bool) -> Self {
-        raw_differs.then_some(normalized)
-    }
-    fn unread() -> Option<Self> {
-        Some(None)
+    /// The down SQL of `m`: `None` without a down file, or when it was not kept.
+    pub fn down(&self, m: &Migration) -> Option<&str> {
+        self.get(m.down_file.as_deref()?)
     }
 }
 
 /// The migrations of one folder, in version order.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct MigrationSet<Sql = String> {
+pub struct MigrationSet {
     /// The folder, as given to [`MigrationSet::load`].
     pub dir: PathBuf,
     /// The folder as shown in messages (relative to the crate, forward slashes).
     pub display_dir: String,
     /// The migrations, sorted by version.
-    pub migrations: Vec<Migration<Sql>>,
+    pub migrations: Vec<Migration>,
+    /// Their texts (all of them, or only the ones the build needs: see [`Texts`]).
+    pub texts: Texts,
+}
+
+/// A file of the folder, with its stamp when the cache is in use.
+struct Listed {
+    file: String,
+    stamp: Option<Stamp>,
+}
+
+/// A file name that parsed, with the file it came from.
+struct Named {
+    parsed: MigrationFileName,
+    listed: Listed,
+}
+
+/// A file to read, with the cache's result when its stamp still matches.
+struct FileJob {
+    file: String,
+    stamp: Option<Stamp>,
+    cached: Option<Hashed>,
+}
+
+/// One migration to read: its parsed up file name, its up file and its down file.
+struct Job {
+    parsed: MigrationFileName,
+    up: FileJob,
+    down: Option<FileJob>,
+}
+
+/// A file that was read or found in the cache.
+struct ReadFile {
+    file: String,
+    hashed: Hashed,
+}
+
+/// What reading one migration gave: the migration and its kept texts, findings, cache entries.
+#[derive(Default)]
+struct Read {
+    migration: Option<Migration>,
+    texts: Vec<(String, String)>,
+    findings: Vec<Finding>,
+    entries: Vec<Entry>,
 }
 
 impl MigrationSet {
-    /// Reads `crate_root/rel_dir`. Returns the valid migrations and every finding; a set with
-    /// error findings must not be built or applied.
+    /// Reads `crate_root/rel_dir`, keeping every text. Returns the valid migrations and every
+    /// finding; a set with error findings must not be built or applied.
     pub fn load(crate_root: &Path, rel_dir: &str) -> (Self, Vec<Finding>) {
         let (set, findings, _) = Self::load_with(crate_root, rel_dir, None);
         (set, findings)
     }
-}
 
-impl MigrationSet<Option<String>> {
     /// The build script's load: the same validation as [`MigrationSet::load`], but a file whose
-    /// stamp (length, modification time) matches its entry in `cache` is not read, and only the
-    /// texts that need a normalised copy are kept. Also returns the entries for the next cache.
+    /// stamp matches its entry in `cache` is not read, and only the texts that need a
+    /// normalised copy are kept. Also returns the entries for the next cache.
     pub fn load_cached(crate_root: &Path, rel_dir: &str, cache: Cache) -> (Self, Vec<Finding>, Vec<Entry>) {
         Self::load_with(crate_root, rel_dir, Some(cache))
     }
-}
 
-impl<Sql: Text> MigrationSet<Sql> {
     fn load_with(crate_root: &Path, rel_dir: &str, cache: Option<Cache>) -> (Self, Vec<Finding>, Vec<Entry>) {
         let display_dir = rel_dir.trim_end_matches('/').replace('\\', "/");
-        let mut set = Self { dir: crate_root.join(rel_dir), display_dir, migrations: Vec::new() };
+        let mut set = Self { dir: crate_root.join(rel_dir), display_dir, ..Self::default() };
         let mut findings = Vec::new();
         let files = match set.list_files(cache.is_some(), &mut findings) {
             Some(files) => files,
@@ -148,16 +134,14 @@ impl<Sql: Text> MigrationSet<Sql> {
         let entries = set.pair(ups, downs, cache, &mut findings);
         (set, findings, entries)
     }
-}
 
-impl<Sql> MigrationSet<Sql> {
     /// The path shown for a file of this set.
     pub fn display(&self, file: &str) -> String {
         format!("{}/{file}", self.display_dir)
     }
 
     /// The migration with `version`.
-    pub fn get(&self, version: i64) -> Option<&Migration<Sql>> {
+    pub fn get(&self, version: i64) -> Option<&Migration> {
         self.migrations.binary_search_by_key(&version, |m| m.version).ok().map(|i| &self.migrations[i])
     }
 
@@ -165,16 +149,21 @@ impl<Sql> MigrationSet<Sql> {
     pub fn newest(&self) -> Option<i64> {
         self.migrations.last().map(|m| m.version)
     }
-}
 
-impl<Sql: Text> MigrationSet<Sql> {
+    /// Whether `m`'s down file exists and holds something other than whitespace and comments
+    /// (the engine's rule, [`dbmigrate_core::sql::is_blank`]): an empty down means the
+    /// migration is irreversible. Needs the down text, which [`MigrationSet::load`] keeps.
+    pub fn is_reversible(&self, m: &Migration) -> bool {
+        self.texts.down(m).is_some_and(|sql| !dbmigrate_core::sql::is_blank(sql))
+    }
+
     /// The files of the folder, sorted, with their stamps when `stamps`.
     fn list_files(&self, stamps: bool, findings: &mut Vec<Finding>) -> Option<Vec<Listed>> {
         let entries = match std::fs::read_dir(&self.dir) {
             Ok(entries) => entries,
             Err(e) => {
                 let finding = Finding::error(
-                    "no-migrations-folder",
+                    Rule::NoMigrationsFolder,
                     self.display_dir.clone(),
                     format!("cannot read the migrations folder: {e}"),
                 )
@@ -188,50 +177,38 @@ impl<Sql: Text> MigrationSet<Sql> {
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
             if entry.file_type().is_ok_and(|t| t.is_dir()) {
-                findings
-                    .push(Finding::error("subfolder", self.display(&name), "the migrations folder must be flat").help(
-                    "refinery would run the SQL files inside it as migrations: move them up, or move the folder out",
-                ));
+                findings.push(
+                    Finding::error(Rule::Subfolder, self.display(&name), "the migrations folder must be flat").help(
+                        "refinery would run the SQL files inside it as migrations: move them up, or move the folder out",
+                    ),
+                );
             } else {
-                names.push((name, None));
+                names.push(Listed { file: name, stamp: None });
                 if stamps {
                     to_stat.push(entry);
                 }
             }
         }
         if stamps {
-            for ((_, stamp), new) in names.iter_mut().zip(stat_all(&to_stat)) {
-                *stamp = new;
+            for (listed, stamp) in names.iter_mut().zip(stat_all(&to_stat)) {
+                listed.stamp = stamp;
             }
         }
-        names.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        names.sort_unstable_by(|a, b| a.file.cmp(&b.file));
         Some(names)
     }
 
     fn parse_names(&self, files: Vec<Listed>, findings: &mut Vec<Finding>) -> (BTreeMap<i64, Vec<Named>>, Vec<Named>) {
         let mut ups: BTreeMap<i64, Vec<_>> = BTreeMap::new();
         let mut downs = Vec::new();
-        for file in files {
-            match MigrationFileName::parse(&file.0) {
+        for listed in files {
+            match MigrationFileName::parse(&listed.file) {
                 Ok(None) => {}
                 Ok(Some(parsed)) if parsed.kind == FileKind::Up => {
-                    ups.entry(parsed.version).or_default().push((parsed, file))
+                    ups.entry(parsed.version).or_default().push(Named { parsed, listed })
                 }
-                Ok(Some(parsed)) => downs.push((parsed, file)),
-                Err(e) => {
-                    let mut finding = Finding::error(
-                        "malformed-name",
-                        self.display(&file.0),
-                        format!("malformed migration file name: {e}"),
-                    );
-                    finding = match e.suggestion {
-                        Some(s) => finding.help(format!("rename it to `{s}`")),
-                        None => finding.help(
-                            "name it `V<version>__<name>.sql` (or `.down.sql`), e.g. with `cargo dbmigrate new <name>`",
-                        ),
-                    };
-                    findings.push(finding);
-                }
+                Ok(Some(parsed)) => downs.push(Named { parsed, listed }),
+                Err(e) => findings.push(malformed(self.display(&listed.file), e)),
             }
         }
         (ups, downs)
@@ -244,12 +221,13 @@ impl<Sql: Text> MigrationSet<Sql> {
         mut cache: Option<Cache>,
         findings: &mut Vec<Finding>,
     ) -> Vec<Entry> {
+        let keep_all = cache.is_none();
         let mut downs: BTreeMap<(i64, String), Listed> =
-            downs.into_iter().map(|(parsed, file)| ((parsed.version, parsed.name), file)).collect();
+            downs.into_iter().map(|n| ((n.parsed.version, n.parsed.name), n.listed)).collect();
         // Looked up here, in file order, where the cache's cursor makes each lookup O(1).
-        let mut job = |(file, stamp): Listed| {
+        let mut job = |Listed { file, stamp }: Listed| {
             let cached = cache.as_mut().zip(stamp).and_then(|(cache, stamp)| cache.get(&file, stamp));
-            (file, stamp, cached)
+            FileJob { file, stamp, cached }
         };
         // Duplicates are reported at their place among the reads, so findings keep version order.
         let mut jobs = Vec::with_capacity(ups.len());
@@ -257,50 +235,41 @@ impl<Sql: Text> MigrationSet<Sql> {
         for (version, files) in ups {
             if files.len() > 1 {
                 duplicates.push((jobs.len(), duplicate(&self.display_dir, version, &files)));
-                for (parsed, _) in &files {
-                    downs.remove(&(version, parsed.name.clone()));
+                for named in &files {
+                    downs.remove(&(version, named.parsed.name.clone()));
                 }
                 continue;
             }
-            let Some((parsed, up_file)) = files.into_iter().next() else { continue };
-            let down_file = downs.remove(&(version, parsed.name.clone()));
-            jobs.push((parsed, job(up_file), down_file.map(&mut job)));
+            let Some(Named { parsed, listed }) = files.into_iter().next() else { continue };
+            let down = downs.remove(&(version, parsed.name.clone())).map(&mut job);
+            jobs.push(Job { parsed, up: job(listed), down });
         }
-        let results = self.read_all(jobs);
+        let results = self.read_all(jobs, keep_all);
         let mut entries = Vec::with_capacity(2 * results.len());
         let mut duplicates = duplicates.into_iter().peekable();
-        for (i, (migration, job_findings, job_entries)) in results.into_iter().enumerate() {
+        for (i, read) in results.into_iter().enumerate() {
             while let Some((_, finding)) = duplicates.next_if(|(at, _)| *at <= i) {
                 findings.push(finding);
             }
-            findings.extend(job_findings);
-            entries.extend(job_entries);
-            self.migrations.extend(migration);
+            findings.extend(read.findings);
+            entries.extend(read.entries);
+            self.texts.0.extend(read.texts);
+            self.migrations.extend(read.migration);
         }
         findings.extend(duplicates.map(|(_, finding)| finding));
-        for ((version, name), (file, _)) in downs {
-            let up = MigrationFileName::file_name(version, &name, FileKind::Up);
-            findings.push(
-                Finding::error("orphan-down", self.display(&file), format!("down file without its up file `{up}`"))
-                    .help(format!("add `{up}`, or delete the down file if the migration is gone")),
-            );
+        for ((version, name), Listed { file, .. }) in downs {
+            findings.push(orphan_down(self.display(&file), version, &name));
         }
         entries
     }
 
     /// Reads and hashes every migration the cache does not cover, on several threads for large
     /// sets: a build script runs unoptimised, and 10,000 files must stay well under a second.
-    fn read_all(&self, jobs: Vec<Job>) -> Vec<Read<Sql>> {
-        let read = |(parsed, up, down)| {
-            let mut findings = Vec::new();
-            let mut entries = Vec::new();
-            let migration = self.read_migration(parsed, up, down, &mut findings, &mut entries);
-            (migration, findings, entries)
-        };
+    fn read_all(&self, jobs: Vec<Job>, keep_all: bool) -> Vec<Read> {
+        let read = |job| self.read_migration(job, keep_all);
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
-        let to_read =
-            jobs.iter().filter(|(_, up, down)| up.2.is_none() || down.as_ref().is_some_and(|d| d.2.is_none()));
-        if threads < 2 || to_read.count() < 512 {
+        let uncached = |j: &&Job| j.up.cached.is_none() || j.down.as_ref().is_some_and(|d| d.cached.is_none());
+        if threads < 2 || jobs.iter().filter(uncached).count() < 512 {
             return jobs.into_iter().map(read).collect();
         }
         let per_thread = jobs.len().div_ceil(threads);
@@ -324,74 +293,75 @@ impl<Sql: Text> MigrationSet<Sql> {
         })
     }
 
-    fn read_migration(
-        &self,
-        parsed: MigrationFileName,
-        up: FileJob,
-        down: Option<FileJob>,
-        findings: &mut Vec<Finding>,
-        entries: &mut Vec<Entry>,
-    ) -> Option<Migration<Sql>> {
+    fn read_migration(&self, Job { parsed, up, down }: Job, keep_all: bool) -> Read {
         // No need to ask refinery: the name grammar is a strict subset of what refinery's
         // `Migration::unapplied` accepts with `int8-versions` (tested in `refinery_accepts_*`),
         // and leaving refinery-core out keeps every user's build-dependency tree small.
-        let (up_file, up_hashed, up_sql) = self.read_sql(up, findings, entries)?;
-        let (down_file, down_hashed, down_sql) = match down {
-            Some(job) => {
-                let (file, hashed, sql) = self.read_sql(job, findings, entries)?;
-                (Some(file), Some(hashed), Some(sql))
-            }
-            None => (None, None, None),
+        let mut read = Read::default();
+        let version = parsed.version;
+        let Some(up) = self.read_sql(up, version, keep_all, &mut read) else { return read };
+        let down = match down {
+            Some(job) => match self.read_sql(job, version, keep_all, &mut read) {
+                Some(down) => Some(down),
+                None => {
+                    // No migration, so no texts; the up file's cache entry stays valid.
+                    read.texts.clear();
+                    return read;
+                }
+            },
+            None => None,
         };
-        Some(Migration {
-            version: parsed.version,
+        read.migration = Some(Migration {
+            version,
             name: parsed.name,
-            up_file,
-            up_sql,
-            up_hash: up_hashed.hash,
-            down_file,
-            down_sql,
-            down_hash: down_hashed.map(|h| h.hash),
-            raw_differs: up_hashed.raw_differs || down_hashed.is_some_and(|h| h.raw_differs),
-        })
+            up_file: up.file,
+            up_hash: up.hashed.hash,
+            down_hash: down.as_ref().map(|d| d.hashed.hash),
+            raw_differs: up.hashed.raw_differs || down.as_ref().is_some_and(|d| d.hashed.raw_differs),
+            down_file: down.map(|d| d.file),
+        });
+        read
     }
 
-    /// A file's hash and text: from the cache when it covers the file and the text is not
-    /// needed, else read as normalised text. Records the file's cache entry.
-    fn read_sql(
-        &self,
-        (file, stamp, cached): FileJob,
-        findings: &mut Vec<Finding>,
-        entries: &mut Vec<Entry>,
-    ) -> Option<(String, Hashed, Sql)> {
-        let (hashed, text) = match cached.filter(|h| !h.raw_differs).zip(Sql::unread()) {
-            Some(hit) => hit,
+    /// A file's hash, and its text when kept: from the cache when it covers the file and the
+    /// text is not needed, else read as normalised text. Records the file's cache entry and
+    /// kept text in `read`.
+    fn read_sql(&self, job: FileJob, version: i64, keep_all: bool, read: &mut Read) -> Option<ReadFile> {
+        let FileJob { file, stamp, cached } = job;
+        let (hashed, text) = match cached.filter(|h| !h.raw_differs) {
+            Some(hashed) => (hashed, None),
             None => {
-                let (normalized, raw_differs) = self.read_text(&file, findings)?;
+                let (normalized, raw_differs) = self.read_text(&file, version, &mut read.findings)?;
                 let hashed = Hashed { hash: ContentHash::of_normalized(&normalized), raw_differs };
-                (hashed, Sql::read(normalized, raw_differs))
+                (hashed, (keep_all || raw_differs).then_some(normalized))
             }
         };
         if let Some(stamp) = stamp {
-            entries.push(Entry { file: file.clone(), stamp, hashed });
+            read.entries.push(Entry { file: file.clone(), stamp, hashed });
         }
-        Some((file, hashed, text))
+        if let Some(text) = text {
+            read.texts.push((file.clone(), text));
+        }
+        Some(ReadFile { file, hashed })
     }
 
     /// Reads a file as normalised text, and whether the raw text differed.
-    fn read_text(&self, file: &str, findings: &mut Vec<Finding>) -> Option<(String, bool)> {
+    fn read_text(&self, file: &str, version: i64, findings: &mut Vec<Finding>) -> Option<(String, bool)> {
         #[cfg(test)]
         READS.with(|r| r.set(r.get() + 1));
         let bytes = match std::fs::read(self.dir.join(file)) {
             Ok(bytes) => bytes,
             Err(e) => {
-                findings.push(Finding::error("unreadable", self.display(file), format!("cannot read the file: {e}")));
+                let message = format!("cannot read the file: {e}");
+                findings.push(Finding::error(Rule::Unreadable, self.display(file), message).about(version));
                 return None;
             }
         };
         let Ok(text) = String::from_utf8(bytes) else {
             findings.push(
-                Finding::error("not-utf8", self.display(file), "the file is not valid UTF-8").help("save it as UTF-8"),
+                Finding::error(Rule::NotUtf8, self.display(file), "the file is not valid UTF-8")
+                    .about(version)
+                    .help("save it as UTF-8"),
             );
             return None;
         };
@@ -424,18 +394,36 @@ thread_local! {
     pub(crate) static READS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
 }
 
+fn malformed(shown: String, e: dbmigrate_core::NameError) -> Finding {
+    let finding = Finding::error(Rule::MalformedName, shown, format!("malformed migration file name: {e}"));
+    match e.suggestion {
+        Some(s) => finding.help(format!("rename it to `{s}`")),
+        None => {
+            finding.help("name it `V<version>__<name>.sql` (or `.down.sql`), e.g. with `cargo dbmigrate new <name>`")
+        }
+    }
+}
+
+fn orphan_down(shown: String, version: i64, name: &str) -> Finding {
+    let up = dbmigrate_core::file_name::up_file(version, name);
+    Finding::error(Rule::OrphanDown, shown, format!("down file without its up file `{up}`"))
+        .about(version)
+        .help(format!("add `{up}`, or delete the down file if the migration is gone"))
+}
+
 fn duplicate(display_dir: &str, version: i64, files: &[Named]) -> Finding {
     let display = |file: &str| format!("{display_dir}/{file}");
-    let names: Vec<String> = files.iter().map(|(_, (f, _))| format!("`{f}`")).collect();
-    let first = &files[0].1.0;
+    let names: Vec<String> = files.iter().map(|n| format!("`{}`", n.listed.file)).collect();
+    let first = &files[0].listed.file;
     Finding::error(
-        "duplicate-version",
+        Rule::DuplicateVersion,
         display(first),
         format!("version {version} is used by {} files: {}", files.len(), names.join(", ")),
     )
+    .about(version)
     .help(format!(
         "give all but one a fresh version with `cargo dbmigrate renumber {}`",
-        display(&files[files.len() - 1].1.0)
+        display(&files[files.len() - 1].listed.file)
     ))
 }
 
@@ -458,7 +446,7 @@ mod tests {
     }
 
     fn codes(findings: &[Finding]) -> Vec<&'static str> {
-        findings.iter().map(|f| f.code).collect()
+        findings.iter().map(|f| f.rule.as_str()).collect()
     }
 
     #[test]
@@ -501,7 +489,7 @@ mod tests {
     #[test]
     fn crlf_and_bom_are_normalised() {
         let (set, _) = set_of(&[("V1__a.sql", "\u{feff}select 1;\r\n"), ("V2__b.sql", "select 1;\n")]);
-        assert_eq!(set.migrations[0].up_sql, "select 1;\n");
+        assert_eq!(set.texts.up(&set.migrations[0]), Some("select 1;\n"));
         assert_eq!(set.migrations[0].up_hash, set.migrations[1].up_hash);
         assert!(set.migrations[0].raw_differs && !set.migrations[1].raw_differs);
     }
@@ -523,9 +511,24 @@ mod tests {
         assert_eq!(codes(&findings), ["no-migrations-folder"]);
     }
 
+    fn reversible(down: &str) -> bool {
+        let (set, findings) = set_of(&[("V1__a.sql", "select 1;"), ("V1__a.down.sql", down)]);
+        assert!(findings.is_empty(), "{findings:?}");
+        set.is_reversible(&set.migrations[0])
+    }
+
     #[test]
     fn irreversible_when_down_is_empty_or_comments() {
-        assert!(!has_statements("  \n-- nothing\n/* x */\n"));
-        assert!(has_statements("-- c\ndrop table a;"));
+        assert!(!reversible("  \n-- nothing\n/* x */\n"));
+        assert!(reversible("-- c\ndrop table a;"));
+        let (set, _) = set_of(&[("V1__a.sql", "select 1;")]);
+        assert!(!set.is_reversible(&set.migrations[0]));
+    }
+
+    /// MySQL runs `/*! … */`, so the engine sends such a down file; the build must agree
+    /// that the migration can be reverted (the runtime's `reversibility` test says the same).
+    #[test]
+    fn a_mysql_executable_comment_is_a_statement() {
+        assert!(reversible("/*!40101 SET x=1 */"));
     }
 }

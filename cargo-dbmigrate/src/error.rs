@@ -61,8 +61,8 @@ impl fmt::Display for CliError {
 
 impl std::error::Error for CliError {}
 
-impl From<dbmigrate_build::ConfigError> for CliError {
-    fn from(e: dbmigrate_build::ConfigError) -> Self {
+impl From<dbmigrate_build::internal::ConfigError> for CliError {
+    fn from(e: dbmigrate_build::internal::ConfigError) -> Self {
         let err = Self::failure(e.to_string());
         match e.help {
             Some(help) => err.hint(help),

@@ -1,11 +1,13 @@
 //! `cargo dbmigrate`: schema migrations for Cargo projects.
 //!
 //! The binary is a thin `main` over [`main_entry`]; every command lives in [`commands`], the
-//! migration rules live in `dbmigrate-build`, shared with the user's build script.
+//! migration rules live in `dbmigrate-build` and `dbmigrate-core`, shared with the user's build
+//! script and the engine.
 
 pub mod backup;
 pub mod cli;
 pub mod commands;
+pub mod diagnostic;
 pub mod error;
 pub mod fsutil;
 pub mod shell;

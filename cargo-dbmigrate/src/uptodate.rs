@@ -8,15 +8,15 @@
 //! exactly at the remembered set) falls back to the full, locked run.
 
 use crate::workspace::Target;
+use dbmigrate_core::Stamp;
+use dbmigrate_core::stable_hash::{self, Fnv1a};
 use dbmigrate_runtime::{Engine, MigrationScript};
-use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
-/// Files touched this recently may still change within the same timestamp tick (git's
-/// "racily clean" problem), so a fingerprint that includes them is never stored or trusted.
-const RACY: Duration = Duration::from_secs(2);
-const HEADER: &str = "dbmigrate-uptodate v1";
+/// v2: the fingerprint is FNV-1a over explicit bytes; v1 used `std`'s `DefaultHasher`, whose
+/// output may change with the Rust release that built the CLI.
+const HEADER: &str = "dbmigrate-uptodate v2";
 
 /// The remembered migrations: (version, name, refinery checksum).
 pub type Known = Vec<(i64, String, u64)>;
@@ -72,45 +72,31 @@ fn cache_path(target: &Target) -> PathBuf {
         let root = target.manifest.workspace_root().ok().flatten().map(|m| m.dir().to_owned());
         root.unwrap_or_else(|| target.dir().to_owned()).join("target")
     });
-    let mut h = DefaultHasher::new();
-    target.dir().hash(&mut h);
-    target_dir.join("dbmigrate").join(format!("uptodate-{}-{:016x}", target.package, h.finish()))
+    let crate_dir = stable_hash::fnv1a(target.dir().as_os_str().as_encoded_bytes());
+    target_dir.join("dbmigrate").join(format!("uptodate-{}-{crate_dir:016x}", target.package))
 }
 
 /// A hash of everything the validated set depends on: the settings that choose the folder and
-/// the history table, and every folder entry's name, size, modification and change times.
-/// `None` when the folder cannot be read or something in it changed within [`RACY`].
+/// the history table, and every folder entry's name and [`Stamp`]. `None` when the folder
+/// cannot be read, holds anything but regular files (a subfolder, a symlink, whose stamps do
+/// not show changes inside or behind them), or holds a racy stamp ([`Stamp::is_racy`]).
 fn fingerprint(target: &Target) -> Option<u64> {
     let dir = target.migrations_dir();
-    let mut entries: Vec<(String, std::fs::Metadata)> = std::fs::read_dir(&dir)
+    let mut entries: Vec<(String, Stamp)> = std::fs::read_dir(&dir)
         .ok()?
-        .map(|e| e.ok().and_then(|e| Some((e.file_name().into_string().ok()?, e.metadata().ok()?))))
+        .map(|e| e.ok().and_then(|e| Some((e.file_name().into_string().ok()?, Stamp::of(&e.metadata().ok()?)?))))
         .collect::<Option<_>>()?;
     entries.sort_by(|a, b| a.0.cmp(&b.0));
-    let recent = SystemTime::now().checked_sub(RACY)?;
-    let mut h = DefaultHasher::new();
-    (&target.config.migrations, &target.config.history_table, dir.as_os_str()).hash(&mut h);
-    for (name, meta) in &entries {
-        let (modified, changed) = stamps(meta)?;
-        if modified >= recent || changed >= recent {
+    let now = dbmigrate_core::stamp::epoch_nanos(SystemTime::now())?;
+    let mut h = Fnv1a::new()
+        .str(&target.config.migrations)
+        .str(&target.config.history_table)
+        .field(dir.as_os_str().as_encoded_bytes());
+    for (name, stamp) in &entries {
+        if stamp.is_racy(now) {
             return None;
         }
-        (name, meta.len(), meta.is_dir(), modified, changed).hash(&mut h);
+        h = h.str(name).bytes(&stamp.to_le_bytes());
     }
     Some(h.finish())
-}
-
-/// Modification and change times. The change time cannot be set back by a tool that restores
-/// a file's modification time, so an edit stays visible.
-fn stamps(meta: &std::fs::Metadata) -> Option<(SystemTime, SystemTime)> {
-    let modified = meta.modified().ok()?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::MetadataExt;
-        let secs = u64::try_from(meta.ctime()).ok()?;
-        let nanos = u32::try_from(meta.ctime_nsec()).ok()?;
-        Some((modified, SystemTime::UNIX_EPOCH + Duration::new(secs, nanos)))
-    }
-    #[cfg(not(unix))]
-    Some((modified, modified))
 }

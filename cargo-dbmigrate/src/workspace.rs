@@ -5,7 +5,7 @@
 
 use crate::CliError;
 use crate::cli::GlobalArgs;
-use dbmigrate_build::{Config, Manifest};
+use dbmigrate_build::internal::{Config, Manifest};
 use std::path::{Path, PathBuf};
 
 /// The crate a command works on, with its settings.
@@ -33,6 +33,15 @@ impl Target {
 
 /// Finds the crate named by `--manifest-path` / `-p`, or the one around the current folder.
 pub fn locate(global: &GlobalArgs) -> Result<Target, CliError> {
+    let manifest = locate_manifest(global)?;
+    let package = manifest.package_name().unwrap_or_default().to_owned();
+    let config = manifest.config()?;
+    Ok(Target { manifest, package, config })
+}
+
+/// [`locate`] without reading the settings: `check` reports bad settings as a finding, as the
+/// build does.
+pub fn locate_manifest(global: &GlobalArgs) -> Result<Manifest, CliError> {
     let manifest_path = match &global.manifest_path {
         Some(path) => checked_manifest_path(path)?,
         None => find_manifest()?,
@@ -44,13 +53,7 @@ pub fn locate(global: &GlobalArgs) -> Result<Target, CliError> {
     if manifest.package_name().is_none() {
         return only_member(&manifest_path);
     }
-    target_of(manifest)
-}
-
-fn target_of(manifest: Manifest) -> Result<Target, CliError> {
-    let package = manifest.package_name().unwrap_or_default().to_owned();
-    let config = manifest.config()?;
-    Ok(Target { manifest, package, config })
+    Ok(manifest)
 }
 
 fn checked_manifest_path(path: &Path) -> Result<PathBuf, CliError> {
@@ -91,21 +94,21 @@ fn member_names(meta: &cargo_metadata::Metadata) -> Vec<String> {
     names
 }
 
-fn by_package(manifest_path: &Path, spec: &str) -> Result<Target, CliError> {
+fn by_package(manifest_path: &Path, spec: &str) -> Result<Manifest, CliError> {
     let meta = metadata(manifest_path)?;
     let found = meta.workspace_packages().into_iter().find(|p| p.name.as_str() == spec);
     match found {
-        Some(package) => target_of(Manifest::read(package.manifest_path.as_std_path())?),
+        Some(package) => Ok(Manifest::read(package.manifest_path.as_std_path())?),
         None => Err(CliError::usage(format!("package `{spec}` is not a member of the workspace"))
             .hint(format!("the members are: {}", member_names(&meta).join(", ")))),
     }
 }
 
-fn only_member(manifest_path: &Path) -> Result<Target, CliError> {
+fn only_member(manifest_path: &Path) -> Result<Manifest, CliError> {
     let meta = metadata(manifest_path)?;
     let members = meta.workspace_packages();
     match members.as_slice() {
-        [one] => target_of(Manifest::read(one.manifest_path.as_std_path())?),
+        [one] => Ok(Manifest::read(one.manifest_path.as_std_path())?),
         _ => Err(CliError::usage(format!(
             "`{}` is a virtual workspace manifest; select a crate to work on",
             manifest_path.display()

@@ -8,7 +8,7 @@ use crate::error::{Direction, Error, Result};
 use crate::url::Dialect;
 
 /// refinery's default history table name.
-pub const DEFAULT_TABLE: &str = "refinery_schema_history";
+pub const DEFAULT_TABLE: &str = dbmigrate_core::DEFAULT_HISTORY_TABLE;
 
 /// One row of the history table.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,13 +49,11 @@ pub(crate) struct HistoryState {
 pub(crate) struct Table(String);
 
 impl Table {
+    /// Checks `name` with the rule `cargo build` applies to `history-table`.
     pub fn new(name: &str) -> Result<Self> {
-        let mut bytes = name.bytes();
-        let first_ok = bytes.next().is_some_and(|b| b.is_ascii_alphabetic() || b == b'_');
-        if first_ok && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_') && name.len() <= 54 {
-            Ok(Table(name.to_string()))
-        } else {
-            Err(Error::TableName(name.chars().take(80).collect()))
+        match dbmigrate_core::history_table::validate(name) {
+            Ok(()) => Ok(Table(name.to_string())),
+            Err(_) => Err(Error::TableName(name.chars().take(80).collect())),
         }
     }
 
@@ -143,7 +141,7 @@ mod tests {
     fn table_names() {
         assert!(Table::new("refinery_schema_history").is_ok());
         assert!(Table::new("_h2").is_ok());
-        for bad in ["", "1abc", "a-b", "a b", "a;drop", "é"] {
+        for bad in ["", "1abc", "a-b", "a b", "a;drop", "é", &"a".repeat(60)] {
             assert!(Table::new(bad).is_err(), "{bad}");
         }
     }

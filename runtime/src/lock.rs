@@ -1,9 +1,9 @@
 //! Names and keys for the migration lock. They must be the same in every
 //! binary (CLI, application) so they use a fixed hash, not std's.
 
-/// FNV-1a, 64 bits.
+/// FNV-1a, 64 bits: the one stable hash of dbmigrate-core.
 fn fnv1a(text: &str) -> u64 {
-    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+    dbmigrate_core::stable_hash::fnv1a(text.as_bytes())
 }
 
 /// The PostgreSQL advisory lock key for a history table (locks are per

@@ -5,8 +5,10 @@ use std::borrow::Cow;
 
 use crate::error::{Error, Result};
 
-/// The first line that makes a script run outside any transaction.
-pub const NO_TRANSACTION_MARKER: &str = "-- dbmigrate:no-transaction";
+// The rules themselves live in dbmigrate-core, shared with the build script, so that the
+// build and the engine can never disagree on what is empty or what is a valid name.
+pub use dbmigrate_core::sql::{NO_TRANSACTION_MARKER, is_blank};
+pub(crate) use dbmigrate_core::sql::{line_of, skip_trivia, wants_no_transaction};
 
 /// One migration, as read by the CLI or embedded by a build script.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,78 +77,25 @@ impl<'a> MigrationScript<'a> {
 
     /// Checks the version and name before anything is run.
     pub(crate) fn validate(&self) -> Result<()> {
-        let bad = |reason: &str| Error::Script { file: self.file_name(), reason: reason.to_string() };
-        if self.version < 0 {
-            return Err(bad("the version must not be negative"));
-        }
-        let name_ok = !self.name.is_empty()
-            && self.name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
-        if !name_ok {
-            return Err(bad("the name must match [a-z0-9_]+"));
-        }
-        Ok(())
+        dbmigrate_core::file_name::validate(self.version, &self.name)
+            .map_err(|reason| Error::Script { file: self.file_name(), reason: reason.to_string() })
     }
 }
 
 pub(crate) fn file_name(version: i64, name: &str) -> String {
-    format!("V{version}__{name}.sql")
+    dbmigrate_core::file_name::up_file(version, name)
 }
 
 /// refinery's checksum, computed by refinery itself so it stays identical.
 pub(crate) fn checksum(version: i64, name: &str, sql: &str) -> Result<u64> {
-    refinery_core::Migration::unapplied(&format!("V{version}__{name}"), sql)
+    refinery_core::Migration::unapplied(&dbmigrate_core::label(version, name), sql)
         .map(|m| m.checksum())
         .map_err(|e| Error::Script { file: file_name(version, name), reason: e.to_string().to_lowercase() })
-}
-
-/// Whether a script must run outside a transaction.
-pub(crate) fn wants_no_transaction(sql: &str) -> bool {
-    sql.lines().next().map(str::trim) == Some(NO_TRANSACTION_MARKER)
-}
-
-/// True when `sql` holds only whitespace, `--` line comments and `/* */`
-/// block comments: such a file is never sent (MariaDB rejects an empty query).
-pub fn is_blank(sql: &str) -> bool {
-    skip_trivia(sql, 0) >= sql.len()
-}
-
-/// Returns the byte offset of the first character at or after `from` that is
-/// not whitespace or a comment. `/*!` (MySQL executable comments) counts as code.
-pub(crate) fn skip_trivia(sql: &str, mut from: usize) -> usize {
-    let b = sql.as_bytes();
-    loop {
-        while from < b.len() && b[from].is_ascii_whitespace() {
-            from += 1;
-        }
-        let rest = &sql[from..];
-        if rest.starts_with("--") {
-            from += rest.find('\n').map_or(rest.len(), |n| n + 1);
-        } else if rest.starts_with("/*") && !rest.starts_with("/*!") {
-            from += rest[2..].find("*/").map_or(rest.len(), |n| n + 4);
-        } else {
-            return from;
-        }
-    }
-}
-
-/// 1-based line number of byte `offset` in `text`.
-pub(crate) fn line_of(text: &str, offset: usize) -> usize {
-    let end = offset.min(text.len());
-    text.as_bytes()[..end].iter().filter(|&&c| c == b'\n').count() + 1
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn blank_files() {
-        assert!(is_blank(""));
-        assert!(is_blank("  \n\t"));
-        assert!(is_blank("-- nothing\n/* at\n all */\n-- x"));
-        assert!(!is_blank("-- c\nSELECT 1"));
-        assert!(!is_blank("/*!40101 SET x=1 */"));
-    }
 
     #[test]
     fn checksum_matches_refinery_and_crlf() {
@@ -166,9 +115,6 @@ mod tests {
         assert!(MigrationScript::new(-1, "x", "", None::<&str>).validate().is_err());
         assert!(MigrationScript::new(20240112210182, "x_1", "", None::<&str>).validate().is_ok());
         assert!(wants_no_transaction("-- dbmigrate:no-transaction\nCREATE INDEX CONCURRENTLY i ON t(x);"));
-        assert!(!wants_no_transaction("SELECT 1;\n-- dbmigrate:no-transaction"));
-        assert_eq!(line_of("a\nb\nc", 4), 3);
-        assert_eq!(skip_trivia("-- a\n  /* b */ x", 0), 15);
     }
 
     #[test]
@@ -177,5 +123,8 @@ mod tests {
         assert_eq!(mk(None), Reversibility::NoDown);
         assert_eq!(mk(Some(" -- nothing\n")), Reversibility::Irreversible);
         assert_eq!(mk(Some("DROP TABLE a;")), Reversibility::Reversible);
+        // MySQL runs an executable comment, so a down file holding one reverts something (the
+        // build's model says the same: dbmigrate-build's `a_mysql_executable_comment_is_a_statement`).
+        assert_eq!(mk(Some("/*!40101 SET x=1 */")), Reversibility::Reversible);
     }
 }

@@ -326,7 +326,7 @@ fn restore_after_failure(d: &Deploy<'_>, target: &Target, url: &DatabaseUrl, bac
     super::restore(&source, &config, backup)?;
     shell.status(
         "Restored",
-        format!("{} to version {}", source.database(), backup.version.map_or("none".into(), |v| v.to_string())),
+        format!("{} to version {}", source.database(), dbmigrate_core::version::display(backup.version)),
     );
     Ok(())
 }

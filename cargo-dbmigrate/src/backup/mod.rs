@@ -113,7 +113,7 @@ fn publish(
     version: Option<i64>,
 ) -> Result<Backup, CliError> {
     let database = source.database();
-    let version_text = version.map_or_else(|| "none".to_owned(), |v| v.to_string());
+    let version_text = dbmigrate_core::version::display(version);
     for _ in 0..3 {
         let time = utc_stamp();
         let id = format!("{database}-{version_text}-{time}.{}", source.extension());

@@ -118,7 +118,7 @@ fn print_dry_run(sql: &[String], format: Format) -> CliResult {
 }
 
 fn version_text(v: Option<i64>) -> String {
-    v.map_or_else(|| "none".to_owned(), |v| v.to_string())
+    dbmigrate_core::version::display(v)
 }
 
 pub(crate) fn summarize(report: &Report, format: Format, shell: &Shell) -> CliResult {

@@ -36,7 +36,7 @@ pub fn run(args: &BackupsArgs, global: &GlobalArgs, shell: &Shell) -> CliResult 
     }
     println!("{:<60} {:>16} {:>17} {:>10}", "ID", "VERSION", "TIME (UTC)", "SIZE");
     for b in &all {
-        let version = b.version.map_or_else(|| "none".to_owned(), |v| v.to_string());
+        let version = dbmigrate_core::version::display(b.version);
         println!("{:<60} {version:>16} {:>17} {:>10}", b.id, b.time, backup::deploy::size(b.bytes));
     }
     Ok(exit_code::OK)

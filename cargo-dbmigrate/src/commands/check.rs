@@ -3,7 +3,7 @@
 use crate::cli::{Format, GlobalArgs};
 use crate::shell::Shell;
 use crate::{CliError, CliResult, exit_code, workspace};
-use dbmigrate_build::{Checked, Finding, Severity};
+use dbmigrate_build::internal::{Checked, Finding, Severity};
 
 /// Check the migrations exactly as `cargo build` does: names, duplicates, the lock of released
 /// migrations, order.
@@ -23,8 +23,9 @@ pub struct CheckArgs {
 
 /// Runs `check`.
 pub fn run(args: &CheckArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
-    let target = workspace::locate(global)?;
-    let checked = dbmigrate_build::check(target.dir(), &target.config);
+    // The settings are checked as the build checks them: a bad one is a finding, not a failure.
+    let manifest = workspace::locate_manifest(global)?;
+    let checked = dbmigrate_build::internal::check_manifest(&manifest.path);
     match args.format {
         Format::Json => print_json(&checked),
         Format::Human => print_human(&checked, shell)?,
@@ -36,7 +37,7 @@ pub fn run(args: &CheckArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
 pub fn print_findings(findings: &[Finding], shell: &Shell) {
     for finding in findings {
         if finding.is_error() || shell.verbosity() >= crate::shell::Verbosity::Normal {
-            shell.raw(format!("{}\n", finding.render(shell.styled())));
+            shell.raw(format!("{}\n", crate::diagnostic::render(finding, shell.styled())));
         }
     }
 }
@@ -44,7 +45,8 @@ pub fn print_findings(findings: &[Finding], shell: &Shell) {
 fn print_human(checked: &Checked, shell: &Shell) -> Result<(), CliError> {
     print_findings(&checked.findings, shell);
     let errors = checked.findings.iter().filter(|f| f.is_error()).count();
-    let dir = &checked.set.display_dir;
+    // Empty when the settings could not be read, so no folder was checked.
+    let dir = if checked.set.display_dir.is_empty() { "Cargo.toml" } else { &checked.set.display_dir };
     if errors > 0 {
         let plural = if errors == 1 { "problem" } else { "problems" };
         shell.print_error(
@@ -68,7 +70,7 @@ fn print_json(checked: &Checked) {
         "ok": !checked.has_errors(),
         "migrations_dir": checked.set.display_dir,
         "migrations": checked.set.migrations.len(),
-        "released": checked.lock.released().count(),
+        "released": checked.release_log.released().count(),
         "unreleased": checked.unreleased().map(|m| m.version).collect::<Vec<_>>(),
         "findings": findings,
     });
@@ -79,7 +81,7 @@ fn print_json(checked: &Checked) {
 pub fn finding_json(f: &Finding) -> serde_json::Value {
     serde_json::json!({
         "severity": match f.severity { Severity::Error => "error", Severity::Warning => "warning" },
-        "code": f.code,
+        "code": f.rule.as_str(),
         "file": f.file,
         "line": f.line.as_ref().map(|(n, _)| n),
         "message": f.message,

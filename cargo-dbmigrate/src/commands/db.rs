@@ -5,7 +5,7 @@ use crate::CliError;
 use crate::cli::GlobalArgs;
 use crate::shell::Shell;
 use crate::workspace::{self, Target};
-use dbmigrate_build::MigrationSet;
+use dbmigrate_build::internal::MigrationSet;
 use dbmigrate_runtime::{DatabaseUrl, Engine, Error, MigrationScript, Options};
 use std::time::Duration;
 
@@ -35,7 +35,9 @@ pub struct Session {
 pub fn scripts(set: &MigrationSet) -> Vec<MigrationScript<'_>> {
     set.migrations
         .iter()
-        .map(|m| MigrationScript::new(m.version, m.name.as_str(), m.up_sql.as_str(), m.down_sql.as_deref()))
+        .map(|m| {
+            MigrationScript::new(m.version, m.name.as_str(), set.texts.up(m).unwrap_or_default(), set.texts.down(m))
+        })
         .collect()
 }
 
@@ -59,10 +61,10 @@ pub fn open(global: &GlobalArgs, args: &DbArgs, shell: &Shell, single_transactio
 /// The migration set, validated exactly as `cargo build` validates it (names, lock of released
 /// migrations), or an error after printing every finding (warnings are printed too).
 pub fn load_valid_set(target: &Target, shell: &Shell) -> Result<MigrationSet, CliError> {
-    let checked = dbmigrate_build::check(target.dir(), &target.config);
+    let checked = dbmigrate_build::internal::check(target.dir(), &target.config);
     let errors = checked.findings.iter().filter(|f| f.is_error()).count();
     for finding in &checked.findings {
-        shell.raw(finding.render(shell.styled()));
+        shell.raw(crate::diagnostic::render(finding, shell.styled()));
     }
     if errors > 0 {
         return Err(CliError::problems(format!(
@@ -116,12 +118,10 @@ pub fn engine_error(e: Error) -> CliError {
 
 /// `V<version>__<name>` for messages.
 pub fn label(version: i64, name: &str) -> String {
-    format!("V{version}__{name}")
+    dbmigrate_core::label(version, name)
 }
 
 /// A version given on the command line: `20260101120000` or `V20260101120000`.
 pub fn parse_version(text: &str) -> Result<i64, String> {
-    let digits = text.strip_prefix(['V', 'v']).unwrap_or(text);
-    let digits = digits.split("__").next().unwrap_or(digits);
-    digits.parse::<i64>().map_err(|_| format!("`{text}` is not a migration version (digits, e.g. 20260101120000)"))
+    dbmigrate_core::version::parse(text)
 }

@@ -238,7 +238,7 @@ fn add_metadata(doc: &mut DocumentMut, path: &Path) -> Result<(), CliError> {
     if metadata.contains_key("dbmigrate") {
         return Ok(());
     }
-    let defaults = dbmigrate_build::Config::default();
+    let defaults = dbmigrate_build::internal::Config::default();
     let mut t = Table::new();
     t.insert("migrations", value(defaults.migrations));
     t.insert("database-url-env", value(defaults.database_url_env));

@@ -176,7 +176,7 @@ pub fn show(args: &ShowArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
                 "refinery_checksum": checksum.map(|c| c.to_string()),
                 "down_file": migration.down_file.as_deref().map(|f| session.set.display(f)),
                 "down_sha256": migration.down_hash.map(|h| h.to_string()),
-                "up": migration.up_sql, "down": migration.down_sql,
+                "up": session.set.texts.up(migration), "down": session.set.texts.down(migration),
             })
         ),
         Format::Human => {
@@ -188,8 +188,12 @@ pub fn show(args: &ShowArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
             if let Some(c) = checksum {
                 println!("checksum:  {c} (refinery)");
             }
-            println!("\n-- {} --\n{}", session.set.display(&migration.up_file), migration.up_sql.trim_end());
-            match (&migration.down_file, &migration.down_sql) {
+            println!(
+                "\n-- {} --\n{}",
+                session.set.display(&migration.up_file),
+                session.set.texts.up(migration).unwrap_or_default().trim_end()
+            );
+            match (&migration.down_file, session.set.texts.down(migration)) {
                 (Some(f), Some(sql)) => println!("\n-- {} --\n{}", session.set.display(f), sql.trim_end()),
                 _ => println!("\n-- no down file: the migration cannot be reverted --"),
             }

@@ -3,7 +3,7 @@
 use crate::cli::GlobalArgs;
 use crate::shell::Shell;
 use crate::{CliError, CliResult, fsutil, workspace};
-use dbmigrate_build::name::{FileKind, MigrationFileName};
+use dbmigrate_core::file_name::{down_file, snake_ascii, up_file};
 use std::path::{Path, PathBuf};
 use time::OffsetDateTime;
 
@@ -35,7 +35,7 @@ pub fn run(args: &NewArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
     let name = migration_name(&message)?;
     let target = workspace::locate(global)?;
     let dir = target.migrations_dir();
-    let newest = newest_version(&dir).map_err(|e| {
+    let newest = dbmigrate_core::version::newest_in(&dir).map_err(|e| {
         CliError::failure(format!("cannot read the migrations folder `{}`: {e}", dir.display()))
             .hint("create it with `cargo dbmigrate init`")
     })?;
@@ -61,7 +61,7 @@ pub fn migration_name(message: &str) -> Result<String, CliError> {
     }
     let ascii = deunicode::deunicode(message);
     let name = heck::ToSnakeCase::to_snake_case(ascii.as_str());
-    let name = dbmigrate_build::name::snake_ascii(&name);
+    let name = snake_ascii(&name);
     if name.is_empty() {
         return Err(bad("it has no letters or digits to name the file with"));
     }
@@ -87,18 +87,6 @@ pub fn next_version(now: i64, newest: Option<i64>) -> i64 {
     }
 }
 
-/// The newest version among the folder's file names; only names are read, not contents.
-fn newest_version(dir: &Path) -> std::io::Result<Option<i64>> {
-    let mut newest = None;
-    for entry in std::fs::read_dir(dir)? {
-        let name = entry?.file_name();
-        if let Some(Ok(Some(parsed))) = name.to_str().map(MigrationFileName::parse) {
-            newest = newest.max(Some(parsed.version));
-        }
-    }
-    Ok(newest)
-}
-
 fn write_files(
     dir: &Path,
     version: i64,
@@ -109,15 +97,15 @@ fn write_files(
 ) -> Result<Vec<PathBuf>, CliError> {
     let one_line = message.replace(['\n', '\r'], " ");
     let created_at = now.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
-    let up_file = MigrationFileName::file_name(version, name, FileKind::Up);
-    let up = inside(dir, &up_file)?;
+    let up_name = up_file(version, name);
+    let up = inside(dir, &up_name)?;
     fsutil::create_new(&up, &format!("-- {one_line}\n-- Created {created_at} by cargo dbmigrate new.\n\n"))?;
     if !with_down {
         return Ok(vec![up]);
     }
-    let down = inside(dir, &MigrationFileName::file_name(version, name, FileKind::Down))?;
+    let down = inside(dir, &down_file(version, name))?;
     let text = format!(
-        "-- Revert: {one_line}\n-- This must undo everything {up_file} does, in reverse order.\n\
+        "-- Revert: {one_line}\n-- This must undo everything {up_name} does, in reverse order.\n\
          -- Left without statements, the migration counts as irreversible and `down` refuses it.\n\n"
     );
     if let Err(e) = fsutil::create_new(&down, &text) {

@@ -5,7 +5,7 @@ use crate::cli::GlobalArgs;
 use crate::commands::check::print_findings;
 use crate::shell::Shell;
 use crate::{CliError, CliResult, exit_code, fsutil, workspace};
-use dbmigrate_build::{Checked, Finding, Lock, MigrationFileName};
+use dbmigrate_build::internal::{Checked, Finding, ReleaseLog, Rule};
 
 /// Lock the unreleased migrations: from now on `cargo build` refuses edits of them.
 #[derive(Debug, clap::Args)]
@@ -34,15 +34,15 @@ pub struct ReleaseArgs {
 /// Runs `release`.
 pub fn run(args: &ReleaseArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
     let target = workspace::locate(global)?;
-    let checked = dbmigrate_build::check(target.dir(), &target.config);
-    let lock_path = checked.lock_path();
-    let shown = fsutil::display_rel(&lock_path, target.dir());
-    let lock = match (args.rehash, &args.reason) {
+    let checked = dbmigrate_build::internal::check(target.dir(), &target.config);
+    let log_path = checked.release_log_path();
+    let shown = fsutil::display_rel(&log_path, target.dir());
+    let log = match (args.rehash, &args.reason) {
         (Some(version), Some(reason)) => rehash(&checked, version, reason, shell)?,
         _ => release(&checked, args.up_to, shell)?,
     };
-    let Some(lock) = lock else { return Ok(exit_code::OK) };
-    fsutil::write_atomic(&lock_path, &lock.render())?;
+    let Some(log) = log else { return Ok(exit_code::OK) };
+    fsutil::write_atomic(&log_path, &log.render())?;
     shell.note(format!("commit `{shown}` together with the migrations"));
     Ok(exit_code::OK)
 }
@@ -58,29 +58,29 @@ fn refuse_on_errors<'a>(findings: impl Iterator<Item = &'a Finding>, shell: &She
         .hint("fix them as each `help:` says, then run release again"))
 }
 
-fn release(checked: &Checked, up_to: Option<i64>, shell: &Shell) -> Result<Option<Lock>, CliError> {
+fn release(checked: &Checked, up_to: Option<i64>, shell: &Shell) -> Result<Option<ReleaseLog>, CliError> {
     refuse_on_errors(checked.findings.iter(), shell)?;
-    let mut lock = checked.lock.clone();
+    let mut log = checked.release_log.clone();
     let chosen: Vec<_> = checked.unreleased().filter(|m| up_to.is_none_or(|v| m.version <= v)).collect();
     if chosen.is_empty() {
         shell.status("Unchanged", "no unreleased migrations to release");
         return Ok(None);
     }
     for m in chosen {
-        lock.release(m);
+        log.record(m);
         shell.status("Released", checked.set.display(&m.up_file));
     }
-    Ok(Some(lock))
+    Ok(Some(log))
 }
 
-fn rehash(checked: &Checked, version: i64, reason: &str, shell: &Shell) -> Result<Option<Lock>, CliError> {
+fn rehash(checked: &Checked, version: i64, reason: &str, shell: &Shell) -> Result<Option<ReleaseLog>, CliError> {
     if reason.trim().is_empty() {
         return Err(CliError::usage("--reason is empty").hint("say why the released migration had to change"));
     }
     // The edit being accepted is the one problem allowed; anything else still blocks.
-    let is_this_edit = |f: &&Finding| f.code == "released-edited" && version_of(f) == Some(version);
+    let is_this_edit = |f: &&Finding| f.rule == Rule::ReleasedEdited && f.version == Some(version);
     refuse_on_errors(checked.findings.iter().filter(|f| !is_this_edit(f)), shell)?;
-    let Some(expected) = checked.lock.expected(version) else {
+    let Some(expected) = checked.release_log.expected(version) else {
         return Err(CliError::usage(format!("version {version} is not released"))
             .hint("--rehash is for migrations already in the lock; edit unreleased ones freely"));
     };
@@ -94,14 +94,8 @@ fn rehash(checked: &Checked, version: i64, reason: &str, shell: &Shell) -> Resul
         shell.status("Unchanged", format!("`{}` matches the lock; nothing to rehash", checked.set.display(&m.up_file)));
         return Ok(None);
     }
-    let mut lock = checked.lock.clone();
-    lock.rehash(m, reason);
+    let mut log = checked.release_log.clone();
+    log.rehash(m, reason);
     shell.status("Rehashed", format!("{} ({reason})", checked.set.display(&m.up_file)));
-    Ok(Some(lock))
-}
-
-/// The version in a finding's file name.
-pub fn version_of(f: &Finding) -> Option<i64> {
-    let name = f.file.as_deref()?.rsplit('/').next()?;
-    Some(MigrationFileName::parse(name).ok()??.version)
+    Ok(Some(log))
 }

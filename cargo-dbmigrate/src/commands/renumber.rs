@@ -5,7 +5,8 @@ use crate::cli::GlobalArgs;
 use crate::commands::new::{next_version, timestamp};
 use crate::shell::Shell;
 use crate::{CliError, CliResult, exit_code, fsutil, workspace};
-use dbmigrate_build::{FileKind, LOCK_FILE, Lock, MigrationFileName};
+use dbmigrate_build::internal::{RELEASE_LOG_FILE, ReleaseLog};
+use dbmigrate_core::{FileKind, MigrationFileName};
 use std::path::{Path, PathBuf};
 
 /// Give an unreleased migration a fresh version, newer than every other one.
@@ -29,9 +30,9 @@ pub fn run(args: &RenumberArgs, global: &GlobalArgs, shell: &Shell) -> CliResult
     let target = workspace::locate(global)?;
     let dir = target.migrations_dir();
     let parsed = parse_file(&args.file, &dir)?;
-    let lock = read_lock(&dir, &target.config.migrations)?;
-    refuse_released(&lock, &parsed, &args.file)?;
-    let newest = newest_version(&dir)?.max(lock.newest());
+    let log = read_release_log(&dir, &target.config.migrations)?;
+    refuse_released(&log, &parsed, &args.file)?;
+    let newest = newest_version(&dir)?.max(log.newest());
     let version = next_version(timestamp(time::OffsetDateTime::now_utc()), newest);
     let moves = plan(&dir, &parsed, version)?;
     rename_all(&moves)?;
@@ -76,19 +77,19 @@ fn parse_file(file: &Path, dir: &Path) -> Result<MigrationFileName, CliError> {
     }
 }
 
-fn read_lock(dir: &Path, display_dir: &str) -> Result<Lock, CliError> {
-    let (lock, findings) = Lock::read(&dir.join(LOCK_FILE), &format!("{display_dir}/{LOCK_FILE}"));
+fn read_release_log(dir: &Path, display_dir: &str) -> Result<ReleaseLog, CliError> {
+    let (log, findings) = ReleaseLog::read(&dir.join(RELEASE_LOG_FILE), &format!("{display_dir}/{RELEASE_LOG_FILE}"));
     match findings.first() {
-        None => Ok(lock),
+        None => Ok(log),
         Some(f) => Err(CliError::failure(format!("cannot tell which migrations are released: {f}"))
             .hint("fix the lock first (`cargo dbmigrate check` shows how)")),
     }
 }
 
-fn refuse_released(lock: &Lock, parsed: &MigrationFileName, file: &Path) -> Result<(), CliError> {
-    match lock.expected(parsed.version) {
+fn refuse_released(log: &ReleaseLog, parsed: &MigrationFileName, file: &Path) -> Result<(), CliError> {
+    match log.expected(parsed.version) {
         Some(released) if released.name == parsed.name => Err(CliError::problems(format!(
-            "`{}` is released (in {LOCK_FILE}); databases that applied it know it by version {}",
+            "`{}` is released (in {RELEASE_LOG_FILE}); databases that applied it know it by version {}",
             file.display(),
             parsed.version
         ))
@@ -99,18 +100,16 @@ fn refuse_released(lock: &Lock, parsed: &MigrationFileName, file: &Path) -> Resu
 
 /// The newest version among the folder's file names, valid or duplicated alike.
 fn newest_version(dir: &Path) -> Result<Option<i64>, CliError> {
-    let entries =
-        std::fs::read_dir(dir).map_err(|e| CliError::failure(format!("cannot read `{}`: {e}", dir.display())))?;
-    let names = entries.flatten().filter_map(|e| e.file_name().to_str().map(str::to_owned));
-    Ok(names.filter_map(|n| MigrationFileName::parse(&n).ok().flatten()).map(|p| p.version).max())
+    dbmigrate_core::version::newest_in(dir)
+        .map_err(|e| CliError::failure(format!("cannot read `{}`: {e}", dir.display())))
 }
 
 /// (from, to) for the up and down files that exist.
 fn plan(dir: &Path, parsed: &MigrationFileName, version: i64) -> Result<Vec<(PathBuf, PathBuf)>, CliError> {
     let mut moves = Vec::new();
     for kind in [FileKind::Up, FileKind::Down] {
-        let from = dir.join(MigrationFileName::file_name(parsed.version, &parsed.name, kind));
-        let to = dir.join(MigrationFileName::file_name(version, &parsed.name, kind));
+        let from = dir.join(dbmigrate_core::file_name::file_name(parsed.version, &parsed.name, kind));
+        let to = dir.join(dbmigrate_core::file_name::file_name(version, &parsed.name, kind));
         if to.exists() {
             return Err(CliError::failure(format!("`{}` already exists", to.display())));
         }

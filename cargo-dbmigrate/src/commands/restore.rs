@@ -61,7 +61,7 @@ pub fn run(args: &RestoreArgs, global: &GlobalArgs, shell: &Shell) -> CliResult 
     backup::restore(&source, &config, &chosen)?;
     // Prune only now, never the backup just restored from.
     backup::prune(&config.dir, &source.database(), config.keep, std::slice::from_ref(&chosen.path))?;
-    let version = chosen.version.map_or_else(|| "none".to_owned(), |v| v.to_string());
+    let version = dbmigrate_core::version::display(chosen.version);
     if args.format == Format::Json {
         let before = before.map(|b| b.path.display().to_string());
         println!("{}", serde_json::json!({ "restored": chosen.id, "version": chosen.version, "backup": before }));

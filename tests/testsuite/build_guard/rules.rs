@@ -127,3 +127,24 @@ error: guard-conflict@0.1.0:   help: re-run `cargo dbmigrate release` to lock th
     );
     assert_check_agrees(&f, "guard-conflict", &build);
 }
+
+/// The engine refuses history tables over 54 characters (MySQL's side table must fit in 64);
+/// the build used to accept them, so a crate built and then failed at `run`.
+#[test]
+fn a_history_table_the_engine_refuses_fails_the_build() {
+    let f = fixture("guard-table", &[("V1__a.sql", "select 1;\n")]);
+    let manifest = f.read("Cargo.toml");
+    let table = "h".repeat(60);
+    let settings = format!("[package.metadata.dbmigrate]\nhistory-table = \"{table}\"\n");
+    f.write("Cargo.toml", &manifest.replacen("[package.metadata.dbmigrate]\n", &settings, 1));
+    let build = failing_build(&f);
+    assert().eq(
+        &build,
+        str![[r#"
+error: guard-table@0.1.0: Cargo.toml: `package.metadata.dbmigrate.history-table` is 60 characters long; the limit is 54
+error: guard-table@0.1.0:   help: shorten it: on MySQL/MariaDB the engine adds a `<table>_dbmigrate` table, and identifiers stop at 64 characters
+
+"#]],
+    );
+    assert_check_agrees(&f, "guard-table", &build);
+}

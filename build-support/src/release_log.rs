@@ -1,4 +1,7 @@
-//! The lock of released migrations: `migrations/dbmigrate.lock`.
+//! The log of released migrations, `migrations/dbmigrate.lock`: what `cargo build` holds the files to.
+//!
+//! (Not to be confused with the engine's migration lock, which keeps two migrators apart: this
+//! file keeps the name `dbmigrate.lock` because it locks released migrations against edits.)
 //!
 //! ```text
 //! # dbmigrate.lock: the released migrations. Written by `cargo dbmigrate release`; do not edit.
@@ -14,13 +17,13 @@
 //! they replace the hashes of an already released migration, with the reason on record.
 
 use crate::hash::ContentHash;
-use crate::{Finding, Migration};
+use crate::{Finding, Migration, Rule};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::Path;
 
-/// The lock's file name, inside the migrations folder.
-pub const LOCK_FILE: &str = "dbmigrate.lock";
+/// The release log's file name, inside the migrations folder.
+pub const RELEASE_LOG_FILE: &str = "dbmigrate.lock";
 
 const HEADER: &str = "\
 # dbmigrate.lock: the released migrations. Written by `cargo dbmigrate release`; do not edit.
@@ -37,9 +40,9 @@ pub const RESOLVE_HELP: &[&str] = &[
     "re-run `cargo dbmigrate release` to lock them again",
 ];
 
-/// One line of the lock: a release or a rehash.
+/// One line of the release log: a release or a rehash.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum LockLine {
+pub enum LogLine {
     /// A released migration.
     Release(Released),
     /// New hashes for a released migration, with the reason.
@@ -76,29 +79,29 @@ pub struct Rehash {
     pub line: usize,
 }
 
-/// The parsed lock. An absent lock file is an empty lock.
+/// The parsed release log. An absent file is an empty log.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Lock {
+pub struct ReleaseLog {
     /// The lines in file order: releases in version order, rehashes where they were added.
-    lines: Vec<LockLine>,
+    lines: Vec<LogLine>,
     /// Each released version with its hashes after every rehash: lookups stay O(log n) for
     /// locks of thousands of migrations.
     current: BTreeMap<i64, Released>,
 }
 
-impl Lock {
+impl ReleaseLog {
     /// Reads the lock at `path`; `display` names it in findings. A missing file is an empty
     /// lock. On any finding the returned lock is empty, since nothing in it can be trusted.
     pub fn read(path: &Path, display: &str) -> (Self, Vec<Finding>) {
         match std::fs::read_to_string(path) {
             Ok(text) => match Self::parse(&text, display) {
-                Ok(lock) => (lock, Vec::new()),
+                Ok(log) => (log, Vec::new()),
                 Err(findings) => (Self::default(), findings),
             },
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => (Self::default(), Vec::new()),
             Err(e) => (
                 Self::default(),
-                vec![Finding::error("lock-unreadable", display.to_owned(), format!("cannot read the lock: {e}"))],
+                vec![Finding::error(Rule::LockUnreadable, display.to_owned(), format!("cannot read the lock: {e}"))],
             ),
         }
     }
@@ -111,7 +114,7 @@ impl Lock {
             return Err(conflicts);
         }
         let mut parser =
-            Parser { display, lock: Self::default(), chain: String::new(), total: None, findings: Vec::new() };
+            Parser { display, log: Self::default(), chain: String::new(), total: None, findings: Vec::new() };
         for (i, raw) in text.lines().enumerate() {
             parser.line(i + 1, raw);
         }
@@ -132,7 +135,7 @@ impl Lock {
     }
 
     /// The lines in file order.
-    pub fn lines(&self) -> &[LockLine] {
+    pub fn lines(&self) -> &[LogLine] {
         &self.lines
     }
 
@@ -158,12 +161,12 @@ impl Lock {
     }
 
     /// Appends a line, keeping the index current.
-    fn push(&mut self, line: LockLine) {
+    fn push(&mut self, line: LogLine) {
         match &line {
-            LockLine::Release(r) => {
+            LogLine::Release(r) => {
                 self.current.insert(r.version, r.clone());
             }
-            LockLine::Rehash(h) => {
+            LogLine::Rehash(h) => {
                 if let Some(r) = self.current.get_mut(&h.version) {
                     (r.up, r.down) = (h.up, h.down);
                 }
@@ -173,8 +176,8 @@ impl Lock {
     }
 
     /// Records `migration` as released (the caller keeps versions increasing).
-    pub fn release<Sql>(&mut self, migration: &Migration<Sql>) {
-        self.push(LockLine::Release(Released {
+    pub fn record(&mut self, migration: &Migration) {
+        self.push(LogLine::Release(Released {
             version: migration.version,
             name: migration.name.clone(),
             up: migration.up_hash,
@@ -184,9 +187,9 @@ impl Lock {
     }
 
     /// Records new hashes for the released `migration`, with the reason.
-    pub fn rehash<Sql>(&mut self, migration: &Migration<Sql>, reason: &str) {
+    pub fn rehash(&mut self, migration: &Migration, reason: &str) {
         let reason = reason.split_whitespace().collect::<Vec<_>>().join(" ");
-        self.push(LockLine::Rehash(Rehash {
+        self.push(LogLine::Rehash(Rehash {
             version: migration.version,
             up: migration.up_hash,
             down: migration.down_hash,
@@ -196,7 +199,7 @@ impl Lock {
     }
 }
 
-impl LockLine {
+impl LogLine {
     /// The line without its chain field: what the chain hashes.
     fn content(&self) -> String {
         let down = |d: &Option<ContentHash>| d.map_or_else(|| "-".to_owned(), |h| h.to_string());
@@ -236,14 +239,15 @@ fn conflict_findings(text: &str, display: &str) -> Vec<Finding> {
             let (first, text) = start.take().unwrap_or((i + 1, line.to_owned()));
             let message = format!("unresolved git merge conflict in the lock (lines {first}-{})", i + 1);
             findings.push(with_resolve_help(
-                Finding::error("lock-conflict", display.to_owned(), message).at_line(first, text),
+                Finding::error(Rule::LockConflict, display.to_owned(), message).at_line(first, text),
             ));
         }
     }
     if let Some((first, text)) = start {
         let message = format!("unresolved git merge conflict in the lock (from line {first})");
-        findings
-            .push(with_resolve_help(Finding::error("lock-conflict", display.to_owned(), message).at_line(first, text)));
+        findings.push(with_resolve_help(
+            Finding::error(Rule::LockConflict, display.to_owned(), message).at_line(first, text),
+        ));
     }
     findings
 }
@@ -255,7 +259,7 @@ fn with_resolve_help(finding: Finding) -> Finding {
 /// Line-by-line parsing state.
 struct Parser<'a> {
     display: &'a str,
-    lock: Lock,
+    log: ReleaseLog,
     chain: String,
     total: Option<(usize, String)>,
     findings: Vec<Finding>,
@@ -275,8 +279,8 @@ impl Parser<'_> {
             return;
         }
         let parsed = match line.strip_prefix("rehash ") {
-            Some(rest) => parse_rehash(rest, number).map(|(r, c)| (LockLine::Rehash(r), c)),
-            None => parse_release(line, number).map(|(r, c)| (LockLine::Release(r), c)),
+            Some(rest) => parse_rehash(rest, number).map(|(r, c)| (LogLine::Rehash(r), c)),
+            None => parse_release(line, number).map(|(r, c)| (LogLine::Release(r), c)),
         };
         match parsed {
             Ok((entry, chain)) => self.push(number, raw, entry, chain),
@@ -284,7 +288,7 @@ impl Parser<'_> {
         }
     }
 
-    fn push(&mut self, number: usize, raw: &str, entry: LockLine, chain: String) {
+    fn push(&mut self, number: usize, raw: &str, entry: LogLine, chain: String) {
         let expected = chain_hash(&self.chain, &entry.content());
         if chain != expected {
             self.fail(
@@ -297,36 +301,37 @@ impl Parser<'_> {
             self.fail(number, raw, &why);
         }
         self.chain = expected;
-        self.lock.push(entry);
+        self.log.push(entry);
     }
 
-    fn check_order(&self, entry: &LockLine) -> Result<(), String> {
+    fn check_order(&self, entry: &LogLine) -> Result<(), String> {
         match entry {
-            LockLine::Release(r) => match self.lock.newest() {
+            LogLine::Release(r) => match self.log.newest() {
                 Some(newest) if r.version <= newest => {
                     Err(format!("version {} is not greater than the released version {newest} before it", r.version))
                 }
                 _ => Ok(()),
             },
-            LockLine::Rehash(h) if !self.lock.contains(h.version) => {
+            LogLine::Rehash(h) if !self.log.contains(h.version) => {
                 Err(format!("rehash of version {}, which is not released above it", h.version))
             }
-            LockLine::Rehash(_) => Ok(()),
+            LogLine::Rehash(_) => Ok(()),
         }
     }
 
     fn fail(&mut self, number: usize, raw: &str, why: &str) {
-        let finding = Finding::error("lock-malformed", self.display.to_owned(), format!("malformed lock line: {why}"))
-            .at_line(number, raw);
+        let finding =
+            Finding::error(Rule::LockMalformed, self.display.to_owned(), format!("malformed lock line: {why}"))
+                .at_line(number, raw);
         self.findings.push(with_resolve_help(finding));
     }
 
-    fn finish(mut self) -> Result<Lock, Vec<Finding>> {
+    fn finish(mut self) -> Result<ReleaseLog, Vec<Finding>> {
         let expected = total_of(&self.chain);
         match self.total.clone() {
-            None if !self.lock.lines.is_empty() => {
+            None if !self.log.lines.is_empty() => {
                 let finding =
-                    Finding::error("lock-malformed", self.display.to_owned(), "the lock has no `total=` line");
+                    Finding::error(Rule::LockMalformed, self.display.to_owned(), "the lock has no `total=` line");
                 self.findings.push(with_resolve_help(finding));
             }
             Some((number, total)) if total != expected && self.findings.is_empty() => {
@@ -337,7 +342,7 @@ impl Parser<'_> {
             }
             _ => {}
         }
-        if self.findings.is_empty() { Ok(self.lock) } else { Err(self.findings) }
+        if self.findings.is_empty() { Ok(self.log) } else { Err(self.findings) }
     }
 }
 
@@ -407,20 +412,18 @@ mod tests {
         Migration {
             version,
             name: name.to_owned(),
-            up_file: format!("V{version}__{name}.sql"),
-            up_sql: up.to_owned(),
+            up_file: dbmigrate_core::file_name::up_file(version, name),
             up_hash: ContentHash::of(up),
-            down_file: down.map(|_| format!("V{version}__{name}.down.sql")),
-            down_sql: down.map(str::to_owned),
+            down_file: down.map(|_| dbmigrate_core::file_name::down_file(version, name)),
             down_hash: down.map(ContentHash::of),
             raw_differs: false,
         }
     }
 
-    fn sample() -> Lock {
-        let mut lock = Lock::default();
-        lock.release(&migration(1, "a", "create table a(id int);", Some("drop table a;")));
-        lock.release(&migration(2, "b", "create table b(id int);", None));
+    fn sample() -> ReleaseLog {
+        let mut lock = ReleaseLog::default();
+        lock.record(&migration(1, "a", "create table a(id int);", Some("drop table a;")));
+        lock.record(&migration(2, "b", "create table b(id int);", None));
         lock.rehash(&migration(1, "a", "create table a (id int);", Some("drop table a;")), "fix\nspacing ");
         lock
     }
@@ -430,19 +433,19 @@ mod tests {
     #[test]
     fn round_trips() {
         let text = sample().render();
-        let parsed = Lock::parse(&text, D).expect("parses");
+        let parsed = ReleaseLog::parse(&text, D).expect("parses");
         assert_eq!(parsed.render(), text);
         assert!(text.contains("reason=\"fix spacing\""), "{text}");
         assert_eq!(parsed.expected(1).map(|r| r.up), Some(ContentHash::of("create table a (id int);")));
         assert_eq!(parsed.newest(), Some(2));
-        assert!(Lock::parse(&text.replace('\n', "\r\n"), D).is_ok());
+        assert!(ReleaseLog::parse(&text.replace('\n', "\r\n"), D).is_ok());
     }
 
     #[test]
     fn empty_lock_round_trips() {
-        let text = Lock::default().render();
-        assert_eq!(Lock::parse(&text, D), Ok(Lock::default()));
-        assert_eq!(Lock::parse("", D), Ok(Lock::default()));
+        let text = ReleaseLog::default().render();
+        assert_eq!(ReleaseLog::parse(&text, D), Ok(ReleaseLog::default()));
+        assert_eq!(ReleaseLog::parse("", D), Ok(ReleaseLog::default()));
     }
 
     #[test]
@@ -450,9 +453,9 @@ mod tests {
         let text = sample().render();
         let conflicted =
             text.replacen("total=", "<<<<<<< HEAD\ntotal=", 1).replacen("\nV1 ", "\n=======\n>>>>>>> other\nV1 ", 1);
-        let findings = Lock::parse(&conflicted, D).expect_err("conflict");
+        let findings = ReleaseLog::parse(&conflicted, D).expect_err("conflict");
         assert_eq!(findings.len(), 1);
-        assert_eq!(findings[0].code, "lock-conflict");
+        assert_eq!(findings[0].rule, Rule::LockConflict);
         assert_eq!(findings[0].line.as_ref().map(|l| l.0), Some(6));
         assert!(findings[0].message.contains("lines 6-9"), "{}", findings[0].message);
         assert_eq!(findings[0].help.len(), 3);
@@ -463,22 +466,22 @@ mod tests {
         let text = sample().render();
         let other = ContentHash::of("x").to_string();
         let edited = text.replacen(&ContentHash::of("create table b(id int);").to_string(), &other, 1);
-        let findings = Lock::parse(&edited, D).expect_err("edited");
+        let findings = ReleaseLog::parse(&edited, D).expect_err("edited");
         assert!(findings[0].message.contains("chain hash"), "{}", findings[0].message);
         // Two branches' lines kept side by side: the second no longer follows the first.
-        let mut a = Lock::default();
-        a.release(&migration(1, "a", "x", None));
+        let mut a = ReleaseLog::default();
+        a.record(&migration(1, "a", "x", None));
         let mut b = a.clone();
-        a.release(&migration(2, "b", "y", None));
-        b.release(&migration(3, "c", "z", None));
+        a.record(&migration(2, "b", "y", None));
+        b.record(&migration(3, "c", "z", None));
         let merged = format!("{}{}", a.render(), b.render().lines().last().unwrap_or_default());
-        assert!(Lock::parse(&merged, D).is_err());
+        assert!(ReleaseLog::parse(&merged, D).is_err());
     }
 
     #[test]
     fn garbage_lines_are_reported_with_their_number() {
         let text = format!("{}nonsense here\n", sample().render());
-        let findings = Lock::parse(&text, D).expect_err("garbage");
+        let findings = ReleaseLog::parse(&text, D).expect_err("garbage");
         let (number, line) = findings[0].line.clone().expect("line");
         assert_eq!((number, line.as_str()), (text.lines().count(), "nonsense here"));
     }

@@ -1,7 +1,7 @@
-//! The strict grammar of migration file names: `V<version>__<name>.sql` and `.down.sql`.
+//! The grammar of migration file names (`V<version>__<name>.sql` and `.down.sql`) and how they are written.
 //!
 //! Refinery silently skips names it cannot parse and panics on some (`|1__x.sql`), so every
-//! `.sql` file that does not match is reported here with the nearest valid spelling.
+//! `.sql` file that does not match is reported with the nearest valid spelling.
 
 use std::fmt;
 
@@ -12,6 +12,16 @@ pub enum FileKind {
     Up,
     /// `V<version>__<name>.down.sql`
     Down,
+}
+
+impl FileKind {
+    /// What follows `V<version>__<name>` in the file name.
+    pub fn suffix(self) -> &'static str {
+        match self {
+            Self::Up => ".sql",
+            Self::Down => ".down.sql",
+        }
+    }
 }
 
 /// A file name that follows the grammar.
@@ -40,19 +50,55 @@ impl fmt::Display for NameError {
     }
 }
 
+impl std::error::Error for NameError {}
+
+/// `V<version>__<name>`: how messages name a migration, and the stem refinery parses (the
+/// version without leading zeros is what refinery hashes, and `format!` gives exactly that).
+pub fn label(version: i64, name: &str) -> String {
+    format!("V{version}__{name}")
+}
+
+/// The file name of one half of a migration.
+pub fn file_name(version: i64, name: &str, kind: FileKind) -> String {
+    format!("V{version}__{name}{}", kind.suffix())
+}
+
+/// `V<version>__<name>.sql`.
+pub fn up_file(version: i64, name: &str) -> String {
+    file_name(version, name, FileKind::Up)
+}
+
+/// `V<version>__<name>.down.sql`.
+pub fn down_file(version: i64, name: &str) -> String {
+    file_name(version, name, FileKind::Down)
+}
+
+/// Whether `name` is a valid migration name: `[a-z0-9_]+`.
+pub fn is_valid_name(name: &str) -> bool {
+    !name.is_empty() && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
+/// Checks a migration's version and name as the engine receives them (from any caller, not
+/// only from file names): the version is not negative and the name is `[a-z0-9_]+`.
+pub fn validate(version: i64, name: &str) -> Result<(), &'static str> {
+    if version < 0 {
+        return Err("the version must not be negative");
+    }
+    if !is_valid_name(name) {
+        return Err("the name must match [a-z0-9_]+");
+    }
+    Ok(())
+}
+
 impl MigrationFileName {
-    /// The stem refinery parses: `V<version>__<name>` (the version without leading zeros is
-    /// what refinery hashes, and `format!` gives exactly that).
+    /// The stem refinery parses: [`label`].
     pub fn refinery_stem(&self) -> String {
-        format!("V{}__{}", self.version, self.name)
+        label(self.version, &self.name)
     }
 
-    /// The file name for a version and name.
+    /// The file name for a version and name: [`file_name`].
     pub fn file_name(version: i64, name: &str, kind: FileKind) -> String {
-        match kind {
-            FileKind::Up => format!("V{version}__{name}.sql"),
-            FileKind::Down => format!("V{version}__{name}.down.sql"),
-        }
+        file_name(version, name, kind)
     }
 
     /// Parses a file name. `Ok(None)` means the file is not an SQL file at all (any letter case
@@ -62,9 +108,9 @@ impl MigrationFileName {
             return Ok(None);
         }
         let err = |reason: &str| NameError { reason: reason.to_owned(), suggestion: suggest(file) };
-        let (stem, kind) = if let Some(stem) = file.strip_suffix(".down.sql") {
+        let (stem, kind) = if let Some(stem) = file.strip_suffix(FileKind::Down.suffix()) {
             (stem, FileKind::Down)
-        } else if let Some(stem) = file.strip_suffix(".sql") {
+        } else if let Some(stem) = file.strip_suffix(FileKind::Up.suffix()) {
             (stem, FileKind::Up)
         } else {
             return Err(err("the extension must be lowercase `.sql`"));
@@ -82,7 +128,7 @@ impl MigrationFileName {
         if name.is_empty() {
             return Err(err("the name after `__` is empty"));
         }
-        if !name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
+        if !is_valid_name(name) {
             return Err(err("the name may hold only `a-z`, `0-9` and `_`"));
         }
         let version = rest[..digits].parse::<i64>().map_err(|_| err("the version does not fit in a 64-bit integer"))?;
@@ -103,7 +149,7 @@ fn suggest(file: &str) -> Option<String> {
     let rest = &body[digits..];
     let name = snake_ascii(rest);
     // Folding non-ASCII letters away would suggest a name the user never meant.
-    (rest.is_ascii() && !name.is_empty()).then(|| MigrationFileName::file_name(version, &name, kind))
+    (rest.is_ascii() && !name.is_empty()).then(|| file_name(version, &name, kind))
 }
 
 /// Lowercase ASCII words joined by `_`; anything else separates words.
@@ -176,7 +222,25 @@ mod tests {
     }
 
     #[test]
-    fn refinery_stem_drops_leading_zeros() {
+    fn labels_and_file_names_drop_leading_zeros() {
         assert_eq!(ok("V007__a.sql").refinery_stem(), "V7__a");
+        assert_eq!(label(7, "a"), "V7__a");
+        assert_eq!(up_file(7, "a"), "V7__a.sql");
+        assert_eq!(down_file(7, "a"), "V7__a.down.sql");
+        for file in ["V7__a.sql", "V7__a.down.sql"] {
+            let parsed = ok(file);
+            assert_eq!(file_name(parsed.version, &parsed.name, parsed.kind), file);
+        }
+    }
+
+    /// The engine's check and the file-name grammar accept the same names.
+    #[test]
+    fn the_engine_rule_matches_the_grammar() {
+        assert_eq!(validate(20240112210182, "x_1"), Ok(()));
+        assert!(validate(-1, "x").is_err_and(|e| e.contains("negative")));
+        for name in ["", "Bad", "a-b", "é", "a b"] {
+            assert!(validate(1, name).is_err(), "{name:?}");
+            assert!(MigrationFileName::parse(&up_file(1, name)).is_err(), "{name:?}");
+        }
     }
 }
