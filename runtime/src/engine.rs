@@ -10,11 +10,12 @@ use std::time::{Duration, Instant};
 
 use crate::backend::{self, Backend, DbError, LockGuard, Transactions};
 use crate::error::{Direction, Error, Result};
-use crate::history::{AppliedRow, DEFAULT_TABLE, HistoryState, Table};
+use crate::history::{AppliedRow, HistoryState, Table};
 use crate::hooks::{Cause, Event, Hooks, MigrateError, Planned};
 use crate::plan::{self, Checks, Goal, Scripts};
-use crate::script::{MigrationScript, Reversibility, is_blank, line_of, wants_no_transaction};
+use crate::script::{MigrationScript, Reversibility};
 use crate::url::{DatabaseUrl, Dialect};
+use dbmigrate_core::sql::{is_blank, line_of, wants_no_transaction};
 
 /// How the engine behaves; `Options::default()` matches refinery.
 #[derive(Debug, Clone)]
@@ -39,7 +40,7 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Options {
-            table: DEFAULT_TABLE.to_string(),
+            table: dbmigrate_core::DEFAULT_HISTORY_TABLE.to_string(),
             setup_sql: None,
             lock_timeout: Duration::from_secs(60),
             single_transaction: false,
@@ -383,7 +384,7 @@ impl Engine {
     fn job(&self, s: &MigrationScript<'_>, direction: Direction, sql: &str, record: Step) -> Result<Job> {
         let file = match direction {
             Direction::Up => s.file_name(),
-            Direction::Down => format!("V{}__{}.down.sql", s.version, s.name),
+            Direction::Down => dbmigrate_core::file_name::down_file(s.version, &s.name),
         };
         if self.single_tx() && wants_no_transaction(sql) {
             return Err(Error::NoTransactionConflict(file));

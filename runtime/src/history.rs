@@ -7,9 +7,6 @@ use time::format_description::well_known::Rfc3339;
 use crate::error::{Direction, Error, Result};
 use crate::url::Dialect;
 
-/// refinery's default history table name.
-pub const DEFAULT_TABLE: &str = dbmigrate_core::DEFAULT_HISTORY_TABLE;
-
 /// One row of the history table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AppliedRow {
@@ -148,7 +145,7 @@ mod tests {
 
     #[test]
     fn create_matches_refinery() {
-        let t = Table::new(DEFAULT_TABLE).expect("valid");
+        let t = Table::new(dbmigrate_core::DEFAULT_HISTORY_TABLE).expect("valid");
         assert_eq!(
             t.create_sql(Dialect::Postgres),
             "CREATE TABLE IF NOT EXISTS refinery_schema_history(version int8 PRIMARY KEY, name VARCHAR(255), applied_on VARCHAR(255), checksum VARCHAR(255))"

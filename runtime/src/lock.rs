@@ -1,7 +1,6 @@
 //! Names and keys for the migration lock. They must be the same in every
 //! binary (CLI, application) so they use a fixed hash, not std's.
 
-/// FNV-1a, 64 bits: the one stable hash of dbmigrate-core.
 fn fnv1a(text: &str) -> u64 {
     dbmigrate_core::stable_hash::fnv1a(text.as_bytes())
 }

@@ -7,8 +7,7 @@ use crate::error::{Error, Result};
 
 // The rules themselves live in dbmigrate-core, shared with the build script, so that the
 // build and the engine can never disagree on what is empty or what is a valid name.
-pub use dbmigrate_core::sql::{NO_TRANSACTION_MARKER, is_blank};
-pub(crate) use dbmigrate_core::sql::{line_of, skip_trivia, wants_no_transaction};
+use dbmigrate_core::sql::is_blank;
 
 /// One migration, as read by the CLI or embedded by a build script.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -114,7 +113,9 @@ mod tests {
         assert!(MigrationScript::new(1, "Bad-Name", "", None::<&str>).validate().is_err());
         assert!(MigrationScript::new(-1, "x", "", None::<&str>).validate().is_err());
         assert!(MigrationScript::new(20240112210182, "x_1", "", None::<&str>).validate().is_ok());
-        assert!(wants_no_transaction("-- dbmigrate:no-transaction\nCREATE INDEX CONCURRENTLY i ON t(x);"));
+        assert!(dbmigrate_core::sql::wants_no_transaction(
+            "-- dbmigrate:no-transaction\nCREATE INDEX CONCURRENTLY i ON t(x);"
+        ));
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //! `#` and `/* */` comments, `/*! … */` executable comments (kept as code) and
 //! `DELIMITER xx` lines as the mysql client reads them.
 
-use crate::script::{line_of, skip_trivia};
+use dbmigrate_core::sql::{line_of, skip_trivia};
 
 /// One statement of a script, without its delimiter.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -205,7 +205,7 @@ fn push<'a>(sql: &'a str, out: &mut Vec<Statement<'a>>, start: usize, end: usize
         return;
     }
     let text = sql[start..end].trim_end();
-    if !text.is_empty() && !crate::script::is_blank(text) {
+    if !text.is_empty() && !dbmigrate_core::sql::is_blank(text) {
         out.push(Statement { sql: text, line: line_of(sql, start) });
     }
 }

@@ -107,7 +107,7 @@ pub(crate) trait Backend {
 /// Opens a migration connection and runs the set-up SQL on it.
 pub(crate) fn connect(url: &DatabaseUrl, setup_sql: Option<&str>, timeout: Duration) -> Result<Box<dyn Backend>> {
     let mut conn = open(url, timeout)?;
-    if let Some(sql) = setup_sql.filter(|s| !crate::script::is_blank(s)) {
+    if let Some(sql) = setup_sql.filter(|s| !dbmigrate_core::sql::is_blank(s)) {
         run_setup(conn.as_mut(), url.dialect(), sql)?;
     }
     Ok(conn)

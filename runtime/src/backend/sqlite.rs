@@ -68,7 +68,7 @@ impl Backend for SqliteBackend {
                     // Without a token offset, point at the statement's start.
                     err.offset = Some(match err.offset {
                         Some(off) => cursor + off,
-                        None => crate::script::skip_trivia(sql, cursor),
+                        None => dbmigrate_core::sql::skip_trivia(sql, cursor),
                     });
                     return Err(err);
                 }
@@ -83,7 +83,7 @@ impl Backend for SqliteBackend {
                     Ok(None) => break,
                     Err(e) => {
                         let mut err = db_error(&e);
-                        err.offset = Some(crate::script::skip_trivia(sql, start));
+                        err.offset = Some(dbmigrate_core::sql::skip_trivia(sql, start));
                         return Err(err);
                     }
                 }
