@@ -52,6 +52,13 @@ pub struct GlobalArgs {
     pub verbose: u8,
 }
 
+impl GlobalArgs {
+    /// The crate these options select.
+    pub fn selector(&self) -> crate::workspace::Selector<'_> {
+        crate::workspace::Selector { manifest_path: self.manifest_path.as_deref(), package: self.package.as_deref() }
+    }
+}
+
 /// Output format of data-printing commands.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {

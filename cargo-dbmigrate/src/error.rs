@@ -61,6 +61,39 @@ impl fmt::Display for CliError {
 
 impl std::error::Error for CliError {}
 
+/// An engine error with the next step as a hint. Engine messages never hold a password (the
+/// engine redacts URLs).
+impl From<dbmigrate_runtime::Error> for CliError {
+    fn from(e: dbmigrate_runtime::Error) -> Self {
+        use dbmigrate_runtime::Error;
+        let hint = match &e {
+            Error::Dirty { .. } | Error::Migration { dirty: true, .. } => Some(
+                "after fixing the schema by hand: `cargo dbmigrate repair --version <V> --as applied` (or `--as pending`)",
+            ),
+            Error::LockTimeout { .. } => Some("wait for the other migrator, or raise --lock-timeout"),
+            Error::OutOfOrder { .. } => {
+                Some("give the migration a fresh version with `cargo dbmigrate renumber <file>`")
+            }
+            Error::NoDown(_) | Error::Irreversible(_) => {
+                Some("write the statements that undo it into its .down.sql file")
+            }
+            Error::Divergent(_) => {
+                Some("revert the edit, and put the change in a new migration (`cargo dbmigrate new`)")
+            }
+            Error::Missing(_) => {
+                Some("restore the deleted migration file, or mark it pending with `cargo dbmigrate repair`")
+            }
+            Error::Connect { .. } => Some("check the URL, that the server is up, and the credentials"),
+            _ => None,
+        };
+        let err = CliError::failure(e.to_string());
+        match hint {
+            Some(hint) => err.hint(hint),
+            None => err,
+        }
+    }
+}
+
 impl From<dbmigrate_build::internal::ConfigError> for CliError {
     fn from(e: dbmigrate_build::internal::ConfigError) -> Self {
         let err = Self::failure(e.to_string());

@@ -1,20 +1,25 @@
 //! `cargo dbmigrate`: schema migrations for Cargo projects.
 //!
-//! The binary is a thin `main` over [`main_entry`]; every command lives in [`commands`], the
-//! migration rules live in `dbmigrate-build` and `dbmigrate-core`, shared with the user's build
-//! script and the engine.
+//! The binary is a thin `main` over [`main_entry`]. Inside, layers point one way: `commands`
+//! parse arguments and render (human or JSON) → `ops` do the work and return typed outcomes →
+//! the mechanisms (`workspace`, `backup`, `uptodate`, `fsutil`) and the engine
+//! (`dbmigrate-runtime`); the migration rules live in `dbmigrate-build` and `dbmigrate-core`,
+//! shared with the user's build script. Only the exit codes and the entry point are public.
 
-pub mod backup;
-pub mod cli;
-pub mod commands;
-pub mod diagnostic;
-pub mod error;
-pub mod fsutil;
-pub mod shell;
-pub mod uptodate;
-pub mod workspace;
+mod backup;
+mod cli;
+mod commands;
+mod error;
+mod fsutil;
+mod ops;
+mod render;
+mod shell;
+mod uptodate;
+mod workspace;
 
-pub use error::{CliError, CliResult, exit_code};
+use error::CliError;
+use error::CliResult;
+pub use error::exit_code;
 
 /// Parses the arguments, runs the command and returns the process exit code.
 pub fn main_entry() -> i32 {

@@ -4,7 +4,6 @@
 //! current folder; `cargo metadata` is spawned only when `-p` or a virtual workspace needs it.
 
 use crate::CliError;
-use crate::cli::GlobalArgs;
 use dbmigrate_build::internal::{Config, Manifest};
 use std::path::{Path, PathBuf};
 
@@ -31,9 +30,16 @@ impl Target {
     }
 }
 
+/// Which crate to work on: `--manifest-path` and `-p`, when given.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Selector<'a> {
+    pub manifest_path: Option<&'a Path>,
+    pub package: Option<&'a str>,
+}
+
 /// Finds the crate named by `--manifest-path` / `-p`, or the one around the current folder.
-pub fn locate(global: &GlobalArgs) -> Result<Target, CliError> {
-    let manifest = locate_manifest(global)?;
+pub fn locate(selector: Selector<'_>) -> Result<Target, CliError> {
+    let manifest = locate_manifest(selector)?;
     let package = manifest.package_name().unwrap_or_default().to_owned();
     let config = manifest.config()?;
     Ok(Target { manifest, package, config })
@@ -41,12 +47,12 @@ pub fn locate(global: &GlobalArgs) -> Result<Target, CliError> {
 
 /// [`locate`] without reading the settings: `check` reports bad settings as a finding, as the
 /// build does.
-pub fn locate_manifest(global: &GlobalArgs) -> Result<Manifest, CliError> {
-    let manifest_path = match &global.manifest_path {
+pub fn locate_manifest(selector: Selector<'_>) -> Result<Manifest, CliError> {
+    let manifest_path = match selector.manifest_path {
         Some(path) => checked_manifest_path(path)?,
         None => find_manifest()?,
     };
-    if let Some(spec) = &global.package {
+    if let Some(spec) = selector.package {
         return by_package(&manifest_path, spec);
     }
     let manifest = Manifest::read(&manifest_path)?;

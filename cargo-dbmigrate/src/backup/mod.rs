@@ -7,7 +7,6 @@
 
 pub mod config;
 pub mod conn;
-pub mod deploy;
 mod mysql;
 mod pg;
 mod sqlite;

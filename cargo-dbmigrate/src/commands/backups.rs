@@ -23,7 +23,7 @@ pub struct BackupsArgs {
 
 /// Runs `backups`.
 pub fn run(args: &BackupsArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
-    let target = workspace::locate(global)?;
+    let target = workspace::locate(global.selector())?;
     let config = BackupConfig::of(&target)?;
     let all = backup::list(&config.dir)?;
     if args.format == Format::Json {
@@ -37,7 +37,7 @@ pub fn run(args: &BackupsArgs, global: &GlobalArgs, shell: &Shell) -> CliResult 
     println!("{:<60} {:>16} {:>17} {:>10}", "ID", "VERSION", "TIME (UTC)", "SIZE");
     for b in &all {
         let version = dbmigrate_core::version::display(b.version);
-        println!("{:<60} {version:>16} {:>17} {:>10}", b.id, b.time, backup::deploy::size(b.bytes));
+        println!("{:<60} {version:>16} {:>17} {:>10}", b.id, b.time, crate::render::size(b.bytes));
     }
     Ok(exit_code::OK)
 }

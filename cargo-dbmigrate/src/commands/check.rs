@@ -3,7 +3,7 @@
 use crate::cli::{Format, GlobalArgs};
 use crate::shell::Shell;
 use crate::{CliError, CliResult, exit_code, workspace};
-use dbmigrate_build::internal::{Checked, Finding, Severity};
+use dbmigrate_build::internal::Checked;
 
 /// Check the migrations exactly as `cargo build` does: names, duplicates, the lock of released
 /// migrations, order.
@@ -24,7 +24,7 @@ pub struct CheckArgs {
 /// Runs `check`.
 pub fn run(args: &CheckArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
     // The settings are checked as the build checks them: a bad one is a finding, not a failure.
-    let manifest = workspace::locate_manifest(global)?;
+    let manifest = workspace::locate_manifest(global.selector())?;
     let checked = dbmigrate_build::internal::check_manifest(&manifest.path);
     match args.format {
         Format::Json => print_json(&checked),
@@ -33,17 +33,8 @@ pub fn run(args: &CheckArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
     Ok(if checked.has_errors() { exit_code::PROBLEMS } else { exit_code::OK })
 }
 
-/// Prints every finding as the compiler would, then a summary; problems end in an error.
-pub fn print_findings(findings: &[Finding], shell: &Shell) {
-    for finding in findings {
-        if finding.is_error() || shell.verbosity() >= crate::shell::Verbosity::Normal {
-            shell.raw(format!("{}\n", crate::diagnostic::render(finding, shell.styled())));
-        }
-    }
-}
-
 fn print_human(checked: &Checked, shell: &Shell) -> Result<(), CliError> {
-    print_findings(&checked.findings, shell);
+    crate::render::finding::print_all(&checked.findings, shell);
     let errors = checked.findings.iter().filter(|f| f.is_error()).count();
     // Empty when the settings could not be read, so no folder was checked.
     let dir = if checked.set.display_dir.is_empty() { "Cargo.toml" } else { &checked.set.display_dir };
@@ -65,7 +56,7 @@ fn print_human(checked: &Checked, shell: &Shell) -> Result<(), CliError> {
 }
 
 fn print_json(checked: &Checked) {
-    let findings: Vec<serde_json::Value> = checked.findings.iter().map(finding_json).collect();
+    let findings: Vec<serde_json::Value> = checked.findings.iter().map(crate::render::finding::json).collect();
     let doc = serde_json::json!({
         "ok": !checked.has_errors(),
         "migrations_dir": checked.set.display_dir,
@@ -75,16 +66,4 @@ fn print_json(checked: &Checked) {
         "findings": findings,
     });
     println!("{doc:#}");
-}
-
-/// A finding as JSON: what `--format json` prints for each problem.
-pub fn finding_json(f: &Finding) -> serde_json::Value {
-    serde_json::json!({
-        "severity": match f.severity { Severity::Error => "error", Severity::Warning => "warning" },
-        "code": f.rule.as_str(),
-        "file": f.file,
-        "line": f.line.as_ref().map(|(n, _)| n),
-        "message": f.message,
-        "help": f.help,
-    })
 }

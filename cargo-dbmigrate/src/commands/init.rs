@@ -71,7 +71,7 @@ struct Change {
 
 /// Runs `init`.
 pub fn run(args: &InitArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
-    let target = workspace::locate(global)?;
+    let target = workspace::locate(global.selector())?;
     let root = target.dir().to_owned();
     let migrations = target.migrations_dir();
     let mut changes = vec![manifest_change(&target, args)?];

@@ -1,21 +1,29 @@
-//! One module per command; each has an `Args` struct and a `run` function.
+//! The commands: one module per command, each with an `Args` struct (clap) and a `run` function
+//! that calls an operation and renders its outcome; `args` and `migrate` hold what several
+//! commands share. No command module imports another.
 
 use crate::CliResult;
 use crate::cli::GlobalArgs;
 use crate::shell::Shell;
 use clap::Subcommand;
 
-pub mod apply;
-pub mod backups;
-pub mod check;
-pub mod db;
-pub mod init;
-pub mod inspect;
-pub mod new;
-pub mod release;
-pub mod renumber;
-pub mod restore;
-pub mod stamp;
+mod args;
+mod backups;
+mod check;
+mod current;
+mod down;
+mod history;
+mod init;
+mod migrate;
+mod new;
+mod release;
+mod renumber;
+mod repair;
+mod restore;
+mod run;
+mod show;
+mod stamp;
+mod status;
 
 /// The commands.
 #[derive(Debug, Subcommand)]
@@ -31,21 +39,21 @@ pub enum Command {
     /// Give an unreleased migration a fresh version (fixes out-of-order and duplicates)
     Renumber(renumber::RenumberArgs),
     /// Apply pending migrations (upgrade)
-    Run(apply::RunArgs),
+    Run(run::RunArgs),
     /// Revert applied migrations, newest first (downgrade)
-    Down(apply::DownArgs),
+    Down(down::DownArgs),
     /// Show every migration and its state in the database
-    Status(inspect::StatusArgs),
+    Status(status::StatusArgs),
     /// Show the database's current version
-    Current(inspect::CurrentArgs),
+    Current(current::CurrentArgs),
     /// Show applied migrations in the order they were applied
-    History(inspect::HistoryArgs),
+    History(history::HistoryArgs),
     /// Show one migration: SQL, state, hashes
-    Show(inspect::ShowArgs),
+    Show(show::ShowArgs),
     /// Mark migrations as applied without running them (adopt an existing database)
     Stamp(stamp::StampArgs),
     /// Resolve a migration left half applied on MySQL/MariaDB
-    Repair(stamp::RepairArgs),
+    Repair(repair::RepairArgs),
     /// List the backups taken before migrations
     Backups(backups::BackupsArgs),
     /// Put the database back to the state of a backup
@@ -60,14 +68,14 @@ pub fn run(command: Command, global: &GlobalArgs, shell: &Shell) -> CliResult {
         Command::Check(args) => check::run(&args, global, shell),
         Command::Release(args) => release::run(&args, global, shell),
         Command::Renumber(args) => renumber::run(&args, global, shell),
-        Command::Run(args) => apply::run(&args, global, shell),
-        Command::Down(args) => apply::down(&args, global, shell),
-        Command::Status(args) => inspect::status(&args, global, shell),
-        Command::Current(args) => inspect::current(&args, global, shell),
-        Command::History(args) => inspect::history(&args, global, shell),
-        Command::Show(args) => inspect::show(&args, global, shell),
-        Command::Stamp(args) => stamp::stamp(&args, global, shell),
-        Command::Repair(args) => stamp::repair(&args, global, shell),
+        Command::Run(args) => run::run(&args, global, shell),
+        Command::Down(args) => down::run(&args, global, shell),
+        Command::Status(args) => status::run(&args, global, shell),
+        Command::Current(args) => current::run(&args, global, shell),
+        Command::History(args) => history::run(&args, global, shell),
+        Command::Show(args) => show::run(&args, global, shell),
+        Command::Stamp(args) => stamp::run(&args, global, shell),
+        Command::Repair(args) => repair::run(&args, global, shell),
         Command::Backups(args) => backups::run(&args, global, shell),
         Command::Restore(args) => restore::run(&args, global, shell),
     }

@@ -2,7 +2,6 @@
 //! `cargo build` refuses any edit of them.
 
 use crate::cli::GlobalArgs;
-use crate::commands::check::print_findings;
 use crate::shell::Shell;
 use crate::{CliError, CliResult, exit_code, fsutil, workspace};
 use dbmigrate_build::internal::{Checked, Finding, ReleaseLog, Rule};
@@ -33,7 +32,7 @@ pub struct ReleaseArgs {
 
 /// Runs `release`.
 pub fn run(args: &ReleaseArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
-    let target = workspace::locate(global)?;
+    let target = workspace::locate(global.selector())?;
     let checked = dbmigrate_build::internal::check(target.dir(), &target.config);
     let log_path = checked.release_log_path();
     let shown = fsutil::display_rel(&log_path, target.dir());
@@ -53,7 +52,7 @@ fn refuse_on_errors<'a>(findings: impl Iterator<Item = &'a Finding>, shell: &She
     if errors.is_empty() {
         return Ok(());
     }
-    print_findings(&errors, shell);
+    crate::render::finding::print_all(&errors, shell);
     Err(CliError::problems("cannot release: the migrations have problems")
         .hint("fix them as each `help:` says, then run release again"))
 }

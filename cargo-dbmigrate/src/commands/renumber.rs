@@ -2,12 +2,9 @@
 //! for an out-of-order or duplicated version.
 
 use crate::cli::GlobalArgs;
-use crate::commands::new::{next_version, timestamp};
 use crate::shell::Shell;
-use crate::{CliError, CliResult, exit_code, fsutil, workspace};
-use dbmigrate_build::internal::{RELEASE_LOG_FILE, ReleaseLog};
-use dbmigrate_core::{FileKind, MigrationFileName};
-use std::path::{Path, PathBuf};
+use crate::{CliResult, exit_code, fsutil, workspace};
+use std::path::PathBuf;
 
 /// Give an unreleased migration a fresh version, newer than every other one.
 #[derive(Debug, clap::Args)]
@@ -25,17 +22,10 @@ pub struct RenumberArgs {
     pub file: PathBuf,
 }
 
-/// Runs `renumber`.
+/// Runs `renumber`: the new paths go to stdout, relative to the current folder.
 pub fn run(args: &RenumberArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
-    let target = workspace::locate(global)?;
-    let dir = target.migrations_dir();
-    let parsed = parse_file(&args.file, &dir)?;
-    let log = read_release_log(&dir, &target.config.migrations)?;
-    refuse_released(&log, &parsed, &args.file)?;
-    let newest = newest_version(&dir)?.max(log.newest());
-    let version = next_version(timestamp(time::OffsetDateTime::now_utc()), newest);
-    let moves = plan(&dir, &parsed, version)?;
-    rename_all(&moves)?;
+    let target = workspace::locate(global.selector())?;
+    let moves = crate::ops::renumber::renumber(&target, &args.file)?;
     let cwd = std::env::current_dir().unwrap_or_default();
     for (from, to) in &moves {
         shell.status(
@@ -45,90 +35,4 @@ pub fn run(args: &RenumberArgs, global: &GlobalArgs, shell: &Shell) -> CliResult
         println!("{}", fsutil::display_rel(to, &cwd));
     }
     Ok(exit_code::OK)
-}
-
-/// The migration named by `file`, which must be in the migrations folder.
-fn parse_file(file: &Path, dir: &Path) -> Result<MigrationFileName, CliError> {
-    let Some(name) = file.file_name().and_then(|n| n.to_str()) else {
-        return Err(CliError::usage(format!("`{}` is not a migration file", file.display())));
-    };
-    let in_dir = dir.join(name);
-    let same_dir = match (file.parent().filter(|p| !p.as_os_str().is_empty()), dir.canonicalize()) {
-        (None, _) => true,
-        (Some(parent), Ok(real)) => parent.canonicalize().is_ok_and(|p| p == real),
-        (Some(_), Err(_)) => false,
-    };
-    if !same_dir || !in_dir.is_file() {
-        return Err(CliError::usage(format!(
-            "`{}` is not a file in the migrations folder `{}`",
-            file.display(),
-            dir.display()
-        )));
-    }
-    match MigrationFileName::parse(name) {
-        Ok(Some(parsed)) => Ok(parsed),
-        Ok(None) => Err(CliError::usage(format!("`{name}` is not an SQL migration"))),
-        Err(e) => {
-            Err(CliError::usage(format!("`{name}` is not a valid migration name: {e}")).hint(e.suggestion.map_or_else(
-                || "rename it to `V<version>__<name>.sql`".to_owned(),
-                |s| format!("rename it to `{s}` first"),
-            )))
-        }
-    }
-}
-
-fn read_release_log(dir: &Path, display_dir: &str) -> Result<ReleaseLog, CliError> {
-    let (log, findings) = ReleaseLog::read(&dir.join(RELEASE_LOG_FILE), &format!("{display_dir}/{RELEASE_LOG_FILE}"));
-    match findings.first() {
-        None => Ok(log),
-        Some(f) => Err(CliError::failure(format!("cannot tell which migrations are released: {f}"))
-            .hint("fix the lock first (`cargo dbmigrate check` shows how)")),
-    }
-}
-
-fn refuse_released(log: &ReleaseLog, parsed: &MigrationFileName, file: &Path) -> Result<(), CliError> {
-    match log.expected(parsed.version) {
-        Some(released) if released.name == parsed.name => Err(CliError::problems(format!(
-            "`{}` is released (in {RELEASE_LOG_FILE}); databases that applied it know it by version {}",
-            file.display(),
-            parsed.version
-        ))
-        .hint("leave it as it is; to change the schema, add a new migration with `cargo dbmigrate new <message>`")),
-        _ => Ok(()),
-    }
-}
-
-/// The newest version among the folder's file names, valid or duplicated alike.
-fn newest_version(dir: &Path) -> Result<Option<i64>, CliError> {
-    dbmigrate_core::version::newest_in(dir)
-        .map_err(|e| CliError::failure(format!("cannot read `{}`: {e}", dir.display())))
-}
-
-/// (from, to) for the up and down files that exist.
-fn plan(dir: &Path, parsed: &MigrationFileName, version: i64) -> Result<Vec<(PathBuf, PathBuf)>, CliError> {
-    let mut moves = Vec::new();
-    for kind in [FileKind::Up, FileKind::Down] {
-        let from = dir.join(dbmigrate_core::file_name::file_name(parsed.version, &parsed.name, kind));
-        let to = dir.join(dbmigrate_core::file_name::file_name(version, &parsed.name, kind));
-        if to.exists() {
-            return Err(CliError::failure(format!("`{}` already exists", to.display())));
-        }
-        if from.is_file() {
-            moves.push((from, to));
-        }
-    }
-    Ok(moves)
-}
-
-/// Renames every pair, undoing the ones done when one fails: a migration is both files or neither.
-fn rename_all(moves: &[(PathBuf, PathBuf)]) -> Result<(), CliError> {
-    for (i, (from, to)) in moves.iter().enumerate() {
-        if let Err(e) = std::fs::rename(from, to) {
-            for (back_from, back_to) in moves[..i].iter().rev() {
-                let _ = std::fs::rename(back_to, back_from);
-            }
-            return Err(CliError::failure(format!("cannot rename `{}`: {e}", from.display())));
-        }
-    }
-    Ok(())
 }

@@ -1,12 +1,12 @@
-//! `restore`: put the database back to a backup's state.
+//! `restore`: put the database back to a backup's state, after a confirmation.
 
-use super::db::{self, DbArgs};
-use crate::backup::{self, Backup, BackupConfig, Source};
+use super::args::DbArgs;
+use crate::backup::Backup;
 use crate::cli::{Format, GlobalArgs};
+use crate::ops::restore::{self, Which};
+use crate::render::notes::Notes;
 use crate::shell::Shell;
-use crate::workspace::{self, Target};
-use crate::{CliError, CliResult, exit_code};
-use dbmigrate_runtime::{Engine, Options};
+use crate::{CliError, CliResult, exit_code, workspace};
 use std::io::{BufRead, IsTerminal, Write};
 
 /// Put the database back to the state of a backup.
@@ -41,57 +41,39 @@ pub struct RestoreArgs {
 
 /// Runs `restore`.
 pub fn run(args: &RestoreArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
-    let target = workspace::locate(global)?;
-    let config = BackupConfig::of(&target)?;
-    let url = db::database_url(&target, &args.db)?;
-    let source =
-        Source::of(&url)?.ok_or_else(|| CliError::usage("an in-memory SQLite database has no backups to restore"))?;
-    let chosen = choose(args, &config, &source)?;
-    confirm(args, &source, &chosen)?;
-    // Hold the migration lock so that no `run` or `down` works on the database meanwhile.
-    let options = Options {
-        table: target.config.history_table.clone(),
-        lock_timeout: std::time::Duration::from_secs(args.db.lock_timeout),
-        ..Options::default()
+    let target = workspace::locate(global.selector())?;
+    let which = match &args.id {
+        Some(id) => Which::Id(id.clone()),
+        None => Which::Latest,
     };
-    let mut engine = Engine::connect(&url, options).map_err(db::engine_error)?;
-    let _lock = engine.lock().map_err(db::engine_error)?;
-    let before = if args.no_backup { None } else { backup_current(shell, &target, &url, &mut engine)? };
-    shell.status("Restoring", format!("{} from {}", source.database(), chosen.path.display()));
-    backup::restore(&source, &config, &chosen)?;
-    // Prune only now, never the backup just restored from.
-    backup::prune(&config.dir, &source.database(), config.keep, std::slice::from_ref(&chosen.path))?;
-    let version = dbmigrate_core::version::display(chosen.version);
+    let mut notes = Notes::new(shell);
+    let mut confirm = |database: &str, chosen: &Backup| confirm(args.yes, database, chosen);
+    let done = restore::restore(&target, &args.db.choice(), &which, !args.no_backup, &mut confirm, &mut |note| {
+        notes.show(note);
+    })?;
     if args.format == Format::Json {
-        let before = before.map(|b| b.path.display().to_string());
-        println!("{}", serde_json::json!({ "restored": chosen.id, "version": chosen.version, "backup": before }));
+        let before = done.before.map(|b| b.path.display().to_string());
+        println!(
+            "{}",
+            serde_json::json!({ "restored": done.chosen.id, "version": done.chosen.version, "backup": before })
+        );
     } else {
-        shell.status("Restored", format!("{} to version {version}", source.database()));
+        let version = dbmigrate_core::version::display(done.chosen.version);
+        shell.status("Restored", format!("{} to version {version}", done.database));
     }
     Ok(exit_code::OK)
 }
 
-fn choose(args: &RestoreArgs, config: &BackupConfig, source: &Source) -> Result<Backup, CliError> {
-    if let Some(id) = &args.id {
-        return backup::find(&config.dir, id);
-    }
-    let database = source.database();
-    backup::list(&config.dir)?.into_iter().rfind(|b| b.database == database).ok_or_else(|| {
-        CliError::failure(format!("no backup of `{database}` in `{}`", config.dir.display()))
-            .hint("backups are taken by `cargo dbmigrate run` when something is pending")
-    })
-}
-
 /// A terminal gets a question; anything else must pass --yes (exit 2 otherwise).
-fn confirm(args: &RestoreArgs, source: &Source, chosen: &Backup) -> Result<(), CliError> {
-    if args.yes {
+fn confirm(yes: bool, database: &str, chosen: &Backup) -> Result<(), CliError> {
+    if yes {
         return Ok(());
     }
     if !std::io::stdin().is_terminal() {
         return Err(CliError::usage("restore replaces the whole database; without a terminal it needs --yes")
             .hint(format!("cargo dbmigrate restore {} --yes", chosen.id)));
     }
-    eprint!("replace every object of `{}` with the backup {}? [y/N] ", source.database(), chosen.id);
+    eprint!("replace every object of `{}` with the backup {}? [y/N] ", database, chosen.id);
     let _ = std::io::stderr().flush();
     let mut answer = String::new();
     let _ = std::io::stdin().lock().read_line(&mut answer);
@@ -100,15 +82,4 @@ fn confirm(args: &RestoreArgs, source: &Source, chosen: &Backup) -> Result<(), C
     } else {
         Err(CliError::usage("restore cancelled; nothing was changed"))
     }
-}
-
-/// The state before the restore, so a restore can be undone too.
-fn backup_current(
-    shell: &Shell,
-    target: &Target,
-    url: &dbmigrate_runtime::DatabaseUrl,
-    engine: &mut Engine,
-) -> Result<Option<Backup>, CliError> {
-    let version = engine.current_version().map_err(db::engine_error)?;
-    backup::deploy::backup(shell, target, url, version)
 }

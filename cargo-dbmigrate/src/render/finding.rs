@@ -1,10 +1,34 @@
-//! Renders the build's findings the way rustc renders diagnostics, with annotate-snippets (the renderer of cargo and rustc).
+//! Renders the build's findings the way rustc renders diagnostics (annotate-snippets, the renderer of
+//! cargo and rustc), or as JSON.
 //!
 //! Only the CLI shows findings this way; the build script prints them as `cargo::error=`
 //! lines, which Cargo prefixes itself, so the renderer stays out of every user's build.
 
+use crate::shell::{Shell, Verbosity};
 use annotate_snippets::{AnnotationKind, Group, Level, Origin, Renderer, Snippet};
 use dbmigrate_build::internal::{Finding, Severity};
+
+/// Prints every finding as the compiler would, each followed by a blank line; warnings are
+/// silenced by `-q`.
+pub fn print_all(findings: &[Finding], shell: &Shell) {
+    for finding in findings {
+        if finding.is_error() || shell.verbosity() >= Verbosity::Normal {
+            shell.raw(format!("{}\n", render(finding, shell.styled())));
+        }
+    }
+}
+
+/// A finding as JSON: what `--format json` prints for each problem.
+pub fn json(f: &Finding) -> serde_json::Value {
+    serde_json::json!({
+        "severity": match f.severity { Severity::Error => "error", Severity::Warning => "warning" },
+        "code": f.rule.as_str(),
+        "file": f.file,
+        "line": f.line.as_ref().map(|(n, _)| n),
+        "message": f.message,
+        "help": f.help,
+    })
+}
 
 /// Renders like rustc: title with the rule's code, location, source line when known, then
 /// `help:` lines.

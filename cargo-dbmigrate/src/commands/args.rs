@@ -1,0 +1,44 @@
+//! Arguments that several commands share: the database, the deploy-safety options, and a
+//! version on the command line.
+
+use crate::ops::session::DbChoice;
+use std::time::Duration;
+
+/// Options of every command that talks to a database.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DbArgs {
+    /// Database URL: sqlite:PATH, postgres://…, mysql://… (default: the env var named by
+    /// `database-url-env`, usually $DATABASE_URL, else the crate's `default-database`)
+    #[arg(long, value_name = "URL")]
+    pub database_url: Option<String>,
+    /// Seconds to wait for another migrator to finish before giving up
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    pub lock_timeout: u64,
+}
+
+impl DbArgs {
+    /// The operations' view of these options.
+    pub fn choice(&self) -> DbChoice {
+        DbChoice { url: self.database_url.clone(), lock_timeout: Duration::from_secs(self.lock_timeout) }
+    }
+}
+
+/// The deploy-safety options of `run` and `down`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DeployArgs {
+    /// Do not back up the database before changing it
+    #[arg(long)]
+    pub no_backup: bool,
+    /// When a migration fails, restore the backup taken before the run, then exit non-zero
+    #[arg(long, conflicts_with = "no_backup")]
+    pub restore_on_failure: bool,
+    /// Retry transient failures (connection refused at start, lock timeout, deadlock,
+    /// serialization failure) up to N times with backoff; a failing migration is never retried
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub retry: u32,
+}
+
+/// A version given on the command line: `20260101120000` or `V20260101120000`.
+pub fn parse_version(text: &str) -> Result<i64, String> {
+    dbmigrate_core::version::parse(text)
+}

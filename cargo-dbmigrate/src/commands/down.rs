@@ -1,0 +1,55 @@
+//! `down` (downgrade): revert applied migrations newest first, with a backup first, progress on
+//! stderr, and a summary (or one JSON document) at the end.
+
+use super::args::{DbArgs, DeployArgs, parse_version};
+use super::migrate::{self, Request};
+use crate::CliResult;
+use crate::cli::{Format, GlobalArgs};
+use crate::shell::Shell;
+use dbmigrate_runtime::Goal;
+
+/// Revert applied migrations (downgrade), newest first.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Examples:
+  cargo dbmigrate down
+  cargo dbmigrate down --steps 3
+  cargo dbmigrate down --to 20260101120000 --dry-run
+
+Refuses before changing anything when a migration to revert has no down file, an empty
+one (irreversible), or was edited since it was applied.")]
+pub struct DownArgs {
+    #[command(flatten)]
+    db: DbArgs,
+    #[command(flatten)]
+    deploy: DeployArgs,
+    /// How many migrations to revert
+    #[arg(long, value_name = "N", conflicts_with = "to")]
+    steps: Option<usize>,
+    /// Revert every migration newer than this version (0 reverts all)
+    #[arg(long, value_name = "VERSION", value_parser = parse_version)]
+    to: Option<i64>,
+    /// Print the SQL that would run; change nothing
+    #[arg(long)]
+    dry_run: bool,
+    /// Output format
+    #[arg(long, value_enum, default_value_t)]
+    format: Format,
+}
+
+/// Runs `down`.
+pub fn run(args: &DownArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
+    let goal = match args.to {
+        Some(v) => Goal::DownTo(v),
+        None => Goal::DownSteps(args.steps.unwrap_or(1)),
+    };
+    let request = Request {
+        goal,
+        db: &args.db,
+        deploy: &args.deploy,
+        dry_run: args.dry_run,
+        single_transaction: false,
+        format: args.format,
+    };
+    migrate::execute(&request, global, shell)
+}

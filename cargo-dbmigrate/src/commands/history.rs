@@ -1,0 +1,45 @@
+//! `history`: the applied migrations in the order they were applied.
+
+use super::args::DbArgs;
+use crate::cli::{Format, GlobalArgs};
+use crate::ops::session::{self, Session};
+use crate::render::notes::Notes;
+use crate::shell::Shell;
+use crate::{CliError, CliResult, exit_code, workspace};
+use serde_json::json;
+
+/// Show applied migrations in the order they were applied, with times.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:\n  cargo dbmigrate history\n  cargo dbmigrate history --format json")]
+pub struct HistoryArgs {
+    #[command(flatten)]
+    db: DbArgs,
+    /// Output format
+    #[arg(long, value_enum, default_value_t)]
+    format: Format,
+}
+
+/// Runs `history`.
+pub fn run(args: &HistoryArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
+    let mut session = open(&args.db, global, shell)?;
+    let mut rows = session.engine.history()?;
+    rows.sort_by(|a, b| (&a.applied_on, a.version).cmp(&(&b.applied_on, b.version)));
+    match args.format {
+        Format::Json => {
+            let list: Vec<_> = rows
+                .iter()
+                .map(|r| json!({ "version": r.version, "name": r.name, "applied_on": r.applied_on, "checksum": r.checksum }))
+                .collect();
+            println!("{}", json!(list));
+        }
+        Format::Human => rows.iter().for_each(|r| println!("{}  {}  {}", r.applied_on, r.version, r.name)),
+    }
+    Ok(exit_code::OK)
+}
+
+/// Validates the crate's migrations and connects, showing findings as they come.
+fn open(db: &DbArgs, global: &GlobalArgs, shell: &Shell) -> Result<Session, CliError> {
+    let target = workspace::locate(global.selector())?;
+    let mut notes = Notes::new(shell);
+    session::open(&target, &db.choice(), false, &mut |note| notes.show(note))
+}

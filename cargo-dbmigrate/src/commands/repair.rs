@@ -1,0 +1,58 @@
+//! `repair`: resolve a migration left half applied (dirty) on MySQL/MariaDB, after a manual fix.
+
+use super::args::{DbArgs, parse_version};
+use crate::cli::GlobalArgs;
+use crate::ops::session::{self, Session};
+use crate::render::notes::Notes;
+use crate::shell::Shell;
+use crate::{CliError, CliResult, exit_code, workspace};
+use dbmigrate_runtime::RepairAction;
+
+/// Resolve a migration left dirty (half applied) on MySQL/MariaDB, after a manual fix.
+#[derive(Debug, clap::Args)]
+#[command(
+    disable_version_flag = true,
+    after_help = "\
+Examples:
+  cargo dbmigrate repair --version 20260101120000 --as applied   # fixed forward by hand
+  cargo dbmigrate repair --version 20260101120000 --as pending   # undone by hand"
+)]
+pub struct RepairArgs {
+    /// The dirty migration's version
+    #[arg(long = "version", id = "repair_version", value_name = "VERSION", value_parser = parse_version)]
+    version: i64,
+    /// What the migration is now
+    #[arg(long = "as", value_enum)]
+    state: RepairAs,
+    #[command(flatten)]
+    db: DbArgs,
+}
+
+/// How the user resolved a dirty migration.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum RepairAs {
+    /// Record it as applied
+    Applied,
+    /// Record it as not applied
+    Pending,
+}
+
+/// Runs `repair`.
+pub fn run(args: &RepairArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
+    let mut session = open(&args.db, global, shell)?;
+    let scripts = session::scripts(&session.set);
+    let action = match args.state {
+        RepairAs::Applied => RepairAction::AsApplied,
+        RepairAs::Pending => RepairAction::AsPending,
+    };
+    session.engine.repair(&scripts, args.version, action)?;
+    shell.status("Repaired", format!("version {} is now recorded as {:?}", args.version, args.state).to_lowercase());
+    Ok(exit_code::OK)
+}
+
+/// Validates the crate's migrations and connects, showing findings as they come.
+fn open(db: &DbArgs, global: &GlobalArgs, shell: &Shell) -> Result<Session, CliError> {
+    let target = workspace::locate(global.selector())?;
+    let mut notes = Notes::new(shell);
+    session::open(&target, &db.choice(), false, &mut |note| notes.show(note))
+}

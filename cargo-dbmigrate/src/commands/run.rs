@@ -1,0 +1,53 @@
+//! `run` (upgrade): apply pending migrations with a backup first, one transaction per
+//! migration, progress on stderr, and a summary (or one JSON document) at the end.
+
+use super::args::{DbArgs, DeployArgs, parse_version};
+use super::migrate::{self, Request};
+use crate::CliResult;
+use crate::cli::{Format, GlobalArgs};
+use crate::shell::Shell;
+use dbmigrate_runtime::Goal;
+
+/// Apply pending migrations (upgrade).
+#[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Examples:
+  cargo dbmigrate run
+  cargo dbmigrate run --database-url postgres://app@db.internal/app --format json
+  cargo dbmigrate run --target 20260101120000 --dry-run
+
+Each migration and its history row are committed in one transaction (PostgreSQL, SQLite);
+a file starting with `-- dbmigrate:no-transaction` runs outside one. Only one migrator
+runs at a time: others wait for the lock, then find nothing to do.")]
+pub struct RunArgs {
+    #[command(flatten)]
+    db: DbArgs,
+    #[command(flatten)]
+    deploy: DeployArgs,
+    /// Stop after this version
+    #[arg(long, value_name = "VERSION", value_parser = parse_version)]
+    target: Option<i64>,
+    /// Print the SQL that would run, history writes included; change nothing
+    #[arg(long)]
+    dry_run: bool,
+    /// Run every pending migration in one transaction (not on MySQL/MariaDB)
+    #[arg(long)]
+    single_transaction: bool,
+    /// Output format
+    #[arg(long, value_enum, default_value_t)]
+    format: Format,
+}
+
+/// Runs `run`.
+pub fn run(args: &RunArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
+    let goal = args.target.map_or(Goal::Latest, Goal::UpTo);
+    let request = Request {
+        goal,
+        db: &args.db,
+        deploy: &args.deploy,
+        dry_run: args.dry_run,
+        single_transaction: args.single_transaction,
+        format: args.format,
+    };
+    migrate::execute(&request, global, shell)
+}

@@ -1,0 +1,80 @@
+//! `show`: one migration in full: its SQL, its state in the database, its hashes.
+
+use super::args::{DbArgs, parse_version};
+use crate::cli::{Format, GlobalArgs};
+use crate::ops::session::{self, Session};
+use crate::render::{self, notes::Notes};
+use crate::shell::Shell;
+use crate::{CliError, CliResult, exit_code, workspace};
+use serde_json::json;
+
+/// Show one migration: its up and down SQL, state and hashes.
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Examples:\n  cargo dbmigrate show 20260101120000\n  cargo dbmigrate show V20260101120000 --format json"
+)]
+pub struct ShowArgs {
+    /// The migration's version
+    #[arg(id = "migration_version", value_name = "VERSION", value_parser = parse_version)]
+    version: i64,
+    #[command(flatten)]
+    db: DbArgs,
+    /// Output format
+    #[arg(long, value_enum, default_value_t)]
+    format: Format,
+}
+
+/// Runs `show`.
+pub fn run(args: &ShowArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
+    let mut session = open(&args.db, global, shell)?;
+    let scripts = session::scripts(&session.set);
+    let statuses = session.engine.status(&scripts)?;
+    let status = statuses.iter().find(|s| s.version == args.version);
+    let Some(migration) = session.set.get(args.version) else {
+        return Err(CliError::usage(format!("no migration file with version {}", args.version))
+            .hint("`cargo dbmigrate status` lists the versions"));
+    };
+    let checksum = scripts.iter().find(|s| s.version == args.version).and_then(|s| s.checksum().ok());
+    let state = status.map_or("pending", |s| render::state_name(s.state));
+    match args.format {
+        Format::Json => println!(
+            "{}",
+            json!({
+                "version": migration.version, "name": migration.name, "state": state,
+                "applied_on": status.and_then(|s| s.applied_on.clone()),
+                "up_file": session.set.display(&migration.up_file), "up_sha256": migration.up_hash.to_string(),
+                "refinery_checksum": checksum.map(|c| c.to_string()),
+                "down_file": migration.down_file.as_deref().map(|f| session.set.display(f)),
+                "down_sha256": migration.down_hash.map(|h| h.to_string()),
+                "up": session.set.texts.up(migration), "down": session.set.texts.down(migration),
+            })
+        ),
+        Format::Human => {
+            println!("version:   {}\nname:      {}\nstate:     {state}", migration.version, migration.name);
+            if let Some(on) = status.and_then(|s| s.applied_on.as_deref()) {
+                println!("applied:   {on}");
+            }
+            println!("sha256:    {}", migration.up_hash);
+            if let Some(c) = checksum {
+                println!("checksum:  {c} (refinery)");
+            }
+            println!(
+                "\n-- {} --\n{}",
+                session.set.display(&migration.up_file),
+                session.set.texts.up(migration).unwrap_or_default().trim_end()
+            );
+            match (&migration.down_file, session.set.texts.down(migration)) {
+                (Some(f), Some(sql)) => println!("\n-- {} --\n{}", session.set.display(f), sql.trim_end()),
+                _ => println!("\n-- no down file: the migration cannot be reverted --"),
+            }
+        }
+    }
+    Ok(exit_code::OK)
+}
+
+/// Validates the crate's migrations and connects, showing findings as they come.
+fn open(db: &DbArgs, global: &GlobalArgs, shell: &Shell) -> Result<Session, CliError> {
+    let target = workspace::locate(global.selector())?;
+    let mut notes = Notes::new(shell);
+    session::open(&target, &db.choice(), false, &mut |note| notes.show(note))
+}

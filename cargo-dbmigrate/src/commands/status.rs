@@ -1,0 +1,75 @@
+//! `status`: every migration with its state in the database (applied, pending, divergent,
+//! missing, dirty).
+
+use super::args::DbArgs;
+use crate::cli::{Format, GlobalArgs};
+use crate::ops::session::{self, Session};
+use crate::render::{self, notes::Notes};
+use crate::shell::Shell;
+use crate::{CliError, CliResult, exit_code, workspace};
+use dbmigrate_runtime::{MigrationState, MigrationStatus};
+use serde_json::json;
+
+/// Show every migration with its state: applied, pending, divergent, missing, dirty.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Examples:
+  cargo dbmigrate status
+  cargo dbmigrate status --exit-code     # in CI: exit 1 when anything is pending or wrong
+  cargo dbmigrate status --format json")]
+pub struct StatusArgs {
+    #[command(flatten)]
+    db: DbArgs,
+    /// Exit with 1 when a migration is pending, divergent, missing or dirty
+    #[arg(long)]
+    exit_code: bool,
+    /// Output format
+    #[arg(long, value_enum, default_value_t)]
+    format: Format,
+}
+
+fn status_json(s: &MigrationStatus) -> serde_json::Value {
+    json!({
+        "version": s.version, "name": s.name, "state": render::state_name(s.state),
+        "applied_on": s.applied_on, "down": render::down_name(s.reversibility),
+    })
+}
+
+/// Runs `status`.
+pub fn run(args: &StatusArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
+    let mut session = open(&args.db, global, shell)?;
+    let scripts = session::scripts(&session.set);
+    let rows = session.engine.status(&scripts)?;
+    let problems = rows.iter().filter(|r| r.state != MigrationState::Applied).count();
+    match args.format {
+        Format::Json => println!("{}", json!(rows.iter().map(status_json).collect::<Vec<_>>())),
+        Format::Human => print_status(&rows),
+    }
+    if problems > 0 {
+        shell.note(format!(
+            "{problems} migration(s) not applied as written; `cargo dbmigrate run` applies pending ones"
+        ));
+    }
+    Ok(if args.exit_code && problems > 0 { exit_code::PROBLEMS } else { exit_code::OK })
+}
+
+fn print_status(rows: &[MigrationStatus]) {
+    if rows.is_empty() {
+        println!("no migrations");
+        return;
+    }
+    let width = rows.iter().map(|r| r.name.len()).max().unwrap_or(4).max(4);
+    println!("{:<10} {:<15} {:<width$} {:<31} DOWN", "STATE", "VERSION", "NAME", "APPLIED ON");
+    for r in rows {
+        let on = r.applied_on.as_deref().unwrap_or("-");
+        let down = render::down_name(r.reversibility);
+        println!("{:<10} {:<15} {:<width$} {on:<31} {down}", render::state_name(r.state), r.version, r.name);
+    }
+}
+
+/// Validates the crate's migrations and connects, showing findings as they come.
+fn open(db: &DbArgs, global: &GlobalArgs, shell: &Shell) -> Result<Session, CliError> {
+    let target = workspace::locate(global.selector())?;
+    let mut notes = Notes::new(shell);
+    session::open(&target, &db.choice(), false, &mut |note| notes.show(note))
+}

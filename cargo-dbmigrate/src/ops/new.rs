@@ -1,0 +1,142 @@
+//! Creating a migration: its name from the user's message, a version that only grows, and
+//! the up and down files, both or neither.
+
+use crate::workspace::Target;
+use crate::{CliError, fsutil};
+use dbmigrate_core::file_name::{down_file, snake_ascii, up_file};
+use std::path::{Path, PathBuf};
+use time::OffsetDateTime;
+
+/// The longest migration name accepted, in characters.
+pub const MAX_NAME_LEN: usize = 100;
+
+/// Whether `message` can name a migration, before anything else is looked at.
+pub fn check_message(message: &str) -> Result<(), CliError> {
+    migration_name(message).map(drop)
+}
+
+/// Writes a new migration for `message` into `target`'s folder; returns the files written.
+pub fn create(target: &Target, message: &str, with_down: bool) -> Result<Vec<PathBuf>, CliError> {
+    let name = migration_name(message)?;
+    let dir = target.migrations_dir();
+    let newest = dbmigrate_core::version::newest_in(&dir).map_err(|e| {
+        CliError::failure(format!("cannot read the migrations folder `{}`: {e}", dir.display()))
+            .hint("create it with `cargo dbmigrate init`")
+    })?;
+    let now = OffsetDateTime::now_utc();
+    let version = next_version(timestamp(now), newest);
+    write_files(&dir, version, &name, message, now, with_down)
+}
+
+/// Turns the user's message into `[a-z0-9_]+`, or says what is wrong with it.
+fn migration_name(message: &str) -> Result<String, CliError> {
+    let bad = |why: &str| {
+        CliError::usage(format!("invalid migration message `{}`: {why}", message.escape_debug()))
+            .hint("describe the change in a few words, e.g. `cargo dbmigrate new add users table`")
+    };
+    if message.contains(['/', '\\', '\0']) || message.contains("..") {
+        return Err(bad("it must not contain `/`, `\\`, `..` or NUL"));
+    }
+    let ascii = deunicode::deunicode(message);
+    let name = heck::ToSnakeCase::to_snake_case(ascii.as_str());
+    let name = snake_ascii(&name);
+    if name.is_empty() {
+        return Err(bad("it has no letters or digits to name the file with"));
+    }
+    if name.len() > MAX_NAME_LEN {
+        return Err(bad(&format!("the name would be {} characters long; the limit is {MAX_NAME_LEN}", name.len())));
+    }
+    Ok(name)
+}
+
+/// `YYYYMMDDHHMMSS` of a UTC time, as a number.
+pub fn timestamp(t: OffsetDateTime) -> i64 {
+    let (y, m, d) = (i64::from(t.year()), i64::from(u8::from(t.month())), i64::from(t.day()));
+    let (hh, mm, ss) = (i64::from(t.hour()), i64::from(t.minute()), i64::from(t.second()));
+    ((((y * 100 + m) * 100 + d) * 100 + hh) * 100 + mm) * 100 + ss
+}
+
+/// Now, unless the newest migration is already at or past now (clock skew, or two `new` in the
+/// same second): then newest + 1, so versions only ever grow.
+pub fn next_version(now: i64, newest: Option<i64>) -> i64 {
+    match newest {
+        Some(newest) if newest >= now => newest.saturating_add(1),
+        _ => now,
+    }
+}
+
+fn write_files(
+    dir: &Path,
+    version: i64,
+    name: &str,
+    message: &str,
+    now: OffsetDateTime,
+    with_down: bool,
+) -> Result<Vec<PathBuf>, CliError> {
+    let one_line = message.replace(['\n', '\r'], " ");
+    let created_at = now.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+    let up_name = up_file(version, name);
+    let up = inside(dir, &up_name)?;
+    fsutil::create_new(&up, &format!("-- {one_line}\n-- Created {created_at} by cargo dbmigrate new.\n\n"))?;
+    if !with_down {
+        return Ok(vec![up]);
+    }
+    let down = inside(dir, &down_file(version, name))?;
+    let text = format!(
+        "-- Revert: {one_line}\n-- This must undo everything {up_name} does, in reverse order.\n\
+         -- Left without statements, the migration counts as irreversible and `down` refuses it.\n\n"
+    );
+    if let Err(e) = fsutil::create_new(&down, &text) {
+        // Nothing half-written: a migration is both files or neither.
+        let _ = std::fs::remove_file(&up);
+        return Err(e);
+    }
+    Ok(vec![up, down])
+}
+
+/// `dir/file`, checked to lie inside `dir` (the migrations folder may be a symlink).
+fn inside(dir: &Path, file: &str) -> Result<PathBuf, CliError> {
+    let path = dir.join(file);
+    let real_dir =
+        dir.canonicalize().map_err(|e| CliError::failure(format!("cannot resolve `{}`: {e}", dir.display())))?;
+    match path.parent().map(Path::canonicalize) {
+        Some(Ok(parent)) if parent == real_dir => Ok(path),
+        _ => Err(CliError::failure(format!("refusing to write `{}` outside `{}`", path.display(), dir.display()))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_snake_case_ascii() {
+        assert_eq!(migration_name("Create Users table").ok().as_deref(), Some("create_users_table"));
+        assert_eq!(migration_name("addEmailIndex").ok().as_deref(), Some("add_email_index"));
+        assert_eq!(migration_name("café crème-brûlée").ok().as_deref(), Some("cafe_creme_brulee"));
+        assert_eq!(migration_name("v2 API keys!").ok().as_deref(), Some("v2_api_keys"));
+    }
+
+    #[test]
+    fn bad_messages_are_usage_errors() {
+        for bad in ["", "  ", "!!!", "a/b", "a\\b", "..", "a\0b", &"x".repeat(101)] {
+            let e = migration_name(bad).expect_err(bad);
+            assert_eq!(e.code, crate::exit_code::USAGE, "{bad}");
+        }
+        assert!(migration_name(&"x".repeat(100)).is_ok());
+    }
+
+    #[test]
+    fn versions_only_grow() {
+        assert_eq!(next_version(20260101000000, None), 20260101000000);
+        assert_eq!(next_version(20260101000000, Some(20251231000000)), 20260101000000);
+        assert_eq!(next_version(20260101000000, Some(20260101000000)), 20260101000001);
+        assert_eq!(next_version(20260101000000, Some(20270101000000)), 20270101000001);
+    }
+
+    #[test]
+    fn timestamp_is_utc_digits() {
+        let t = time::macros::datetime!(2026-11-25 14:30:05 UTC);
+        assert_eq!(timestamp(t), 20261125143005);
+    }
+}

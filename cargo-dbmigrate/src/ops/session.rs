@@ -1,0 +1,92 @@
+//! What every database operation starts with: the database URL, the engine's options, the
+//! migration set validated exactly as the build validates it, and a connected engine.
+
+use super::{Note, Notify};
+use crate::CliError;
+use crate::workspace::Target;
+use dbmigrate_build::internal::MigrationSet;
+use dbmigrate_runtime::{DatabaseUrl, Engine, MigrationScript, Options};
+use std::time::Duration;
+
+/// Which database, and how long to wait for another migrator.
+#[derive(Debug, Clone)]
+pub struct DbChoice {
+    /// `--database-url`, when given.
+    pub url: Option<String>,
+    /// How long to wait for the migration lock.
+    pub lock_timeout: Duration,
+}
+
+/// A crate's validated migrations and an engine connected to its database.
+pub struct Session {
+    pub set: MigrationSet,
+    pub engine: Engine,
+}
+
+/// Validates `target`'s migrations, then connects.
+pub fn open(
+    target: &Target,
+    db: &DbChoice,
+    single_transaction: bool,
+    notify: &mut Notify<'_>,
+) -> Result<Session, CliError> {
+    let set = load_valid_set(target, notify)?;
+    let url = database_url(target, db)?;
+    notify(Note::Connecting(&url));
+    let engine = Engine::connect(&url, engine_options(target, db, single_transaction))?;
+    Ok(Session { set, engine })
+}
+
+/// The engine's options, from the crate's settings and the command line: the one place they
+/// are built.
+pub fn engine_options(target: &Target, db: &DbChoice, single_transaction: bool) -> Options {
+    Options {
+        table: target.config.history_table.clone(),
+        setup_sql: target.config.setup_sql.clone(),
+        lock_timeout: db.lock_timeout,
+        single_transaction,
+        ..Options::default()
+    }
+}
+
+/// The migration set, validated exactly as `cargo build` validates it (names, released
+/// migrations unchanged); every finding is noted, and errors refuse.
+pub fn load_valid_set(target: &Target, notify: &mut Notify<'_>) -> Result<MigrationSet, CliError> {
+    let checked = dbmigrate_build::internal::check(target.dir(), &target.config);
+    checked.findings.iter().for_each(|f| notify(Note::Finding(f)));
+    let errors = checked.findings.iter().filter(|f| f.is_error()).count();
+    if errors > 0 {
+        return Err(CliError::problems(format!(
+            "the migrations of `{}` have {errors} error(s); nothing was run",
+            target.package
+        ))
+        .hint("fix them as shown above; `cargo dbmigrate check` lists them again"));
+    }
+    Ok(checked.set)
+}
+
+/// The engine's input for a migration set (borrowed, no copies of the SQL).
+pub fn scripts(set: &MigrationSet) -> Vec<MigrationScript<'_>> {
+    set.migrations
+        .iter()
+        .map(|m| {
+            MigrationScript::new(m.version, m.name.as_str(), set.texts.up(m).unwrap_or_default(), set.texts.down(m))
+        })
+        .collect()
+}
+
+/// `--database-url`, else the configured env var, else the crate's default database.
+pub fn database_url(target: &Target, db: &DbChoice) -> Result<DatabaseUrl, CliError> {
+    let env = &target.config.database_url_env;
+    let text = match &db.url {
+        Some(url) => url.clone(),
+        None => {
+            std::env::var(env).ok().filter(|v| !v.is_empty()).unwrap_or_else(|| target.config.default_database.clone())
+        }
+    };
+    DatabaseUrl::parse(&text, target.dir()).map_err(|e| {
+        CliError::usage(e.to_string()).hint(format!(
+            "pass --database-url, or set ${env}; e.g. sqlite:dev.db, postgres://user@host/db, mysql://user@host/db"
+        ))
+    })
+}

@@ -1,0 +1,95 @@
+//! The operations' notes as Cargo-style status lines on stderr, with a progress bar instead of
+//! per-migration lines when stderr is a terminal and there is more than a moment of work.
+
+use crate::ops::Note;
+use crate::shell::{Shell, Verbosity};
+use dbmigrate_runtime::{Direction, Event};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::io::IsTerminal;
+
+/// Shows notes on `shell`; keeps the progress bar between them.
+pub struct Notes<'a> {
+    shell: &'a Shell,
+    bar: Option<ProgressBar>,
+}
+
+impl<'a> Notes<'a> {
+    pub fn new(shell: &'a Shell) -> Self {
+        Self { shell, bar: None }
+    }
+
+    /// Shows one note.
+    pub fn show(&mut self, note: Note<'_>) {
+        let shell = self.shell;
+        match note {
+            Note::Finding(f) => shell.raw(super::finding::render(f, shell.styled())),
+            Note::Connecting(url) => shell.verbose("Connecting", url),
+            Note::UpToDate => {
+                shell.verbose("Up to date", "the history matches the unchanged migrations folder; no file was read");
+            }
+            Note::BackupSkipped => shell.verbose("Skipping", "backup of an in-memory database"),
+            Note::BackingUp { database, dir } => shell.status("Backing up", format!("{database} to {}", dir.display())),
+            Note::BackedUp { backup, took } => shell.status(
+                "Backed up",
+                format!("{} ({}, {:.2}s)", backup.path.display(), super::size(backup.bytes), took.as_secs_f64()),
+            ),
+            Note::Migration(event) => self.migration(event),
+            Note::MigrationsDone => {
+                if let Some(bar) = self.bar.take() {
+                    bar.finish_and_clear();
+                }
+            }
+            Note::Failed { direction, applied } => {
+                let verb = if direction == Direction::Up { "applied" } else { "reverted" };
+                let done: Vec<String> = applied.iter().map(|a| dbmigrate_core::label(a.version, &a.name)).collect();
+                let done = if done.is_empty() { "none".to_owned() } else { done.join(", ") };
+                shell.note(format!("{verb} before the failure: {done}"));
+            }
+            Note::Retrying { error, wait, attempt, of } => {
+                shell.warn(format!("{error}; retrying in {:.1}s ({attempt}/{of})", wait.as_secs_f64()));
+            }
+            Note::Restoring { database, from } => {
+                shell.status("Restoring", format!("{database} from {}", from.display()));
+            }
+            Note::Restored { database, version } => {
+                shell.status("Restored", format!("{database} to version {}", dbmigrate_core::version::display(version)))
+            }
+        }
+    }
+
+    fn migration(&mut self, event: &Event) {
+        match event {
+            Event::Started { version, name, index, total, direction } => {
+                let verb = if *direction == Direction::Up { "Applying" } else { "Reverting" };
+                let wants_bar =
+                    *total > 5 && std::io::stderr().is_terminal() && self.shell.verbosity() == Verbosity::Normal;
+                if wants_bar && self.bar.is_none() {
+                    self.bar = Some(progress_bar(*total, verb));
+                }
+                match &self.bar {
+                    Some(bar) => {
+                        bar.set_position(*index as u64);
+                        bar.set_message(dbmigrate_core::label(*version, name));
+                    }
+                    None => self.shell.status(verb, dbmigrate_core::label(*version, name)),
+                }
+            }
+            Event::Finished { version, name, duration, .. } => {
+                if let Some(bar) = &self.bar {
+                    bar.inc(1);
+                }
+                let label = dbmigrate_core::label(*version, name);
+                self.shell.verbose("Done", format!("{label} in {:.3}s", duration.as_secs_f64()));
+            }
+        }
+    }
+}
+
+fn progress_bar(total: usize, verb: &'static str) -> ProgressBar {
+    let bar = ProgressBar::new(total as u64);
+    if let Ok(style) = ProgressStyle::with_template("{prefix:>12.green.bold} [{bar:30}] {pos}/{len} {wide_msg}") {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_prefix(verb);
+    bar
+}
