@@ -59,16 +59,6 @@ impl GlobalArgs {
     }
 }
 
-/// Output format of data-printing commands.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
-    /// For people.
-    #[default]
-    Human,
-    /// One JSON document on stdout, for scripts and pipelines.
-    Json,
-}
-
 /// Parses the process arguments.
 pub fn parse() -> Result<Dbmigrate, clap::Error> {
     let CargoCli::Dbmigrate(args) = CargoCli::try_parse()?;

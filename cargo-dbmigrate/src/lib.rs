@@ -31,7 +31,8 @@ pub fn main_entry() -> i32 {
             return code;
         }
     };
-    let shell = shell::Shell::new(&args.global);
+    let global = &args.global;
+    let shell = shell::Shell::new(global.color.as_deref(), global.quiet, global.verbose);
     match commands::run(args.command, &args.global, &shell) {
         Ok(code) => code,
         Err(e) => {

@@ -1,7 +1,6 @@
 //! Status output in Cargo's style on stderr; data goes to stdout through `println!`.
 
 use crate::CliError;
-use crate::cli::GlobalArgs;
 use anstyle::{AnsiColor, Effects, Style};
 use std::fmt::Display;
 use std::io::Write;
@@ -32,15 +31,15 @@ pub struct Shell {
 impl Shell {
     /// Sets the colour choice for the process (`--color`, else `CARGO_TERM_COLOR`, else auto,
     /// which honours `NO_COLOR` and whether stderr is a terminal).
-    pub fn new(global: &GlobalArgs) -> Self {
-        let choice = global.color.clone().or_else(|| std::env::var("CARGO_TERM_COLOR").ok());
+    pub fn new(color: Option<&str>, quiet: bool, verbose: u8) -> Self {
+        let choice = color.map(str::to_owned).or_else(|| std::env::var("CARGO_TERM_COLOR").ok());
         let choice = match choice.as_deref() {
             Some("always") => anstream::ColorChoice::Always,
             Some("never") => anstream::ColorChoice::Never,
             _ => anstream::ColorChoice::Auto,
         };
         choice.write_global();
-        let verbosity = match (global.quiet, global.verbose) {
+        let verbosity = match (quiet, verbose) {
             (true, _) => Verbosity::Quiet,
             (false, 0) => Verbosity::Normal,
             _ => Verbosity::Verbose,

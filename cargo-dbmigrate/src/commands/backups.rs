@@ -1,7 +1,8 @@
 //! `backups`: the backups in the crate's backup folder, oldest first.
 
 use crate::backup::{self, BackupConfig};
-use crate::cli::{Format, GlobalArgs};
+use crate::cli::GlobalArgs;
+use crate::render::Format;
 use crate::shell::Shell;
 use crate::{CliResult, exit_code, workspace};
 

@@ -1,6 +1,7 @@
 //! `cargo dbmigrate check`: the build's validation, outside a build (for CI and editors).
 
-use crate::cli::{Format, GlobalArgs};
+use crate::cli::GlobalArgs;
+use crate::render::Format;
 use crate::shell::Shell;
 use crate::{CliError, CliResult, exit_code, workspace};
 use dbmigrate_build::internal::Checked;

@@ -1,8 +1,9 @@
 //! `history`: the applied migrations in the order they were applied.
 
 use super::args::DbArgs;
-use crate::cli::{Format, GlobalArgs};
+use crate::cli::GlobalArgs;
 use crate::ops::session::{self, Session};
+use crate::render::Format;
 use crate::render::notes::Notes;
 use crate::shell::Shell;
 use crate::{CliError, CliResult, exit_code, workspace};

@@ -2,9 +2,10 @@
 //! outcome and failure are rendered for people or for scripts.
 
 use super::args::{DbArgs, DeployArgs};
-use crate::cli::{Format, GlobalArgs};
+use crate::cli::GlobalArgs;
 use crate::ops::deploy::{self, Deploy};
 use crate::ops::session;
+use crate::render::Format;
 use crate::render::deploy::Invocation;
 use crate::render::notes::Notes;
 use crate::shell::Shell;

@@ -2,8 +2,9 @@
 
 use super::args::DbArgs;
 use crate::backup::Backup;
-use crate::cli::{Format, GlobalArgs};
+use crate::cli::GlobalArgs;
 use crate::ops::restore::{self, Which};
+use crate::render::Format;
 use crate::render::notes::Notes;
 use crate::shell::Shell;
 use crate::{CliError, CliResult, exit_code, workspace};

@@ -4,7 +4,8 @@
 use super::args::{DbArgs, DeployArgs, parse_version};
 use super::migrate::{self, Request};
 use crate::CliResult;
-use crate::cli::{Format, GlobalArgs};
+use crate::cli::GlobalArgs;
+use crate::render::Format;
 use crate::shell::Shell;
 use dbmigrate_runtime::Goal;
 

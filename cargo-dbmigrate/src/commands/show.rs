@@ -1,8 +1,9 @@
 //! `show`: one migration in full: its SQL, its state in the database, its hashes.
 
 use super::args::{DbArgs, parse_version};
-use crate::cli::{Format, GlobalArgs};
+use crate::cli::GlobalArgs;
 use crate::ops::session::{self, Session};
+use crate::render::Format;
 use crate::render::{self, notes::Notes};
 use crate::shell::Shell;
 use crate::{CliError, CliResult, exit_code, workspace};

@@ -2,8 +2,9 @@
 //! missing, dirty).
 
 use super::args::DbArgs;
-use crate::cli::{Format, GlobalArgs};
+use crate::cli::GlobalArgs;
 use crate::ops::session::{self, Session};
+use crate::render::Format;
 use crate::render::{self, notes::Notes};
 use crate::shell::Shell;
 use crate::{CliError, CliResult, exit_code, workspace};

@@ -2,8 +2,8 @@
 //! way back) and for scripts (one JSON document).
 
 use crate::backup::Backup;
-use crate::cli::Format;
 use crate::ops::deploy::{DeployFailed, Deployed, Failure};
+use crate::render::Format;
 use crate::shell::Shell;
 use crate::{CliError, CliResult, exit_code};
 use dbmigrate_core::version::display as version_text;

@@ -7,6 +7,16 @@ pub mod notes;
 
 use dbmigrate_runtime::{MigrationState, Reversibility};
 
+/// Output format of data-printing commands.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// For people.
+    #[default]
+    Human,
+    /// One JSON document on stdout, for scripts and pipelines.
+    Json,
+}
+
 /// A byte count for people.
 pub fn size(bytes: u64) -> String {
     match bytes {
