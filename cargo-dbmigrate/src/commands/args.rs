@@ -1,7 +1,11 @@
 //! Arguments that several commands share: the database, the deploy-safety options, and a
 //! version on the command line.
 
-use crate::ops::session::DbChoice;
+use crate::cli::GlobalArgs;
+use crate::ops::session::{self, DbChoice, Session};
+use crate::render::notes::Notes;
+use crate::shell::Shell;
+use crate::{CliError, workspace};
 use std::time::Duration;
 
 /// Options of every command that talks to a database.
@@ -20,6 +24,13 @@ impl DbArgs {
     /// The operations' view of these options.
     pub fn choice(&self) -> DbChoice {
         DbChoice { url: self.database_url.clone(), lock_timeout: Duration::from_secs(self.lock_timeout) }
+    }
+
+    /// Locates the crate, validates its migrations and connects, showing findings as they come.
+    pub fn open(&self, global: &GlobalArgs, shell: &Shell) -> Result<Session, CliError> {
+        let target = workspace::locate(global.selector())?;
+        let mut notes = Notes::new(shell);
+        session::open(&target, &self.choice(), false, &mut |note| notes.show(note))
     }
 }
 

@@ -2,11 +2,9 @@
 
 use super::args::DbArgs;
 use crate::cli::GlobalArgs;
-use crate::ops::session::{self, Session};
 use crate::render::Format;
-use crate::render::notes::Notes;
 use crate::shell::Shell;
-use crate::{CliError, CliResult, exit_code, workspace};
+use crate::{CliResult, exit_code};
 use serde_json::json;
 
 /// Show the database's current version.
@@ -22,7 +20,7 @@ pub struct CurrentArgs {
 
 /// Runs `current`.
 pub fn run(args: &CurrentArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
-    let mut session = open(&args.db, global, shell)?;
+    let mut session = args.db.open(global, shell)?;
     let version = session.engine.current_version()?;
     let name = version.and_then(|v| session.set.get(v)).map(|m| m.name.clone());
     match args.format {
@@ -33,11 +31,4 @@ pub fn run(args: &CurrentArgs, global: &GlobalArgs, shell: &Shell) -> CliResult 
         },
     }
     Ok(exit_code::OK)
-}
-
-/// Validates the crate's migrations and connects, showing findings as they come.
-fn open(db: &DbArgs, global: &GlobalArgs, shell: &Shell) -> Result<Session, CliError> {
-    let target = workspace::locate(global.selector())?;
-    let mut notes = Notes::new(shell);
-    session::open(&target, &db.choice(), false, &mut |note| notes.show(note))
 }

@@ -2,11 +2,9 @@
 
 use super::args::DbArgs;
 use crate::cli::GlobalArgs;
-use crate::ops::session::{self, Session};
 use crate::render::Format;
-use crate::render::notes::Notes;
 use crate::shell::Shell;
-use crate::{CliError, CliResult, exit_code, workspace};
+use crate::{CliResult, exit_code};
 use serde_json::json;
 
 /// Show applied migrations in the order they were applied, with times.
@@ -22,7 +20,7 @@ pub struct HistoryArgs {
 
 /// Runs `history`.
 pub fn run(args: &HistoryArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
-    let mut session = open(&args.db, global, shell)?;
+    let mut session = args.db.open(global, shell)?;
     let mut rows = session.engine.history()?;
     rows.sort_by(|a, b| (&a.applied_on, a.version).cmp(&(&b.applied_on, b.version)));
     match args.format {
@@ -36,11 +34,4 @@ pub fn run(args: &HistoryArgs, global: &GlobalArgs, shell: &Shell) -> CliResult 
         Format::Human => rows.iter().for_each(|r| println!("{}  {}  {}", r.applied_on, r.version, r.name)),
     }
     Ok(exit_code::OK)
-}
-
-/// Validates the crate's migrations and connects, showing findings as they come.
-fn open(db: &DbArgs, global: &GlobalArgs, shell: &Shell) -> Result<Session, CliError> {
-    let target = workspace::locate(global.selector())?;
-    let mut notes = Notes::new(shell);
-    session::open(&target, &db.choice(), false, &mut |note| notes.show(note))
 }

@@ -2,10 +2,9 @@
 
 use super::args::{DbArgs, parse_version};
 use crate::cli::GlobalArgs;
-use crate::ops::session::{self, Session};
-use crate::render::notes::Notes;
+use crate::ops::session;
 use crate::shell::Shell;
-use crate::{CliError, CliResult, exit_code, workspace};
+use crate::{CliResult, exit_code};
 use dbmigrate_runtime::RepairAction;
 
 /// Resolve a migration left dirty (half applied) on MySQL/MariaDB, after a manual fix.
@@ -39,7 +38,7 @@ pub enum RepairAs {
 
 /// Runs `repair`.
 pub fn run(args: &RepairArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
-    let mut session = open(&args.db, global, shell)?;
+    let mut session = args.db.open(global, shell)?;
     let scripts = session::scripts(&session.set);
     let action = match args.state {
         RepairAs::Applied => RepairAction::AsApplied,
@@ -48,11 +47,4 @@ pub fn run(args: &RepairArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
     session.engine.repair(&scripts, args.version, action)?;
     shell.status("Repaired", format!("version {} is now recorded as {:?}", args.version, args.state).to_lowercase());
     Ok(exit_code::OK)
-}
-
-/// Validates the crate's migrations and connects, showing findings as they come.
-fn open(db: &DbArgs, global: &GlobalArgs, shell: &Shell) -> Result<Session, CliError> {
-    let target = workspace::locate(global.selector())?;
-    let mut notes = Notes::new(shell);
-    session::open(&target, &db.choice(), false, &mut |note| notes.show(note))
 }

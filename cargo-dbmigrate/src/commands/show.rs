@@ -2,11 +2,11 @@
 
 use super::args::{DbArgs, parse_version};
 use crate::cli::GlobalArgs;
-use crate::ops::session::{self, Session};
+use crate::ops::session;
+use crate::render;
 use crate::render::Format;
-use crate::render::{self, notes::Notes};
 use crate::shell::Shell;
-use crate::{CliError, CliResult, exit_code, workspace};
+use crate::{CliError, CliResult, exit_code};
 use serde_json::json;
 
 /// Show one migration: its up and down SQL, state and hashes.
@@ -27,7 +27,7 @@ pub struct ShowArgs {
 
 /// Runs `show`.
 pub fn run(args: &ShowArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
-    let mut session = open(&args.db, global, shell)?;
+    let mut session = args.db.open(global, shell)?;
     let scripts = session::scripts(&session.set);
     let statuses = session.engine.status(&scripts)?;
     let status = statuses.iter().find(|s| s.version == args.version);
@@ -71,11 +71,4 @@ pub fn run(args: &ShowArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
         }
     }
     Ok(exit_code::OK)
-}
-
-/// Validates the crate's migrations and connects, showing findings as they come.
-fn open(db: &DbArgs, global: &GlobalArgs, shell: &Shell) -> Result<Session, CliError> {
-    let target = workspace::locate(global.selector())?;
-    let mut notes = Notes::new(shell);
-    session::open(&target, &db.choice(), false, &mut |note| notes.show(note))
 }

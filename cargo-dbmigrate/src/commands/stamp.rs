@@ -2,10 +2,9 @@
 
 use super::args::{DbArgs, parse_version};
 use crate::cli::GlobalArgs;
-use crate::ops::session::{self, Session};
-use crate::render::notes::Notes;
+use crate::ops::session;
 use crate::shell::Shell;
-use crate::{CliError, CliResult, exit_code, workspace};
+use crate::{CliResult, exit_code};
 
 /// Mark every migration up to VERSION as applied without running it.
 #[derive(Debug, clap::Args)]
@@ -25,7 +24,7 @@ pub struct StampArgs {
 
 /// Runs `stamp`.
 pub fn run(args: &StampArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
-    let mut session = open(&args.db, global, shell)?;
+    let mut session = args.db.open(global, shell)?;
     let scripts = session::scripts(&session.set);
     let report = session.engine.stamp(&scripts, args.version)?;
     for m in &report.migrations {
@@ -35,11 +34,4 @@ pub fn run(args: &StampArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
         shell.status("Fresh", "nothing to stamp");
     }
     Ok(exit_code::OK)
-}
-
-/// Validates the crate's migrations and connects, showing findings as they come.
-fn open(db: &DbArgs, global: &GlobalArgs, shell: &Shell) -> Result<Session, CliError> {
-    let target = workspace::locate(global.selector())?;
-    let mut notes = Notes::new(shell);
-    session::open(&target, &db.choice(), false, &mut |note| notes.show(note))
 }

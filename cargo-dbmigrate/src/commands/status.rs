@@ -3,11 +3,11 @@
 
 use super::args::DbArgs;
 use crate::cli::GlobalArgs;
-use crate::ops::session::{self, Session};
+use crate::ops::session;
+use crate::render;
 use crate::render::Format;
-use crate::render::{self, notes::Notes};
 use crate::shell::Shell;
-use crate::{CliError, CliResult, exit_code, workspace};
+use crate::{CliResult, exit_code};
 use dbmigrate_runtime::{MigrationState, MigrationStatus};
 use serde_json::json;
 
@@ -38,7 +38,7 @@ fn status_json(s: &MigrationStatus) -> serde_json::Value {
 
 /// Runs `status`.
 pub fn run(args: &StatusArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
-    let mut session = open(&args.db, global, shell)?;
+    let mut session = args.db.open(global, shell)?;
     let scripts = session::scripts(&session.set);
     let rows = session.engine.status(&scripts)?;
     let problems = rows.iter().filter(|r| r.state != MigrationState::Applied).count();
@@ -66,11 +66,4 @@ fn print_status(rows: &[MigrationStatus]) {
         let down = render::down_name(r.reversibility);
         println!("{:<10} {:<15} {:<width$} {on:<31} {down}", render::state_name(r.state), r.version, r.name);
     }
-}
-
-/// Validates the crate's migrations and connects, showing findings as they come.
-fn open(db: &DbArgs, global: &GlobalArgs, shell: &Shell) -> Result<Session, CliError> {
-    let target = workspace::locate(global.selector())?;
-    let mut notes = Notes::new(shell);
-    session::open(&target, &db.choice(), false, &mut |note| notes.show(note))
 }
