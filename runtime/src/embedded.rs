@@ -64,7 +64,11 @@ pub fn embedded_scripts(migrations: &[EmbeddedMigration]) -> Vec<MigrationScript
 /// `mysql://…`; a relative SQLite path is relative to the current folder), safely: one migrator
 /// at a time, each migration and its history row in one transaction, the same history table as
 /// refinery and `cargo dbmigrate`. Errors never contain the password.
-pub fn run_embedded(database_url: &str, settings: &EmbeddedSettings, migrations: &[EmbeddedMigration]) -> Result<Report> {
+pub fn run_embedded(
+    database_url: &str,
+    settings: &EmbeddedSettings,
+    migrations: &[EmbeddedMigration],
+) -> Result<Report> {
     let base = std::env::current_dir().unwrap_or_default();
     let url = DatabaseUrl::parse(database_url, &base)?;
     let mut engine = Engine::connect(&url, settings.options())?;

@@ -61,9 +61,9 @@ mod script;
 mod split;
 mod url;
 
-pub use embedded::{EmbeddedMigration, EmbeddedSettings, embedded_scripts, run_embedded};
 #[cfg(feature = "tokio")]
 pub use embedded::run_embedded_async;
+pub use embedded::{EmbeddedMigration, EmbeddedSettings, embedded_scripts, run_embedded};
 pub use engine::{Applied, Engine, MigrationLock, MigrationState, MigrationStatus, Options, RepairAction, Report};
 pub use error::{Direction, Error, Result};
 pub use history::AppliedRow;
