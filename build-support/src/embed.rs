@@ -5,7 +5,7 @@
 //! dbmigrate_build::embed();
 //! ```
 //! and in the crate: `include!(concat!(env!("OUT_DIR"), "/dbmigrate.rs"));`, then
-//! `migrations::runner().run(&mut conn)?;`.
+//! `migrations::run(&url)?;` (with [`Runtime`] helpers) or `migrations::runner().run(&mut conn)?;`.
 
 use crate::cache::{CACHE_FILE, Cache};
 use crate::check::{Checked, check_manifest_with, check_with, config_finding};
@@ -26,6 +26,34 @@ pub fn embed() {
 #[derive(Clone, Debug, Default)]
 pub struct Embed {
     migrations_dir: Option<String>,
+    runtime: Runtime,
+}
+
+/// Which helpers over dbmigrate-runtime the generated module gets. Chosen by this crate's
+/// features (the [`Default`]) or by [`Embed::runtime`]; never guessed from the manifest.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Runtime {
+    /// None: the module is the data and refinery's `runner()`, so the crate needs no
+    /// dbmigrate-runtime. The default without features.
+    Off,
+    /// `run`, `scripts`, `options` and `SETTINGS`, over dbmigrate-runtime; `MigrationInfo` is
+    /// its `EmbeddedMigration`. The default with the `runtime` feature.
+    Blocking,
+    /// Also `run_async`, which needs dbmigrate-runtime's `tokio` feature. The default with the
+    /// `runtime-async` feature.
+    Async,
+}
+
+impl Default for Runtime {
+    fn default() -> Self {
+        if cfg!(feature = "runtime-async") {
+            Runtime::Async
+        } else if cfg!(feature = "runtime") {
+            Runtime::Blocking
+        } else {
+            Runtime::Off
+        }
+    }
 }
 
 /// What the build script prints and writes, computed without touching the environment.
@@ -61,7 +89,8 @@ impl Generated {
 }
 
 impl Embed {
-    /// The defaults: everything from `[package.metadata.dbmigrate]`.
+    /// The defaults: everything from `[package.metadata.dbmigrate]`, the runtime helpers from
+    /// this crate's features.
     pub fn new() -> Self {
         Self::default()
     }
@@ -70,6 +99,15 @@ impl Embed {
     #[must_use]
     pub fn migrations_dir(mut self, dir: impl Into<String>) -> Self {
         self.migrations_dir = Some(dir.into());
+        self
+    }
+
+    /// Generates these runtime helpers whatever this crate's features say: e.g. [`Runtime::Off`]
+    /// for a crate that uses only refinery in a workspace where another crate turned the
+    /// `runtime` feature on (Cargo unifies the features of a shared build-dependency).
+    #[must_use]
+    pub fn runtime(mut self, runtime: Runtime) -> Self {
+        self.runtime = runtime;
         self
     }
 
@@ -116,7 +154,7 @@ impl Embed {
         }
         let normalized_dir = out_dir.join("dbmigrate-normalized");
         let mut normalized = Vec::new();
-        let code = match source(&checked, &normalized_dir, &mut normalized) {
+        let code = match source(&checked, self.runtime, &normalized_dir, &mut normalized) {
             Ok(code) => Some(code),
             Err(finding) => {
                 directives.extend(directive_lines(&finding));
@@ -184,13 +222,14 @@ pub fn directive_lines(finding: &Finding) -> Vec<String> {
 /// unoptimised, and this loop runs once per migration.
 fn source(
     checked: &Checked,
+    runtime: Runtime,
     normalized_dir: &Path,
     normalized: &mut Vec<(PathBuf, String)>,
 ) -> Result<String, Box<Finding>> {
     let dir = std::path::absolute(&checked.set.dir).unwrap_or_else(|_| checked.set.dir.clone());
     // Every file name follows the grammar (`V`, digits, `__`, `[a-z0-9_]`, `.sql`), so only the
     // folders may need escaping: each is made a literal prefix once, not once per file.
-    let Some(first) = checked.set.migrations.first() else { return Ok(finish(checked, String::new())) };
+    let Some(first) = checked.set.migrations.first() else { return Ok(finish(checked, String::new(), runtime)) };
     let dir_prefix = literal_prefix(checked, &dir, &first.up_file)?;
     let mut normalized_prefix = None;
     let mut table = String::with_capacity(300 * checked.set.migrations.len());
@@ -236,21 +275,21 @@ fn source(
             None => table.push_str("None },\n"),
         }
     }
-    Ok(finish(checked, table))
+    Ok(finish(checked, table, runtime))
 }
 
 /// The module around the table.
-fn finish(checked: &Checked, table: String) -> String {
-    let mut code = TEMPLATE.replace("{dir}", &checked.set.display_dir).replace("{table}\n", &table);
-    let deps = dependency_names(&checked.manifests);
-    if deps.iter().any(|d| d == "dbmigrate-runtime") {
-        code.truncate(code.trim_end().len() - 1); // reopen `mod migrations`
+fn finish(checked: &Checked, table: String, runtime: Runtime) -> String {
+    let mut code = HEAD_TEMPLATE.replace("{dir}", &checked.set.display_dir);
+    code.push_str(if runtime == Runtime::Off { LOCAL_INFO_TEMPLATE } else { RUNTIME_INFO_TEMPLATE });
+    code.push_str(&TEMPLATE.replace("{table}\n", &table));
+    if runtime != Runtime::Off {
         code.push_str(&runtime_source(&checked.config));
-        if deps.iter().any(|d| d == "tokio") {
-            code.push_str(ASYNC_TEMPLATE);
-        }
-        code.push_str("}\n");
     }
+    if runtime == Runtime::Async {
+        code.push_str(ASYNC_TEMPLATE);
+    }
+    code.push_str("}\n");
     code
 }
 
@@ -284,72 +323,52 @@ fn literal_prefix(checked: &Checked, dir: &Path, file: &str) -> Result<String, B
     Ok(literal)
 }
 
-/// The package names of the crate's `[dependencies]` (a renamed dependency counts by its
-/// package). With `dbmigrate-runtime` the module gets a safe `run` (a locked,
-/// one-transaction-per-migration apply); with `tokio` also `run_async`.
-fn dependency_names(manifests: &[PathBuf]) -> Vec<String> {
-    let Some(Ok(manifest)) = manifests.first().map(|p| Manifest::read(p)) else { return Vec::new() };
-    let Some(deps) = manifest.doc.get("dependencies").and_then(|d| d.as_table_like()) else { return Vec::new() };
-    deps.iter().map(|(key, dep)| dep.get("package").and_then(|p| p.as_str()).unwrap_or(key).to_owned()).collect()
-}
-
+/// The settings constant and the one-line calls into dbmigrate-runtime.
 fn runtime_source(config: &crate::Config) -> String {
+    let mut table = String::new();
+    push_literal(&mut table, &config.history_table);
     let mut setup = String::new();
     match &config.setup_sql {
         Some(sql) => {
             setup.push_str("Some(");
             push_literal(&mut setup, sql);
-            setup.push_str(".into())");
+            setup.push(')');
         }
         None => setup.push_str("None"),
     }
-    RUNTIME_TEMPLATE.replace("{table}", &config.history_table).replace("{setup}", &setup)
+    RUNTIME_TEMPLATE.replace("{history_table}", &table).replace("{setup}", &setup)
 }
 
 const ASYNC_TEMPLATE: &str = r#"
-    /// [`run`] for async applications. The engine uses its own blocking connection, on tokio's
-    /// blocking pool, so it works whatever driver the application uses (tokio-postgres,
-    /// mysql_async, sqlx) and never blocks the async executor.
+    /// [`run`] for async applications, on tokio's blocking pool: see
+    /// `dbmigrate_runtime::run_embedded_async`.
     pub async fn run_async(
         database_url: &str,
     ) -> ::core::result::Result<::dbmigrate_runtime::Report, ::dbmigrate_runtime::Error> {
-        let url = ::std::string::String::from(database_url);
-        match ::tokio::task::spawn_blocking(move || run(&url)).await {
-            Ok(result) => result,
-            Err(e) if e.is_panic() => ::std::panic::resume_unwind(e.into_panic()),
-            Err(_) => Err(::dbmigrate_runtime::Error::Aborted("the migration task was cancelled".into())),
-        }
+        ::dbmigrate_runtime::run_embedded_async(database_url, &SETTINGS, MIGRATIONS).await
     }
 "#;
 
 const RUNTIME_TEMPLATE: &str = r#"
+    /// The engine settings from `[package.metadata.dbmigrate]` (history table, set-up SQL).
+    pub const SETTINGS: ::dbmigrate_runtime::EmbeddedSettings =
+        ::dbmigrate_runtime::EmbeddedSettings { history_table: {history_table}, setup_sql: {setup} };
+
     /// The migrations as the engine's input.
     pub fn scripts() -> ::std::vec::Vec<::dbmigrate_runtime::MigrationScript<'static>> {
-        MIGRATIONS
-            .iter()
-            .map(|m| ::dbmigrate_runtime::MigrationScript::new(m.version, m.name, m.up, m.down))
-            .collect()
+        ::dbmigrate_runtime::embedded_scripts(MIGRATIONS)
     }
 
-    /// The engine settings from `[package.metadata.dbmigrate]` (history table, set-up SQL).
+    /// The engine options: [`SETTINGS`], everything else at its default.
     pub fn options() -> ::dbmigrate_runtime::Options {
-        ::dbmigrate_runtime::Options {
-            table: "{table}".into(),
-            setup_sql: {setup},
-            ..::dbmigrate_runtime::Options::default()
-        }
+        SETTINGS.options()
     }
 
     /// Applies every pending migration to `database_url` (`sqlite:PATH`, `postgres://…`,
-    /// `mysql://…`; a relative SQLite path is relative to the current folder), safely: one
-    /// migrator at a time, each migration and its history row in one transaction, the same
-    /// history table as refinery and `cargo dbmigrate`. Errors never contain the password.
+    /// `mysql://…`; a relative SQLite path is relative to the current folder), safely: see
+    /// `dbmigrate_runtime::run_embedded`.
     pub fn run(database_url: &str) -> ::core::result::Result<::dbmigrate_runtime::Report, ::dbmigrate_runtime::Error> {
-        let base = ::std::env::current_dir().unwrap_or_default();
-        let url = ::dbmigrate_runtime::DatabaseUrl::parse(database_url, &base)?;
-        let mut engine = ::dbmigrate_runtime::Engine::connect(&url, options())?;
-        let mut quiet = |_: &::dbmigrate_runtime::Event| {};
-        engine.migrate(&scripts(), ::dbmigrate_runtime::Goal::Latest, &mut quiet).map_err(::dbmigrate_runtime::Error::from)
+        ::dbmigrate_runtime::run_embedded(database_url, &SETTINGS, MIGRATIONS)
     }
 "#;
 
@@ -378,11 +397,20 @@ fn push_literal(out: &mut String, text: &str) {
     }
 }
 
-const TEMPLATE: &str = r#"// @generated by dbmigrate-build from `{dir}`. Do not edit: change the migrations instead.
+const HEAD_TEMPLATE: &str = r#"// @generated by dbmigrate-build from `{dir}`. Do not edit: change the migrations instead.
 
 /// The crate's SQL migrations, checked and embedded at build time by `dbmigrate_build::embed()`.
 #[allow(dead_code)]
-pub mod migrations {
+pub mod migrations {"#;
+
+/// With the runtime helpers the table holds the runtime's own type, so it can be passed as is.
+const RUNTIME_INFO_TEMPLATE: &str = r#"
+    /// One embedded migration.
+    pub use ::dbmigrate_runtime::EmbeddedMigration as MigrationInfo;
+"#;
+
+/// Without them the crate may depend on refinery alone, so the type is defined here.
+const LOCAL_INFO_TEMPLATE: &str = r#"
     /// One embedded migration.
     #[derive(Clone, Copy, Debug, PartialEq, Eq)]
     pub struct MigrationInfo {
@@ -399,7 +427,9 @@ pub mod migrations {
         /// The down SQL.
         pub down: Option<&'static str>,
     }
+"#;
 
+const TEMPLATE: &str = r#"
     // A crate built without refinery's `int8-versions` feature computes different checksums
     // and rejects 14-digit timestamp versions.
     const _: () = assert!(
@@ -429,7 +459,6 @@ pub mod migrations {
         let i = MIGRATIONS.binary_search_by_key(&version, |m| m.version).ok()?;
         MIGRATIONS[i].down
     }
-}
 "#;
 
 #[cfg(test)]
@@ -480,5 +509,57 @@ mod tests {
         std::fs::write(dir.path().join("sql/V1__a.sql"), "select 1;").expect("write");
         let generated = Embed::new().migrations_dir("sql").generate(dir.path(), &dir.path().join("out"));
         assert!(generated.code.expect("code").contains("V1__a.sql"));
+    }
+
+    fn code(dir: &tempfile::TempDir, runtime: Runtime) -> String {
+        Embed::new().runtime(runtime).generate(dir.path(), &dir.path().join("out")).code.expect("code")
+    }
+
+    #[test]
+    fn without_runtime_helpers_nothing_names_the_runtime() {
+        let dir = krate(&[("V1__a.sql", "select 1;")]);
+        // The manifest's dependencies decide nothing: only the option does.
+        std::fs::write(
+            dir.path().join("Cargo.toml"),
+            "[package]\nname = \"app\"\n[dependencies]\ndbmigrate-runtime = \"0.1\"\ntokio = \"1\"\n",
+        )
+        .expect("write");
+        let code = code(&dir, Runtime::Off);
+        assert!(!code.contains("dbmigrate_runtime"), "{code}");
+        assert!(code.contains("pub struct MigrationInfo {"), "{code}");
+        assert!(code.contains("pub fn runner() -> ::refinery::Runner"), "{code}");
+        assert!(!code.contains("fn run("), "{code}");
+    }
+
+    #[test]
+    fn runtime_helpers_are_one_line_calls() {
+        let dir = krate(&[("V1__a.sql", "select 1;")]);
+        let code = code(&dir, Runtime::Blocking);
+        assert!(code.contains("pub use ::dbmigrate_runtime::EmbeddedMigration as MigrationInfo;"), "{code}");
+        assert!(!code.contains("pub struct MigrationInfo"), "{code}");
+        assert!(code.contains("::dbmigrate_runtime::run_embedded(database_url, &SETTINGS, MIGRATIONS)\n"), "{code}");
+        assert!(code.contains("::dbmigrate_runtime::embedded_scripts(MIGRATIONS)\n"), "{code}");
+        assert!(code.contains("history_table: \"refinery_schema_history\", setup_sql: None }"), "{code}");
+        assert!(!code.contains("run_async"), "{code}");
+        assert!(code.trim_end().ends_with("    }\n}"), "the module is closed once: {code}");
+    }
+
+    #[test]
+    fn async_helpers_add_run_async() {
+        let dir = krate(&[]);
+        let code = code(&dir, Runtime::Async);
+        assert!(code.contains("pub fn run(database_url: &str)"), "{code}");
+        assert!(code.contains("::dbmigrate_runtime::run_embedded_async(database_url, &SETTINGS, MIGRATIONS).await\n"));
+    }
+
+    #[test]
+    fn settings_are_embedded_as_literals() {
+        let dir = krate(&[]);
+        let manifest = "[package]\nname = \"app\"\n[package.metadata.dbmigrate]\nhistory-table = \"app_history\"\n\
+                        setup-sql = 'SET sql_mode = \"ANSI\"'\n";
+        std::fs::write(dir.path().join("Cargo.toml"), manifest).expect("write");
+        let code = code(&dir, Runtime::Blocking);
+        let expected = r#"history_table: "app_history", setup_sql: Some("SET sql_mode = \"ANSI\"") }"#;
+        assert!(code.contains(expected), "{code}");
     }
 }

@@ -10,6 +10,20 @@
 //! `V<version>__<name>.sql` with an optional `V<version>__<name>.down.sql`, in one flat folder.
 //! Everything that decides whether a set is valid lives in this crate (and in
 //! `dbmigrate-core`), so that `cargo build` and `cargo dbmigrate check` can never disagree.
+//!
+//! The generated `migrations` module always has `MIGRATIONS`, `MigrationInfo`, `down_sql(v)`
+//! and refinery's `runner()`. Helpers over the crate `dbmigrate-runtime` are generated only
+//! when asked for, since they do not compile without it:
+//!
+//! | feature of this crate | [`Runtime`] | the module also has |
+//! |---|---|---|
+//! | (none) | `Off` | nothing: refinery alone is enough |
+//! | `runtime` | `Blocking` | `run(url)`, `scripts()`, `options()`, `SETTINGS` |
+//! | `runtime-async` | `Async` | also `run_async(url)` (dbmigrate-runtime with its `tokio` feature) |
+//!
+//! `cargo dbmigrate init` writes the features. A build script can override them with
+//! `Embed::new().runtime(Runtime::Off).run();`, e.g. when another crate of the workspace turns
+//! a feature on that this crate does not want (Cargo unifies a build-dependency's features).
 
 mod cache;
 mod check;
@@ -20,7 +34,7 @@ mod hash;
 mod release_log;
 mod set;
 
-pub use embed::{Embed, embed};
+pub use embed::{Embed, Runtime, embed};
 
 /// The model of a migration set, for cargo-dbmigrate only: not part of this crate's API, and
 /// it may change in any release. Build scripts need only [`embed`] and [`Embed`].

@@ -86,7 +86,7 @@ pub enum Error {
     UnknownVersion(i64),
     #[error("{0} must run outside a transaction and cannot be combined with single-transaction mode")]
     NoTransactionConflict(String),
-    /// The call was abandoned before it changed anything (the generated `run_async` reports a
+    /// The call was abandoned before it changed anything (`run_embedded_async` reports a
     /// cancelled task with it).
     #[error("aborted before changing anything: {0}")]
     Aborted(String),

@@ -24,6 +24,10 @@
 //! # }
 //! ```
 //!
+//! An application built with dbmigrate-build gets its migrations as [`EmbeddedMigration`]s and
+//! its settings as [`EmbeddedSettings`]; its generated `migrations::run` is [`run_embedded`],
+//! and `migrations::run_async` is `run_embedded_async` (feature `tokio`).
+//!
 //! A caller that must act before anything changes (take a backup) implements [`Hooks`]; its
 //! error comes back typed in [`MigrateError`], with the migrations committed before a failure.
 //!
@@ -46,6 +50,7 @@
 #![cfg_attr(not(all(feature = "sqlite", feature = "postgres", feature = "mysql")), allow(dead_code))]
 
 mod backend;
+mod embedded;
 mod engine;
 mod error;
 mod history;
@@ -56,6 +61,9 @@ mod script;
 mod split;
 mod url;
 
+#[cfg(feature = "tokio")]
+pub use embedded::run_embedded_async;
+pub use embedded::{EmbeddedMigration, EmbeddedSettings, embedded_scripts, run_embedded};
 pub use engine::{Applied, Engine, MigrationLock, MigrationState, MigrationStatus, Options, RepairAction, Report};
 pub use error::{Direction, Error, Result};
 pub use history::AppliedRow;

@@ -165,11 +165,17 @@ fn manifest_change(target: &workspace::Target, args: &InitArgs) -> Result<Change
     };
     // The runtime lives beside build-support in a checkout.
     let runtime_path = local.as_ref().and_then(|p| p.parent()).map(|p| p.join("runtime"));
-    let runtime_features: Vec<&str> = args.db.iter().map(|d| d.runtime_feature()).collect();
-    let build_deps = table(&mut doc, "build-dependencies", &target.manifest.path)?;
-    if !build_deps.contains_key("dbmigrate-build") {
-        build_deps.insert("dbmigrate-build", build_dep);
+    // An async app gets `migrations::run_async` too; the choice is written down, so the build
+    // never has to guess it from the manifest.
+    let tokio = depends_on(&doc, "tokio");
+    let mut runtime_features: Vec<&str> = args.db.iter().map(|d| d.runtime_feature()).collect();
+    let mut build_features = vec!["runtime"];
+    if tokio {
+        runtime_features.push("tokio");
+        build_features.push("runtime-async");
     }
+    let build_deps = table(&mut doc, "build-dependencies", &target.manifest.path)?;
+    add_features(build_deps.entry("dbmigrate-build").or_insert(build_dep), &build_features);
     let features: Vec<&str> =
         std::iter::once("int8-versions").chain(args.db.iter().map(|d| d.refinery_feature())).collect();
     let deps = table(&mut doc, "dependencies", &target.manifest.path)?;
@@ -206,16 +212,26 @@ fn add_refinery(deps: &mut Table, features: &[&str]) {
         t.insert("version", "0.10".into());
         Item::Value(t.into())
     });
+    add_features(entry, features);
+}
+
+/// Whether the crate depends on package `name`, in `[dependencies]` or a
+/// `[target.'cfg(..)'.dependencies]` (a renamed dependency counts by its package).
+fn depends_on(doc: &DocumentMut, name: &str) -> bool {
+    let targets = doc.get("target").and_then(Item::as_table_like);
+    let target_deps = targets.into_iter().flat_map(|t| t.iter()).filter_map(|(_, t)| t.get("dependencies"));
+    let mut tables = doc.get("dependencies").into_iter().chain(target_deps).filter_map(Item::as_table_like);
+    tables.any(|deps| deps.iter().any(|(key, dep)| dep.get("package").and_then(Item::as_str).unwrap_or(key) == name))
+}
+
+/// Adds the missing `features` to a dependency, turning a bare version string into an inline
+/// table first.
+fn add_features(entry: &mut Item, features: &[&str]) {
     if let Some(version) = entry.as_str().map(str::to_owned) {
         let mut t = InlineTable::new();
         t.insert("version", version.into());
         *entry = Item::Value(t.into());
     }
-    add_features(entry, features);
-}
-
-/// Adds the missing `features` to a dependency written as an inline or a standard table.
-fn add_features(entry: &mut Item, features: &[&str]) {
     let Some(t) = entry.as_table_like_mut() else { return };
     let list = t.entry("features").or_insert(Item::Value(Array::new().into()));
     if let Some(array) = list.as_array_mut() {
@@ -349,5 +365,14 @@ mod tests {
     fn unusual_build_scripts_are_left_to_the_user() {
         assert_eq!(insert_call("use x::y;\nx::main!();\n"), None);
         assert_eq!(insert_call("fn main() { a() }\nmod m { fn main() {} }\n"), None);
+    }
+
+    #[test]
+    fn tokio_is_found_in_target_tables_and_by_package() {
+        let has = |toml: &str| depends_on(&toml.parse().expect("toml"), "tokio");
+        assert!(has("[dependencies]\ntokio = \"1\"\n"));
+        assert!(has("[target.'cfg(unix)'.dependencies]\ntokio = { version = \"1\" }\n"));
+        assert!(has("[dependencies]\nrt = { package = \"tokio\", version = \"1\" }\n"));
+        assert!(!has("[dev-dependencies]\ntokio = \"1\"\n[dependencies]\ntokio-util = \"0.7\"\n"));
     }
 }

@@ -37,12 +37,12 @@ fn init_then_new_produce_a_crate_that_builds() {
 #[test]
 fn async_apps_get_run_async() {
     let fixture = Fixture::new("async_app");
-    fixture.init();
-    let manifest = fixture.read("Cargo.toml").replace(
-        "[dependencies]\n",
-        "[dependencies]\ntokio = { version = \"1\", default-features = false, features = [\"rt\"] }\n",
-    );
+    // init sees tokio and turns on dbmigrate-build's `runtime-async` (and the runtime's `tokio`).
+    let manifest = fixture.read("Cargo.toml")
+        + "\n[dependencies]\ntokio = { version = \"1\", default-features = false, features = [\"rt\"] }\n";
     fixture.write("Cargo.toml", &manifest);
+    fixture.init();
+    assert!(fixture.read("Cargo.toml").contains("features = [\"runtime\", \"runtime-async\"]"));
     fixture.write("migrations/V1__t.sql", "CREATE TABLE t (x INTEGER);\n");
     fixture.write(
         "src/main.rs",
@@ -55,6 +55,32 @@ fn async_apps_get_run_async() {
     );
     let run = fixture.cargo(&["run", "-q"]);
     assert!(run.status.success(), "{}", text(&run));
+    assert_eq!(String::from_utf8_lossy(&run.stdout), "applied 1\n");
+}
+
+// On other targets the crate would lack dbmigrate-runtime, which the generated `run` names.
+#[cfg(unix)]
+#[test]
+fn a_target_specific_runtime_dependency_still_gets_run() {
+    // The old build guessed `run` from `[dependencies]` text and silently dropped it here; now
+    // the `runtime` feature that init writes decides.
+    let fixture = Fixture::new("cfg_app");
+    fixture.init();
+    let manifest = fixture.read("Cargo.toml");
+    let line = manifest.lines().find(|l| l.starts_with("dbmigrate-runtime = ")).expect("init adds the runtime");
+    let manifest = manifest.replace(&format!("{line}\n"), "") + "\n[target.'cfg(unix)'.dependencies]\n" + line + "\n";
+    fixture.write("Cargo.toml", &manifest);
+    fixture.write("migrations/V1__t.sql", "CREATE TABLE t (x INTEGER);\n");
+    fixture.write(
+        "src/main.rs",
+        "include!(concat!(env!(\"OUT_DIR\"), \"/dbmigrate.rs\"));\n\
+         fn main() {\n\
+             let report = migrations::run(\"sqlite:app.db\").expect(\"migrate\");\n\
+             println!(\"applied {}\", report.migrations.len());\n\
+         }\n",
+    );
+    let run = fixture.cargo(&["run", "-q"]);
+    assert!(run.status.success(), "{}\n{manifest}", text(&run));
     assert_eq!(String::from_utf8_lossy(&run.stdout), "applied 1\n");
 }
 
