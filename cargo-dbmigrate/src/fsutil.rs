@@ -28,6 +28,7 @@ pub fn create_new(path: &Path, contents: &str) -> Result<(), CliError> {
 }
 
 /// A path relative to `base` for messages, with forward slashes; the path itself otherwise.
-pub fn display_rel(path: &Path, base: &Path) -> String {
+pub fn display_rel(path: impl AsRef<Path>, base: impl AsRef<Path>) -> String {
+    let path = path.as_ref();
     path.strip_prefix(base).unwrap_or(path).display().to_string().replace('\\', "/")
 }

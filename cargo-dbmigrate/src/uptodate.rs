@@ -70,9 +70,9 @@ fn read_file(path: &Path) -> Option<(u64, Known)> {
 fn cache_path(target: &Target) -> PathBuf {
     let target_dir = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| {
         let root = target.manifest.workspace_root().ok().flatten().map(|m| m.dir().to_owned());
-        root.unwrap_or_else(|| target.dir().to_owned()).join("target")
+        root.unwrap_or_else(|| target.dir().as_std_path().to_owned()).join("target")
     });
-    let crate_dir = stable_hash::fnv1a(target.dir().as_os_str().as_encoded_bytes());
+    let crate_dir = stable_hash::fnv1a(target.dir().as_str().as_bytes());
     target_dir.join("dbmigrate").join(format!("uptodate-{}-{crate_dir:016x}", target.package))
 }
 

@@ -4,6 +4,7 @@
 //! current folder; `cargo metadata` is spawned only when `-p` or a virtual workspace needs it.
 
 use crate::CliError;
+use camino::{Utf8Path, Utf8PathBuf};
 use dbmigrate_build::internal::{Config, Manifest};
 use std::path::{Path, PathBuf};
 
@@ -16,17 +17,19 @@ pub struct Target {
     pub package: String,
     /// Its `[package.metadata.dbmigrate]` settings.
     pub config: Config,
+    /// Its folder: UTF-8, since every path shown in a message or JSON derives from it.
+    root: Utf8PathBuf,
 }
 
 impl Target {
     /// The crate's folder.
-    pub fn dir(&self) -> &Path {
-        self.manifest.dir()
+    pub fn dir(&self) -> &Utf8Path {
+        &self.root
     }
 
     /// The migrations folder.
-    pub fn migrations_dir(&self) -> PathBuf {
-        self.dir().join(&self.config.migrations)
+    pub fn migrations_dir(&self) -> Utf8PathBuf {
+        self.root.join(&self.config.migrations)
     }
 }
 
@@ -42,7 +45,12 @@ pub fn locate(selector: Selector<'_>) -> Result<Target, CliError> {
     let manifest = locate_manifest(selector)?;
     let package = manifest.package_name().unwrap_or_default().to_owned();
     let config = manifest.config()?;
-    Ok(Target { manifest, package, config })
+    // The build script embeds migrations by path, which needs UTF-8 too: refuse early, clearly.
+    let root = Utf8PathBuf::from_path_buf(manifest.dir().to_owned()).map_err(|dir| {
+        CliError::usage(format!("the crate's folder `{}` is not valid UTF-8", dir.display()))
+            .hint("move the crate to a folder whose path is UTF-8")
+    })?;
+    Ok(Target { manifest, package, config, root })
 }
 
 /// [`locate`] without reading the settings: `check` reports bad settings as a finding, as the

@@ -3,7 +3,7 @@
 
 use crate::CliError;
 use crate::workspace::Target;
-use std::path::PathBuf;
+use camino::Utf8PathBuf;
 use toml_edit::Item;
 
 /// The keys users may set.
@@ -13,15 +13,15 @@ pub const KEYS: &[&str] = &["dir", "keep", "pg-dump", "pg-restore", "psql", "mys
 #[derive(Debug, Clone)]
 pub struct BackupConfig {
     /// The backup folder (absolute).
-    pub dir: PathBuf,
+    pub dir: Utf8PathBuf,
     /// How many backups of each database to keep (the newest is always kept).
     pub keep: usize,
     /// Explicit tool paths; `None` searches PATH.
-    pub pg_dump: Option<PathBuf>,
-    pub pg_restore: Option<PathBuf>,
-    pub psql: Option<PathBuf>,
-    pub mysqldump: Option<PathBuf>,
-    pub mysql: Option<PathBuf>,
+    pub pg_dump: Option<Utf8PathBuf>,
+    pub pg_restore: Option<Utf8PathBuf>,
+    pub psql: Option<Utf8PathBuf>,
+    pub mysqldump: Option<Utf8PathBuf>,
+    pub mysql: Option<Utf8PathBuf>,
 }
 
 impl BackupConfig {
@@ -60,7 +60,7 @@ impl BackupConfig {
             }
             let text = value.as_str().ok_or_else(|| fail("a string").hint(format!("write it as `{key} = \"...\"`")))?;
             // A bare name is looked up on PATH; anything with a separator is a path.
-            let path = Some(if text.contains(['/', '\\']) { base.join(text) } else { PathBuf::from(text) });
+            let path = Some(if text.contains(['/', '\\']) { base.join(text) } else { Utf8PathBuf::from(text) });
             match key {
                 "dir" => config.dir = base.join(text),
                 "pg-dump" => config.pg_dump = path,

@@ -15,9 +15,10 @@ pub mod tools;
 pub use config::BackupConfig;
 
 use crate::CliError;
+use camino::{Utf8Path, Utf8PathBuf};
 use conn::ServerConn;
 use dbmigrate_runtime::{DatabaseUrl, Dialect, SqliteTarget};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 /// A backup file in the backup folder.
@@ -25,7 +26,7 @@ use std::time::Duration;
 pub struct Backup {
     /// The file name, which is also the id `restore` takes.
     pub id: String,
-    pub path: PathBuf,
+    pub path: Utf8PathBuf,
     pub database: String,
     /// The version the database was at (`None`: nothing applied).
     pub version: Option<i64>,
@@ -40,7 +41,7 @@ pub struct Backup {
 /// The database a backup is taken of, or restored into.
 #[derive(Debug, Clone)]
 pub enum Source {
-    Sqlite(PathBuf),
+    Sqlite(std::path::PathBuf),
     Postgres(ServerConn),
     Mysql(ServerConn),
 }
@@ -129,10 +130,10 @@ fn publish(
                 tmp = e.file;
                 std::thread::sleep(Duration::from_millis(1000));
             }
-            Err(e) => return Err(file_error(&path, "create", &e.error)),
+            Err(e) => return Err(file_error(path.as_std_path(), "create", &e.error)),
         }
     }
-    Err(CliError::failure(format!("could not find a free backup name in `{}`", config.dir.display())))
+    Err(CliError::failure(format!("could not find a free backup name in `{}`", config.dir)))
 }
 
 fn utc_stamp() -> String {
@@ -141,13 +142,13 @@ fn utc_stamp() -> String {
 }
 
 /// Makes the rename durable (best effort: not every file system supports it).
-fn sync_dir(dir: &Path) {
+fn sync_dir(dir: &Utf8Path) {
     if let Ok(d) = std::fs::File::open(dir) {
         let _ = d.sync_all();
     }
 }
 
-fn create_dir(dir: &Path) -> Result<(), CliError> {
+fn create_dir(dir: &Utf8Path) -> Result<(), CliError> {
     let mut builder = std::fs::DirBuilder::new();
     builder.recursive(true);
     // 0700: a backup holds every row of the database.
@@ -156,9 +157,8 @@ fn create_dir(dir: &Path) -> Result<(), CliError> {
     builder.create(dir).map_err(|e| dir_error(dir, &e))
 }
 
-fn dir_error(dir: &Path, e: &std::io::Error) -> CliError {
-    let err =
-        CliError::failure(format!("cannot write to the backup folder `{}`: {e}; nothing was changed", dir.display()));
+fn dir_error(dir: &Utf8Path, e: &std::io::Error) -> CliError {
+    let err = CliError::failure(format!("cannot write to the backup folder `{}`: {e}; nothing was changed", dir));
     match e.kind() {
         std::io::ErrorKind::StorageFull => err.hint("the disk is full: free space, or set `dir` to another disk"),
         _ => err.hint("make the folder writable, or set `dir = \"...\"` in `[package.metadata.dbmigrate.backup]`"),
@@ -176,11 +176,11 @@ fn file_error(path: &Path, what: &str, e: &std::io::Error) -> CliError {
 }
 
 /// Every backup in `dir`, oldest first. A missing folder has none.
-pub fn list(dir: &Path) -> Result<Vec<Backup>, CliError> {
+pub fn list(dir: &Utf8Path) -> Result<Vec<Backup>, CliError> {
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(CliError::failure(format!("cannot read the backup folder `{}`: {e}", dir.display()))),
+        Err(e) => return Err(CliError::failure(format!("cannot read the backup folder `{}`: {e}", dir))),
     };
     let mut out: Vec<Backup> = entries
         .filter_map(Result::ok)
@@ -188,8 +188,9 @@ pub fn list(dir: &Path) -> Result<Vec<Backup>, CliError> {
             let id = e.file_name().to_str()?.to_owned();
             let meta = e.metadata().ok()?;
             let (bytes, modified) = (meta.len(), meta.modified().ok());
+            let path = Utf8PathBuf::from_path_buf(e.path()).ok()?;
             parse_name(&id).map(|(database, version, time)| Backup {
-                path: e.path(),
+                path,
                 id,
                 database,
                 version,
@@ -223,7 +224,7 @@ fn parse_name(id: &str) -> Option<(String, Option<i64>, String)> {
 
 /// Deletes the oldest backups of `database` beyond `keep`; the newest is always kept, and so
 /// is anything in `protect` (the backup being restored).
-pub fn prune(dir: &Path, database: &str, keep: usize, protect: &[PathBuf]) -> Result<Vec<Backup>, CliError> {
+pub fn prune(dir: &Utf8Path, database: &str, keep: usize, protect: &[Utf8PathBuf]) -> Result<Vec<Backup>, CliError> {
     let mine: Vec<Backup> = list(dir)?.into_iter().filter(|b| b.database == database).collect();
     let excess = mine.len().saturating_sub(keep.max(1));
     let mut deleted = Vec::new();
@@ -232,7 +233,7 @@ pub fn prune(dir: &Path, database: &str, keep: usize, protect: &[PathBuf]) -> Re
             continue;
         }
         std::fs::remove_file(&backup.path).map_err(|e| {
-            CliError::failure(format!("cannot delete the old backup `{}`: {e}", backup.path.display()))
+            CliError::failure(format!("cannot delete the old backup `{}`: {e}", backup.path))
                 .hint("make the backup folder writable, or delete old backups by hand")
         })?;
         deleted.push(backup);
@@ -243,17 +244,17 @@ pub fn prune(dir: &Path, database: &str, keep: usize, protect: &[PathBuf]) -> Re
 /// Puts the database back to the backup's state.
 pub fn restore(source: &Source, config: &BackupConfig, backup: &Backup) -> Result<(), CliError> {
     match source {
-        Source::Sqlite(db) => sqlite::restore(db, &backup.path),
-        Source::Postgres(conn) => pg::restore(conn, config, &backup.path),
-        Source::Mysql(conn) => mysql::restore(conn, config, &backup.path),
+        Source::Sqlite(db) => sqlite::restore(db, backup.path.as_std_path()),
+        Source::Postgres(conn) => pg::restore(conn, config, backup.path.as_std_path()),
+        Source::Mysql(conn) => mysql::restore(conn, config, backup.path.as_std_path()),
     }
 }
 
 /// The backup named `id` (a file name, or a path) for `database`.
-pub fn find(dir: &Path, id: &str) -> Result<Backup, CliError> {
+pub fn find(dir: &Utf8Path, id: &str) -> Result<Backup, CliError> {
     let name = Path::new(id).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     list(dir)?.into_iter().find(|b| b.id == name).ok_or_else(|| {
-        CliError::usage(format!("no backup `{id}` in `{}`", dir.display()))
+        CliError::usage(format!("no backup `{id}` in `{}`", dir))
             .hint("`cargo dbmigrate backups` lists them; or pass --latest")
     })
 }

@@ -16,7 +16,7 @@ pub struct Tool {
 
 /// How to find a tool: a configured path or name, else the first candidate on PATH.
 pub struct Want<'a> {
-    pub configured: Option<&'a Path>,
+    pub configured: Option<&'a camino::Utf8Path>,
     pub candidates: &'a [&'a str],
     /// The config key that overrides it (`pg-dump`).
     pub key: &'a str,
@@ -27,7 +27,7 @@ pub struct Want<'a> {
 impl Want<'_> {
     pub fn find(&self) -> Result<Tool, CliError> {
         let names: Vec<&Path> = match self.configured {
-            Some(p) => vec![p],
+            Some(p) => vec![p.as_std_path()],
             None => self.candidates.iter().map(Path::new).collect(),
         };
         for name in &names {

@@ -32,7 +32,7 @@ pub fn run(args: &BackupsArgs, global: &GlobalArgs, shell: &Shell) -> CliResult 
         return Ok(exit_code::OK);
     }
     if all.is_empty() {
-        shell.status("Empty", format!("no backups in {}", config.dir.display()));
+        shell.status("Empty", format!("no backups in {}", config.dir));
         return Ok(exit_code::OK);
     }
     println!("{:<60} {:>16} {:>17} {:>10}", "ID", "VERSION", "TIME (UTC)", "SIZE");

@@ -1,14 +1,13 @@
-//! `cargo dbmigrate init`: sets a crate up for migrations.
-//!
-//! Every change is planned first as (path, old text, new text), so `--dry-run` can show a diff,
-//! a second run can say nothing changed, and each file is written atomically.
+//! `cargo dbmigrate init`: sets a crate up for migrations, or shows the diff with `--dry-run`.
 
 use crate::cli::GlobalArgs;
+use crate::ops::Note;
+use crate::ops::init::{self, Driver, Plan, Setup};
 use crate::shell::Shell;
 use crate::{CliError, CliResult, exit_code, fsutil, workspace};
+use camino::Utf8Path;
 use dbmigrate_template as template;
 use std::path::{Path, PathBuf};
-use toml_edit::{Array, DocumentMut, InlineTable, Item, Table, value};
 
 /// Set a crate up for migrations: folder, build script, dependencies, settings.
 #[derive(Debug, clap::Args)]
@@ -44,68 +43,44 @@ pub enum Db {
     Mysql,
 }
 
-impl Db {
-    fn runtime_feature(self) -> &'static str {
-        match self {
-            Db::Sqlite => "sqlite",
-            Db::Postgres => "postgres",
-            Db::Mysql => "mysql",
+impl From<Db> for Driver {
+    fn from(db: Db) -> Self {
+        match db {
+            Db::Sqlite => Driver::Sqlite,
+            Db::Postgres => Driver::Postgres,
+            Db::Mysql => Driver::Mysql,
         }
     }
-
-    fn refinery_feature(self) -> &'static str {
-        match self {
-            Db::Sqlite => "rusqlite-bundled",
-            Db::Postgres => "postgres",
-            Db::Mysql => "mysql",
-        }
-    }
-}
-
-/// One planned file change.
-struct Change {
-    path: PathBuf,
-    old: Option<String>,
-    new: String,
 }
 
 /// Runs `init`.
 pub fn run(args: &InitArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
     let target = workspace::locate(global.selector())?;
-    let root = target.dir().to_owned();
-    let migrations = target.migrations_dir();
-    let mut changes = vec![manifest_change(&target, args)?];
-    changes.push(gitattributes_change(&migrations)?);
-    changes.extend(gitignore_change(&root, &target.config.default_database)?);
-    let build_rs = root.join(build_script_path(&target.manifest.doc));
-    let manual = match build_rs_change(&build_rs)? {
-        BuildRs::Change(change) => {
-            changes.push(change);
-            false
-        }
-        BuildRs::Done => false,
-        BuildRs::Manual => true,
+    let root = target.dir();
+    let setup = Setup {
+        drivers: args.db.iter().copied().map(Driver::from).collect(),
+        build_path: args.dbmigrate_build_path.clone(),
     };
-    changes.retain(|c| c.old.as_deref() != Some(c.new.as_str()));
-    let create_dir = !migrations.is_dir();
+    let plan = init::plan(&target, &setup)?;
     if args.dry_run {
-        return dry_run(&changes, create_dir, &migrations, &root, manual, shell);
+        return dry_run(&plan, root.as_std_path(), shell);
     }
-    if create_dir {
-        std::fs::create_dir_all(&migrations)
-            .map_err(|e| CliError::failure(format!("cannot create `{}`: {e}", migrations.display())))?;
-        shell.status("Created", fsutil::display_rel(&migrations, &root) + "/");
-    }
-    for change in &changes {
-        fsutil::write_atomic(&change.path, &change.new)?;
-        let verb = if change.old.is_some() { "Updated" } else { "Created" };
-        shell.status(verb, fsutil::display_rel(&change.path, &root));
-    }
-    if changes.is_empty() && !create_dir && !manual {
+    init::apply(&plan, &mut |note| {
+        if let Note::Wrote { path, created } = note {
+            let shown = rel(path, root) + if path == plan.migrations { "/" } else { "" };
+            shell.status(if created { "Created" } else { "Updated" }, shown);
+        }
+    })?;
+    if plan.is_empty() {
         shell.status("Unchanged", format!("`{}` is already set up for migrations", target.package));
         return Ok(exit_code::OK);
     }
-    finish(&build_rs, &root, manual, shell)
+    finish(&plan.build_rs, root.as_std_path(), plan.manual, shell)
+}
+
+/// `path` relative to the crate, for messages.
+fn rel(path: &Path, root: &Utf8Path) -> String {
+    fsutil::display_rel(path, root)
 }
 
 fn finish(build_rs: &Path, root: &Path, manual: bool, shell: &Shell) -> CliResult {
@@ -126,253 +101,20 @@ fn finish(build_rs: &Path, root: &Path, manual: bool, shell: &Shell) -> CliResul
     Ok(exit_code::OK)
 }
 
-fn dry_run(changes: &[Change], create_dir: bool, dir: &Path, root: &Path, manual: bool, shell: &Shell) -> CliResult {
-    if create_dir {
-        println!("would create folder {}/", fsutil::display_rel(dir, root));
+fn dry_run(plan: &Plan, root: &Path, shell: &Shell) -> CliResult {
+    if plan.create_dir {
+        println!("would create folder {}/", fsutil::display_rel(&plan.migrations, root));
     }
-    for change in changes {
+    for change in &plan.changes {
         let name = fsutil::display_rel(&change.path, root);
         let old = change.old.as_deref().unwrap_or("");
         let diff = similar::TextDiff::from_lines(old, &change.new);
         let from = if change.old.is_some() { format!("a/{name}") } else { "/dev/null".to_owned() };
         print!("{}", diff.unified_diff().header(&from, &format!("b/{name}")));
     }
-    if changes.is_empty() && !create_dir {
+    if plan.changes.is_empty() && !plan.create_dir {
         shell.status("Unchanged", "nothing to do");
     }
     shell.warn("dry run: nothing was written");
-    Ok(if manual { exit_code::PROBLEMS } else { exit_code::OK })
-}
-
-/// Where the crate's build script lives (`package.build`, else `build.rs`).
-fn build_script_path(doc: &DocumentMut) -> PathBuf {
-    let custom = doc.get("package").and_then(|p| p.get("build")).and_then(Item::as_str);
-    PathBuf::from(custom.unwrap_or("build.rs"))
-}
-
-fn manifest_change(target: &workspace::Target, args: &InitArgs) -> Result<Change, CliError> {
-    let old = target.manifest.doc.to_string();
-    let mut doc = target.manifest.doc.clone();
-    let version = env!("CARGO_PKG_VERSION");
-    let local = args.dbmigrate_build_path.as_ref().map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone()));
-    let build_dep = match &local {
-        Some(path) => {
-            let mut t = InlineTable::new();
-            t.insert("path", path.display().to_string().into());
-            Item::Value(t.into())
-        }
-        None => value(version),
-    };
-    // The runtime lives beside build-support in a checkout.
-    let runtime_path = local.as_ref().and_then(|p| p.parent()).map(|p| p.join("runtime"));
-    // An async app gets `migrations::run_async` too; the choice is written down, so the build
-    // never has to guess it from the manifest.
-    let tokio = depends_on(&doc, "tokio");
-    let mut runtime_features: Vec<&str> = args.db.iter().map(|d| d.runtime_feature()).collect();
-    let mut build_features = vec!["runtime"];
-    if tokio {
-        runtime_features.push("tokio");
-        build_features.push("runtime-async");
-    }
-    let build_deps = table(&mut doc, "build-dependencies", &target.manifest.path)?;
-    add_features(build_deps.entry("dbmigrate-build").or_insert(build_dep), &build_features);
-    let features: Vec<&str> =
-        std::iter::once("int8-versions").chain(args.db.iter().map(|d| d.refinery_feature())).collect();
-    let deps = table(&mut doc, "dependencies", &target.manifest.path)?;
-    add_runtime(deps, version, runtime_path.as_deref(), &runtime_features);
-    add_refinery(deps, &features);
-    add_metadata(&mut doc, &target.manifest.path)?;
-    Ok(Change { path: target.manifest.path.clone(), old: Some(old), new: doc.to_string() })
-}
-
-/// The top-level table `name`, created (after the existing ones) when absent.
-fn table<'a>(doc: &'a mut DocumentMut, name: &str, path: &Path) -> Result<&'a mut Table, CliError> {
-    let item = doc.entry(name).or_insert_with(|| Item::Table(Table::new()));
-    item.as_table_mut().ok_or_else(|| CliError::failure(format!("`{name}` in `{}` is not a table", path.display())))
-}
-
-/// Adds dbmigrate-runtime (the safe runner behind the generated `migrations::run`) with the
-/// driver features, or adds missing features to the one already there.
-fn add_runtime(deps: &mut Table, version: &str, path: Option<&Path>, features: &[&str]) {
-    let entry = deps.entry("dbmigrate-runtime").or_insert_with(|| {
-        let mut t = InlineTable::new();
-        match path {
-            Some(path) => t.insert("path", path.display().to_string().into()),
-            None => t.insert("version", version.into()),
-        };
-        Item::Value(t.into())
-    });
-    add_features(entry, features);
-}
-
-/// Adds refinery with `features`, or adds the missing features to the one already there.
-fn add_refinery(deps: &mut Table, features: &[&str]) {
-    let entry = deps.entry("refinery").or_insert_with(|| {
-        let mut t = InlineTable::new();
-        t.insert("version", "0.10".into());
-        Item::Value(t.into())
-    });
-    add_features(entry, features);
-}
-
-/// Whether the crate depends on package `name`, in `[dependencies]` or a
-/// `[target.'cfg(..)'.dependencies]` (a renamed dependency counts by its package).
-fn depends_on(doc: &DocumentMut, name: &str) -> bool {
-    let targets = doc.get("target").and_then(Item::as_table_like);
-    let target_deps = targets.into_iter().flat_map(|t| t.iter()).filter_map(|(_, t)| t.get("dependencies"));
-    let mut tables = doc.get("dependencies").into_iter().chain(target_deps).filter_map(Item::as_table_like);
-    tables.any(|deps| deps.iter().any(|(key, dep)| dep.get("package").and_then(Item::as_str).unwrap_or(key) == name))
-}
-
-/// Adds the missing `features` to a dependency, turning a bare version string into an inline
-/// table first.
-fn add_features(entry: &mut Item, features: &[&str]) {
-    if let Some(version) = entry.as_str().map(str::to_owned) {
-        let mut t = InlineTable::new();
-        t.insert("version", version.into());
-        *entry = Item::Value(t.into());
-    }
-    let Some(t) = entry.as_table_like_mut() else { return };
-    let list = t.entry("features").or_insert(Item::Value(Array::new().into()));
-    if let Some(array) = list.as_array_mut() {
-        for feature in features {
-            if !array.iter().any(|v| v.as_str() == Some(feature)) {
-                array.push(*feature);
-            }
-        }
-    }
-}
-
-fn add_metadata(doc: &mut DocumentMut, path: &Path) -> Result<(), CliError> {
-    let package = table(doc, "package", path)?;
-    let metadata = package.entry("metadata").or_insert_with(|| {
-        let mut t = Table::new();
-        t.set_implicit(true);
-        Item::Table(t)
-    });
-    let Some(metadata) = metadata.as_table_like_mut() else { return Ok(()) };
-    if metadata.contains_key("dbmigrate") {
-        return Ok(());
-    }
-    let defaults = dbmigrate_build::internal::Config::default();
-    let mut t = Table::new();
-    t.insert("migrations", value(defaults.migrations));
-    t.insert("database-url-env", value(defaults.database_url_env));
-    t.insert("default-database", value(defaults.default_database));
-    metadata.insert("dbmigrate", Item::Table(t));
-    Ok(())
-}
-
-fn gitattributes_change(migrations: &Path) -> Result<Change, CliError> {
-    ensure_line(migrations.join(".gitattributes"), template::GITATTRIBUTES_LINE.trim())
-}
-
-/// In a git checkout, keeps the embedded default SQLite database (and its journal, WAL and
-/// lock files) out of commits: `/dev.db*` in the crate's `.gitignore`.
-fn gitignore_change(root: &Path, default_database: &str) -> Result<Option<Change>, CliError> {
-    // Only a plain relative file (`sqlite:dev.db`), not `sqlite::memory:` or an absolute path.
-    let Some(file) = default_database.strip_prefix("sqlite:").filter(|f| !f.is_empty() && !f.contains(':')) else {
-        return Ok(None);
-    };
-    if Path::new(file).is_absolute() || file.starts_with("//") {
-        return Ok(None);
-    }
-    if !root.ancestors().any(|dir| dir.join(".git").exists()) {
-        return Ok(None);
-    }
-    ensure_line(root.join(".gitignore"), &format!("/{file}*")).map(Some)
-}
-
-/// `path` with `line` appended unless a line already says it.
-fn ensure_line(path: PathBuf, line: &str) -> Result<Change, CliError> {
-    let old = read_optional(&path)?;
-    let mut new = old.clone().unwrap_or_default();
-    if !new.lines().any(|l| l.trim() == line) {
-        if !new.is_empty() && !new.ends_with('\n') {
-            new.push('\n');
-        }
-        new.push_str(line);
-        new.push('\n');
-    }
-    Ok(Change { path, old, new })
-}
-
-enum BuildRs {
-    Change(Change),
-    Done,
-    Manual,
-}
-
-fn build_rs_change(path: &Path) -> Result<BuildRs, CliError> {
-    let Some(old) = read_optional(path)? else {
-        return Ok(BuildRs::Change(Change { path: path.to_owned(), old: None, new: template::BUILD_RS.to_owned() }));
-    };
-    if old.contains("dbmigrate_build::") {
-        return Ok(BuildRs::Done);
-    }
-    Ok(match insert_call(&old) {
-        Some(new) => BuildRs::Change(Change { path: path.to_owned(), old: Some(old), new }),
-        None => BuildRs::Manual,
-    })
-}
-
-/// Inserts the call as the first statement of `fn main`'s body. A statement at the start of a
-/// block is valid whatever the function returns; anything but exactly one top-level
-/// `fn main(` is left to the user.
-pub fn insert_call(source: &str) -> Option<String> {
-    let mut found = source.match_indices("fn main(");
-    let (at, _) = found.next()?;
-    if found.next().is_some() {
-        return None;
-    }
-    let line_start = source[..at].rfind('\n').map_or(0, |n| n + 1);
-    if !matches!(source[line_start..at].trim(), "" | "pub") {
-        return None;
-    }
-    let brace = at + source[at..].find('{')?;
-    let signature = &source[at..brace];
-    if signature.contains(';') || signature.contains('}') {
-        return None;
-    }
-    let call = template::BUILD_CALL.trim();
-    let (head, tail) = source.split_at(brace + 1);
-    let tail = tail.strip_prefix('\n').unwrap_or(tail);
-    Some(format!("{head}\n    {call}\n{tail}"))
-}
-
-fn read_optional(path: &Path) -> Result<Option<String>, CliError> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => Ok(Some(text)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(CliError::failure(format!("cannot read `{}`: {e}", path.display()))),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn call_goes_first_in_plain_main() {
-        let new = insert_call("fn main() {\n    println!(\"hi\");\n}\n").expect("plain main");
-        assert_eq!(new, "fn main() {\n    dbmigrate_build::embed();\n    println!(\"hi\");\n}\n");
-        let new = insert_call("fn main() -> Result<(), Box<dyn std::error::Error>> {\n    Ok(())\n}\n");
-        assert!(new.expect("result main").contains("{\n    dbmigrate_build::embed();\n    Ok(())"));
-        assert!(insert_call("fn main() {}\n").is_some());
-    }
-
-    #[test]
-    fn unusual_build_scripts_are_left_to_the_user() {
-        assert_eq!(insert_call("use x::y;\nx::main!();\n"), None);
-        assert_eq!(insert_call("fn main() { a() }\nmod m { fn main() {} }\n"), None);
-    }
-
-    #[test]
-    fn tokio_is_found_in_target_tables_and_by_package() {
-        let has = |toml: &str| depends_on(&toml.parse().expect("toml"), "tokio");
-        assert!(has("[dependencies]\ntokio = \"1\"\n"));
-        assert!(has("[target.'cfg(unix)'.dependencies]\ntokio = { version = \"1\" }\n"));
-        assert!(has("[dependencies]\nrt = { package = \"tokio\", version = \"1\" }\n"));
-        assert!(!has("[dev-dependencies]\ntokio = \"1\"\n[dependencies]\ntokio-util = \"0.7\"\n"));
-    }
+    Ok(if plan.manual { exit_code::PROBLEMS } else { exit_code::OK })
 }

@@ -33,7 +33,7 @@ pub struct ReleaseArgs {
 /// Runs `release`.
 pub fn run(args: &ReleaseArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
     let target = workspace::locate(global.selector())?;
-    let checked = dbmigrate_build::internal::check(target.dir(), &target.config);
+    let checked = dbmigrate_build::internal::check(target.dir().as_std_path(), &target.config);
     let log_path = checked.release_log_path();
     let shown = fsutil::display_rel(&log_path, target.dir());
     let log = match (args.rehash, &args.reason) {

@@ -53,7 +53,7 @@ pub fn run(args: &RestoreArgs, global: &GlobalArgs, shell: &Shell) -> CliResult 
         notes.show(note);
     })?;
     if args.format == Format::Json {
-        let before = done.before.map(|b| b.path.display().to_string());
+        let before = done.before.map(|b| b.path.to_string());
         println!(
             "{}",
             serde_json::json!({ "restored": done.chosen.id, "version": done.chosen.version, "backup": before })

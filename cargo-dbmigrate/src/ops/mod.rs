@@ -5,6 +5,7 @@
 //! mechanisms (`workspace`, `backup`, `uptodate`) and the engine.
 
 pub mod deploy;
+pub mod init;
 pub mod new;
 pub mod renumber;
 pub mod restore;
@@ -12,6 +13,7 @@ pub mod safety;
 pub mod session;
 
 use crate::backup::Backup;
+use camino::Utf8Path;
 use dbmigrate_build::internal::Finding;
 use dbmigrate_runtime::{Applied, DatabaseUrl, Direction, Error, Event};
 use std::path::Path;
@@ -29,7 +31,7 @@ pub enum Note<'a> {
     /// No backup: the database lives in memory.
     BackupSkipped,
     /// A backup is being taken into `dir`.
-    BackingUp { database: &'a str, dir: &'a Path },
+    BackingUp { database: &'a str, dir: &'a Utf8Path },
     /// A backup was taken.
     BackedUp { backup: &'a Backup, took: Duration },
     /// The engine's progress through the migrations.
@@ -41,9 +43,11 @@ pub enum Note<'a> {
     /// A transient failure, tried again after `wait`.
     Retrying { error: &'a Error, wait: Duration, attempt: u32, of: u32 },
     /// A backup is being restored.
-    Restoring { database: &'a str, from: &'a Path },
+    Restoring { database: &'a str, from: &'a Utf8Path },
     /// A backup was restored after a failure.
     Restored { database: &'a str, version: Option<i64> },
+    /// A file or folder was written.
+    Wrote { path: &'a Path, created: bool },
 }
 
 /// Where an operation sends its notes.

@@ -18,7 +18,7 @@ pub fn check_message(message: &str) -> Result<(), CliError> {
 /// Writes a new migration for `message` into `target`'s folder; returns the files written.
 pub fn create(target: &Target, message: &str, with_down: bool) -> Result<Vec<PathBuf>, CliError> {
     let name = migration_name(message)?;
-    let dir = target.migrations_dir();
+    let dir = target.migrations_dir().into_std_path_buf();
     let newest = dbmigrate_core::version::newest_in(&dir).map_err(|e| {
         CliError::failure(format!("cannot read the migrations folder `{}`: {e}", dir.display()))
             .hint("create it with `cargo dbmigrate init`")

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 /// Renames `file`'s migration to a version newer than every other; returns (from, to) per file.
 pub fn renumber(target: &Target, file: &Path) -> Result<Vec<(PathBuf, PathBuf)>, CliError> {
-    let dir = target.migrations_dir();
+    let dir = target.migrations_dir().into_std_path_buf();
     let parsed = parse_file(file, &dir)?;
     let log = read_release_log(&dir, &target.config.migrations)?;
     refuse_released(&log, &parsed, file)?;

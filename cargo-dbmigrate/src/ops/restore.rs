@@ -67,7 +67,7 @@ fn choose(which: &Which, config: &BackupConfig, database: &str) -> Result<Backup
         return backup::find(&config.dir, id);
     }
     backup::list(&config.dir)?.into_iter().rfind(|b| b.database == database).ok_or_else(|| {
-        CliError::failure(format!("no backup of `{database}` in `{}`", config.dir.display()))
+        CliError::failure(format!("no backup of `{database}` in `{}`", config.dir))
             .hint("backups are taken by `cargo dbmigrate run` when something is pending")
     })
 }

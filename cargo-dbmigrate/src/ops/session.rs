@@ -52,7 +52,7 @@ pub fn engine_options(target: &Target, db: &DbChoice, single_transaction: bool) 
 /// The migration set, validated exactly as `cargo build` validates it (names, released
 /// migrations unchanged); every finding is noted, and errors refuse.
 pub fn load_valid_set(target: &Target, notify: &mut Notify<'_>) -> Result<MigrationSet, CliError> {
-    let checked = dbmigrate_build::internal::check(target.dir(), &target.config);
+    let checked = dbmigrate_build::internal::check(target.dir().as_std_path(), &target.config);
     checked.findings.iter().for_each(|f| notify(Note::Finding(f)));
     let errors = checked.findings.iter().filter(|f| f.is_error()).count();
     if errors > 0 {
@@ -84,7 +84,7 @@ pub fn database_url(target: &Target, db: &DbChoice) -> Result<DatabaseUrl, CliEr
             std::env::var(env).ok().filter(|v| !v.is_empty()).unwrap_or_else(|| target.config.default_database.clone())
         }
     };
-    DatabaseUrl::parse(&text, target.dir()).map_err(|e| {
+    DatabaseUrl::parse(&text, target.dir().as_std_path()).map_err(|e| {
         CliError::usage(e.to_string()).hint(format!(
             "pass --database-url, or set ${env}; e.g. sqlite:dev.db, postgres://user@host/db, mysql://user@host/db"
         ))

@@ -56,7 +56,7 @@ fn summary_json(report: &Report, backup: Option<&Backup>) -> serde_json::Value {
         "after": report.after,
         "migrations": migrations,
         "verified": true,
-        "backup": backup.map(|b| b.path.display().to_string()),
+        "backup": backup.map(|b| b.path.as_str()),
     })
 }
 
@@ -103,7 +103,7 @@ fn migration_failed(f: Failure, format: Format, how: Invocation<'_>, shell: &She
             "ok": false,
             "error": error.message,
             "applied": f.applied.iter().map(|a| serde_json::json!({"version": a.version, "name": a.name})).collect::<Vec<_>>(),
-            "backup": f.backup.as_ref().map(|b| b.path.display().to_string()),
+            "backup": f.backup.as_ref().map(|b| b.path.as_str()),
             "restored": matches!(f.restore, Some(Ok(()))),
         });
         println!("{json}");

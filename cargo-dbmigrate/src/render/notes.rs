@@ -28,10 +28,10 @@ impl<'a> Notes<'a> {
                 shell.verbose("Up to date", "the history matches the unchanged migrations folder; no file was read");
             }
             Note::BackupSkipped => shell.verbose("Skipping", "backup of an in-memory database"),
-            Note::BackingUp { database, dir } => shell.status("Backing up", format!("{database} to {}", dir.display())),
+            Note::BackingUp { database, dir } => shell.status("Backing up", format!("{database} to {dir}")),
             Note::BackedUp { backup, took } => shell.status(
                 "Backed up",
-                format!("{} ({}, {:.2}s)", backup.path.display(), super::size(backup.bytes), took.as_secs_f64()),
+                format!("{} ({}, {:.2}s)", backup.path, super::size(backup.bytes), took.as_secs_f64()),
             ),
             Note::Migration(event) => self.migration(event),
             Note::MigrationsDone => {
@@ -49,8 +49,10 @@ impl<'a> Notes<'a> {
                 shell.warn(format!("{error}; retrying in {:.1}s ({attempt}/{of})", wait.as_secs_f64()));
             }
             Note::Restoring { database, from } => {
-                shell.status("Restoring", format!("{database} from {}", from.display()));
+                shell.status("Restoring", format!("{database} from {from}"));
             }
+            // The command that writes files names them itself.
+            Note::Wrote { .. } => {}
             Note::Restored { database, version } => {
                 shell.status("Restored", format!("{database} to version {}", dbmigrate_core::version::display(version)))
             }
