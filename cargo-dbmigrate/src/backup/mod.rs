@@ -218,7 +218,7 @@ fn parse_name(id: &str) -> Option<(String, Option<i64>, String)> {
     let version = parts.next()?;
     let database = parts.next()?;
     let valid_time = time.len() == 16 && time.ends_with('Z') && time.as_bytes()[8] == b'T';
-    let version = if version == "none" { None } else { Some(version.parse().ok()?) };
+    let version = if version == dbmigrate_core::version::NONE { None } else { Some(version.parse().ok()?) };
     valid_time.then(|| (database.to_owned(), version, time.to_owned()))
 }
 

@@ -27,7 +27,7 @@ pub fn run(args: &CurrentArgs, global: &GlobalArgs, shell: &Shell) -> CliResult 
         Format::Json => println!("{}", json!({ "version": version, "name": name })),
         Format::Human => match version {
             Some(v) => println!("{v} {}", name.as_deref().unwrap_or("(no file)")),
-            None => println!("none"),
+            None => println!("{}", dbmigrate_core::version::NONE),
         },
     }
     Ok(exit_code::OK)
