@@ -7,6 +7,13 @@ use camino::Utf8PathBuf;
 use toml_edit::Item;
 
 /// The keys users may set.
+/// Where backups go by default, relative to the crate: outside `target/` (which `cargo clean`
+/// deletes) and kept out of git by the `.gitignore` line `init` writes.
+pub const DEFAULT_DIR: &str = ".dbmigrate/backups";
+
+/// The `.gitignore` line that keeps the default backup folder out of git.
+pub const GITIGNORE_LINE: &str = "/.dbmigrate/";
+
 pub const KEYS: &[&str] = &["dir", "keep", "pg-dump", "pg-restore", "psql", "mysqldump", "mysql"];
 
 /// Backup settings, with defaults filled in.
@@ -29,7 +36,7 @@ impl BackupConfig {
     pub fn of(target: &Target) -> Result<Self, CliError> {
         let base = target.dir();
         let mut config = BackupConfig {
-            dir: base.join("target").join("dbmigrate-backups"),
+            dir: base.join(DEFAULT_DIR),
             keep: 3,
             pg_dump: None,
             pg_restore: None,

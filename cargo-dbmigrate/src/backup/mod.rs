@@ -2,22 +2,27 @@
 //!
 //! Each backend uses the database's own tool (SQLite's online backup API, `pg_dump -Fc`,
 //! `mariadb-dump`), writes to a temp file in the backup folder, flushes it, verifies it, and
-//! only then renames it to its final name; so a file with a final name is always a verified
-//! backup, and a crash leaves at most a hidden `.dbm-backup-*` temp file.
+//! only then renames it to its final name beside its manifest (source, version, kind, SHA-256);
+//! so a file with a final name is always a verified backup, and a crash leaves at most a
+//! hidden `.dbm-backup-*` temp file, which the next backup of the same source removes.
+//! Retention and `--latest` only ever look at backups of the same source, and a restore only
+//! takes a backup that [`verify`] passed again just before.
 
 pub mod config;
 pub mod conn;
+pub mod manifest;
 mod mysql;
 mod pg;
+pub mod source;
 mod sqlite;
 pub mod tools;
 
 pub use config::BackupConfig;
+pub use manifest::{Kind, Manifest};
+pub use source::Source;
 
 use crate::CliError;
 use camino::{Utf8Path, Utf8PathBuf};
-use conn::ServerConn;
-use dbmigrate_runtime::{DatabaseUrl, Dialect, SqliteTarget};
 use std::path::Path;
 use std::time::Duration;
 
@@ -33,107 +38,137 @@ pub struct Backup {
     /// UTC, `YYYYMMDDTHHMMSSZ`.
     pub time: String,
     pub bytes: u64,
+    /// The record beside it; `None` for a backup of an older cargo-dbmigrate, which is listed
+    /// but never chosen, pruned or restored without `--from-other-source`.
+    #[serde(skip)]
+    pub manifest: Option<Manifest>,
     /// Orders backups taken within the same second.
     #[serde(skip)]
     modified: Option<std::time::SystemTime>,
 }
 
-/// The database a backup is taken of, or restored into.
-#[derive(Debug, Clone)]
-pub enum Source {
-    Sqlite(std::path::PathBuf),
-    Postgres(ServerConn),
-    Mysql(ServerConn),
-}
-
-impl Source {
-    /// The source for a URL; `None` for an in-memory SQLite database (nothing to keep).
-    pub fn of(url: &DatabaseUrl) -> Result<Option<Self>, CliError> {
-        Ok(Some(match url.dialect() {
-            Dialect::Sqlite => match url.sqlite_target() {
-                Some(SqliteTarget::File(path)) => Source::Sqlite(path.clone()),
-                _ => return Ok(None),
-            },
-            Dialect::Postgres => Source::Postgres(ServerConn::of(url)?),
-            Dialect::Mysql => Source::Mysql(ServerConn::of(url)?),
-        }))
+impl Backup {
+    /// The source this backup was taken of, when its manifest says.
+    pub fn source(&self) -> Option<&str> {
+        self.manifest.as_ref().map(|m| m.source.as_str())
     }
 
-    /// The database's name, as used in backup file names.
-    pub fn database(&self) -> String {
-        let raw = match self {
-            Source::Sqlite(path) => path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default(),
-            Source::Postgres(c) | Source::Mysql(c) => c.database.clone(),
-        };
-        raw.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c } else { '_' }).collect()
-    }
-
-    fn extension(&self) -> &'static str {
-        match self {
-            Source::Sqlite(_) => "sqlite",
-            Source::Postgres(_) => "pgdump",
-            Source::Mysql(_) => "sql",
-        }
+    /// Why it was taken, when its manifest says.
+    pub fn kind(&self) -> Option<Kind> {
+        self.manifest.as_ref().map(|m| m.kind)
     }
 }
 
 const EXTENSIONS: &[&str] = &["sqlite", "pgdump", "sql"];
 
-/// Takes, verifies and stores a backup; prunes older ones down to `config.keep`.
-pub fn take(source: &Source, config: &BackupConfig, version: Option<i64>) -> Result<Backup, CliError> {
+/// The temp-file prefix of a backup of `source` in progress: a crash leaves it behind, and the
+/// next backup of the same source (under the same migration lock) removes it.
+fn temp_prefix(source: &Source) -> String {
+    let key = dbmigrate_core::stable_hash::fnv1a(source.key().as_bytes());
+    format!(".dbm-backup-{:08x}-", key as u32)
+}
+
+/// Takes, verifies and stores a backup with its manifest. Retention is the caller's: a backup
+/// is only pruned once the operation it protects has succeeded.
+pub fn take(source: &Source, config: &BackupConfig, version: Option<i64>, kind: Kind) -> Result<Backup, CliError> {
     create_dir(&config.dir)?;
+    remove_stale_temps(&config.dir, &temp_prefix(source));
     let tmp = tempfile::Builder::new()
-        .prefix(".dbm-backup-")
+        .prefix(&temp_prefix(source))
         .suffix(".tmp")
         .tempfile_in(&config.dir)
         .map_err(|e| dir_error(&config.dir, &e))?;
-    match source {
-        Source::Sqlite(db) => sqlite::dump(db, tmp.path())?,
-        Source::Postgres(conn) => pg::dump(conn, config, tmp.path())?,
-        Source::Mysql(conn) => mysql::dump(conn, config, tmp.path())?,
-    }
+    let tool = match source {
+        Source::Sqlite(db) => sqlite::dump(db, tmp.path()).map(|()| format!("sqlite {}", rusqlite::version()))?,
+        Source::Postgres(conn) => pg::dump(conn, config, tmp.path()).map(|()| "pg_dump".to_owned())?,
+        Source::Mysql(conn) => mysql::dump(conn, config, tmp.path()).map(|()| "mariadb-dump".to_owned())?,
+    };
     // The tool wrote through its own handle; flush it to disk before the rename publishes it.
     let file = std::fs::File::open(tmp.path()).map_err(|e| file_error(tmp.path(), "flush", &e))?;
     file.sync_all().map_err(|e| file_error(tmp.path(), "flush", &e))?;
-    match source {
-        Source::Sqlite(_) => sqlite::verify(tmp.path())?,
-        Source::Postgres(_) => pg::verify(config, tmp.path())?,
-        Source::Mysql(_) => mysql::verify(tmp.path())?,
-    }
-    let backup = publish(tmp, source, config, version)?;
-    prune(&config.dir, &backup.database, config.keep, &[])?;
-    Ok(backup)
+    verify_contents(source, config, tmp.path())?;
+    let (sha256, bytes) = manifest::sha256(tmp.path()).map_err(|e| file_error(tmp.path(), "read", &e))?;
+    let record = Manifest { kind, ..Manifest::new(source, version, utc_stamp(), tool, bytes, sha256) };
+    publish(tmp, source, config, record)
 }
 
-/// Renames the verified temp file to its final name, never over an existing backup.
+/// The engine's own check that a backup file is complete and readable.
+fn verify_contents(source: &Source, config: &BackupConfig, path: &Path) -> Result<(), CliError> {
+    match source {
+        Source::Sqlite(_) => sqlite::verify(path),
+        Source::Postgres(_) => pg::verify(config, path),
+        Source::Mysql(_) => mysql::verify(path),
+    }
+}
+
+/// Removes what a killed backup of the same source left behind.
+fn remove_stale_temps(dir: &Utf8Path, prefix: &str) {
+    for path in stale_temps(dir).into_iter().filter(|p| p.file_name().is_some_and(|n| n.starts_with(prefix))) {
+        let _ = std::fs::remove_file(path);
+    }
+}
+
+/// The temp files of backups that never finished (of any source).
+pub fn stale_temps(dir: &Utf8Path) -> Vec<Utf8PathBuf> {
+    let Ok(entries) = dir.read_dir_utf8() else { return Vec::new() };
+    entries
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().starts_with(".dbm-backup-") && e.file_name().ends_with(".tmp"))
+        .map(|e| e.path().to_owned())
+        .collect()
+}
+
+/// Publishes the verified temp file under its final name (never over another backup), with
+/// its manifest written first: a backup file always has its record, and a crash between the
+/// two leaves only a manifest without a backup, which nothing reads.
 fn publish(
     mut tmp: tempfile::NamedTempFile,
     source: &Source,
     config: &BackupConfig,
-    version: Option<i64>,
+    mut record: Manifest,
 ) -> Result<Backup, CliError> {
-    let database = source.database();
-    let version_text = dbmigrate_core::version::display(version);
+    let version_text = dbmigrate_core::version::display(record.version);
     for _ in 0..3 {
-        let time = utc_stamp();
-        let id = format!("{database}-{version_text}-{time}.{}", source.extension());
+        let id = format!("{}-{version_text}-{}.{}", record.database, record.time, source.extension());
         let path = config.dir.join(&id);
+        if path.exists() {
+            // Two backups in the same second: the name carries seconds only, so wait for the next.
+            std::thread::sleep(Duration::from_millis(1000));
+            record.time = utc_stamp();
+            continue;
+        }
+        record.write(&path)?;
         match tmp.persist_noclobber(&path) {
             Ok(file) => {
-                let bytes = file.metadata().map(|m| m.len()).unwrap_or(0);
                 sync_dir(&config.dir);
                 let modified = file.metadata().and_then(|m| m.modified()).ok();
-                return Ok(Backup { id, path, database, version, time, bytes, modified });
+                return Ok(backup_of(id, path, record, modified));
             }
-            // Two backups in the same second: the name carries seconds only, so wait for the next.
             Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => {
                 tmp = e.file;
                 std::thread::sleep(Duration::from_millis(1000));
+                record.time = utc_stamp();
             }
-            Err(e) => return Err(file_error(path.as_std_path(), "create", &e.error)),
+            Err(e) => {
+                let _ = std::fs::remove_file(manifest::path_of(&path));
+                return Err(file_error(path.as_std_path(), "create", &e.error));
+            }
         }
     }
     Err(CliError::failure(format!("could not find a free backup name in `{}`", config.dir)))
+}
+
+fn backup_of(id: String, path: Utf8PathBuf, record: Manifest, modified: Option<std::time::SystemTime>) -> Backup {
+    Backup {
+        id,
+        path,
+        database: record.database.clone(),
+        version: record.version,
+        time: record.time.clone(),
+        bytes: record.bytes,
+        manifest: Some(record),
+        modified,
+    }
 }
 
 fn utc_stamp() -> String {
@@ -158,7 +193,7 @@ fn create_dir(dir: &Utf8Path) -> Result<(), CliError> {
 }
 
 fn dir_error(dir: &Utf8Path, e: &std::io::Error) -> CliError {
-    let err = CliError::failure(format!("cannot write to the backup folder `{}`: {e}; nothing was changed", dir));
+    let err = CliError::failure(format!("cannot write to the backup folder `{dir}`: {e}; nothing was changed"));
     match e.kind() {
         std::io::ErrorKind::StorageFull => err.hint("the disk is full: free space, or set `dir` to another disk"),
         _ => err.hint("make the folder writable, or set `dir = \"...\"` in `[package.metadata.dbmigrate.backup]`"),
@@ -175,33 +210,33 @@ fn file_error(path: &Path, what: &str, e: &std::io::Error) -> CliError {
     }
 }
 
-/// Every backup in `dir`, oldest first. A missing folder has none.
+/// Every backup in `dir`, of every source, oldest first. A missing folder has none.
 pub fn list(dir: &Utf8Path) -> Result<Vec<Backup>, CliError> {
-    let entries = match std::fs::read_dir(dir) {
+    let entries = match dir.read_dir_utf8() {
         Ok(entries) => entries,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(CliError::failure(format!("cannot read the backup folder `{}`: {e}", dir))),
+        Err(e) => return Err(CliError::failure(format!("cannot read the backup folder `{dir}`: {e}"))),
     };
     let mut out: Vec<Backup> = entries
         .filter_map(Result::ok)
         .filter_map(|e| {
-            let id = e.file_name().to_str()?.to_owned();
+            let id = e.file_name().to_owned();
+            let (database, version, time) = parse_name(&id)?;
             let meta = e.metadata().ok()?;
+            let path = e.path().to_owned();
+            let manifest = Manifest::read(&path);
             let (bytes, modified) = (meta.len(), meta.modified().ok());
-            let path = Utf8PathBuf::from_path_buf(e.path()).ok()?;
-            parse_name(&id).map(|(database, version, time)| Backup {
-                path,
-                id,
-                database,
-                version,
-                time,
-                bytes,
-                modified,
-            })
+            Some(Backup { id, path, database, version, time, bytes, manifest, modified })
         })
         .collect();
     out.sort_by(|a, b| (&a.time, a.modified, &a.id).cmp(&(&b.time, b.modified, &b.id)));
     Ok(out)
+}
+
+/// The backups of one source, oldest first (never one without a manifest).
+pub fn of_source(dir: &Utf8Path, source: &Source) -> Result<Vec<Backup>, CliError> {
+    let key = source.key();
+    Ok(list(dir)?.into_iter().filter(|b| b.source() == Some(key.as_str())).collect())
 }
 
 /// `<database>-<version|none>-<time>.<ext>` → its parts; other files are not backups.
@@ -222,27 +257,73 @@ fn parse_name(id: &str) -> Option<(String, Option<i64>, String)> {
     valid_time.then(|| (database.to_owned(), version, time.to_owned()))
 }
 
-/// Deletes the oldest backups of `database` beyond `keep`; the newest is always kept, and so
-/// is anything in `protect` (the backup being restored).
-pub fn prune(dir: &Utf8Path, database: &str, keep: usize, protect: &[Utf8PathBuf]) -> Result<Vec<Backup>, CliError> {
-    let mine: Vec<Backup> = list(dir)?.into_iter().filter(|b| b.database == database).collect();
-    let excess = mine.len().saturating_sub(keep.max(1));
+/// Deletes the oldest backups of `source` of `kind` beyond `keep`; the newest is always kept,
+/// and so is anything in `protect` (the backup being restored, the one just taken). Backups of
+/// other sources, of other kinds, and without a manifest are never touched.
+pub fn prune(
+    dir: &Utf8Path,
+    source: &Source,
+    kind: Kind,
+    keep: usize,
+    protect: &[&Utf8Path],
+) -> Result<Vec<Backup>, CliError> {
+    let pool: Vec<Backup> = of_source(dir, source)?.into_iter().filter(|b| b.kind() == Some(kind)).collect();
+    let excess = pool.len().saturating_sub(keep.max(1));
     let mut deleted = Vec::new();
-    for backup in mine.into_iter().take(excess) {
-        if protect.contains(&backup.path) {
+    for backup in pool.into_iter().take(excess) {
+        if protect.contains(&backup.path.as_path()) {
             continue;
         }
-        std::fs::remove_file(&backup.path).map_err(|e| {
-            CliError::failure(format!("cannot delete the old backup `{}`: {e}", backup.path))
-                .hint("make the backup folder writable, or delete old backups by hand")
-        })?;
+        delete(&backup)?;
         deleted.push(backup);
     }
     Ok(deleted)
 }
 
-/// Puts the database back to the backup's state.
-pub fn restore(source: &Source, config: &BackupConfig, backup: &Backup) -> Result<(), CliError> {
+/// Deletes a backup and its manifest.
+pub fn delete(backup: &Backup) -> Result<(), CliError> {
+    std::fs::remove_file(&backup.path).map_err(|e| {
+        CliError::failure(format!("cannot delete the backup `{}`: {e}", backup.path))
+            .hint("make the backup folder writable, or delete old backups by hand")
+    })?;
+    let _ = std::fs::remove_file(manifest::path_of(&backup.path));
+    Ok(())
+}
+
+/// Records a backup as taken before a failed deploy that changed something: it is kept, and
+/// never counts against (or is rotated out by) the successful deploys' `keep`.
+pub fn mark_failed(backup: &Backup) -> Result<(), CliError> {
+    match &backup.manifest {
+        Some(m) => Manifest { kind: Kind::Failed, ..m.clone() }.write(&backup.path),
+        None => Ok(()),
+    }
+}
+
+/// A backup that passed [`verify`]: the only kind [`restore`] takes.
+#[derive(Debug, Clone, Copy)]
+pub struct Verified<'a>(&'a Backup);
+
+/// Checks that `backup` is exactly the file its manifest describes, and complete by its
+/// engine's own check, before anything is changed.
+pub fn verify<'a>(source: &Source, config: &BackupConfig, backup: &'a Backup) -> Result<Verified<'a>, CliError> {
+    if let Some(m) = &backup.manifest {
+        let (sha256, bytes) = manifest::sha256(backup.path.as_std_path())
+            .map_err(|e| file_error(backup.path.as_std_path(), "read", &e))?;
+        if sha256 != m.sha256 || bytes != m.bytes {
+            return Err(CliError::failure(format!(
+                "the backup `{}` is damaged: its SHA-256 or size differs from its manifest; nothing was changed",
+                backup.id
+            ))
+            .hint("restore another backup (`cargo dbmigrate backups` lists them)"));
+        }
+    }
+    verify_contents(source, config, backup.path.as_std_path())?;
+    Ok(Verified(backup))
+}
+
+/// Puts the database back to the state of a verified backup.
+pub fn restore(source: &Source, config: &BackupConfig, backup: Verified<'_>) -> Result<(), CliError> {
+    let backup = backup.0;
     match source {
         Source::Sqlite(db) => sqlite::restore(db, backup.path.as_std_path()),
         Source::Postgres(conn) => pg::restore(conn, config, backup.path.as_std_path()),
@@ -250,11 +331,11 @@ pub fn restore(source: &Source, config: &BackupConfig, backup: &Backup) -> Resul
     }
 }
 
-/// The backup named `id` (a file name, or a path) for `database`.
+/// The backup named `id` (a file name, or a path).
 pub fn find(dir: &Utf8Path, id: &str) -> Result<Backup, CliError> {
     let name = Path::new(id).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     list(dir)?.into_iter().find(|b| b.id == name).ok_or_else(|| {
-        CliError::usage(format!("no backup `{id}` in `{}`", dir))
+        CliError::usage(format!("no backup `{id}` in `{dir}`"))
             .hint("`cargo dbmigrate backups` lists them; or pass --latest")
     })
 }

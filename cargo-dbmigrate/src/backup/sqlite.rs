@@ -51,11 +51,7 @@ fn copy(src: &Connection, dst: &mut Connection) -> rusqlite::Result<()> {
 
 /// `PRAGMA integrity_check` on the copy.
 pub fn verify(path: &Path) -> Result<(), CliError> {
-    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
-        .map_err(|e| sql_error("open the copy", path, &e))?;
-    let result: String = conn
-        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-        .map_err(|e| sql_error("check the copy", path, &e))?;
+    let result = integrity(path)?;
     if result != "ok" {
         return Err(CliError::failure(format!(
             "the backup `{}` failed its integrity check ({result}); nothing was changed",
@@ -66,13 +62,33 @@ pub fn verify(path: &Path) -> Result<(), CliError> {
     Ok(())
 }
 
-/// Copies the backup back over the database, through the backup API (so open readers and
-/// WAL files stay consistent).
+/// What `PRAGMA integrity_check` says of a file (`ok` when it is sound).
+fn integrity(path: &Path) -> Result<String, CliError> {
+    let conn =
+        Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(|e| sql_error("open", path, &e))?;
+    conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).map_err(|e| sql_error("check", path, &e))
+}
+
+/// Copies the (verified) backup back over the database through the backup API, which writes
+/// the destination in one transaction: open readers and WAL files stay consistent, and a copy
+/// that fails half way is rolled back. Renaming a file over the database instead would pair
+/// the new file with the old one's `-wal` and `-shm` files.
 pub fn restore(db: &Path, backup: &Path) -> Result<(), CliError> {
     let src = Connection::open_with_flags(backup, OpenFlags::SQLITE_OPEN_READ_ONLY)
         .map_err(|e| sql_error("open the backup", backup, &e))?;
     let mut dst = Connection::open(db).map_err(|e| sql_error("open the database", db, &e))?;
     dst.busy_timeout(BUSY).map_err(|e| sql_error("set a busy timeout on", db, &e))?;
-    copy(&src, &mut dst).map_err(|e| sql_error("restore into", db, &e))?;
-    dst.close().map_err(|(_, e)| sql_error("close", db, &e))
+    copy(&src, &mut dst).map_err(|e| {
+        sql_error("restore into", db, &e)
+            .hint("the copy runs in one transaction, rolled back on failure: the database is unchanged")
+    })?;
+    dst.close().map_err(|(_, e)| sql_error("close", db, &e))?;
+    match integrity(db)?.as_str() {
+        "ok" => Ok(()),
+        result => Err(CliError::failure(format!(
+            "the database `{}` failed its integrity check after the restore ({result})",
+            db.display()
+        ))
+        .hint("the backup passed the same check before; check the disk, then restore again")),
+    }
 }

@@ -3,7 +3,7 @@
 use super::args::DbArgs;
 use crate::backup::Backup;
 use crate::cli::GlobalArgs;
-use crate::ops::restore::{self, Which};
+use crate::ops::restore::{self, Restore, Which};
 use crate::render::Format;
 use crate::render::notes::Notes;
 use crate::shell::Shell;
@@ -35,6 +35,9 @@ pub struct RestoreArgs {
     /// Do not back up the current state first
     #[arg(long)]
     no_backup: bool,
+    /// Restore a backup of another database of the same engine (e.g. production into staging)
+    #[arg(long)]
+    from_other_source: bool,
     /// Output format
     #[arg(long, value_enum, default_value_t)]
     format: Format,
@@ -49,9 +52,8 @@ pub fn run(args: &RestoreArgs, global: &GlobalArgs, shell: &Shell) -> CliResult 
     };
     let mut notes = Notes::new(shell);
     let mut confirm = |database: &str, chosen: &Backup| confirm(args.yes, database, chosen);
-    let done = restore::restore(&target, &args.db.choice(), &which, !args.no_backup, &mut confirm, &mut |note| {
-        notes.show(note);
-    })?;
+    let how = Restore { which, backup_first: !args.no_backup, from_other_source: args.from_other_source };
+    let done = restore::restore(&target, &args.db.choice(), &how, &mut confirm, &mut |note| notes.show(note))?;
     if args.format == Format::Json {
         let before = done.before.map(|b| b.path.to_string());
         println!(
@@ -61,6 +63,9 @@ pub fn run(args: &RestoreArgs, global: &GlobalArgs, shell: &Shell) -> CliResult 
     } else {
         let version = dbmigrate_core::version::display(done.chosen.version);
         shell.status("Restored", format!("{} to version {version}", done.database));
+        if let Some(before) = &done.before {
+            shell.note(format!("to undo this restore: cargo dbmigrate restore {} --yes", before.id));
+        }
     }
     Ok(exit_code::OK)
 }

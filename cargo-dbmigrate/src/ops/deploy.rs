@@ -2,11 +2,11 @@
 //! migrate, verify the result against the files, and on failure report what was done and
 //! restore when asked; transient failures are retried with backoff.
 
-use super::safety::{restore_after_failure, take_backup};
+use super::safety::{prune_after_success, restore_after_failure, settle_after_failure, take_backup};
 use super::session::{self, DbChoice};
 use super::{Note, Notify};
 use crate::CliError;
-use crate::backup::Backup;
+use crate::backup::{Backup, Kind};
 use crate::workspace::Target;
 use dbmigrate_runtime::{
     Applied, Cause, DatabaseUrl, Direction, Engine, Error, Event, Goal, Hooks, MigrationScript, MigrationState,
@@ -88,7 +88,14 @@ pub fn deploy(
     let mut attempt = 0;
     loop {
         match run.attempt(&mut state, notify) {
-            Ok(report) => return Ok(Deployed { report, backup: state.backup }),
+            Ok(report) => {
+                if let Some(taken) = &state.backup
+                    && let Err(e) = prune_after_success(target, &url, taken)
+                {
+                    notify(Note::Warning(&format!("old backups were not rotated out: {e}")));
+                }
+                return Ok(Deployed { report, backup: state.backup });
+            }
             Err(Attempt::Transient(e)) if attempt < deploy.retry => {
                 attempt += 1;
                 let wait = Duration::from_millis(500 * 2u64.pow(attempt.min(6)));
@@ -177,7 +184,7 @@ impl Run<'_> {
             Err(error) => {
                 // "Applied and verified, or back where it started": a failed verification restores too.
                 drop(engine);
-                let failure = self.restore_if_asked(error, std::mem::take(state), notify);
+                let failure = self.restore_if_asked(error, std::mem::take(state), true, notify);
                 Err(Attempt::Failed(Box::new(DeployFailed::Verification(Box::new(failure)))))
             }
         }
@@ -186,17 +193,27 @@ impl Run<'_> {
     /// A failed run: note what was done, then restore when asked.
     fn failed(&self, e: Error, state: State, notify: &mut Notify<'_>) -> Failure {
         notify(Note::Failed { direction: self.deploy.goal.direction(), applied: &state.applied });
-        self.restore_if_asked(e.into(), state, notify)
+        // A half-applied MySQL file changed the schema although nothing was committed.
+        let changed = !state.applied.is_empty() || matches!(e, Error::Migration { dirty: true, .. });
+        self.restore_if_asked(e.into(), state, changed, notify)
     }
 
-    fn restore_if_asked(&self, error: CliError, state: State, notify: &mut Notify<'_>) -> Failure {
+    /// Restores when asked, then settles the backup: kept when it holds a state worth going
+    /// back to, discarded when the failure changed nothing.
+    fn restore_if_asked(&self, error: CliError, state: State, changed: bool, notify: &mut Notify<'_>) -> Failure {
         let restore = match &state.backup {
             Some(backup) if self.deploy.restore_on_failure => {
                 Some(restore_after_failure(self.target, self.url, backup, notify))
             }
             _ => None,
         };
-        Failure { error, applied: state.applied, backup: state.backup, restore, url: self.url.clone() }
+        if let Some(taken) = &state.backup
+            && let Err(e) = settle_after_failure(taken, changed || restore.is_some())
+        {
+            notify(Note::Warning(&format!("the backup {} could not be settled: {e}", taken.id)));
+        }
+        let backup = state.backup.filter(|_| changed || restore.is_some());
+        Failure { error, applied: state.applied, backup, restore, url: self.url.clone() }
     }
 }
 
@@ -215,7 +232,7 @@ impl Hooks for DeployHooks<'_, '_, '_> {
 
     fn before_apply(&mut self, planned: &Planned) -> Result<(), CliError> {
         if self.run.deploy.backup && self.backup.is_none() {
-            *self.backup = take_backup(self.run.target, self.run.url, planned.current, self.notify)?;
+            *self.backup = take_backup(self.run.target, self.run.url, planned.current, Kind::Deploy, self.notify)?;
         }
         Ok(())
     }

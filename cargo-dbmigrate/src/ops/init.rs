@@ -234,34 +234,44 @@ fn gitattributes_change(migrations: &Path) -> Result<Change, CliError> {
     ensure_line(migrations.join(".gitattributes"), template::GITATTRIBUTES_LINE.trim())
 }
 
-/// In a git checkout, keeps the embedded default SQLite database (and its journal, WAL and
-/// lock files) out of commits: `/dev.db*` in the crate's `.gitignore`.
+/// In a git checkout, keeps the backups (which hold every row of the database) and the
+/// embedded default SQLite database (with its journal, WAL and lock files) out of commits:
+/// `/.dbmigrate/` and `/dev.db*` in the crate's `.gitignore`.
 fn gitignore_change(root: &Path, default_database: &str) -> Result<Option<Change>, CliError> {
-    // Only a plain relative file (`sqlite:dev.db`), not `sqlite::memory:` or an absolute path.
-    let Some(file) = default_database.strip_prefix("sqlite:").filter(|f| !f.is_empty() && !f.contains(':')) else {
-        return Ok(None);
-    };
-    if Path::new(file).is_absolute() || file.starts_with("//") {
-        return Ok(None);
-    }
     if !root.ancestors().any(|dir| dir.join(".git").exists()) {
         return Ok(None);
     }
-    ensure_line(root.join(".gitignore"), &format!("/{file}*")).map(Some)
+    let mut lines = vec![crate::backup::config::GITIGNORE_LINE.to_owned()];
+    // Only a plain relative file (`sqlite:dev.db`), not `sqlite::memory:` or an absolute path.
+    let file = default_database.strip_prefix("sqlite:").filter(|f| !f.is_empty() && !f.contains(':'));
+    if let Some(file) = file.filter(|f| !Path::new(f).is_absolute() && !f.starts_with("//")) {
+        lines.push(format!("/{file}*"));
+    }
+    let path = root.join(".gitignore");
+    let mut change = ensure_line(path.clone(), &lines[0])?;
+    for line in &lines[1..] {
+        change.new = ensure_line_in(std::mem::take(&mut change.new), line);
+    }
+    Ok(Some(change))
 }
 
 /// `path` with `line` appended unless a line already says it.
 fn ensure_line(path: PathBuf, line: &str) -> Result<Change, CliError> {
     let old = read_optional(&path)?;
-    let mut new = old.clone().unwrap_or_default();
-    if !new.lines().any(|l| l.trim() == line) {
-        if !new.is_empty() && !new.ends_with('\n') {
-            new.push('\n');
-        }
-        new.push_str(line);
-        new.push('\n');
-    }
+    let new = ensure_line_in(old.clone().unwrap_or_default(), line);
     Ok(Change { path, old, new })
+}
+
+/// `text` with `line` appended unless a line already says it.
+fn ensure_line_in(mut text: String, line: &str) -> String {
+    if !text.lines().any(|l| l.trim() == line) {
+        if !text.is_empty() && !text.ends_with('\n') {
+            text.push('\n');
+        }
+        text.push_str(line);
+        text.push('\n');
+    }
+    text
 }
 
 enum BuildRs {

@@ -46,6 +46,8 @@ pub enum Note<'a> {
     Restoring { database: &'a str, from: &'a Utf8Path },
     /// A backup was restored after a failure.
     Restored { database: &'a str, version: Option<i64> },
+    /// Something went wrong that does not fail the operation.
+    Warning(&'a str),
     /// A file or folder was written.
     Wrote { path: &'a Path, created: bool },
 }

@@ -9,7 +9,7 @@ use dbmigrate_runtime::{DatabaseUrl, Engine, MigrationScript, Options};
 use std::time::Duration;
 
 /// Which database, and how long to wait for another migrator.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct DbChoice {
     /// `--database-url`, when given.
     pub url: Option<String>,

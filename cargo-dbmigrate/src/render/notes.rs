@@ -51,6 +51,7 @@ impl<'a> Notes<'a> {
             Note::Restoring { database, from } => {
                 shell.status("Restoring", format!("{database} from {from}"));
             }
+            Note::Warning(text) => shell.warn(text),
             // The command that writes files names them itself.
             Note::Wrote { .. } => {}
             Note::Restored { database, version } => {

@@ -85,12 +85,12 @@ fn a_target_specific_runtime_dependency_still_gets_run() {
 }
 
 #[test]
-fn in_a_git_checkout_the_default_database_is_ignored() {
+fn in_a_git_checkout_the_default_database_and_the_backups_are_ignored() {
     let fixture = Fixture::new("git_app");
     std::fs::create_dir(fixture.path().join(".git")).expect("mkdir .git");
     fixture.write(".gitignore", "/target\n");
     fixture.init();
-    assert_eq!(fixture.read(".gitignore"), "/target\n/dev.db*\n");
+    assert_eq!(fixture.read(".gitignore"), "/target\n/.dbmigrate/\n/dev.db*\n");
     fixture.init();
-    assert_eq!(fixture.read(".gitignore"), "/target\n/dev.db*\n", "a second init adds nothing");
+    assert_eq!(fixture.read(".gitignore"), "/target\n/.dbmigrate/\n/dev.db*\n", "a second init adds nothing");
 }
