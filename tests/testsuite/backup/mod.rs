@@ -9,6 +9,7 @@ use std::path::Path;
 mod failure;
 mod restore;
 mod retention;
+mod safety;
 
 /// The first migration: two tables with data.
 pub const V1: (&str, &str) = (
@@ -64,4 +65,19 @@ pub fn backups(dir: &Path) -> Vec<serde_json::Value> {
 pub fn configure(fixture: &Fixture, table: &str) {
     let manifest = fixture.read("Cargo.toml");
     fixture.write("Cargo.toml", &format!("{manifest}\n[package.metadata.dbmigrate.backup]\n{table}\n"));
+}
+
+/// After a test damaged `backup` on purpose: points its manifest (`<backup>.json`) at the
+/// damaged bytes, so that what must catch the damage is the engine's own check, not the
+/// checksum. Does nothing when there is no manifest.
+pub fn rehash_manifest(backup: &Path) {
+    use sha2::Digest;
+    let manifest = std::path::PathBuf::from(format!("{}.json", backup.display()));
+    let Ok(text) = std::fs::read_to_string(&manifest) else { return };
+    let mut record: serde_json::Value = serde_json::from_str(&text).expect("a json manifest");
+    let bytes = std::fs::read(backup).expect("read the backup");
+    let hex: String = sha2::Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+    record["sha256"] = hex.into();
+    record["bytes"] = bytes.len().into();
+    std::fs::write(&manifest, serde_json::to_string_pretty(&record).expect("json")).expect("write the manifest");
 }
