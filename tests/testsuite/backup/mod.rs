@@ -10,6 +10,7 @@ mod failure;
 mod restore;
 mod retention;
 mod safety;
+mod two_servers;
 
 /// The first migration: two tables with data.
 pub const V1: (&str, &str) = (
