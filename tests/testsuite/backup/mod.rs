@@ -7,6 +7,7 @@ use dbmigrate_tests::{Backend, Fixture, TestDb, dbm};
 use std::path::Path;
 
 mod failure;
+mod mysql_restore;
 mod restore;
 mod retention;
 
@@ -64,4 +65,20 @@ pub fn backups(dir: &Path) -> Vec<serde_json::Value> {
 pub fn configure(fixture: &Fixture, table: &str) {
     let manifest = fixture.read("Cargo.toml");
     fixture.write("Cargo.toml", &format!("{manifest}\n[package.metadata.dbmigrate.backup]\n{table}\n"));
+}
+
+/// After a test damaged `backup` on purpose: if a `<backup>.json` manifest sits beside it,
+/// rewrites its `sha256` to the damaged file's, so that the test proves the restore's own
+/// checks and not only the checksum. Does nothing without a manifest.
+pub fn rehash_manifest(backup: &Path) {
+    use sha2::Digest;
+    let mut name = backup.file_name().expect("a file name").to_os_string();
+    name.push(".json");
+    let manifest = backup.with_file_name(name);
+    let Ok(text) = std::fs::read_to_string(&manifest) else { return };
+    let mut doc: serde_json::Value = serde_json::from_str(&text).expect("the manifest is JSON");
+    let digest = sha2::Sha256::digest(std::fs::read(backup).expect("read the backup"));
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    doc["sha256"] = serde_json::Value::String(hex);
+    std::fs::write(&manifest, serde_json::to_string_pretty(&doc).expect("json")).expect("write the manifest");
 }
