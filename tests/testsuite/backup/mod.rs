@@ -7,6 +7,7 @@ use dbmigrate_tests::{Backend, Fixture, TestDb, dbm};
 use std::path::Path;
 
 mod failure;
+mod mysql_restore;
 mod restore;
 mod retention;
 mod safety;
