@@ -4,9 +4,11 @@
 
 use crate::db::{assert_code, crate_with, json};
 use dbmigrate_tests::{Backend, Fixture, TestDb, dbm};
+use sha2::{Digest, Sha256};
 use std::path::Path;
 
 mod failure;
+mod pg_restore;
 mod restore;
 mod retention;
 
@@ -64,4 +66,24 @@ pub fn backups(dir: &Path) -> Vec<serde_json::Value> {
 pub fn configure(fixture: &Fixture, table: &str) {
     let manifest = fixture.read("Cargo.toml");
     fixture.write("Cargo.toml", &format!("{manifest}\n[package.metadata.dbmigrate.backup]\n{table}\n"));
+}
+
+/// After a test damaged a backup on purpose: makes the manifest beside it (`<file>.json`, when
+/// there is one) agree with the damaged bytes, so that the restore's own checks must find the
+/// damage, not the checksum.
+pub fn rehash_manifest(backup: &Path) {
+    let mut manifest = backup.as_os_str().to_owned();
+    manifest.push(".json");
+    let Ok(text) = std::fs::read_to_string(&manifest) else { return };
+    let mut json: serde_json::Value = serde_json::from_str(&text).expect("the manifest is JSON");
+    let bytes = std::fs::read(backup).expect("read the backup");
+    let hex: String = Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+    json["sha256"] = hex.into();
+    // A size beside the checksum would give the damage away too.
+    for key in ["bytes", "size"] {
+        if json.get(key).is_some_and(serde_json::Value::is_u64) {
+            json[key] = bytes.len().into();
+        }
+    }
+    std::fs::write(&manifest, serde_json::to_string_pretty(&json).expect("json")).expect("write the manifest");
 }
