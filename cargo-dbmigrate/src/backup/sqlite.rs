@@ -54,7 +54,7 @@ pub fn verify(path: &Path) -> Result<(), CliError> {
     let result = integrity(path)?;
     if result != "ok" {
         return Err(CliError::failure(format!(
-            "the backup `{}` failed its integrity check ({result}); nothing was changed",
+            "the backup `{}` failed its integrity check ({result})",
             path.display()
         ))
         .hint("run `PRAGMA integrity_check` on the database itself: it may be damaged"));

@@ -3,6 +3,7 @@
 
 use crate::CliError;
 use cargo_util::ProcessBuilder;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
@@ -54,14 +55,15 @@ fn on_path(name: &Path) -> Option<PathBuf> {
     std::env::split_paths(&path).map(|dir| dir.join(name)).find(|p| is_executable(p))
 }
 
+/// Whether `p` is a file this process may run.
 #[cfg(unix)]
-fn is_executable(p: &Path) -> bool {
+pub fn is_executable(p: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
     std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
 #[cfg(not(unix))]
-fn is_executable(p: &Path) -> bool {
+pub fn is_executable(p: &Path) -> bool {
     p.is_file()
 }
 
@@ -129,4 +131,55 @@ fn shown(cmd: &ProcessBuilder) -> String {
         };
     }
     short.to_string()
+}
+
+/// Reads a child's stderr to the end on a thread of its own, so that a chatty child never
+/// blocks on a full pipe while its stdin or stdout is being pumped.
+pub fn drain(from: Option<impl Read + Send + 'static>) -> std::thread::JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut out = Vec::new();
+        if let Some(mut from) = from {
+            let _ = from.read_to_end(&mut out);
+        }
+        out
+    })
+}
+
+/// Copies `from` into `to`, all but the last `hold` bytes, which it returns: the caller sends
+/// them only once it knows how the producer ended (a commit must not outrun a failure).
+pub fn relay_holding_back(from: &mut impl Read, to: &mut impl Write, hold: usize) -> std::io::Result<Vec<u8>> {
+    let mut pending = Vec::with_capacity(2 * hold);
+    let mut buf = vec![0; 64 * 1024];
+    loop {
+        let n = match from.read(&mut buf) {
+            Ok(0) => return Ok(pending),
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        pending.extend_from_slice(&buf[..n]);
+        if pending.len() > 2 * hold {
+            let cut = pending.len() - hold;
+            to.write_all(&pending[..cut])?;
+            pending.drain(..cut);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relay_holds_back_the_tail() {
+        let script: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+        let mut sent = Vec::new();
+        let tail = relay_holding_back(&mut script.as_slice(), &mut sent, 1000).expect("relay");
+        assert!(tail.len() >= 1000, "{}", tail.len());
+        sent.extend_from_slice(&tail);
+        assert_eq!(sent, script);
+        let mut none = Vec::new();
+        assert_eq!(relay_holding_back(&mut &b"short"[..], &mut none, 1000).expect("relay"), b"short");
+        assert!(none.is_empty());
+    }
 }
