@@ -4,7 +4,6 @@
 
 use crate::db::{assert_code, crate_with, json};
 use dbmigrate_tests::{Backend, Fixture, TestDb, dbm};
-use sha2::{Digest, Sha256};
 use std::path::Path;
 
 mod failure;
