@@ -52,10 +52,12 @@ pub fn dump(conn: &ServerConn, config: &BackupConfig, out: &Path) -> Result<(), 
     let mut cmd = tool.command(&conn.mysql_env());
     cmd.args(&conn.mysql_args())
         .args(&["--single-transaction", "--routines", "--triggers", "--events", "--hex-blob"])
-        .arg(format!("--result-file={}", out.display()))
         .arg("--")
         .arg(&conn.database);
-    tool.run(&cmd, "writing", out).map(drop)
+    match tool.output_into(&cmd, out)? {
+        (status, _) if status.success() => Ok(()),
+        (_, stderr) => Err(tool.failed(&cmd, "writing", out, &stderr)),
+    }
 }
 
 /// The dump ends with `-- Dump completed on …` only when the tool finished.

@@ -141,12 +141,11 @@ pub fn dump(conn: &ServerConn, config: &BackupConfig, out: &Path) -> Result<(), 
 /// Runs one pg_dump; `Some` when it refused the server as newer than itself.
 fn dump_with(tool: &Tool, conn: &ServerConn, out: &Path) -> Result<Option<TooOld>, CliError> {
     let mut cmd = tool.command(&conn.pg_env());
-    cmd.args(&["--format=custom", "--no-password", "--file"]).arg(out);
-    let output = Tool::spawnable(&cmd).output().map_err(|e| tool.spawn_error(&cmd, &e))?;
-    if output.status.success() {
+    cmd.args(&["--format=custom", "--no-password"]);
+    let (status, stderr) = tool.output_into(&cmd, out)?;
+    if status.success() {
         return Ok(None);
     }
-    let stderr = String::from_utf8_lossy(&output.stderr);
     TooOld::parse(&stderr).map(Some).ok_or_else(|| tool.failed(&cmd, "writing", out, &stderr))
 }
 

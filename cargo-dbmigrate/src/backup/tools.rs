@@ -5,7 +5,7 @@ use crate::CliError;
 use cargo_util::ProcessBuilder;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, ExitStatus, Output, Stdio};
 
 /// An external tool, resolved to a path.
 #[derive(Debug, Clone)]
@@ -131,6 +131,33 @@ fn shown(cmd: &ProcessBuilder) -> String {
         };
     }
     short.to_string()
+}
+
+impl Tool {
+    /// Runs `cmd` with its stdout written into `out` by this process, not by the tool: when
+    /// this process dies (a CI job cancelled, a SIGKILL), the tool's next write fails on the
+    /// closed pipe and it ends, instead of writing on into a backup folder nobody watches.
+    /// Returns the tool's exit status and stderr.
+    pub fn output_into(&self, cmd: &ProcessBuilder, out: &Path) -> Result<(ExitStatus, String), CliError> {
+        let spawned = Self::spawnable(cmd).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn();
+        let mut child = spawned.map_err(|e| self.spawn_error(cmd, &e))?;
+        let errors = drain(child.stderr.take());
+        let copied = std::fs::OpenOptions::new().write(true).truncate(true).open(out).and_then(|mut file| {
+            let Some(mut stdout) = child.stdout.take() else { return Ok(0) };
+            std::io::copy(&mut stdout, &mut file)
+        });
+        let status = child.wait().map_err(|e| self.spawn_error(cmd, &e))?;
+        let stderr = String::from_utf8_lossy(&errors.join().unwrap_or_default()).into_owned();
+        if let Err(e) = copied {
+            let err = CliError::failure(format!("cannot write the backup `{}`: {e}", out.display()));
+            return Err(if e.kind() == std::io::ErrorKind::StorageFull {
+                err.hint("the disk is full: free space, or set `dir` in `[package.metadata.dbmigrate.backup]`")
+            } else {
+                err
+            });
+        }
+        Ok((status, stderr))
+    }
 }
 
 /// Reads a child's stderr to the end on a thread of its own, so that a chatty child never
