@@ -6,6 +6,10 @@
 # median(dump tool). Goal: ratio <= 1.05. The CLI's backup also verifies (integrity_check,
 # pg_restore --list, trailer) and flushes to disk, which the hand-run tool does not: the
 # `tool+fsync` column adds that flush to the baseline.
+# Restore: `cargo dbmigrate restore ID --yes --no-backup` (checksum, the engine's check, the
+# restore itself: PostgreSQL in one transaction, MariaDB through a scratch database and one
+# RENAME TABLE) against the tool restoring the same file by hand (sqlite3 .restore,
+# pg_restore --clean --single-transaction, mariadb < dump). Goal: ratio <= 1.2.
 # Usage: bash benches/backup.sh [RUNS] [ROWS]   (release build; servers on 127.0.0.1)
 set -euo pipefail
 runs=${1:-5}
@@ -77,3 +81,26 @@ echo "medians over $runs runs:"
 bench sqlite "sqlite:$sqlite_db" "$sqlite_mb" sqlite3 "$sqlite_db" ".backup $work/dumps/by-hand.db"
 PGHOST=127.0.0.1 PGUSER=postgres PGDATABASE=$db bench postgres "$pg_url" "$pg_mb" pg_dump --format=custom --file "$work/dumps/by-hand.pgdump"
 bench mariadb "$my_url" "$my_mb" mariadb-dump --host=127.0.0.1 --user=root --single-transaction --routines --triggers --events --hex-blob "--result-file=$work/dumps/by-hand.sql" "$db"
+
+# restore_bench name url tool-function: the newest backup of the database, restored by the
+# CLI and by the tool (a function reading $backup_file); both leave the same state.
+restore_bench() {
+  local name=$1 url=$2 tool_fn=$3 id ours tool
+  "$bin" dbmigrate run --database-url "$url" --manifest-path "$work/Cargo.toml" >/dev/null 2>&1 || true
+  id=$(ls -t "$work/backups" | grep -v '\.json$' | head -1)
+  backup_file="$work/backups/$id"
+  reset=""
+  ours=$(median_s "$bin" dbmigrate restore "$id" --yes --no-backup --database-url "$url")
+  tool=$(median_s "$tool_fn")
+  "$bin" dbmigrate down --no-backup --database-url "$url" --manifest-path "$work/Cargo.toml" >/dev/null 2>&1 || true
+  awk -v n="$name" -v o="$ours" -v t="$tool" 'BEGIN {
+    printf "%-8s restore: cargo dbmigrate %6.3fs  tool %6.3fs  (ratio %.2f)\n", n, o, t, o / t }'
+}
+sqlite_restore() { sqlite3 "$sqlite_db" ".restore $backup_file"; }
+pg_restore_by_hand() { pg_restore --clean --if-exists --single-transaction -h 127.0.0.1 -U postgres -d "$db" "$backup_file"; }
+mariadb_restore() { mariadb -h 127.0.0.1 -u root "$db" < "$backup_file"; }
+
+echo "restore, medians over $runs runs:"
+restore_bench sqlite "sqlite:$sqlite_db" sqlite_restore
+restore_bench postgres "$pg_url" pg_restore_by_hand
+restore_bench mariadb "$my_url" mariadb_restore

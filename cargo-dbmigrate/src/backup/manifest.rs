@@ -86,6 +86,41 @@ impl Manifest {
     }
 }
 
+/// A writer that hashes what passes through it.
+pub struct Hashing<W> {
+    inner: W,
+    hasher: Sha256,
+    bytes: u64,
+}
+
+impl<W: std::io::Write> Hashing<W> {
+    pub fn new(inner: W) -> Self {
+        Hashing { inner, hasher: Sha256::new(), bytes: 0 }
+    }
+
+    /// The SHA-256 (hex) and length of everything written.
+    pub fn finish(self) -> (String, u64) {
+        (hex(&self.hasher.finalize()), self.bytes)
+    }
+}
+
+impl<W: std::io::Write> std::io::Write for Hashing<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+fn hex(digest: &[u8]) -> String {
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// The SHA-256 of a file, hex, and its length.
 pub fn sha256(path: &std::path::Path) -> std::io::Result<(String, u64)> {
     let mut file = std::fs::File::open(path)?;
@@ -100,6 +135,5 @@ pub fn sha256(path: &std::path::Path) -> std::io::Result<(String, u64)> {
         hasher.update(&buf[..n]);
         total += n as u64;
     }
-    let hex = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
-    Ok((hex, total))
+    Ok((hex(&hasher.finalize()), total))
 }

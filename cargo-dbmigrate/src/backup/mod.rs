@@ -78,16 +78,16 @@ pub fn take(source: &Source, config: &BackupConfig, version: Option<i64>, kind: 
         .suffix(".tmp")
         .tempfile_in(&config.dir)
         .map_err(|e| dir_error(&config.dir, &e))?;
-    let tool = match source {
-        Source::Sqlite(db) => sqlite::dump(db, tmp.path()).map(|()| format!("sqlite {}", rusqlite::version()))?,
-        Source::Postgres(conn) => pg::dump(conn, config, tmp.path()).map(|()| "pg_dump".to_owned())?,
-        Source::Mysql(conn) => mysql::dump(conn, config, tmp.path()).map(|()| "mariadb-dump".to_owned())?,
+    let dumped = match source {
+        Source::Sqlite(db) => sqlite::dump(db, tmp.path())?,
+        Source::Postgres(conn) => pg::dump(conn, config, tmp.path())?,
+        Source::Mysql(conn) => mysql::dump(conn, config, tmp.path())?,
     };
-    // The tool wrote through its own handle; flush it to disk before the rename publishes it.
+    // Written through another handle; flush it to disk before the rename publishes it.
     let file = std::fs::File::open(tmp.path()).map_err(|e| file_error(tmp.path(), "flush", &e))?;
     file.sync_all().map_err(|e| file_error(tmp.path(), "flush", &e))?;
     verify_contents(source, config, tmp.path())?;
-    let (sha256, bytes) = manifest::sha256(tmp.path()).map_err(|e| file_error(tmp.path(), "read", &e))?;
+    let tools::Dumped { tool, sha256, bytes } = dumped;
     let record = Manifest { kind, ..Manifest::new(source, version, utc_stamp(), tool, bytes, sha256) };
     publish(tmp, source, config, record)
 }

@@ -24,7 +24,7 @@
 
 use super::BackupConfig;
 use super::conn::ServerConn;
-use super::tools::{Tool, Want};
+use super::tools::{Dumped, Tool, Want};
 use crate::CliError;
 use cargo_util::ProcessBuilder;
 use std::io::{Read, Seek, SeekFrom};
@@ -46,7 +46,7 @@ fn client(config: &BackupConfig) -> Result<Tool, CliError> {
     .find()
 }
 
-pub fn dump(conn: &ServerConn, config: &BackupConfig, out: &Path) -> Result<(), CliError> {
+pub fn dump(conn: &ServerConn, config: &BackupConfig, out: &Path) -> Result<Dumped, CliError> {
     let tool = dumper(config)?;
     client(config)?;
     let mut cmd = tool.command(&conn.mysql_env());
@@ -55,8 +55,8 @@ pub fn dump(conn: &ServerConn, config: &BackupConfig, out: &Path) -> Result<(), 
         .arg("--")
         .arg(&conn.database);
     match tool.output_into(&cmd, out)? {
-        (status, _) if status.success() => Ok(()),
-        (_, stderr) => Err(tool.failed(&cmd, "writing", out, &stderr)),
+        (status, _, dumped) if status.success() => Ok(dumped),
+        (_, stderr, _) => Err(tool.failed(&cmd, "writing", out, &stderr)),
     }
 }
 

@@ -10,7 +10,7 @@
 
 use super::BackupConfig;
 use super::conn::ServerConn;
-use super::tools::{self, Tool, Want};
+use super::tools::{self, Dumped, Tool, Want};
 use crate::CliError;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -118,11 +118,14 @@ impl TooOld {
 /// `pg_dump -Fc` into `out`. A pg_dump older than the server refuses it; then, unless `pg-dump`
 /// is configured, an installed pg_dump of the server's major version or newer takes the backup
 /// (its archive may be too new for PATH's pg_restore: [`reader`] handles that).
-pub fn dump(conn: &ServerConn, config: &BackupConfig, out: &Path) -> Result<(), CliError> {
+pub fn dump(conn: &ServerConn, config: &BackupConfig, out: &Path) -> Result<Dumped, CliError> {
     let tool = pg_dump(config)?;
     // Also check pg_restore now: a backup that cannot be verified or restored is no backup.
     pg_restore(config)?;
-    let Some(too_old) = dump_with(&tool, conn, out)? else { return Ok(()) };
+    let too_old = match dump_with(&tool, conn, out)? {
+        Ok(dumped) => return Ok(dumped),
+        Err(too_old) => too_old,
+    };
     if config.pg_dump.is_some() {
         return Err(too_old.refusal(&tool, None));
     }
@@ -131,22 +134,22 @@ pub fn dump(conn: &ServerConn, config: &BackupConfig, out: &Path) -> Result<(), 
     // The oldest that is new enough: the closest match to the server.
     match found.iter().find(|(m, _)| wanted.is_some_and(|w| *m >= w)) {
         Some((_, newer)) => match dump_with(newer, conn, out)? {
-            None => Ok(()),
-            Some(still) => Err(still.refusal(newer, Some(&found))),
+            Ok(dumped) => Ok(dumped),
+            Err(still) => Err(still.refusal(newer, Some(&found))),
         },
         None => Err(too_old.refusal(&tool, Some(&found))),
     }
 }
 
-/// Runs one pg_dump; `Some` when it refused the server as newer than itself.
-fn dump_with(tool: &Tool, conn: &ServerConn, out: &Path) -> Result<Option<TooOld>, CliError> {
+/// Runs one pg_dump; `Err(TooOld)` inside when it refused the server as newer than itself.
+fn dump_with(tool: &Tool, conn: &ServerConn, out: &Path) -> Result<Result<Dumped, TooOld>, CliError> {
     let mut cmd = tool.command(&conn.pg_env());
     cmd.args(&["--format=custom", "--no-password"]);
-    let (status, stderr) = tool.output_into(&cmd, out)?;
+    let (status, stderr, dumped) = tool.output_into(&cmd, out)?;
     if status.success() {
-        return Ok(None);
+        return Ok(Ok(dumped));
     }
-    TooOld::parse(&stderr).map(Some).ok_or_else(|| tool.failed(&cmd, "writing", out, &stderr))
+    TooOld::parse(&stderr).map(Err).ok_or_else(|| tool.failed(&cmd, "writing", out, &stderr))
 }
 
 /// A pg_restore that read the archive to its end; `installed` when it is not the configured
@@ -174,10 +177,13 @@ enum Why {
 
 const NULL_DEVICE: &str = if cfg!(windows) { "NUL" } else { "/dev/null" };
 
-/// The whole archive reads back, every table's data included: `--list` reads only the table
-/// of contents and accepts a file cut short after it.
+/// A backup just written reads back with the pg_restore that will restore it: `--list` reads
+/// its header and table of contents, which also finds that pg_restore (or an installed newer
+/// one) for an archive newer than PATH's. Not every table's data: pg_dump exited 0, every byte
+/// went through this process into the file and its SHA-256, and the full read comes before
+/// any restore ([`restore`]), where it guards against what happened to the file since.
 pub fn verify(config: &BackupConfig, path: &Path) -> Result<(), CliError> {
-    reader(config, path).map(drop).map_err(|u| match u.why {
+    reader_with(config, path, Read::Contents).map(drop).map_err(|u| match u.why {
         Why::Damaged => {
             u.err.hint("the backup just written does not read back (a full or failing disk?); it was not kept")
         }
@@ -185,11 +191,24 @@ pub fn verify(config: &BackupConfig, path: &Path) -> Result<(), CliError> {
     })
 }
 
+/// How much of an archive to read.
+#[derive(Clone, Copy)]
+enum Read {
+    /// The header and the table of contents (`--list`).
+    Contents,
+    /// Every entry, data included (`--file=/dev/null`).
+    Everything,
+}
+
 /// The pg_restore that reads `path` to its end: the configured one or PATH's, else, when that
 /// one is older than the archive and none is configured, the newest installed one that does.
 fn reader(config: &BackupConfig, path: &Path) -> Result<Reader, Unreadable> {
+    reader_with(config, path, Read::Everything)
+}
+
+fn reader_with(config: &BackupConfig, path: &Path, how: Read) -> Result<Reader, Unreadable> {
     let tool = pg_restore(config).map_err(|err| Unreadable { err, why: Why::NoTool })?;
-    let first = match read_through(&tool, path) {
+    let first = match read_through(&tool, path, how) {
         Ok(()) => return Ok(Reader { tool, installed: false }),
         Err(unreadable) if unreadable.why != Why::TooNew => return Err(unreadable),
         Err(too_new) => too_new,
@@ -201,7 +220,7 @@ fn reader(config: &BackupConfig, path: &Path) -> Result<Reader, Unreadable> {
         }
         None => {
             for (_, newer) in installed("pg_restore").into_iter().rev() {
-                if read_through(&newer, path).is_ok() {
+                if read_through(&newer, path, how).is_ok() {
                     return Ok(Reader { tool: newer, installed: true });
                 }
             }
@@ -214,10 +233,15 @@ fn reader(config: &BackupConfig, path: &Path) -> Result<Reader, Unreadable> {
     Err(Unreadable { err: first.err.hint(hint), why: Why::TooNew })
 }
 
-/// `pg_restore --file=/dev/null <archive>`: decodes every entry, data included.
-fn read_through(tool: &Tool, path: &Path) -> Result<(), Unreadable> {
+/// `pg_restore --file=/dev/null <archive>` decodes every entry, data included; `--list` only
+/// the header and the table of contents.
+fn read_through(tool: &Tool, path: &Path, how: Read) -> Result<(), Unreadable> {
     let mut cmd = tool.command(&[]);
-    cmd.arg("--file").arg(NULL_DEVICE).arg(path);
+    match how {
+        Read::Contents => cmd.arg("--list").arg("--file").arg(NULL_DEVICE),
+        Read::Everything => cmd.arg("--file").arg(NULL_DEVICE),
+    };
+    cmd.arg(path);
     let output = Tool::spawnable(&cmd).output();
     let output = output.map_err(|e| Unreadable { err: tool.spawn_error(&cmd, &e), why: Why::NoTool })?;
     if output.status.success() {

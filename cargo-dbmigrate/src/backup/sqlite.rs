@@ -1,6 +1,7 @@
 //! SQLite: the online backup API, which copies a consistent snapshot page by page and is
 //! correct in WAL mode (a file copy is not: committed pages may still be in the -wal file).
 
+use super::tools::Dumped;
 use crate::CliError;
 use rusqlite::backup::{Backup, StepResult};
 use rusqlite::{Connection, OpenFlags};
@@ -20,13 +21,17 @@ fn sql_error(what: &str, path: &Path, e: &rusqlite::Error) -> CliError {
 }
 
 /// Copies `db` into the (empty) file `out`.
-pub fn dump(db: &Path, out: &Path) -> Result<(), CliError> {
+pub fn dump(db: &Path, out: &Path) -> Result<Dumped, CliError> {
     let src = Connection::open_with_flags(db, OpenFlags::SQLITE_OPEN_READ_ONLY)
         .map_err(|e| sql_error("open the database", db, &e))?;
     src.busy_timeout(BUSY).map_err(|e| sql_error("set a busy timeout on", db, &e))?;
     let mut dst = Connection::open(out).map_err(|e| sql_error("create", out, &e))?;
     copy(&src, &mut dst).map_err(|e| sql_error("copy the database into", out, &e))?;
-    dst.close().map_err(|(_, e)| sql_error("close", out, &e))
+    dst.close().map_err(|(_, e)| sql_error("close", out, &e))?;
+    // SQLite wrote the pages itself, so the file is read once more for its checksum.
+    let (sha256, bytes) = super::manifest::sha256(out)
+        .map_err(|e| CliError::failure(format!("cannot read the backup `{}`: {e}", out.display())))?;
+    Ok(Dumped { tool: format!("sqlite {}", rusqlite::version()), sha256, bytes })
 }
 
 /// One step of all pages (-1) copies the database as one consistent snapshot; a busy

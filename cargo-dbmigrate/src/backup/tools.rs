@@ -137,27 +137,49 @@ impl Tool {
     /// Runs `cmd` with its stdout written into `out` by this process, not by the tool: when
     /// this process dies (a CI job cancelled, a SIGKILL), the tool's next write fails on the
     /// closed pipe and it ends, instead of writing on into a backup folder nobody watches.
-    /// Returns the tool's exit status and stderr.
-    pub fn output_into(&self, cmd: &ProcessBuilder, out: &Path) -> Result<(ExitStatus, String), CliError> {
+    /// The file's SHA-256 is computed on the way, so it is never read again for it. Returns
+    /// the tool's exit status, its stderr, and what was written.
+    pub fn output_into(&self, cmd: &ProcessBuilder, out: &Path) -> Result<(ExitStatus, String, Dumped), CliError> {
         let spawned = Self::spawnable(cmd).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn();
         let mut child = spawned.map_err(|e| self.spawn_error(cmd, &e))?;
         let errors = drain(child.stderr.take());
-        let copied = std::fs::OpenOptions::new().write(true).truncate(true).open(out).and_then(|mut file| {
-            let Some(mut stdout) = child.stdout.take() else { return Ok(0) };
-            std::io::copy(&mut stdout, &mut file)
+        let copied = std::fs::OpenOptions::new().write(true).truncate(true).open(out).and_then(|file| {
+            let mut hashing = super::manifest::Hashing::new(file);
+            if let Some(mut stdout) = child.stdout.take() {
+                std::io::copy(&mut stdout, &mut hashing)?;
+            }
+            Ok(hashing.finish())
         });
         let status = child.wait().map_err(|e| self.spawn_error(cmd, &e))?;
         let stderr = String::from_utf8_lossy(&errors.join().unwrap_or_default()).into_owned();
-        if let Err(e) = copied {
+        let (sha256, bytes) = copied.map_err(|e| {
             let err = CliError::failure(format!("cannot write the backup `{}`: {e}", out.display()));
-            return Err(if e.kind() == std::io::ErrorKind::StorageFull {
+            if e.kind() == std::io::ErrorKind::StorageFull {
                 err.hint("the disk is full: free space, or set `dir` in `[package.metadata.dbmigrate.backup]`")
             } else {
                 err
-            });
-        }
-        Ok((status, stderr))
+            }
+        })?;
+        Ok((status, stderr, Dumped { tool: self.version(), sha256, bytes }))
     }
+
+    /// The first line of `<tool> --version`, e.g. `pg_dump (PostgreSQL) 15.19`; the path when
+    /// it does not say.
+    pub fn version(&self) -> String {
+        let out = Command::new(&self.path).arg("--version").stdin(Stdio::null()).output();
+        let text = out.map(|o| String::from_utf8_lossy(&o.stdout).lines().next().unwrap_or_default().trim().to_owned());
+        text.ok().filter(|t| !t.is_empty()).unwrap_or_else(|| self.path.display().to_string())
+    }
+}
+
+/// What a dump tool wrote, as recorded in the manifest.
+#[derive(Debug, Clone)]
+pub struct Dumped {
+    /// The tool and its version.
+    pub tool: String,
+    /// SHA-256 of the file, hex.
+    pub sha256: String,
+    pub bytes: u64,
 }
 
 /// Reads a child's stderr to the end on a thread of its own, so that a chatty child never
