@@ -5,6 +5,7 @@ use crate::backup::Backup;
 use crate::cli::GlobalArgs;
 use crate::ops::restore::{self, Restore, Which};
 use crate::render::Format;
+use crate::render::deploy::{Invocation, restore_command};
 use crate::render::notes::Notes;
 use crate::shell::Shell;
 use crate::{CliError, CliResult, exit_code, workspace};
@@ -64,7 +65,12 @@ pub fn run(args: &RestoreArgs, global: &GlobalArgs, shell: &Shell) -> CliResult 
         let version = dbmigrate_core::version::display(done.chosen.version);
         shell.status("Restored", format!("{} to version {version}", done.database));
         if let Some(before) = &done.before {
-            shell.note(format!("to undo this restore: cargo dbmigrate restore {} --yes", before.id));
+            let how = Invocation {
+                manifest_path: global.manifest_path.as_deref(),
+                package: global.package.as_deref(),
+                url_given: args.db.database_url.is_some(),
+            };
+            shell.note(format!("to undo this restore: {}", restore_command(how, &done.url, before)));
         }
     }
     Ok(exit_code::OK)

@@ -37,6 +37,8 @@ pub struct Restored {
     pub database: String,
     /// The backup of the state before the restore, unless it was skipped.
     pub before: Option<Backup>,
+    /// The database, redacted, for the command that undoes the restore.
+    pub url: String,
 }
 
 /// Asked once the backup is chosen and verified, before anything changes: may the database be
@@ -77,7 +79,7 @@ pub fn restore(
     if let Err(e) = backup::prune(&config.dir, &source, Kind::PreRestore, config.keep, &protect) {
         notify(Note::Warning(&format!("old pre-restore backups were not rotated out: {e}")));
     }
-    Ok(Restored { chosen, database, before })
+    Ok(Restored { chosen, database, before, url: url.to_string() })
 }
 
 /// The newest backup of this source, or the one named.

@@ -113,7 +113,7 @@ fn migration_failed(f: Failure, format: Format, how: Invocation<'_>, shell: &She
 
 /// The command that restores `backup`, as the user would type it (never with a password: the
 /// URL is the redacted form, a password shows as ***, to be filled in by the user).
-fn restore_command(how: Invocation<'_>, url: &str, backup: &Backup) -> String {
+pub fn restore_command(how: Invocation<'_>, url: &str, backup: &Backup) -> String {
     let mut cmd = format!("cargo dbmigrate restore {} --yes", backup.id);
     if let Some(path) = how.manifest_path {
         cmd.push_str(&format!(" --manifest-path {}", path.display()));

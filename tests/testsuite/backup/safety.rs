@@ -49,8 +49,10 @@ fn latest_with_keep_one_brings_a_dropped_table_back(backend: Backend) {
     assert_eq!(snapshot(&db), at_v1, "t2 and its rows are back:\n{}", text(&out));
     // And the restore can be undone with the pre-restore backup it names.
     let stderr = String::from_utf8_lossy(&out.stderr);
-    let undo = stderr.lines().find_map(|l| l.split("restore ").nth(1)).expect("an undo hint");
-    let id = undo.split_whitespace().next().expect("an id");
+    let undo = stderr.lines().find(|l| l.contains("to undo this restore")).expect("an undo hint");
+    let command = undo.split_once("cargo dbmigrate restore ").expect("the command").1;
+    let id = command.split_whitespace().next().expect("an id");
+    assert!(command.contains("--database-url"), "the hint repeats the database: {undo}");
     assert_code(&dbm(fixture.path(), &db.url, &["restore", id, "--yes"]), 0);
     assert!(!db.has_table("t2"), "back at version 2");
 }
