@@ -13,13 +13,14 @@
 
 use crate::hash::ContentHash;
 use dbmigrate_core::Stamp;
+use dbmigrate_core::sql::Emptiness;
 use std::path::Path;
 use std::time::SystemTime;
 
 /// The file name in `OUT_DIR`.
 pub const CACHE_FILE: &str = "dbmigrate-cache";
 
-const MAGIC: &[u8; 16] = b"dbmigrate-cache1";
+const MAGIC: &[u8; 16] = b"dbmigrate-cache2";
 
 /// What the build needs from one file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -28,6 +29,8 @@ pub struct Hashed {
     pub hash: ContentHash,
     /// Whether the raw text differs from its normalisation (BOM, CR).
     pub raw_differs: bool,
+    /// Whether the text has nothing to run ([`dbmigrate_core::sql::emptiness`]).
+    pub emptiness: Emptiness,
 }
 
 /// One file's entry.
@@ -88,7 +91,12 @@ impl Cache {
             push_bytes(&mut body, e.file.as_bytes());
             body.extend_from_slice(&e.stamp.to_le_bytes());
             body.extend_from_slice(e.hashed.hash.as_bytes());
-            body.push(u8::from(e.hashed.raw_differs));
+            let emptiness = match e.hashed.emptiness {
+                Emptiness::Fine => 0,
+                Emptiness::CommentsOnly => 1,
+                Emptiness::Unwritten => 2,
+            };
+            body.push(u8::from(e.hashed.raw_differs) | (emptiness << 1));
         }
         let mut out = Vec::with_capacity(body.len() + 24);
         out.extend_from_slice(MAGIC);
@@ -171,14 +179,17 @@ fn decode(bytes: &[u8], dir: &Path) -> Option<Vec<Entry>> {
         let file = r.str()?.to_owned();
         let stamp = Stamp::from_le_bytes(r.array()?);
         let hash = ContentHash::from_bytes(r.array()?);
-        let raw_differs = match r.array::<1>()? {
-            [0] => false,
-            [1] => true,
+        let [flags] = r.array::<1>()?;
+        let emptiness = match flags >> 1 {
+            0 => Emptiness::Fine,
+            1 => Emptiness::CommentsOnly,
+            2 => Emptiness::Unwritten,
             _ => return None,
         };
+        let raw_differs = flags & 1 == 1;
         // A racy entry is not trusted, whoever wrote it.
         if !stamp.is_racy(written_at) {
-            entries.push(Entry { file, stamp, hashed: Hashed { hash, raw_differs } });
+            entries.push(Entry { file, stamp, hashed: Hashed { hash, raw_differs, emptiness } });
         }
     }
     let sorted = entries.windows(2).all(|w| w[0].file < w[1].file);
@@ -278,7 +289,7 @@ mod tests {
         // A cache written by someone else with a racy entry: not trusted either.
         let meta = std::fs::metadata(c.migrations().join("V1__a.sql")).expect("stat");
         let stamp = Stamp::of(&meta).expect("stamp");
-        let wrong = Hashed { hash: ContentHash::of("select 9;\n"), raw_differs: false };
+        let wrong = Hashed { hash: ContentHash::of("select 9;\n"), raw_differs: false, emptiness: Emptiness::Fine };
         let entry = Entry { file: "V1__a.sql".into(), stamp, hashed: wrong };
         let mut bytes = Cache::encode(&c.migrations(), vec![entry], now + HOUR);
         // Rewrite the write time to `now`, keeping the checksum valid.

@@ -51,6 +51,10 @@ rules! {
     DuplicateVersion = "duplicate-version",
     /// A down file without its up file.
     OrphanDown = "orphan-down",
+    /// An up file with nothing to run and no `-- dbmigrate:empty <reason>`.
+    EmptyUp = "empty-up",
+    /// A `.sql` file in the migrations folder is a symbolic link.
+    Symlink = "symlink",
     /// A migration file cannot be read.
     Unreadable = "unreadable",
     /// A migration file is not UTF-8.

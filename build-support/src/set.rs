@@ -3,6 +3,7 @@
 use crate::cache::{Cache, Entry, Hashed};
 use crate::hash::{ContentHash, normalize};
 use crate::{Finding, Rule};
+use dbmigrate_core::sql::Emptiness;
 use dbmigrate_core::{FileKind, MigrationFileName, Stamp};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -176,12 +177,17 @@ impl MigrationSet {
         let mut to_stat = Vec::new();
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
-            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+            let link = entry.file_type().is_ok_and(|t| t.is_symlink());
+            // A link counts as what it points to, so a linked folder is a subfolder like any.
+            let is_dir = if link { entry.path().is_dir() } else { entry.file_type().is_ok_and(|t| t.is_dir()) };
+            if is_dir {
                 findings.push(
                     Finding::error(Rule::Subfolder, self.display(&name), "the migrations folder must be flat").help(
                         "refinery would run the SQL files inside it as migrations: move them up, or move the folder out",
                     ),
                 );
+            } else if link && name.to_ascii_lowercase().ends_with(".sql") {
+                findings.push(symlink(self.display(&name)));
             } else {
                 names.push(Listed { file: name, stamp: None });
                 if stamps {
@@ -300,6 +306,9 @@ impl MigrationSet {
         let mut read = Read::default();
         let version = parsed.version;
         let Some(up) = self.read_sql(up, version, keep_all, &mut read) else { return read };
+        if let Some(finding) = empty_up(up.hashed.emptiness, self.display(&up.file), version) {
+            read.findings.push(finding);
+        }
         let down = match down {
             Some(job) => match self.read_sql(job, version, keep_all, &mut read) {
                 Some(down) => Some(down),
@@ -332,7 +341,8 @@ impl MigrationSet {
             Some(hashed) => (hashed, None),
             None => {
                 let (normalized, raw_differs) = self.read_text(&file, version, &mut read.findings)?;
-                let hashed = Hashed { hash: ContentHash::of_normalized(&normalized), raw_differs };
+                let emptiness = dbmigrate_core::sql::emptiness(&normalized);
+                let hashed = Hashed { hash: ContentHash::of_normalized(&normalized), raw_differs, emptiness };
                 (hashed, (keep_all || raw_differs).then_some(normalized))
             }
         };
@@ -427,6 +437,31 @@ fn duplicate(display_dir: &str, version: i64, files: &[Named]) -> Finding {
     ))
 }
 
+/// An up file with nothing to run would be recorded as applied without doing anything: an
+/// error when it is empty or the unedited template of `new`, a warning when it holds comments.
+fn empty_up(emptiness: Emptiness, file: String, version: i64) -> Option<Finding> {
+    let message = "the migration has no statements: it would be recorded as applied and do nothing";
+    let finding = match emptiness {
+        Emptiness::Fine => return None,
+        Emptiness::CommentsOnly => Finding::warning(Rule::EmptyUp, file, message),
+        Emptiness::Unwritten => Finding::error(Rule::EmptyUp, file, message)
+            .help("write the SQL it should run (the file `cargo dbmigrate new` writes holds only comments)"),
+    };
+    Some(
+        finding
+            .help("if it must stay empty, say why on a line of its own: `-- dbmigrate:empty <reason>`")
+            .about(version),
+    )
+}
+
+/// Migrations are real files: a link's target can change (or point out of the folder, even
+/// at `/etc/passwd`) without the folder changing, so the build's cache, the CLI's no-op check
+/// and refinery's own scan could each see another text.
+fn symlink(file: String) -> Finding {
+    Finding::error(Rule::Symlink, file, "a migration file must be a regular file, not a symbolic link")
+        .help("replace the link with a copy of the file it points to")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -474,9 +509,36 @@ mod tests {
 
     #[test]
     fn down_without_up_is_an_error() {
-        let (_, findings) = set_of(&[("V1__a.sql", ""), ("V1__b.down.sql", "")]);
+        let (_, findings) = set_of(&[("V1__a.sql", "SELECT 1;"), ("V1__b.down.sql", "")]);
         assert_eq!(codes(&findings), ["orphan-down"]);
         assert_eq!(findings[0].file.as_deref(), Some("migrations/V1__b.down.sql"));
+    }
+
+    #[test]
+    fn an_up_file_with_nothing_to_run_is_an_error_unless_it_says_why() {
+        let template = "-- add users\n-- Created 2026-12-01T00:00:00Z by cargo dbmigrate new.\n\n";
+        let files =
+            [("V1__a.sql", template), ("V2__b.sql", "-- dbmigrate:empty squashed\n"), ("V3__c.sql", "-- no-op\n")];
+        let (_, findings) = set_of(&files);
+        assert_eq!(codes(&findings), ["empty-up", "empty-up"]);
+        assert!(findings[0].is_error() && findings[0].version == Some(1), "{findings:?}");
+        assert!(!findings[1].is_error() && findings[1].version == Some(3), "a comment-only no-op only warns");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn linked_files_are_errors_and_linked_folders_are_subfolders() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let migrations = dir.path().join("migrations");
+        std::fs::create_dir_all(&migrations).expect("mkdir");
+        std::fs::write(dir.path().join("outside.sql"), "SELECT 1;").expect("write");
+        std::fs::create_dir(dir.path().join("elsewhere")).expect("mkdir");
+        std::os::unix::fs::symlink(dir.path().join("outside.sql"), migrations.join("V1__a.sql")).expect("link");
+        std::os::unix::fs::symlink(dir.path().join("elsewhere"), migrations.join("more")).expect("link");
+        let (_, findings) = MigrationSet::load(dir.path(), "migrations");
+        let mut found = codes(&findings);
+        found.sort_unstable();
+        assert_eq!(found, ["subfolder", "symlink"]);
     }
 
     #[test]

@@ -6,6 +6,38 @@
 /// The first line that makes a script run outside any transaction.
 pub const NO_TRANSACTION_MARKER: &str = "-- dbmigrate:no-transaction";
 
+/// The line that lets an up file stay without statements, followed by the reason.
+pub const EMPTY_MARKER: &str = "-- dbmigrate:empty";
+
+/// How `cargo dbmigrate new` signs the up file it writes: a file holding nothing else is the
+/// template left unedited.
+pub const NEW_TEMPLATE_SIGNATURE: &str = "by cargo dbmigrate new.";
+
+/// What an up file holds when it may have nothing to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Emptiness {
+    /// It has statements, or says why it has none (`-- dbmigrate:empty <reason>`).
+    Fine,
+    /// Only comments: real histories have such no-op migrations (vaultwarden's SQLite ones),
+    /// so this is worth a warning, not a refusal.
+    CommentsOnly,
+    /// Nothing at all, or the template `new` writes, unedited: certainly a mistake, since it
+    /// would be recorded as applied without doing anything.
+    Unwritten,
+}
+
+/// Classifies an up file's text.
+pub fn emptiness(sql: &str) -> Emptiness {
+    let explained = sql.lines().any(|l| l.trim().strip_prefix(EMPTY_MARKER).is_some_and(|why| !why.trim().is_empty()));
+    if !is_blank(sql) || explained {
+        return Emptiness::Fine;
+    }
+    let lines = sql.lines().map(str::trim).filter(|l| !l.is_empty()).count();
+    let signed =
+        sql.lines().map(str::trim).any(|l| l.starts_with("-- Created ") && l.ends_with(NEW_TEMPLATE_SIGNATURE));
+    if lines == 0 || (signed && lines <= 2) { Emptiness::Unwritten } else { Emptiness::CommentsOnly }
+}
+
 /// Whether a script must run outside a transaction: its first line is [`NO_TRANSACTION_MARKER`].
 pub fn wants_no_transaction(sql: &str) -> bool {
     sql.lines().next().map(str::trim) == Some(NO_TRANSACTION_MARKER)
@@ -45,7 +77,20 @@ pub fn line_of(text: &str, offset: usize) -> usize {
 
 #[cfg(test)]
 mod tests {
+
     use super::*;
+
+    #[test]
+    fn an_up_file_without_statements_is_classified() {
+        assert_eq!(emptiness(""), Emptiness::Unwritten);
+        assert_eq!(emptiness("  \n"), Emptiness::Unwritten);
+        let template = "-- add users\n-- Created 2026-12-01T00:00:00Z by cargo dbmigrate new.\n\n";
+        assert_eq!(emptiness(template), Emptiness::Unwritten);
+        assert_eq!(emptiness("-- SQLite cannot change a column's type; nothing to do\n"), Emptiness::CommentsOnly);
+        assert_eq!(emptiness("-- dbmigrate:empty\n"), Emptiness::CommentsOnly, "a reason is required");
+        assert_eq!(emptiness("-- dbmigrate:empty kept for the history of a squashed set\n"), Emptiness::Fine);
+        assert_eq!(emptiness("SELECT 1;"), Emptiness::Fine);
+    }
 
     #[test]
     fn blank_is_whitespace_and_comments_only() {

@@ -77,7 +77,8 @@ fn write_files(
     let created_at = now.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
     let up_name = up_file(version, name);
     let up = inside(dir, &up_name)?;
-    fsutil::create_new(&up, &format!("-- {one_line}\n-- Created {created_at} by cargo dbmigrate new.\n\n"))?;
+    let signature = dbmigrate_core::sql::NEW_TEMPLATE_SIGNATURE;
+    fsutil::create_new(&up, &format!("-- {one_line}\n-- Created {created_at} {signature}\n\n"))?;
     if !with_down {
         return Ok(vec![up]);
     }

@@ -119,3 +119,19 @@ fn found_from_a_subfolder_and_with_manifest_path() {
     cli_at(elsewhere.path()).args(["new", "via manifest", "--manifest-path"]).arg(&manifest).assert().success();
     assert_eq!(fixture.list("migrations").len(), 4);
 }
+
+/// The files `new` writes are a start, not a migration: left unedited, `check` (like the build)
+/// refuses the up file, which would otherwise be recorded as applied and do nothing.
+#[test]
+fn an_unedited_new_migration_is_refused_until_written() {
+    let fixture = crate_with_migrations();
+    let out = cli_at(fixture.path()).args(["new", "add users"]).output().expect("run new");
+    assert!(out.status.success());
+    let up = String::from_utf8_lossy(&out.stdout).lines().next().expect("the up path").to_owned();
+    let check = cli_at(fixture.path()).arg("check").output().expect("run check");
+    assert_eq!(check.status.code(), Some(1), "{}", String::from_utf8_lossy(&check.stderr));
+    assert!(String::from_utf8_lossy(&check.stderr).contains("error[empty-up]"));
+    fixture.write(&up, "CREATE TABLE users (id INTEGER PRIMARY KEY);\n");
+    let check = cli_at(fixture.path()).arg("check").output().expect("run check");
+    assert_eq!(check.status.code(), Some(0), "{}", String::from_utf8_lossy(&check.stderr));
+}
