@@ -8,6 +8,9 @@ use crate::shell::Shell;
 use crate::{CliError, workspace};
 use std::time::Duration;
 
+/// The longest lock wait every backend can express: SQLite's busy timeout is an `i32` of ms.
+const MAX_LOCK_TIMEOUT: u64 = i32::MAX as u64 / 1000;
+
 /// Options of every command that talks to a database.
 #[derive(Debug, Clone, clap::Args)]
 pub struct DbArgs {
@@ -15,8 +18,9 @@ pub struct DbArgs {
     /// `database-url-env`, usually $DATABASE_URL, else the crate's `default-database`)
     #[arg(long, value_name = "URL")]
     pub database_url: Option<String>,
-    /// Seconds to wait for another migrator to finish before giving up
-    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    /// Seconds to wait for another migrator to finish before giving up (at most 2147483,
+    /// SQLite's limit: its busy timeout is a 32-bit count of milliseconds)
+    #[arg(long, value_name = "SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(0..=MAX_LOCK_TIMEOUT))]
     pub lock_timeout: u64,
 }
 

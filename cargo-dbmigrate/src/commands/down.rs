@@ -18,7 +18,8 @@ Examples:
   cargo dbmigrate down --to 20260101120000 --dry-run
 
 Refuses before changing anything when a migration to revert has no down file, an empty
-one (irreversible), or was edited since it was applied.")]
+one (irreversible), or was edited since it was applied. On a terminal it asks first, naming
+the database (--yes skips the question; scripts are not asked).")]
 pub struct DownArgs {
     #[command(flatten)]
     db: DbArgs,
@@ -33,6 +34,9 @@ pub struct DownArgs {
     /// Print the SQL that would run; change nothing
     #[arg(long)]
     dry_run: bool,
+    /// Do not ask for confirmation on a terminal
+    #[arg(long)]
+    yes: bool,
     /// Output format
     #[arg(long, value_enum, default_value_t)]
     format: Format,
@@ -41,6 +45,8 @@ pub struct DownArgs {
 /// Runs `down`.
 pub fn run(args: &DownArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
     let goal = match args.to {
+        // 0 means "before the first migration", so a `V0__` migration is reverted too.
+        Some(0) => Goal::DownTo(-1),
         Some(v) => Goal::DownTo(v),
         None => Goal::DownSteps(args.steps.unwrap_or(1)),
     };
@@ -51,6 +57,7 @@ pub fn run(args: &DownArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
         dry_run: args.dry_run,
         single_transaction: false,
         format: args.format,
+        confirm: !args.yes,
     };
     migrate::execute(&request, global, shell)
 }

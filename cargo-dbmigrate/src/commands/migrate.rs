@@ -11,6 +11,7 @@ use crate::render::notes::Notes;
 use crate::shell::Shell;
 use crate::{CliResult, exit_code, workspace};
 use dbmigrate_runtime::Goal;
+use std::io::{BufRead, IsTerminal, Write};
 
 /// What `run` or `down` was asked to do.
 pub struct Request<'a> {
@@ -20,6 +21,8 @@ pub struct Request<'a> {
     pub dry_run: bool,
     pub single_transaction: bool,
     pub format: Format,
+    /// Ask on a terminal before changing anything (`down` without `--yes`).
+    pub confirm: bool,
 }
 
 /// Runs the request: backups, retries, verification and restores happen in `ops::deploy`.
@@ -32,6 +35,10 @@ pub fn execute(request: &Request<'_>, global: &GlobalArgs, shell: &Shell) -> Cli
         let mut session = session::open(&target, &db, request.single_transaction, &mut notify)?;
         let sql = session.engine.dry_run(&session::scripts(&session.set), request.goal)?;
         return print_dry_run(&sql, request.format);
+    }
+    if request.confirm && std::io::stdin().is_terminal() {
+        let url = session::database_url(&target, &db)?;
+        confirm(request.goal, &url)?;
     }
     let plan = Deploy {
         goal: request.goal,
@@ -59,4 +66,23 @@ fn print_dry_run(sql: &[String], format: Format) -> CliResult {
         Format::Human => sql.iter().for_each(|s| println!("{}", s.trim_end())),
     }
     Ok(exit_code::OK)
+}
+
+/// Asks before reverting, naming how much and which database; anything but yes cancels.
+fn confirm(goal: Goal, url: &dbmigrate_runtime::DatabaseUrl) -> Result<(), crate::CliError> {
+    let what = match goal {
+        Goal::DownSteps(1) => "the newest migration".to_owned(),
+        Goal::DownSteps(n) => format!("the newest {n} migrations"),
+        Goal::DownTo(v) if v < 1 => "every migration".to_owned(),
+        Goal::DownTo(v) => format!("every migration newer than {v}"),
+        Goal::Latest | Goal::UpTo(_) => return Ok(()),
+    };
+    eprint!("revert {what} of {url}? [y/N] ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    let _ = std::io::stdin().lock().read_line(&mut answer);
+    match answer.trim() {
+        "y" | "Y" | "yes" => Ok(()),
+        _ => Err(crate::CliError::usage("down cancelled; nothing was changed")),
+    }
 }

@@ -40,8 +40,12 @@ pub fn run(args: &ReleaseArgs, global: &GlobalArgs, shell: &Shell) -> CliResult 
         (Some(version), Some(reason)) => rehash(&checked, version, reason, shell)?,
         _ => release(&checked, args.up_to, shell)?,
     };
-    let Some(log) = log else { return Ok(exit_code::OK) };
+    let Some((log, done)) = log else { return Ok(exit_code::OK) };
+    // Written first: what is announced is what the lock holds.
     fsutil::write_atomic(&log_path, &log.render())?;
+    for (verb, what) in done {
+        shell.status(verb, what);
+    }
     shell.note(format!("commit `{shown}` together with the migrations"));
     Ok(exit_code::OK)
 }
@@ -57,7 +61,10 @@ fn refuse_on_errors<'a>(findings: impl Iterator<Item = &'a Finding>, shell: &She
         .hint("fix them as each `help:` says, then run release again"))
 }
 
-fn release(checked: &Checked, up_to: Option<i64>, shell: &Shell) -> Result<Option<ReleaseLog>, CliError> {
+/// The new release log and the lines to announce once it is written.
+type Recorded = Option<(ReleaseLog, Vec<(&'static str, String)>)>;
+
+fn release(checked: &Checked, up_to: Option<i64>, shell: &Shell) -> Result<Recorded, CliError> {
     refuse_on_errors(checked.findings.iter(), shell)?;
     let mut log = checked.release_log.clone();
     let chosen: Vec<_> = checked.unreleased().filter(|m| up_to.is_none_or(|v| m.version <= v)).collect();
@@ -65,14 +72,15 @@ fn release(checked: &Checked, up_to: Option<i64>, shell: &Shell) -> Result<Optio
         shell.status("Unchanged", "no unreleased migrations to release");
         return Ok(None);
     }
+    let mut done = Vec::new();
     for m in chosen {
         log.record(m);
-        shell.status("Released", checked.set.display(&m.up_file));
+        done.push(("Released", checked.set.display(&m.up_file)));
     }
-    Ok(Some(log))
+    Ok(Some((log, done)))
 }
 
-fn rehash(checked: &Checked, version: i64, reason: &str, shell: &Shell) -> Result<Option<ReleaseLog>, CliError> {
+fn rehash(checked: &Checked, version: i64, reason: &str, shell: &Shell) -> Result<Recorded, CliError> {
     if reason.trim().is_empty() {
         return Err(CliError::usage("--reason is empty").hint("say why the released migration had to change"));
     }
@@ -95,6 +103,5 @@ fn rehash(checked: &Checked, version: i64, reason: &str, shell: &Shell) -> Resul
     }
     let mut log = checked.release_log.clone();
     log.rehash(m, reason);
-    shell.status("Rehashed", format!("{} ({reason})", checked.set.display(&m.up_file)));
-    Ok(Some(log))
+    Ok(Some((log, vec![("Rehashed", format!("{} ({reason})", checked.set.display(&m.up_file)))])))
 }

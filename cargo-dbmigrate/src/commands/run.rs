@@ -49,6 +49,7 @@ pub fn run(args: &RunArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
         dry_run: args.dry_run,
         single_transaction: args.single_transaction,
         format: args.format,
+        confirm: false,
     };
     migrate::execute(&request, global, shell)
 }

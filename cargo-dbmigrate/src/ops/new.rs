@@ -24,7 +24,7 @@ pub fn create(target: &Target, message: &str, with_down: bool) -> Result<Vec<Pat
             .hint("create it with `cargo dbmigrate init`")
     })?;
     let now = OffsetDateTime::now_utc();
-    let version = next_version(timestamp(now), newest);
+    let version = next_version(timestamp(now), newest)?;
     write_files(&dir, version, &name, message, now, with_down)
 }
 
@@ -58,10 +58,13 @@ pub fn timestamp(t: OffsetDateTime) -> i64 {
 
 /// Now, unless the newest migration is already at or past now (clock skew, or two `new` in the
 /// same second): then newest + 1, so versions only ever grow.
-pub fn next_version(now: i64, newest: Option<i64>) -> i64 {
+pub fn next_version(now: i64, newest: Option<i64>) -> Result<i64, CliError> {
     match newest {
-        Some(newest) if newest >= now => newest.saturating_add(1),
-        _ => now,
+        Some(newest) if newest >= now => newest.checked_add(1).ok_or_else(|| {
+            CliError::failure(format!("the newest migration has version {newest}, the largest there is"))
+                .hint("no version can follow it: give that migration a smaller one (`cargo dbmigrate renumber <file>` if it is unreleased)")
+        }),
+        _ => Ok(now),
     }
 }
 
@@ -129,10 +132,12 @@ mod tests {
 
     #[test]
     fn versions_only_grow() {
-        assert_eq!(next_version(20260101000000, None), 20260101000000);
-        assert_eq!(next_version(20260101000000, Some(20251231000000)), 20260101000000);
-        assert_eq!(next_version(20260101000000, Some(20260101000000)), 20260101000001);
-        assert_eq!(next_version(20260101000000, Some(20270101000000)), 20270101000001);
+        let next = |newest| next_version(20260101000000, newest).ok();
+        assert_eq!(next(None), Some(20260101000000));
+        assert_eq!(next(Some(20251231000000)), Some(20260101000000));
+        assert_eq!(next(Some(20260101000000)), Some(20260101000001));
+        assert_eq!(next(Some(20270101000000)), Some(20270101000001));
+        assert_eq!(next(Some(i64::MAX)), None, "never a duplicate of the largest version");
     }
 
     #[test]

@@ -41,9 +41,7 @@ impl<'a> Notes<'a> {
             }
             Note::Failed { direction, applied } => {
                 let verb = if direction == Direction::Up { "applied" } else { "reverted" };
-                let done: Vec<String> = applied.iter().map(|a| dbmigrate_core::label(a.version, &a.name)).collect();
-                let done = if done.is_empty() { "none".to_owned() } else { done.join(", ") };
-                shell.note(format!("{verb} before the failure: {done}"));
+                shell.note(format!("{verb} before the failure: {}", done_list(applied, shell.verbosity())));
             }
             Note::Retrying { error, wait, attempt, of } => {
                 shell.warn(format!("{error}; retrying in {:.1}s ({attempt}/{of})", wait.as_secs_f64()));
@@ -85,6 +83,20 @@ impl<'a> Notes<'a> {
                 self.shell.verbose("Done", format!("{label} in {:.3}s", duration.as_secs_f64()));
             }
         }
+    }
+}
+
+/// What was done before a failure: every label, or for a long list (a failed `down --to 0`
+/// of hundreds) the count, the first and the last, unless `-v` asks for all.
+fn done_list(applied: &[dbmigrate_runtime::Applied], verbosity: Verbosity) -> String {
+    const LONG: usize = 8;
+    let label = |a: &dbmigrate_runtime::Applied| dbmigrate_core::label(a.version, &a.name);
+    match applied {
+        [] => "none".to_owned(),
+        [first, .., last] if applied.len() > LONG && verbosity < Verbosity::Verbose => {
+            format!("{} migrations, {} … {} (-v lists them all)", applied.len(), label(first), label(last))
+        }
+        all => all.iter().map(label).collect::<Vec<_>>().join(", "),
     }
 }
 

@@ -140,3 +140,22 @@ fn sqlite_single_transaction_rolls_back_everything() {
 fn pg_single_transaction_rolls_back_everything() {
     single_transaction_rolls_back_everything(Backend::Postgres);
 }
+
+/// A long list of what was done before a failure is summarised (`-v` would show all of it).
+#[test]
+fn a_long_list_before_a_failure_is_summarised() {
+    let fixture = crate_with("long", &[]);
+    for v in 1..=12 {
+        fixture.write(&format!("migrations/V{v}__t{v}.sql"), &format!("CREATE TABLE t{v} (id INT);\n"));
+    }
+    fixture.write("migrations/V13__bad.sql", "INSERT INTO nope VALUES (1);\n");
+    let db = TestDb::new(Backend::Sqlite, "long", fixture.path());
+    let out = dbm(fixture.path(), &db.url, &["run", "--no-backup"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("applied before the failure: 12 migrations, V1__t1 … V12__t12 (-v lists them all)"),
+        "{stderr}"
+    );
+    let out = dbm(fixture.path(), &db.url, &["run", "--no-backup", "-v"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("applied before the failure: none"), "{}", text(&out));
+}
