@@ -219,12 +219,23 @@ impl DatabaseUrl {
 
     /// Replaces every secret of this URL found in `message` with `***`.
     pub(crate) fn scrub(&self, message: &str) -> String {
-        let mut out = message.to_string();
-        for secret in self.secrets() {
-            out = out.replace(&secret, "***");
-        }
-        out
+        scrub(message, &self.secrets())
     }
+}
+
+/// Replaces each secret in `message` with `***`. A secret shorter than 4 characters is only
+/// replaced where it stands as a URL's password (`:<secret>@`): scrubbing every occurrence of
+/// one or two letters mangles the whole message and gives the secret away by elimination.
+fn scrub(message: &str, secrets: &[String]) -> String {
+    let mut out = message.to_string();
+    for secret in secrets.iter().filter(|s| !s.is_empty()) {
+        out = if secret.chars().count() >= 4 {
+            out.replace(secret.as_str(), "***")
+        } else {
+            out.replace(&format!(":{secret}@"), ":***@")
+        };
+    }
+    out
 }
 
 fn decode(s: &str) -> String {
@@ -365,6 +376,15 @@ fn redacted(url: &url::Url) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn short_secrets_are_scrubbed_only_where_they_are_the_password() {
+        let secrets = vec!["r".to_owned()];
+        let message = "relation \"users\" does not exist at postgres://app:r@db/app";
+        assert_eq!(scrub(message, &secrets), "relation \"users\" does not exist at postgres://app:***@db/app");
+        let secrets = vec!["s3cret".to_owned()];
+        assert_eq!(scrub("password s3cret rejected", &secrets), "password *** rejected");
+    }
+
     use super::*;
 
     fn p(s: &str) -> DatabaseUrl {

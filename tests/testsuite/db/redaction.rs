@@ -95,3 +95,25 @@ fn password_never_printed() {
         assert_no_secret(&format!("status with DATABASE_URL={url}"), &out);
     }
 }
+
+/// One- and two-letter passwords: a migration's error keeps its words ("relation … does not
+/// exist" is not turned into "r***lation … do***s not …"), and the password field is still
+/// hidden wherever the URL is shown.
+#[test]
+fn short_passwords_do_not_mangle_messages() {
+    let fixture = crate_with("short", &[("V1__bad.sql", "INSERT INTO nope VALUES (1);\n")]);
+    let db = TestDb::new(Backend::Postgres, "short", fixture.path());
+    for password in ["e", "es"] {
+        let url = db.url.replace("postgres@", &format!("postgres:{password}@"));
+        let out = Command::new(cli_bin())
+            .args(["dbmigrate", "-v", "run", "--no-backup", "--database-url", &url])
+            .current_dir(fixture.path())
+            .env("CARGO_TERM_COLOR", "never")
+            .output()
+            .expect("run");
+        assert_eq!(code(&out), 101, "{}", text(&out));
+        let all = text(&out);
+        assert!(all.contains("relation \"nope\" does not exist"), "the message keeps its words:\n{all}");
+        assert!(!all.contains(&format!(":{password}@")), "the password is hidden:\n{all}");
+    }
+}
