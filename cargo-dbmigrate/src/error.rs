@@ -27,12 +27,14 @@ pub struct CliError {
     pub message: String,
     /// What to do, one line each, printed as `hint: …`.
     pub hints: Vec<String>,
+    /// Whether the command already printed a JSON document about this failure on stdout.
+    pub reported: bool,
 }
 
 impl CliError {
     /// An operational failure (exit 101).
     pub fn failure(message: impl Into<String>) -> Self {
-        Self { code: exit_code::FAILURE, message: message.into(), hints: Vec::new() }
+        Self { code: exit_code::FAILURE, message: message.into(), hints: Vec::new(), reported: false }
     }
 
     /// A usage error (exit 2).

@@ -26,6 +26,13 @@ pub struct BackupsArgs {
     format: Format,
 }
 
+impl BackupsArgs {
+    /// The output format asked for.
+    pub fn format(&self) -> Format {
+        self.format
+    }
+}
+
 /// Runs `backups`.
 pub fn run(args: &BackupsArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
     let target = workspace::locate(global.selector())?;

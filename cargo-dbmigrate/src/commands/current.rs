@@ -18,6 +18,13 @@ pub struct CurrentArgs {
     format: Format,
 }
 
+impl CurrentArgs {
+    /// The output format asked for.
+    pub fn format(&self) -> Format {
+        self.format
+    }
+}
+
 /// Runs `current`.
 pub fn run(args: &CurrentArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
     let mut session = args.db.open(global, shell)?;

@@ -42,6 +42,13 @@ pub struct DownArgs {
     format: Format,
 }
 
+impl DownArgs {
+    /// The output format asked for.
+    pub fn format(&self) -> Format {
+        self.format
+    }
+}
+
 /// Runs `down`.
 pub fn run(args: &DownArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
     let goal = match args.to {

@@ -18,6 +18,13 @@ pub struct HistoryArgs {
     format: Format,
 }
 
+impl HistoryArgs {
+    /// The output format asked for.
+    pub fn format(&self) -> Format {
+        self.format
+    }
+}
+
 /// Runs `history`.
 pub fn run(args: &HistoryArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
     let mut session = args.db.open(global, shell)?;

@@ -60,8 +60,45 @@ pub enum Command {
     Restore(restore::RestoreArgs),
 }
 
-/// Runs a parsed command.
+impl Command {
+    /// Whether the command was asked for one JSON document on stdout.
+    fn wants_json(&self) -> bool {
+        let format = match self {
+            Command::Check(a) => a.format,
+            Command::Run(a) => a.format(),
+            Command::Down(a) => a.format(),
+            Command::Status(a) => a.format(),
+            Command::Current(a) => a.format(),
+            Command::History(a) => a.format(),
+            Command::Show(a) => a.format(),
+            Command::Backups(a) => a.format(),
+            Command::Restore(a) => a.format(),
+            Command::Init(_)
+            | Command::New(_)
+            | Command::Release(_)
+            | Command::Renumber(_)
+            | Command::Stamp(_)
+            | Command::Repair(_) => return false,
+        };
+        format == crate::render::Format::Json
+    }
+}
+
+/// Runs a parsed command. A failure of a command asked for JSON is a JSON document on stdout
+/// too (unless the command printed its own), so a pipeline parsing stdout never reads nothing.
 pub fn run(command: Command, global: &GlobalArgs, shell: &Shell) -> CliResult {
+    let json = command.wants_json();
+    let result = dispatch(command, global, shell);
+    if let Err(e) = &result
+        && json
+        && !e.reported
+    {
+        println!("{}", serde_json::json!({ "ok": false, "error": e.message, "hints": e.hints, "exit_code": e.code }));
+    }
+    result
+}
+
+fn dispatch(command: Command, global: &GlobalArgs, shell: &Shell) -> CliResult {
     match command {
         Command::Init(args) => init::run(&args, global, shell),
         Command::New(args) => new::run(&args, global, shell),

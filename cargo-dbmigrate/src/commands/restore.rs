@@ -44,6 +44,13 @@ pub struct RestoreArgs {
     format: Format,
 }
 
+impl RestoreArgs {
+    /// The output format asked for.
+    pub fn format(&self) -> Format {
+        self.format
+    }
+}
+
 /// Runs `restore`.
 pub fn run(args: &RestoreArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
     let target = workspace::locate(global.selector())?;

@@ -39,6 +39,13 @@ pub struct RunArgs {
     format: Format,
 }
 
+impl RunArgs {
+    /// The output format asked for.
+    pub fn format(&self) -> Format {
+        self.format
+    }
+}
+
 /// Runs `run`.
 pub fn run(args: &RunArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
     let goal = args.target.map_or(Goal::Latest, Goal::UpTo);

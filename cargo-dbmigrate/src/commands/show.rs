@@ -25,6 +25,13 @@ pub struct ShowArgs {
     format: Format,
 }
 
+impl ShowArgs {
+    /// The output format asked for.
+    pub fn format(&self) -> Format {
+        self.format
+    }
+}
+
 /// Runs `show`.
 pub fn run(args: &ShowArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
     let mut session = args.db.open(global, shell)?;

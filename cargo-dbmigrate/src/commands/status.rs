@@ -29,6 +29,13 @@ pub struct StatusArgs {
     format: Format,
 }
 
+impl StatusArgs {
+    /// The output format asked for.
+    pub fn format(&self) -> Format {
+        self.format
+    }
+}
+
 fn status_json(s: &MigrationStatus) -> serde_json::Value {
     json!({
         "version": s.version, "name": s.name, "state": render::state_name(s.state),

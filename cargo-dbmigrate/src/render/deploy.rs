@@ -107,6 +107,7 @@ fn migration_failed(f: Failure, format: Format, how: Invocation<'_>, shell: &She
             "restored": matches!(f.restore, Some(Ok(()))),
         });
         println!("{json}");
+        error.reported = true;
     }
     error
 }

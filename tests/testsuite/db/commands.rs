@@ -242,3 +242,19 @@ fn deleted_file_is_missing(backend: Backend) {
     assert_code(&dbm(dir, url, &["repair", "--version", "2", "--as", "pending"]), 0);
     assert_eq!(db.versions(), vec![1]);
 }
+
+/// Asked for JSON, a command that fails still prints one JSON document on stdout.
+#[test]
+fn a_failure_asked_for_json_is_json_on_stdout() {
+    let fixture = crate_with("jsonerr", FILES);
+    let refused = "postgres://postgres@127.0.0.1:1/nothing";
+    for args in
+        [&["status", "--format", "json"][..], &["current", "--format", "json"], &["history", "--format", "json"]]
+    {
+        let out = dbm(fixture.path(), refused, args);
+        assert_code(&out, 101);
+        let doc = json(&out);
+        assert_eq!(doc["ok"], false, "{doc}");
+        assert!(doc["error"].as_str().is_some_and(|e| e.contains("could not connect")), "{doc}");
+    }
+}
