@@ -41,7 +41,11 @@ impl ServerConn {
             password: url.password(),
             database,
             params: url.public_params(),
-            connect_timeout: url.connect_timeout().unwrap_or(dbmigrate_runtime::DEFAULT_CONNECT_TIMEOUT).as_secs().max(1),
+            connect_timeout: url
+                .connect_timeout()
+                .unwrap_or(dbmigrate_runtime::DEFAULT_CONNECT_TIMEOUT)
+                .as_secs()
+                .max(1),
         })
     }
 

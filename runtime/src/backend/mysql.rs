@@ -104,7 +104,8 @@ fn keepalives(opts: OptsBuilder) -> OptsBuilder {
     let (idle, interval, count, user_timeout) = super::KEEPALIVE;
     let opts = opts.tcp_keepalive_time_ms(Some(idle.as_millis() as u32));
     #[cfg(any(target_os = "linux", target_os = "macos"))]
-    let opts = opts.tcp_keepalive_probe_interval_secs(Some(interval.as_secs() as u32)).tcp_keepalive_probe_count(Some(count));
+    let opts =
+        opts.tcp_keepalive_probe_interval_secs(Some(interval.as_secs() as u32)).tcp_keepalive_probe_count(Some(count));
     #[cfg(target_os = "linux")]
     let opts = opts.tcp_user_timeout_ms(Some(user_timeout.as_millis() as u32));
     let _ = (interval, count, user_timeout);
