@@ -86,6 +86,10 @@ impl From<dbmigrate_runtime::Error> for CliError {
                 Some("restore the deleted migration file, or mark it pending with `cargo dbmigrate repair`")
             }
             Error::Connect { .. } => Some("check the URL, that the server is up, and the credentials"),
+            Error::Timeout { .. } => Some(
+                "check that the URL points at that kind of server and that it is not overloaded, or raise \
+                 --connect-timeout (or the URL's connect_timeout)",
+            ),
             _ => None,
         };
         let err = CliError::failure(e.to_string());

@@ -26,6 +26,9 @@ pub struct Options {
     pub setup_sql: Option<String>,
     /// How long to wait for the migration lock (and for SQLite's busy lock).
     pub lock_timeout: Duration,
+    /// The bound on a server's TCP connect, TLS handshake, authentication and history and
+    /// lock reads (not on migration statements); a url's `connect_timeout` wins over it.
+    pub connect_timeout: Duration,
     /// Run a whole `migrate` in one transaction (not on MySQL/MariaDB,
     /// where DDL commits implicitly).
     pub single_transaction: bool,
@@ -43,6 +46,7 @@ impl Default for Options {
             table: dbmigrate_core::DEFAULT_HISTORY_TABLE.to_string(),
             setup_sql: None,
             lock_timeout: Duration::from_secs(60),
+            connect_timeout: crate::DEFAULT_CONNECT_TIMEOUT,
             single_transaction: false,
             allow_out_of_order: false,
             abort_divergent: true,
@@ -169,7 +173,7 @@ impl Engine {
     /// Connects and runs the set-up SQL.
     pub fn connect(url: &DatabaseUrl, options: Options) -> Result<Self> {
         let table = Table::new(&options.table)?;
-        let conn = backend::connect(url, options.setup_sql.as_deref(), options.lock_timeout)?;
+        let conn = backend::connect(url, options.setup_sql.as_deref(), options.lock_timeout, options.connect_timeout)?;
         Ok(Engine { url: url.clone(), options, table, conn })
     }
 

@@ -40,6 +40,9 @@ pub enum Error {
         /// as opposed to refusing us (credentials, tls, a bad url).
         transient: bool,
     },
+    /// The server accepted the connection (or not even that) but did not answer in time.
+    #[error("timed out after {seconds}s {} {url} ({phase})", phase.doing())]
+    Timeout { url: String, seconds: u64, phase: Phase },
     #[error("timed out after {seconds}s waiting for the migration lock on {url}; another migration may be running")]
     LockTimeout { url: String, seconds: u64 },
     #[error("{context}: {message}{}", code_suffix(.code))]
@@ -101,11 +104,41 @@ impl Error {
     /// number); a migration that left a MySQL/MariaDB migration half applied never is.
     pub fn is_transient(&self) -> bool {
         match self {
-            Error::LockTimeout { .. } => true,
+            Error::LockTimeout { .. } | Error::Timeout { .. } => true,
             Error::Connect { transient, .. } | Error::Database { transient, .. } => *transient,
             Error::Migration { transient, dirty, .. } => *transient && !*dirty,
             _ => false,
         }
+    }
+}
+
+/// Where a bounded network wait was when it ran out, for [`Error::Timeout`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// The TCP connection was not established.
+    TcpConnect,
+    /// TLS negotiation (PostgreSQL's SSLRequest answer included) did not finish.
+    TlsHandshake,
+    /// The server's greeting, the login exchange or the session's first query did not finish.
+    Authentication,
+    /// A connected server did not answer a bounded query (the history or the lock).
+    ReadingTheReply,
+}
+
+impl Phase {
+    fn doing(self) -> &'static str {
+        if self == Phase::ReadingTheReply { "waiting for" } else { "connecting to" }
+    }
+}
+
+impl fmt::Display for Phase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Phase::TcpConnect => "tcp connect",
+            Phase::TlsHandshake => "tls handshake",
+            Phase::Authentication => "authentication",
+            Phase::ReadingTheReply => "reading the reply",
+        })
     }
 }
 
@@ -173,5 +206,8 @@ mod tests {
         assert!(!migration(true, true).is_transient(), "half applied on MariaDB: never");
         assert!(!migration(false, false).is_transient(), "a SQL error in a migration: never");
         assert!(!Error::Divergent(vec![]).is_transient());
+        let timeout = Error::Timeout { url: "postgres://h/db".into(), seconds: 10, phase: Phase::TlsHandshake };
+        assert!(timeout.is_transient(), "a stuck server may answer the next try");
+        assert_eq!(timeout.to_string(), "timed out after 10s connecting to postgres://h/db (tls handshake)");
     }
 }

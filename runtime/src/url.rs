@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use percent_encoding::percent_decode_str;
 
@@ -56,6 +57,8 @@ pub struct TlsConfig {
 
 /// PostgreSQL's TLS parameters, handled here and not by the driver.
 pub(crate) const PG_TLS_PARAMS: &[&str] = &["sslmode", "sslrootcert", "sslcert", "sslkey"];
+/// The connect and handshake bound in seconds, handled here and not by the drivers.
+pub(crate) const CONNECT_TIMEOUT: &str = "connect_timeout";
 /// MySQL/MariaDB's TLS parameters, handled here and not by the driver.
 pub(crate) const MY_TLS_PARAMS: &[&str] = &["ssl-mode", "ssl_mode", "sslmode", "ssl-ca", "ssl_ca"];
 
@@ -66,6 +69,8 @@ const MY_MODES: &str = "DISABLED, PREFERRED, REQUIRED, VERIFY_CA, VERIFY_IDENTIT
 #[derive(Clone)]
 pub struct DatabaseUrl {
     inner: Inner,
+    /// The connect bound for when the url names none ([`DatabaseUrl::with_connect_timeout`]).
+    fallback_timeout: Option<Duration>,
 }
 
 #[derive(Clone)]
@@ -98,7 +103,7 @@ impl DatabaseUrl {
                 ));
             }
         };
-        Ok(DatabaseUrl { inner })
+        Ok(DatabaseUrl { inner, fallback_timeout: None })
     }
 
     pub fn dialect(&self) -> Dialect {
@@ -174,6 +179,21 @@ impl DatabaseUrl {
             return Some(decode(p));
         }
         url.query_pairs().find(|(k, _)| k == "password").map(|(_, v)| v.into_owned())
+    }
+
+    /// The bound on connecting to this server: the url's `connect_timeout` (seconds), which
+    /// wins, else the one given to [`DatabaseUrl::with_connect_timeout`], else `None` (the
+    /// engine then uses [`Options::connect_timeout`](crate::Options)).
+    pub fn connect_timeout(&self) -> Option<Duration> {
+        let own = self.server_url().and_then(|u| connect_timeout_param(u).ok().flatten());
+        own.or(self.fallback_timeout)
+    }
+
+    /// This url with `timeout` as its connect bound when it names no `connect_timeout`, so the
+    /// engine and the dump tools fed from it wait the same.
+    pub fn with_connect_timeout(mut self, timeout: Duration) -> Self {
+        self.fallback_timeout = Some(timeout);
+        self
     }
 
     /// Query parameters other than the secret ones.
@@ -266,7 +286,21 @@ fn server(dialect: Dialect, text: &str) -> Result<Inner> {
         Dialect::Postgres => pg_tls(&url)?,
         _ => my_tls(&url)?,
     };
+    connect_timeout_param(&url)?;
     Ok(Inner::Server { dialect, url, tls })
+}
+
+/// The `connect_timeout` parameter (whole seconds, as libpq and the mysql client spell it),
+/// checked when the url is parsed. Unlike libpq, `0` (wait forever) is refused: no wait on
+/// the network may be unbounded.
+fn connect_timeout_param(url: &url::Url) -> Result<Option<Duration>> {
+    let Some((_, value)) = param(url, &[CONNECT_TIMEOUT]) else { return Ok(None) };
+    match value.trim().parse::<u64>() {
+        Ok(secs) if secs > 0 => Ok(Some(Duration::from_secs(secs))),
+        _ => Err(Error::Url(format!(
+            "connect_timeout `{value}` is not a number of seconds above 0: write e.g. connect_timeout=10"
+        ))),
+    }
 }
 
 /// The last value of the first of `names` present in the query.
@@ -389,6 +423,22 @@ mod tests {
 
     fn p(s: &str) -> DatabaseUrl {
         DatabaseUrl::parse(s, Path::new("/base")).expect("valid url")
+    }
+
+    #[test]
+    fn connect_timeout_is_whole_seconds_above_zero() {
+        assert_eq!(p("postgres://h/db?connect_timeout=3").connect_timeout(), Some(Duration::from_secs(3)));
+        assert_eq!(p("mysql://h/db?connect_timeout=7").connect_timeout(), Some(Duration::from_secs(7)));
+        assert_eq!(p("postgres://h/db").connect_timeout(), None);
+        let fallback = Duration::from_secs(5);
+        assert_eq!(p("postgres://h/db").with_connect_timeout(fallback).connect_timeout(), Some(fallback));
+        let own = p("postgres://h/db?connect_timeout=3").with_connect_timeout(fallback);
+        assert_eq!(own.connect_timeout(), Some(Duration::from_secs(3)), "the url's own wins");
+        for bad in ["0", "x", "-1", "1.5"] {
+            let err = DatabaseUrl::parse(&format!("mysql://h/db?connect_timeout={bad}"), Path::new("/"));
+            let message = err.err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(message.contains("connect_timeout") && message.contains("e.g. connect_timeout=10"), "{message}");
+        }
     }
 
     #[test]

@@ -15,6 +15,9 @@ pub struct ServerConn {
     pub database: String,
     /// Query parameters other than secrets (sslmode, ssl-mode, ...).
     pub params: Vec<(String, String)>,
+    /// Whole seconds a tool may take to connect: the url's `connect_timeout`, else
+    /// `--connect-timeout`, so a backup never hangs on a stuck server either.
+    pub connect_timeout: u64,
 }
 
 impl std::fmt::Debug for ServerConn {
@@ -38,11 +41,21 @@ impl ServerConn {
             password: url.password(),
             database,
             params: url.public_params(),
+            connect_timeout: url
+                .connect_timeout()
+                .unwrap_or(dbmigrate_runtime::DEFAULT_CONNECT_TIMEOUT)
+                .as_secs()
+                .max(1),
         })
     }
 
     pub fn pg_env(&self) -> Vec<(String, String)> {
-        let mut env = vec![("PGHOST".into(), self.host.clone()), ("PGDATABASE".into(), self.database.clone())];
+        let mut env = vec![
+            ("PGHOST".into(), self.host.clone()),
+            ("PGDATABASE".into(), self.database.clone()),
+            // libpq's bound on connecting and authenticating (it waits forever without one).
+            ("PGCONNECT_TIMEOUT".into(), self.connect_timeout.to_string()),
+        ];
         if let Some(port) = self.port {
             env.push(("PGPORT".into(), port.to_string()));
         }
@@ -58,7 +71,6 @@ impl ServerConn {
                 "sslrootcert" => "PGSSLROOTCERT",
                 "sslcert" => "PGSSLCERT",
                 "sslkey" => "PGSSLKEY",
-                "connect_timeout" => "PGCONNECT_TIMEOUT",
                 "application_name" => "PGAPPNAME",
                 "options" => "PGOPTIONS",
                 _ => continue,
@@ -88,6 +100,16 @@ impl ServerConn {
         args
     }
 
+    /// The `mariadb` client's arguments: [`Self::mysql_args`] and its bound on connecting and
+    /// logging in. mariadb-dump has no such option (it refuses `--connect-timeout`, on the
+    /// command line and in option files alike), so the dump runs only once the engine has
+    /// connected within the bound, under the migration lock.
+    pub fn mysql_client_args(&self) -> Vec<String> {
+        let mut args = self.mysql_args();
+        args.push(format!("--connect-timeout={}", self.connect_timeout));
+        args
+    }
+
     /// The mysql client's environment: the password, never in argv.
     pub fn mysql_env(&self) -> Vec<(String, String)> {
         self.password.iter().map(|p| ("MYSQL_PWD".to_owned(), p.clone())).collect()
@@ -110,10 +132,16 @@ mod tests {
         let env = conn.pg_env();
         assert!(env.contains(&("PGPASSWORD".to_owned(), "p@ss:w/rd".to_owned())), "{env:?}");
         assert!(env.contains(&("PGSSLROOTCERT".to_owned(), "/ca.pem".to_owned())), "{env:?}");
+        assert!(env.contains(&("PGCONNECT_TIMEOUT".to_owned(), "10".to_owned())), "{env:?}");
+        let bounded = url.clone().with_connect_timeout(std::time::Duration::from_secs(3));
+        let env = ServerConn::of(&bounded).expect("conn").pg_env();
+        assert!(env.contains(&("PGCONNECT_TIMEOUT".to_owned(), "3".to_owned())), "{env:?}");
         assert!(!format!("{conn:?}").contains("p@ss"));
         let my = DatabaseUrl::parse("mysql://root:secret@127.0.0.1/app", std::path::Path::new("/")).expect("url");
         let conn = ServerConn::of(&my).expect("conn");
         assert!(conn.mysql_args().iter().all(|a| !a.contains("secret")));
+        assert!(conn.mysql_client_args().contains(&"--connect-timeout=10".to_owned()), "the default bound");
+        assert!(!conn.mysql_args().iter().any(|a| a.starts_with("--connect-timeout")), "mariadb-dump refuses it");
         assert_eq!(conn.mysql_env(), [("MYSQL_PWD".to_owned(), "secret".to_owned())]);
     }
 }

@@ -150,10 +150,10 @@ UNION ALL SELECT routine_type, HEX(routine_name) FROM information_schema.routine
 UNION ALL SELECT 'EVENT', HEX(event_name) FROM information_schema.events WHERE event_schema = DATABASE()";
 
 impl Server<'_> {
-    /// The client or dump tool, connected, with `database` as the current database.
+    /// The client, connected (within the bound), with `database` as the current database.
     fn command(&self, tool: &Tool, database: &str) -> ProcessBuilder {
         let mut cmd = tool.command(&self.conn.mysql_env());
-        cmd.args(&self.conn.mysql_args()).arg(format!("--database={database}"));
+        cmd.args(&self.conn.mysql_client_args()).arg(format!("--database={database}"));
         cmd
     }
 

@@ -22,12 +22,20 @@ pub struct DbArgs {
     /// SQLite's limit: its busy timeout is a 32-bit count of milliseconds)
     #[arg(long, value_name = "SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(0..=MAX_LOCK_TIMEOUT))]
     pub lock_timeout: u64,
+    /// Seconds a server may take to connect, finish TLS and log in, and to answer the history
+    /// and lock queries (migration statements are not cut); a url's connect_timeout wins
+    #[arg(long, value_name = "SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    pub connect_timeout: u64,
 }
 
 impl DbArgs {
     /// The operations' view of these options.
     pub fn choice(&self) -> DbChoice {
-        DbChoice { url: self.database_url.clone(), lock_timeout: Duration::from_secs(self.lock_timeout) }
+        DbChoice {
+            url: self.database_url.clone(),
+            lock_timeout: Duration::from_secs(self.lock_timeout),
+            connect_timeout: Duration::from_secs(self.connect_timeout),
+        }
     }
 
     /// Locates the crate, validates its migrations and connects, showing findings as they come.

@@ -8,13 +8,26 @@ use dbmigrate_build::internal::MigrationSet;
 use dbmigrate_runtime::{DatabaseUrl, Engine, MigrationScript, Options};
 use std::time::Duration;
 
-/// Which database, and how long to wait for another migrator.
-#[derive(Debug, Clone, Default)]
+/// Which database, how long to wait for another migrator, and for the server itself.
+#[derive(Debug, Clone)]
 pub struct DbChoice {
     /// `--database-url`, when given.
     pub url: Option<String>,
     /// How long to wait for the migration lock.
     pub lock_timeout: Duration,
+    /// `--connect-timeout`: the bound on connecting and on the history and lock reads, for the
+    /// engine and the dump tools alike; a url's `connect_timeout` wins for that url.
+    pub connect_timeout: Duration,
+}
+
+impl Default for DbChoice {
+    fn default() -> Self {
+        DbChoice {
+            url: None,
+            lock_timeout: Duration::from_secs(60),
+            connect_timeout: dbmigrate_runtime::DEFAULT_CONNECT_TIMEOUT,
+        }
+    }
 }
 
 /// A crate's validated migrations and an engine connected to its database.
@@ -58,6 +71,7 @@ pub fn engine_options(target: &Target, db: &DbChoice, single_transaction: bool) 
         table: target.config.history_table.clone(),
         setup_sql: target.config.setup_sql.clone(),
         lock_timeout: db.lock_timeout,
+        connect_timeout: db.connect_timeout,
         single_transaction,
         ..Options::default()
     }
@@ -98,9 +112,11 @@ pub fn database_url(target: &Target, db: &DbChoice) -> Result<DatabaseUrl, CliEr
             std::env::var(env).ok().filter(|v| !v.is_empty()).unwrap_or_else(|| target.config.default_database.clone())
         }
     };
-    DatabaseUrl::parse(&text, target.dir().as_std_path()).map_err(|e| {
+    let url = DatabaseUrl::parse(&text, target.dir().as_std_path()).map_err(|e| {
         CliError::usage(e.to_string()).hint(format!(
             "pass --database-url, or set ${env}; e.g. sqlite:dev.db, postgres://user@host/db, mysql://user@host/db"
         ))
-    })
+    })?;
+    // The dump tools read their bound from the url, as the engine does.
+    Ok(url.with_connect_timeout(db.connect_timeout))
 }

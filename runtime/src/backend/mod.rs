@@ -1,6 +1,27 @@
 //! One connection per dialect behind a small trait: the engine plans and
 //! sequences, a backend sends SQL, reads the history, takes the lock, and
 //! declares how its database commits DDL and which failures are transient.
+//!
+//! Every wait on the network is bounded. The bound `B` is the url's `connect_timeout`, else
+//! [`Options::connect_timeout`](crate::Options) (10 s by default), at least 1 s:
+//!
+//! - PostgreSQL (tokio-postgres on a runtime of ours): the tcp connect, the TLS negotiation and
+//!   handshake and the authentication together get one deadline of `B` (a `prefer` fallback to
+//!   plain text gets what is left of it). The history reads get `B` each, and each poll of the
+//!   advisory lock gets `B`, on top of the `--lock-timeout` the polling loop waits.
+//! - MySQL/MariaDB (the synchronous `mysql` crate, whose socket timeouts cannot change after
+//!   connecting): the tcp connect is bounded by the driver's connect timeout `B`; the
+//!   greeting, TLS and authentication run on a helper thread the caller waits `B` for (on
+//!   expiry the thread is abandoned, blocked on a socket nobody reads, until the server answers
+//!   or the process ends). The lock connection runs only `GET_LOCK`, so its sockets carry a
+//!   read timeout of `--lock-timeout + B` and a write timeout of `B`.
+//! - Migration statements (and set-up SQL) may legitimately run for minutes and have no read
+//!   timeout. A dead peer is found by TCP keepalives (first probe after 30 s idle, then every
+//!   10 s, 3 probes) and `TCP_USER_TIMEOUT` of 60 s (unacknowledged data, Linux), so a
+//!   vanished server fails a statement within about a minute; a live but stuck server keeps it
+//!   waiting, as `psql` would.
+//!
+//! A bound that runs out is [`Error::Timeout`], naming the phase, and is transient.
 
 use std::time::Duration;
 
@@ -65,7 +86,7 @@ pub(crate) enum LockGuard {
     File(std::fs::File),
     /// A session advisory lock, released when its connection closes.
     #[cfg(feature = "postgres")]
-    Postgres(Box<::postgres::Client>),
+    Postgres(Box<postgres::PgConn>),
     /// A `GET_LOCK` lock, released when its connection closes.
     #[cfg(feature = "mysql")]
     Mysql(Box<::mysql::Conn>),
@@ -104,9 +125,15 @@ pub(crate) trait Backend {
     fn lock(&self, table: &Table, timeout: Duration) -> Result<LockGuard>;
 }
 
-/// Opens a migration connection and runs the set-up SQL on it.
-pub(crate) fn connect(url: &DatabaseUrl, setup_sql: Option<&str>, timeout: Duration) -> Result<Box<dyn Backend>> {
-    let mut conn = open(url, timeout)?;
+/// Opens a migration connection and runs the set-up SQL on it. `lock_timeout` is SQLite's
+/// busy timeout; `connect_timeout` bounds a server's handshake unless the url names its own.
+pub(crate) fn connect(
+    url: &DatabaseUrl,
+    setup_sql: Option<&str>,
+    lock_timeout: Duration,
+    connect_timeout: Duration,
+) -> Result<Box<dyn Backend>> {
+    let mut conn = open(url, lock_timeout, bound(url, connect_timeout))?;
     if let Some(sql) = setup_sql.filter(|s| !dbmigrate_core::sql::is_blank(s)) {
         run_setup(conn.as_mut(), url.dialect(), sql)?;
     }
@@ -126,17 +153,35 @@ fn run_setup(conn: &mut dyn Backend, dialect: Dialect, sql: &str) -> Result<()> 
 }
 
 #[allow(unused_variables)]
-fn open(url: &DatabaseUrl, timeout: Duration) -> Result<Box<dyn Backend>> {
+fn open(url: &DatabaseUrl, lock_timeout: Duration, bound: Duration) -> Result<Box<dyn Backend>> {
     match url.dialect() {
         #[cfg(feature = "sqlite")]
-        Dialect::Sqlite => Ok(Box::new(sqlite::SqliteBackend::connect(url, timeout)?)),
+        Dialect::Sqlite => Ok(Box::new(sqlite::SqliteBackend::connect(url, lock_timeout)?)),
         #[cfg(feature = "postgres")]
-        Dialect::Postgres => Ok(Box::new(postgres::PgBackend::connect(url, timeout)?)),
+        Dialect::Postgres => Ok(Box::new(postgres::PgBackend::connect(url, bound)?)),
         #[cfg(feature = "mysql")]
-        Dialect::Mysql => Ok(Box::new(mysql::MysqlBackend::connect(url, timeout)?)),
+        Dialect::Mysql => Ok(Box::new(mysql::MysqlBackend::connect(url, bound)?)),
         #[allow(unreachable_patterns)]
         other => Err(unsupported(other)),
     }
+}
+
+/// The bound on `url`'s network waits: its own `connect_timeout`, else the caller's, at least
+/// 1 s (a zero bound would fail every connection).
+pub(crate) fn bound(url: &DatabaseUrl, given: Duration) -> Duration {
+    url.connect_timeout().unwrap_or(given).max(Duration::from_secs(1))
+}
+
+/// TCP keepalive and `TCP_USER_TIMEOUT` settings that find a dead peer during a long
+/// statement (see the module docs): idle time, probe interval, probe count, user timeout.
+#[allow(dead_code)]
+pub(crate) const KEEPALIVE: (Duration, Duration, u32, Duration) =
+    (Duration::from_secs(30), Duration::from_secs(10), 3, Duration::from_secs(60));
+
+/// The error for a bound that ran out in `phase`.
+#[allow(dead_code)]
+pub(crate) fn timed_out(url: &DatabaseUrl, bound: Duration, phase: crate::error::Phase) -> Error {
+    Error::Timeout { url: url.to_string(), seconds: bound.as_secs(), phase }
 }
 
 #[allow(dead_code)]

@@ -6,56 +6,72 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use mysql::prelude::Queryable;
 use mysql::{Conn, DriverError, OptsBuilder, SslOpts};
 
-use super::{Backend, DbError, LockGuard, Transactions};
-use crate::error::{Error, Result};
+use super::{Backend, DbError, LockGuard, Transactions, timed_out};
+use crate::error::{Error, Phase, Result};
 use crate::history::{AppliedRow, DirtyMarker, HistoryState, Table, parse_direction};
 use crate::split::Statement;
-use crate::url::{DatabaseUrl, MY_TLS_PARAMS, TlsConfig, TlsMode};
+use crate::url::{CONNECT_TIMEOUT, DatabaseUrl, MY_TLS_PARAMS, TlsConfig, TlsMode};
 
 pub(crate) struct MysqlBackend {
     conn: Conn,
     url: DatabaseUrl,
+    /// The bound on the handshake (see the module docs of `backend`).
+    bound: Duration,
 }
 
 impl MysqlBackend {
-    pub fn connect(url: &DatabaseUrl, timeout: Duration) -> Result<Self> {
-        Ok(MysqlBackend { conn: open(url, timeout)?, url: url.clone() })
+    pub fn connect(url: &DatabaseUrl, bound: Duration) -> Result<Self> {
+        Ok(MysqlBackend { conn: open(url, bound, None)?, url: url.clone(), bound })
     }
 }
 
-fn open(url: &DatabaseUrl, timeout: Duration) -> Result<Conn> {
+/// Connects within `bound`; `read_bound` puts read and write timeouts on the socket for the
+/// connection's whole life (the lock's connection, which only ever runs `GET_LOCK`).
+fn open(url: &DatabaseUrl, bound: Duration, read_bound: Option<Duration>) -> Result<Conn> {
     let fail =
         |message: String| Error::Connect { url: url.to_string(), message: url.scrub(&message), transient: false };
-    let lost = |e: mysql::Error| {
-        let err = my_error(&e);
-        Error::Connect { url: url.to_string(), message: url.scrub(&err.message), transient: err.transient }
+    let lost = |e: mysql::Error| match e {
+        mysql::Error::DriverError(DriverError::ConnectTimeout) => timed_out(url, bound, Phase::TcpConnect),
+        e => {
+            let err = my_error(&e);
+            Error::Connect { url: url.to_string(), message: url.scrub(&err.message), transient: err.transient }
+        }
     };
     let server = url.server_url().ok_or_else(|| fail("not a mysql url".into()))?;
     let tls = url.tls().cloned().ok_or_else(|| fail("not a mysql url".into()))?;
-    // TLS parameters are ours; the driver rejects names it does not know.
-    let params: HashMap<String, String> =
-        url.public_params().into_iter().filter(|(k, _)| !MY_TLS_PARAMS.contains(&k.as_str())).collect();
-    let plain = OptsBuilder::new()
+    // TLS parameters and the bound are ours; the driver rejects names it does not know.
+    let params: HashMap<String, String> = url
+        .public_params()
+        .into_iter()
+        .filter(|(k, _)| !MY_TLS_PARAMS.contains(&k.as_str()) && k != CONNECT_TIMEOUT)
+        .collect();
+    let plain = keepalives(OptsBuilder::new())
         .ip_or_hostname(server.host_str())
         .tcp_port(server.port().unwrap_or(3306))
         .user(url.user())
         .pass(url.password())
         .db_name(url.database())
         .prefer_socket(false)
-        .tcp_connect_timeout(Some(timeout.max(Duration::from_secs(1))))
+        .tcp_connect_timeout(Some(bound))
+        .read_timeout(read_bound)
+        .write_timeout(read_bound.map(|_| bound))
         .from_hash_map(&params)
         // The parameter parser's message can echo values: show names only.
         .map_err(|_| {
             let names: Vec<&str> = params.keys().map(String::as_str).collect();
             fail(format!("unsupported or invalid url parameter among: {}", names.join(", ")))
         })?;
+    let deadline = Instant::now() + bound;
+    let connect = |opts: OptsBuilder| {
+        within(deadline, move || Conn::new(opts)).ok_or_else(|| timed_out(url, bound, Phase::Authentication))
+    };
     if tls.mode == TlsMode::Disable {
-        return Conn::new(plain).map_err(lost);
+        return connect(plain)?.map_err(lost);
     }
     let verify = matches!(tls.mode, TlsMode::VerifyCa | TlsMode::VerifyFull);
     let roots = match &tls.root_cert {
@@ -67,19 +83,46 @@ fn open(url: &DatabaseUrl, timeout: Duration) -> Result<Conn> {
         .with_root_cert_path(roots.map(Cow::Owned))
         .with_danger_accept_invalid_certs(!verify)
         .with_danger_skip_domain_validation(tls.mode != TlsMode::VerifyFull);
-    match Conn::new(plain.clone().ssl_opts(ssl)) {
+    match connect(plain.clone().ssl_opts(ssl))? {
         Ok(conn) => Ok(conn),
         // PREFERRED: plain text when the server has no TLS or its handshake fails.
         Err(mysql::Error::DriverError(DriverError::TlsNotSupported) | mysql::Error::TlsError(_))
             if tls.mode == TlsMode::Prefer =>
         {
-            Conn::new(plain).map_err(lost)
+            connect(plain)?.map_err(lost)
         }
         Err(e @ (mysql::Error::DriverError(DriverError::TlsNotSupported) | mysql::Error::TlsError(_))) => {
             Err(fail(tls_message(&e, &tls)))
         }
         Err(e) => Err(lost(e)),
     }
+}
+
+/// Keepalives and `TCP_USER_TIMEOUT`, so a dead peer fails a long statement (url parameters
+/// of the same names, applied after, win).
+fn keepalives(opts: OptsBuilder) -> OptsBuilder {
+    let (idle, interval, count, user_timeout) = super::KEEPALIVE;
+    let opts = opts.tcp_keepalive_time_ms(Some(idle.as_millis() as u32));
+    #[cfg(any(target_os = "linux", target_os = "macos"))]
+    let opts =
+        opts.tcp_keepalive_probe_interval_secs(Some(interval.as_secs() as u32)).tcp_keepalive_probe_count(Some(count));
+    #[cfg(target_os = "linux")]
+    let opts = opts.tcp_user_timeout_ms(Some(user_timeout.as_millis() as u32));
+    let _ = (interval, count, user_timeout);
+    opts
+}
+
+/// Runs a blocking handshake on a helper thread and waits for it until `deadline` (plus half
+/// a second, so that the driver's own tcp connect timeout, also the bound, reports itself).
+/// `None` when it did not finish: the synchronous driver's socket cannot be reached from here
+/// to cut it, so the thread is left blocked until the server answers or the process ends.
+fn within<T: Send + 'static>(deadline: Instant, work: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+    // A thread that cannot be started (the process is out of them) fails like a timeout.
+    let send = move || drop(tx.send(work()));
+    std::thread::Builder::new().name("dbmigrate-connect".into()).spawn(send).ok()?;
+    let left = deadline.saturating_duration_since(Instant::now()) + Duration::from_millis(500);
+    rx.recv_timeout(left).ok()
 }
 
 /// The system's PEM bundle (`SSL_CERT_FILE`, else the distribution's file),
@@ -159,6 +202,19 @@ fn lost(e: &mysql::Error) -> bool {
     }
 }
 
+/// Whether a socket read or write timeout ended the call (`EAGAIN` on Linux, `ETIMEDOUT`).
+fn read_timed_out(e: &mysql::Error) -> bool {
+    use std::io::ErrorKind::{TimedOut, WouldBlock};
+    let kind = match e {
+        mysql::Error::IoError(io) => Some(io.kind()),
+        mysql::Error::CodecError(codec) => {
+            std::error::Error::source(codec).and_then(|s| s.downcast_ref::<std::io::Error>()).map(|io| io.kind())
+        }
+        _ => None,
+    };
+    matches!(kind, Some(TimedOut | WouldBlock))
+}
+
 impl MysqlBackend {
     fn fail(&self, e: &mysql::Error) -> DbError {
         let mut err = my_error(e);
@@ -224,7 +280,7 @@ impl Backend for MysqlBackend {
     }
 
     fn lock(&self, table: &Table, timeout: Duration) -> Result<LockGuard> {
-        lock(&self.url, table, timeout)
+        lock(&self.url, table, timeout, self.bound)
     }
 }
 
@@ -249,14 +305,19 @@ fn side_row(r: mysql::Row) -> Result<DirtyMarker, DbError> {
 }
 
 /// `GET_LOCK` on a dedicated connection, with a positive timeout (MariaDB
-/// answers NULL to -1) and the answer checked to be 1.
-fn lock(url: &DatabaseUrl, table: &Table, timeout: Duration) -> Result<LockGuard> {
-    let mut conn = open(url, timeout)?;
+/// answers NULL to -1) and the answer checked to be 1. The connection's reads are bounded by
+/// the lock's wait plus `bound`, its writes by `bound`.
+fn lock(url: &DatabaseUrl, table: &Table, timeout: Duration, bound: Duration) -> Result<LockGuard> {
+    let seconds = timeout.as_secs_f64().ceil().max(1.0) as u64;
+    let read_bound = Duration::from_secs(seconds) + bound;
+    let mut conn = open(url, bound, Some(read_bound))?;
     let name = crate::lock::mysql_lock_name(&url.database().unwrap_or_default(), table.name());
     let name = name.replace('\\', "\\\\").replace('\'', "''");
-    let seconds = timeout.as_secs_f64().ceil().max(1.0) as u64;
     let answer: Option<Option<i64>> =
         conn.query_first(format!("SELECT GET_LOCK('{name}', {seconds})")).map_err(|e| {
+            if read_timed_out(&e) {
+                return timed_out(url, read_bound, Phase::ReadingTheReply);
+            }
             let err = my_error(&e);
             Error::Database {
                 context: "could not take the migration lock".into(),

@@ -2,79 +2,230 @@
 //! file with many statements is one `batch_execute`. TLS goes through
 //! rustls (see [`super::tls`]) and follows libpq's `sslmode` (see [`TlsMode`]).
 
+use std::future::Future;
+use std::pin::Pin;
 use std::str::FromStr;
-use std::time::Duration;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
-use postgres::config::SslMode;
-use postgres::error::ErrorPosition;
-use postgres::{Client, NoTls, SimpleQueryMessage};
+use tokio_postgres::config::SslMode;
+use tokio_postgres::error::ErrorPosition;
+use tokio_postgres::tls::{MakeTlsConnect, TlsConnect};
+use tokio_postgres::{Client, Config, NoTls, SimpleQueryMessage, Socket};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
-use super::{Backend, DbError, LockGuard, poll_lock};
-use crate::error::{Error, Result};
+use super::{Backend, DbError, LockGuard, poll_lock, timed_out};
+use crate::error::{Error, Phase, Result};
 use crate::history::{AppliedRow, HistoryState, Table};
 use crate::split::Statement;
-use crate::url::{DatabaseUrl, PG_TLS_PARAMS, TlsConfig, TlsMode};
+use crate::url::{CONNECT_TIMEOUT, DatabaseUrl, PG_TLS_PARAMS, TlsConfig, TlsMode};
 
-pub(crate) struct PgBackend {
+/// A client and the current-thread runtime its connection task is spawned on; the task runs
+/// whenever a query runs on the runtime. Dropping it closes the socket (client first).
+pub(crate) struct PgConn {
     client: Client,
-    url: DatabaseUrl,
+    runtime: tokio::runtime::Runtime,
 }
 
-impl PgBackend {
-    pub fn connect(url: &DatabaseUrl, timeout: Duration) -> Result<Self> {
-        Ok(PgBackend { client: open(url, timeout)?, url: url.clone() })
+impl PgConn {
+    /// Runs a query to completion, within `bound` when given; `None` when the bound ran out.
+    fn run<T>(
+        &self,
+        bound: Option<Duration>,
+        query: impl Future<Output = Result<T, tokio_postgres::Error>>,
+    ) -> Option<Result<T, tokio_postgres::Error>> {
+        match bound {
+            Some(bound) => self.runtime.block_on(async { tokio::time::timeout(bound, query).await.ok() }),
+            None => Some(self.runtime.block_on(query)),
+        }
     }
 }
 
-/// Connects with the user's parameters; the password goes in through the
-/// config API, never through a string that an error could echo.
-fn open(url: &DatabaseUrl, timeout: Duration) -> Result<Client> {
-    let fail =
-        |message: String| Error::Connect { url: url.to_string(), message: url.scrub(&message), transient: false };
-    let lost = |e: postgres::Error| {
-        let err = pg_error(&e, "");
-        Error::Connect { url: url.to_string(), message: url.scrub(&err.message), transient: err.transient }
-    };
-    let server = url.server_url().ok_or_else(|| fail("not a postgres url".into()))?;
-    let tls = url.tls().cloned().ok_or_else(|| fail("not a postgres url".into()))?;
+pub(crate) struct PgBackend {
+    conn: PgConn,
+    url: DatabaseUrl,
+    /// The bound on the handshake and on the history and lock reads (see the module docs).
+    bound: Duration,
+}
+
+impl PgBackend {
+    pub fn connect(url: &DatabaseUrl, bound: Duration) -> Result<Self> {
+        Ok(PgBackend { conn: open(url, bound)?, url: url.clone(), bound })
+    }
+}
+
+/// The driver's configuration for `url`; the password goes in through the config API, never
+/// through a string that an error could echo.
+fn config(url: &DatabaseUrl) -> Result<Config, String> {
+    let server = url.server_url().ok_or("not a postgres url")?;
     let mut clean = server.clone();
     let _ = clean.set_password(None);
     let _ = clean.set_username("");
     clean.set_query(None);
-    // The driver knows only disable/prefer/require: TLS parameters are ours.
-    let params: Vec<_> =
-        url.public_params().into_iter().filter(|(k, _)| !PG_TLS_PARAMS.contains(&k.as_str())).collect();
+    // The driver knows only disable/prefer/require: TLS parameters are ours, and so is the bound.
+    let params: Vec<_> = url
+        .public_params()
+        .into_iter()
+        .filter(|(k, _)| !PG_TLS_PARAMS.contains(&k.as_str()) && k != CONNECT_TIMEOUT)
+        .collect();
+    let keepalive_given = params.iter().any(|(k, _)| k.starts_with("keepalives") || k == "tcp_user_timeout");
     if !params.is_empty() {
         clean.query_pairs_mut().extend_pairs(params);
     }
     let text = clean.as_str().replacen("postgres://", "postgresql://", 1);
-    let mut config = postgres::Config::from_str(&text).map_err(|e| fail(crate::error::chain(&e)))?;
+    let mut config = Config::from_str(&text).map_err(|e| crate::error::chain(&e))?;
     if let Some(user) = url.user() {
         config.user(&user);
     }
     if let Some(password) = url.password() {
         config.password(password);
     }
-    if config.get_connect_timeout().is_none() {
-        config.connect_timeout(timeout.max(Duration::from_secs(1)));
+    if !keepalive_given {
+        let (idle, interval, retries, user_timeout) = super::KEEPALIVE;
+        config.keepalives(true).keepalives_idle(idle).keepalives_interval(interval).keepalives_retries(retries);
+        config.tcp_user_timeout(user_timeout);
     }
+    Ok(config)
+}
+
+/// Connects within `bound`: tcp, TLS and authentication share one deadline.
+fn open(url: &DatabaseUrl, bound: Duration) -> Result<PgConn> {
+    let fail =
+        |message: String| Error::Connect { url: url.to_string(), message: url.scrub(&message), transient: false };
+    let lost = |failure: Failure| match failure {
+        Failure::Timeout(phase) => timed_out(url, bound, phase),
+        Failure::Driver(e) => {
+            let err = pg_error(&e, "");
+            Error::Connect { url: url.to_string(), message: url.scrub(&err.message), transient: err.transient }
+        }
+    };
+    let tls = url.tls().cloned().ok_or_else(|| fail("not a postgres url".into()))?;
+    let mut config = config(url).map_err(&fail)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| fail(format!("could not start the connection's i/o runtime: {e}")))?;
+    let deadline = Instant::now() + bound;
     if tls.mode == TlsMode::Disable {
         config.ssl_mode(SslMode::Disable);
-        return config.connect(NoTls).map_err(lost);
+        return handshake(runtime, &config, NoTls, deadline).map_err(|(failure, _)| lost(failure));
     }
     let connector = connector(&tls).map_err(&fail)?;
     config.ssl_mode(if tls.mode == TlsMode::Prefer { SslMode::Prefer } else { SslMode::Require });
-    match config.connect(connector) {
-        Ok(client) => Ok(client),
-        // libpq's prefer: a server that offers TLS but fails the handshake
-        // is tried again in plain text (one that declines TLS already is).
-        Err(e) if tls.mode == TlsMode::Prefer && is_tls_error(&e) => {
-            config.ssl_mode(SslMode::Disable);
-            config.connect(NoTls).map_err(lost)
+    let runtime = match handshake(runtime, &config, connector, deadline) {
+        Ok(conn) => return Ok(conn),
+        Err((Failure::Driver(e), runtime)) if tls.mode == TlsMode::Prefer && is_tls_error(&e) => runtime,
+        Err((Failure::Driver(e), _)) if is_tls_error(&e) => return Err(fail(tls_message(&e, &tls))),
+        Err((failure, _)) => return Err(lost(failure)),
+    };
+    // libpq's prefer: a server that offers TLS but fails the handshake is tried again in
+    // plain text (one that declines TLS already is), within what is left of the bound.
+    config.ssl_mode(SslMode::Disable);
+    handshake(runtime, &config, NoTls, deadline).map_err(|(failure, _)| lost(failure))
+}
+
+/// Why a handshake failed: the driver said so, or the deadline passed in a phase.
+enum Failure {
+    Driver(tokio_postgres::Error),
+    Timeout(Phase),
+}
+
+/// Connects with `tls` before `deadline`, noting how far it got so a timeout names the phase;
+/// the runtime comes back with a failure, for another try.
+fn handshake<T>(
+    runtime: tokio::runtime::Runtime,
+    config: &Config,
+    tls: T,
+    deadline: Instant,
+) -> Result<PgConn, (Failure, tokio::runtime::Runtime)>
+where
+    T: MakeTlsConnect<Socket> + Send + 'static,
+    T::Stream: Send + 'static,
+    T::TlsConnect: Send,
+    <T::TlsConnect as TlsConnect<Socket>>::Future: Send + Unpin,
+{
+    let phase = Arc::new(AtomicU8::new(Phase::TcpConnect as u8));
+    let plain = config.get_ssl_mode() == SslMode::Disable;
+    let traced = Traced { inner: tls, phase: phase.clone(), plain };
+    let left = deadline.saturating_duration_since(Instant::now());
+    match runtime.block_on(async { tokio::time::timeout(left, config.connect(traced)).await }) {
+        Ok(Ok((client, connection))) => {
+            runtime.spawn(async move {
+                // The connection's end is seen by the next query as a closed client.
+                let _ = connection.await;
+            });
+            Ok(PgConn { client, runtime })
         }
-        Err(e) if is_tls_error(&e) => Err(fail(tls_message(&e, &tls))),
-        Err(e) => Err(lost(e)),
+        Ok(Err(e)) => Err((Failure::Driver(e), runtime)),
+        Err(_) => Err((Failure::Timeout(phase_of(phase.load(Ordering::Relaxed))), runtime)),
+    }
+}
+
+fn phase_of(n: u8) -> Phase {
+    [Phase::TcpConnect, Phase::TlsHandshake, Phase::Authentication]
+        .into_iter()
+        .find(|p| *p as u8 == n)
+        .unwrap_or(Phase::Authentication)
+}
+
+/// A TLS connector that records the handshake's progress: the driver asks for the connector
+/// once the tcp connection is up, and runs its future for the TLS handshake proper.
+struct Traced<T> {
+    inner: T,
+    phase: Arc<AtomicU8>,
+    plain: bool,
+}
+
+impl<T: MakeTlsConnect<Socket>> MakeTlsConnect<Socket> for Traced<T>
+where
+    <T::TlsConnect as TlsConnect<Socket>>::Future: Unpin,
+{
+    type Stream = T::Stream;
+    type TlsConnect = TracedConnect<T::TlsConnect>;
+    type Error = T::Error;
+
+    fn make_tls_connect(&mut self, domain: &str) -> Result<Self::TlsConnect, Self::Error> {
+        let next = if self.plain { Phase::Authentication } else { Phase::TlsHandshake };
+        self.phase.store(next as u8, Ordering::Relaxed);
+        Ok(TracedConnect { inner: self.inner.make_tls_connect(domain)?, phase: self.phase.clone() })
+    }
+}
+
+struct TracedConnect<T> {
+    inner: T,
+    phase: Arc<AtomicU8>,
+}
+
+impl<S, T: TlsConnect<S>> TlsConnect<S> for TracedConnect<T>
+where
+    T::Future: Unpin,
+{
+    type Stream = T::Stream;
+    type Error = T::Error;
+    type Future = Marked<T::Future>;
+
+    fn connect(self, stream: S) -> Self::Future {
+        Marked { inner: self.inner.connect(stream), phase: self.phase }
+    }
+}
+
+/// The TLS handshake's future, which moves the phase on to authentication once it is done.
+struct Marked<F> {
+    inner: F,
+    phase: Arc<AtomicU8>,
+}
+
+impl<F: Future + Unpin> Future for Marked<F> {
+    type Output = F::Output;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let done = Pin::new(&mut self.inner).poll(cx);
+        if done.is_ready() {
+            self.phase.store(Phase::Authentication as u8, Ordering::Relaxed);
+        }
+        done
     }
 }
 
@@ -94,13 +245,13 @@ fn connector(tls: &TlsConfig) -> Result<MakeRustlsConnect, String> {
 
 /// Whether the connection failed in the TLS handshake (or the server
 /// refused TLS), rather than before or after it.
-fn is_tls_error(e: &postgres::Error) -> bool {
+fn is_tls_error(e: &tokio_postgres::Error) -> bool {
     super::tls::rustls_error(e).is_some() || e.to_string().starts_with("error performing TLS handshake")
 }
 
 /// The driver's message, with what the `sslmode` in force asked for when
 /// TLS is what failed.
-fn tls_message(e: &postgres::Error, tls: &TlsConfig) -> String {
+fn tls_message(e: &tokio_postgres::Error, tls: &TlsConfig) -> String {
     let message = pg_error(e, "").message;
     if !is_tls_error(e) {
         return message;
@@ -130,7 +281,7 @@ fn tls_message(e: &postgres::Error, tls: &TlsConfig) -> String {
 
 /// The server's own message (three `source()` levels down in `postgres`),
 /// its SQLSTATE and the byte offset it points at in `sql`.
-fn pg_error(e: &postgres::Error, sql: &str) -> DbError {
+fn pg_error(e: &tokio_postgres::Error, sql: &str) -> DbError {
     let Some(db) = e.as_db_error() else {
         // No answer from the server: the connection failed or was closed under us.
         let transient = e.is_closed() || super::io_transient(e);
@@ -155,21 +306,32 @@ impl PgBackend {
         e
     }
 
-    fn query_rows(&mut self, sql: &str) -> Result<Vec<postgres::SimpleQueryRow>, DbError> {
-        let messages = self.client.simple_query(sql).map_err(|e| self.scrubbed(pg_error(&e, sql)))?;
-        Ok(messages
-            .into_iter()
-            .filter_map(|m| match m {
-                SimpleQueryMessage::Row(r) => Some(r),
-                _ => None,
-            })
-            .collect())
+    /// Runs a bounded read (the history's): a server that does not answer within the bound is
+    /// a transient failure, not a hang.
+    fn query_rows(&mut self, sql: &str) -> Result<Vec<tokio_postgres::SimpleQueryRow>, DbError> {
+        let messages = self.conn.run(Some(self.bound), self.conn.client.simple_query(sql)).ok_or_else(|| {
+            let message = timed_out(&self.url, self.bound, Phase::ReadingTheReply).to_string();
+            DbError { message, code: None, offset: None, transient: true }
+        })?;
+        let messages = messages.map_err(|e| self.scrubbed(pg_error(&e, sql)))?;
+        Ok(rows(messages))
     }
+}
+
+fn rows(messages: Vec<SimpleQueryMessage>) -> Vec<tokio_postgres::SimpleQueryRow> {
+    messages
+        .into_iter()
+        .filter_map(|m| match m {
+            SimpleQueryMessage::Row(r) => Some(r),
+            _ => None,
+        })
+        .collect()
 }
 
 impl Backend for PgBackend {
     fn execute(&mut self, sql: &str) -> Result<(), DbError> {
-        let result = self.client.batch_execute(sql);
+        // Unbounded: a migration may run for minutes (keepalives find a dead peer).
+        let result = self.conn.run(None, self.conn.client.batch_execute(sql)).unwrap_or_else(|| Ok(()));
         result.map_err(|e| self.scrubbed(pg_error(&e, sql)))
     }
 
@@ -203,11 +365,11 @@ impl Backend for PgBackend {
     }
 
     fn lock(&self, table: &Table, timeout: Duration) -> Result<LockGuard> {
-        lock(&self.url, table, timeout)
+        lock(&self.url, table, timeout, self.bound)
     }
 }
 
-fn row(r: &postgres::SimpleQueryRow) -> Result<AppliedRow, DbError> {
+fn row(r: &tokio_postgres::SimpleQueryRow) -> Result<AppliedRow, DbError> {
     let text = |i: usize| r.get(i).unwrap_or_default().to_string();
     let version =
         text(0).parse().map_err(|_| DbError::plain(format!("history row with a non-numeric version `{}`", text(0))))?;
@@ -215,13 +377,14 @@ fn row(r: &postgres::SimpleQueryRow) -> Result<AppliedRow, DbError> {
 }
 
 /// A session advisory lock on a dedicated connection, polled with
-/// `pg_try_advisory_lock` outside any transaction. Closing the connection
-/// releases it.
-fn lock(url: &DatabaseUrl, table: &Table, timeout: Duration) -> Result<LockGuard> {
-    let mut client = open(url, timeout)?;
+/// `pg_try_advisory_lock` outside any transaction, each poll bounded by `bound`. Closing the
+/// connection releases it.
+fn lock(url: &DatabaseUrl, table: &Table, timeout: Duration, bound: Duration) -> Result<LockGuard> {
+    let conn = open(url, bound)?;
     let sql = format!("SELECT pg_try_advisory_lock({})", crate::lock::advisory_key(table.name()));
     poll_lock(url, timeout, || {
-        let rows = client.simple_query(&sql).map_err(|e| {
+        let answer = conn.run(Some(bound), conn.client.simple_query(&sql));
+        let messages = answer.ok_or_else(|| timed_out(url, bound, Phase::ReadingTheReply))?.map_err(|e| {
             let err = pg_error(&e, &sql);
             Error::Database {
                 context: "could not take the migration lock".into(),
@@ -230,7 +393,7 @@ fn lock(url: &DatabaseUrl, table: &Table, timeout: Duration) -> Result<LockGuard
                 transient: err.transient,
             }
         })?;
-        Ok(rows.iter().any(|m| matches!(m, SimpleQueryMessage::Row(r) if r.get(0) == Some("t"))))
+        Ok(rows(messages).iter().any(|r| r.get(0) == Some("t")))
     })?;
-    Ok(LockGuard::Postgres(Box::new(client)))
+    Ok(LockGuard::Postgres(Box::new(conn)))
 }

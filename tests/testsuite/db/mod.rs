@@ -11,6 +11,7 @@ mod commands;
 mod concurrency;
 mod down_refusals;
 mod failure;
+mod faults;
 mod kill;
 mod redaction;
 mod transcript;
