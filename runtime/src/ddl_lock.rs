@@ -41,6 +41,13 @@ pub(crate) fn reset_sql(dialect: Dialect) -> Option<&'static str> {
     (dialect == Dialect::Postgres).then_some("RESET lock_timeout")
 }
 
+/// Makes PostgreSQL look for a vanished client while a statement runs or waits for a lock:
+/// without it, the statement of a killed CLI stays queued behind the lock until it is granted
+/// or times out, and everything queued behind it waits too. PostgreSQL 14 and later.
+pub(crate) fn watch_client_sql(dialect: Dialect) -> Option<&'static str> {
+    (dialect == Dialect::Postgres).then_some("SET client_connection_check_interval = '1000ms'")
+}
+
 /// Whether a failure is a lock wait that ran out: PostgreSQL's `lock_not_available` (55P03),
 /// MySQL/MariaDB's 1205 (`Lock wait timeout exceeded`, also for metadata locks).
 pub(crate) fn timed_out(code: Option<&str>) -> bool {

@@ -483,7 +483,12 @@ impl Engine {
     }
 
     fn render(&self, jobs: &[Job]) -> Vec<String> {
-        let mut out = self.run_settings(jobs);
+        let mut out: Vec<String> = ddl_lock::watch_client_sql(self.dialect())
+            .filter(|_| !jobs.is_empty())
+            .map(str::to_string)
+            .into_iter()
+            .collect();
+        out.extend(self.run_settings(jobs));
         for step in jobs.iter().flat_map(|j| &j.steps) {
             out.push(match step {
                 Step::Begin => self.conn.begin_sql().to_string(),
@@ -508,6 +513,10 @@ impl Engine {
         observer: &mut dyn FnMut(&Event),
     ) -> Result<Report, MigrateError<E>> {
         let single = self.single_tx() && !jobs.is_empty();
+        if let Some(sql) = ddl_lock::watch_client_sql(self.dialect()).filter(|_| !jobs.is_empty()) {
+            // Best effort: a server before PostgreSQL 14 does not know the setting.
+            let _ = self.conn.execute(sql);
+        }
         for sql in self.run_settings(&jobs) {
             let context = if single { "could not begin the transaction" } else { "could not set the ddl lock timeout" };
             self.send_control(&sql, context)?;
