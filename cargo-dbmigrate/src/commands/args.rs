@@ -23,7 +23,11 @@ pub struct DbArgs {
 impl DbArgs {
     /// The operations' view of these options.
     pub fn choice(&self) -> DbChoice {
-        DbChoice { url: self.database_url.clone(), lock_timeout: Duration::from_secs(self.lock_timeout) }
+        DbChoice {
+            url: self.database_url.clone(),
+            lock_timeout: Duration::from_secs(self.lock_timeout),
+            ..DbChoice::default()
+        }
     }
 
     /// Locates the crate, validates its migrations and connects, showing findings as they come.
@@ -47,6 +51,11 @@ pub struct DeployArgs {
     /// serialization failure) up to N times with backoff; a failing migration is never retried
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub retry: u32,
+    /// Seconds a migration's statement may wait for a table lock held by another session (an
+    /// open application transaction) before it gives up, so queries queued behind it are not
+    /// stalled; 0 waits without limit [default: the `ddl-lock-timeout` setting, else 5]
+    #[arg(long, value_name = "SECS")]
+    pub ddl_lock_timeout: Option<u64>,
 }
 
 /// A version given on the command line: `20260101120000` or `V20260101120000`.

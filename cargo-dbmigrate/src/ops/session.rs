@@ -15,6 +15,8 @@ pub struct DbChoice {
     pub url: Option<String>,
     /// How long to wait for the migration lock.
     pub lock_timeout: Duration,
+    /// `--ddl-lock-timeout`, when given (else the crate's `ddl-lock-timeout`, else 5 s).
+    pub ddl_lock_timeout: Option<Duration>,
 }
 
 /// A crate's validated migrations and an engine connected to its database.
@@ -40,12 +42,15 @@ pub fn open(
 /// The engine's options, from the crate's settings and the command line: the one place they
 /// are built.
 pub fn engine_options(target: &Target, db: &DbChoice, single_transaction: bool) -> Options {
+    let configured = target.config.ddl_lock_timeout.map(Duration::from_secs);
+    let defaults = Options::default();
     Options {
         table: target.config.history_table.clone(),
         setup_sql: target.config.setup_sql.clone(),
         lock_timeout: db.lock_timeout,
+        ddl_lock_timeout: db.ddl_lock_timeout.or(configured).unwrap_or(defaults.ddl_lock_timeout),
         single_transaction,
-        ..Options::default()
+        ..defaults
     }
 }
 

@@ -39,11 +39,12 @@ impl<'a> Notes<'a> {
                     bar.finish_and_clear();
                 }
             }
-            Note::Failed { direction, applied } => {
+            Note::Failed { direction, applied, half_applied } => {
                 let verb = if direction == Direction::Up { "applied" } else { "reverted" };
                 let done: Vec<String> = applied.iter().map(|a| dbmigrate_core::label(a.version, &a.name)).collect();
                 let done = if done.is_empty() { "none".to_owned() } else { done.join(", ") };
-                shell.note(format!("{verb} before the failure: {done}"));
+                let half = half_applied.map(|f| format!("; {f} was left half applied (dirty)")).unwrap_or_default();
+                shell.note(format!("{verb} before the failure: {done}{half}"));
             }
             Note::Retrying { error, wait, attempt, of } => {
                 shell.warn(format!("{error}; retrying in {:.1}s ({attempt}/{of})", wait.as_secs_f64()));
