@@ -633,7 +633,7 @@ impl Engine {
                 file: job.file.clone(),
                 direction: job.direction,
                 line,
-                waited: self.options.ddl_lock_timeout,
+                waited_ms: u32::try_from(self.options.ddl_lock_timeout.as_millis()).unwrap_or(u32::MAX),
                 message: e.message,
                 code: e.code,
             };

@@ -68,13 +68,13 @@ pub enum Error {
     },
     #[error("{direction} migration {file} gave up{} after waiting {} for a table lock another session holds \
              (the ddl-lock-timeout): {message}{}; nothing of it was applied",
-        line_suffix(*.line), seconds(*.waited), code_suffix(.code))]
+        line_suffix(*.line), seconds(*.waited_ms), code_suffix(.code))]
     LockWait {
         file: String,
         direction: Direction,
         line: Option<usize>,
-        /// The DDL lock timeout in force.
-        waited: Duration,
+        /// The DDL lock timeout in force, in milliseconds.
+        waited_ms: u32,
         message: String,
         code: Option<String>,
     },
@@ -140,8 +140,8 @@ fn dirty_suffix(dirty: bool) -> &'static str {
 }
 
 /// `5s`, `1.5s`.
-fn seconds(d: Duration) -> String {
-    format!("{}s", d.as_secs_f64())
+fn seconds(ms: u32) -> String {
+    format!("{}s", Duration::from_millis(u64::from(ms)).as_secs_f64())
 }
 
 fn join_versions(v: &[i64]) -> String {
@@ -196,7 +196,7 @@ mod tests {
             file: "V2__email.sql".into(),
             direction: Direction::Up,
             line: Some(1),
-            waited: Duration::from_millis(1500),
+            waited_ms: 1500,
             message: "canceling statement due to lock timeout".into(),
             code: Some("55P03".into()),
         };
