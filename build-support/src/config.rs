@@ -21,10 +21,14 @@ pub struct Config {
     pub history_table: String,
     /// SQL run on every migration connection before any transaction begins.
     pub setup_sql: Option<String>,
+    /// Seconds a migration's statement may wait for a lock another session holds (0: no
+    /// limit); `None` leaves the engine's default (5).
+    pub ddl_lock_timeout: Option<u64>,
 }
 
 /// The keys users may set, in the order `init` writes them.
-pub const KEYS: &[&str] = &["migrations", "database-url-env", "default-database", "history-table", "setup-sql"];
+pub const KEYS: &[&str] =
+    &["migrations", "database-url-env", "default-database", "history-table", "setup-sql", "ddl-lock-timeout"];
 
 impl Default for Config {
     fn default() -> Self {
@@ -34,6 +38,7 @@ impl Default for Config {
             default_database: "sqlite:dev.db".to_owned(),
             history_table: dbmigrate_core::DEFAULT_HISTORY_TABLE.to_owned(),
             setup_sql: None,
+            ddl_lock_timeout: None,
         }
     }
 }
@@ -139,6 +144,15 @@ fn apply(config: &mut Config, item: Option<&Item>, file: &Path, where_: &str) ->
         if key == "backup" && value.is_table_like() {
             continue;
         }
+        if key == "ddl-lock-timeout" {
+            config.ddl_lock_timeout = Some(seconds(value).ok_or_else(|| {
+                fail(
+                    format!("`{where_}.{key}` must be a whole number of seconds"),
+                    Some(format!("for example `{key} = 5`, or `{key} = 0` to wait without limit")),
+                )
+            })?);
+            continue;
+        }
         let Some(text) = value.as_str() else {
             return Err(fail(
                 format!("`{where_}.{key}` must be a string"),
@@ -159,6 +173,14 @@ fn apply(config: &mut Config, item: Option<&Item>, file: &Path, where_: &str) ->
         *slot = text.to_owned();
     }
     validate(config, file, where_)
+}
+
+/// A whole number of seconds, written as an integer or a string of digits.
+fn seconds(value: &Item) -> Option<u64> {
+    match value.as_integer() {
+        Some(n) => u64::try_from(n).ok(),
+        None => value.as_str()?.trim().parse().ok(),
+    }
 }
 
 fn unknown_key(file: &Path, where_: &str, key: &str) -> ConfigError {
@@ -244,8 +266,23 @@ mod tests {
     }
 
     #[test]
+    fn ddl_lock_timeout_is_seconds() {
+        for (text, want) in [("5", 5), ("0", 0), ("\"30\"", 30)] {
+            let pkg = format!("{PKG}[package.metadata.dbmigrate]\nddl-lock-timeout = {text}\n");
+            assert_eq!(config_of(&pkg, None).expect("config").ddl_lock_timeout, Some(want), "{text}");
+        }
+        assert_eq!(config_of(PKG, None).expect("config").ddl_lock_timeout, None);
+    }
+
+    #[test]
     fn bad_values_are_rejected() {
-        for bad in ["history-table = \"a; drop\"", "migrations = 3", "migrations = \"/abs\""] {
+        for bad in [
+            "history-table = \"a; drop\"",
+            "migrations = 3",
+            "migrations = \"/abs\"",
+            "ddl-lock-timeout = -1",
+            "ddl-lock-timeout = \"5s\"",
+        ] {
             let pkg = format!("{PKG}[package.metadata.dbmigrate]\n{bad}\n");
             assert!(config_of(&pkg, None).is_err(), "{bad}");
         }

@@ -69,26 +69,31 @@ impl From<dbmigrate_runtime::Error> for CliError {
     fn from(e: dbmigrate_runtime::Error) -> Self {
         use dbmigrate_runtime::Error;
         let hint = match &e {
-            Error::Dirty { .. } | Error::Migration { dirty: true, .. } => Some(
-                "after fixing the schema by hand: `cargo dbmigrate repair --version <V> --as applied` (or `--as pending`)",
+            Error::Dirty { version, .. } => Some(repair_hint(&version.to_string())),
+            Error::Migration { dirty: true, file, .. } => Some(repair_hint(version_of(file).unwrap_or("<V>"))),
+            Error::LockTimeout { .. } => Some("wait for the other migrator, or raise --lock-timeout".into()),
+            Error::LockWait { .. } => Some(
+                "another session (often an open application transaction) holds the table: retry with --retry N, \
+                 or raise --ddl-lock-timeout (the `ddl-lock-timeout` setting; 0 waits without limit)"
+                    .into(),
             ),
-            Error::LockTimeout { .. } => Some("wait for the other migrator, or raise --lock-timeout"),
             Error::OutOfOrder { .. } => {
-                Some("give the migration a fresh version with `cargo dbmigrate renumber <file>`")
+                Some("give the migration a fresh version with `cargo dbmigrate renumber <file>`".into())
             }
             Error::NoDown(_) | Error::Irreversible(_) => {
-                Some("write the statements that undo it into its .down.sql file")
+                Some("write the statements that undo it into its .down.sql file".into())
             }
             Error::Divergent(_) => {
-                Some("revert the edit, and put the change in a new migration (`cargo dbmigrate new`)")
+                Some("revert the edit, and put the change in a new migration (`cargo dbmigrate new`)".into())
             }
             Error::Missing(_) => {
-                Some("restore the deleted migration file, or mark it pending with `cargo dbmigrate repair`")
+                Some("restore the deleted migration file, or mark it pending with `cargo dbmigrate repair`".into())
             }
-            Error::Connect { .. } => Some("check the URL, that the server is up, and the credentials"),
+            Error::Connect { .. } => Some("check the URL, that the server is up, and the credentials".into()),
             Error::Timeout { .. } => Some(
                 "check that the URL points at that kind of server and that it is not overloaded, or raise \
-                 --connect-timeout (or the URL's connect_timeout)",
+                 --connect-timeout (or the URL's connect_timeout)"
+                    .into(),
             ),
             _ => None,
         };
@@ -98,6 +103,19 @@ impl From<dbmigrate_runtime::Error> for CliError {
             None => err,
         }
     }
+}
+
+fn repair_hint(version: &str) -> String {
+    format!(
+        "after fixing the schema by hand: `cargo dbmigrate repair --version {version} --as applied` \
+         (or `--as pending` after undoing it)"
+    )
+}
+
+/// The version in a migration's file name (`V20260101120000__add_email.sql`).
+fn version_of(file: &str) -> Option<&str> {
+    let digits = file.strip_prefix('V')?.split("__").next()?;
+    (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())).then_some(digits)
 }
 
 impl From<dbmigrate_build::internal::ConfigError> for CliError {

@@ -1,6 +1,11 @@
 //! The engine: takes the lock, reads the history in one round trip, plans,
 //! then runs each migration with its history change in one transaction
-//! (statement by statement with a progress marker where DDL commits implicitly).
+//! (statement by statement with a progress marker where DDL commits implicitly,
+//! and for a file that asks to run outside a transaction).
+//!
+//! Every migration's lock waits are bounded by the DDL lock timeout, so DDL queued
+//! behind an application's transaction gives up instead of stalling every query on
+//! the table behind it.
 //!
 //! One connection serves a whole run, so session settings made by a
 //! migration (`SET timezone = ...`) stay in force for the later ones; the
@@ -9,6 +14,7 @@
 use std::time::{Duration, Instant};
 
 use crate::backend::{self, Backend, DbError, LockGuard, Transactions};
+use crate::ddl_lock::{self, Scope};
 use crate::error::{Direction, Error, Result};
 use crate::history::{AppliedRow, HistoryState, Table};
 use crate::hooks::{Cause, Event, Hooks, MigrateError, Planned};
@@ -29,6 +35,10 @@ pub struct Options {
     /// The bound on a server's TCP connect, TLS handshake, authentication and history and
     /// lock reads (not on migration statements); a url's `connect_timeout` wins over it.
     pub connect_timeout: Duration,
+    /// How long a migration's statement may wait for a lock another session holds
+    /// (PostgreSQL `lock_timeout`, MySQL/MariaDB `lock_wait_timeout` and
+    /// `innodb_lock_wait_timeout`) before it gives up, transiently; zero waits without limit.
+    pub ddl_lock_timeout: Duration,
     /// Run a whole `migrate` in one transaction (not on MySQL/MariaDB,
     /// where DDL commits implicitly).
     pub single_transaction: bool,
@@ -47,6 +57,7 @@ impl Default for Options {
             setup_sql: None,
             lock_timeout: Duration::from_secs(60),
             connect_timeout: crate::DEFAULT_CONNECT_TIMEOUT,
+            ddl_lock_timeout: Duration::from_secs(5),
             single_transaction: false,
             allow_out_of_order: false,
             abort_divergent: true,
@@ -93,7 +104,8 @@ pub enum MigrationState {
     Divergent,
     /// Applied, but there is no script for it.
     Missing,
-    /// Started and not finished (MySQL/MariaDB); needs `repair`.
+    /// Started outside a transaction (MySQL/MariaDB, or a no-transaction file) and not
+    /// finished; needs `repair`.
     Dirty,
 }
 
@@ -106,6 +118,8 @@ pub struct MigrationStatus {
     pub applied_on: Option<String>,
     /// `None` for a missing script.
     pub reversibility: Option<Reversibility>,
+    /// For a dirty migration, how many of its statements completed.
+    pub statements_done: Option<u64>,
 }
 
 /// How `repair` resolves a dirty or doubtful migration.
@@ -130,6 +144,8 @@ enum Step {
     },
     /// History or marker bookkeeping.
     Record(String),
+    /// The DDL lock timeout, set (or reset) for what follows.
+    Setting(String),
     /// The history row of an applied migration, rendered when it is sent so
     /// `applied_on` is the time it was really applied.
     Insert {
@@ -153,6 +169,8 @@ struct Job {
     file: String,
     direction: Direction,
     steps: Vec<Step>,
+    /// Run behind a progress marker: a failure after the first statement leaves it dirty.
+    tracked: bool,
 }
 
 /// A migration engine bound to one database connection.
@@ -279,7 +297,14 @@ impl Engine {
             steps.push(insert_step(s)?);
         }
         steps.push(Step::Commit);
-        let job = Job { version: up_to, name: "stamp".into(), file: "stamp".into(), direction: Direction::Up, steps };
+        let job = Job {
+            version: up_to,
+            name: "stamp".into(),
+            file: "stamp".into(),
+            direction: Direction::Up,
+            steps,
+            tracked: false,
+        };
         self.run_job(&job, false)?;
         let migrations = pending
             .iter()
@@ -305,12 +330,13 @@ impl Engine {
             _ if !marked => return Ok(()),
             _ => {}
         }
-        if self.tracked_ddl() {
+        // The side table exists wherever there is a marker (on every backend).
+        if marked {
             steps.push(Step::Record(self.table.mark_clear_sql(version)));
         }
         steps.push(Step::Commit);
         let file = scripts.get(&version).map_or_else(|| format!("version {version}"), |s| s.file_name());
-        let job = Job { version, name: "repair".into(), file, direction: Direction::Up, steps };
+        let job = Job { version, name: "repair".into(), file, direction: Direction::Up, steps, tracked: false };
         self.run_job(&job, false)
     }
 
@@ -348,6 +374,7 @@ impl Engine {
         let own_tx = !self.options.single_transaction && !wants_no_transaction(sql);
         if own_tx {
             steps.push(Step::Begin);
+            steps.extend(self.job_lock_timeout(Scope::Transaction));
         }
         if !is_blank(sql) {
             steps.extend(self.statements(sql));
@@ -370,14 +397,30 @@ impl Engine {
         }
     }
 
-    /// Where DDL commits implicitly: statement by statement with a progress
-    /// marker; the history change and the marker's removal share a transaction.
+    /// Where DDL commits implicitly, or for a no-transaction file: statement by statement with a
+    /// progress marker; the history change and the marker's removal share a transaction.
     fn tracked(&self, version: i64, direction: Direction, sql: &str, record: Step) -> Vec<Step> {
-        let mut steps = vec![Step::Record(self.table.mark_start_sql(version, direction))];
-        for (i, st) in self.statements(sql).into_iter().enumerate() {
+        let mut steps = Vec::new();
+        if !self.tracked_ddl() {
+            // MySQL/MariaDB create it with the history table; here only a no-transaction file needs it.
+            steps.push(Step::Record(self.table.ensure_side_sql(self.dialect())));
+        }
+        steps.push(Step::Record(self.table.mark_start_sql(version, direction)));
+        let timeout = self.job_lock_timeout(Scope::Session);
+        let reset = timeout.as_ref().and(ddl_lock::reset_sql(self.dialect()));
+        steps.extend(timeout);
+        let statements = match self.conn.split_tracked(sql) {
+            Some(stmts) => {
+                stmts.into_iter().map(|st| Step::Sql { sql: st.sql.to_string(), line: st.line, single: true }).collect()
+            }
+            None if is_blank(sql) => Vec::new(),
+            None => vec![Step::Sql { sql: sql.to_string(), line: 1, single: false }],
+        };
+        for (i, st) in statements.into_iter().enumerate() {
             steps.push(st);
             steps.push(Step::Record(self.table.mark_progress_sql(version, i + 1)));
         }
+        steps.extend(reset.map(|sql| Step::Setting(sql.to_string())));
         steps.push(Step::Begin);
         steps.push(record);
         steps.push(Step::Record(self.table.mark_clear_sql(version)));
@@ -393,9 +436,9 @@ impl Engine {
         if self.single_tx() && wants_no_transaction(sql) {
             return Err(Error::NoTransactionConflict(file));
         }
-        let steps =
-            if self.tracked_ddl() { self.tracked(s.version, direction, sql, record) } else { self.wrap(sql, record)? };
-        Ok(Job { version: s.version, name: s.name.to_string(), file, direction, steps })
+        let tracked = self.tracked_ddl() || (!self.single_tx() && wants_no_transaction(sql));
+        let steps = if tracked { self.tracked(s.version, direction, sql, record) } else { self.wrap(sql, record)? };
+        Ok(Job { version: s.version, name: s.name.to_string(), file, direction, steps, tracked })
     }
 
     fn up_job(&self, s: &MigrationScript<'_>) -> Result<Job> {
@@ -412,21 +455,49 @@ impl Engine {
         self.conn.transactions() == Transactions::Tracked
     }
 
+    /// The DDL lock timeout for one migration's statements (PostgreSQL; MySQL/MariaDB set it
+    /// once for the run's session, see [`Engine::run_settings`]).
+    fn job_lock_timeout(&self, scope: Scope) -> Option<Step> {
+        if self.tracked_ddl() {
+            return None;
+        }
+        ddl_lock::set_sql(self.dialect(), self.options.ddl_lock_timeout, scope).map(Step::Setting)
+    }
+
+    /// What is sent once before the first job: the whole run's transaction in single-transaction
+    /// mode, and the DDL lock timeout where it is a session setting (MySQL/MariaDB) or must
+    /// follow that transaction's start.
+    fn run_settings(&self, jobs: &[Job]) -> Vec<String> {
+        let mut out = Vec::new();
+        if jobs.is_empty() {
+            return out;
+        }
+        if self.single_tx() {
+            out.push(self.conn.begin_sql().to_string());
+            out.extend(ddl_lock::set_sql(self.dialect(), self.options.ddl_lock_timeout, Scope::Transaction));
+        } else if self.tracked_ddl() {
+            out.extend(ddl_lock::set_sql(self.dialect(), self.options.ddl_lock_timeout, Scope::Session));
+        }
+        out
+    }
+
     /// Single-transaction mode, where DDL is transactional (ignored where it is not).
     fn single_tx(&self) -> bool {
         self.options.single_transaction && !self.tracked_ddl()
     }
 
     fn render(&self, jobs: &[Job]) -> Vec<String> {
-        let mut out = Vec::new();
-        if self.single_tx() && !jobs.is_empty() {
-            out.push(self.conn.begin_sql().to_string());
-        }
+        let mut out: Vec<String> = ddl_lock::watch_client_sql(self.dialect())
+            .filter(|_| !jobs.is_empty())
+            .map(str::to_string)
+            .into_iter()
+            .collect();
+        out.extend(self.run_settings(jobs));
         for step in jobs.iter().flat_map(|j| &j.steps) {
             out.push(match step {
                 Step::Begin => self.conn.begin_sql().to_string(),
                 Step::Commit => "COMMIT".to_string(),
-                Step::Sql { sql, .. } | Step::Record(sql) => sql.clone(),
+                Step::Sql { sql, .. } | Step::Record(sql) | Step::Setting(sql) => sql.clone(),
                 Step::Insert { version, name, checksum } => self.table.insert_sql(*version, name, *checksum),
             });
         }
@@ -446,8 +517,13 @@ impl Engine {
         observer: &mut dyn FnMut(&Event),
     ) -> Result<Report, MigrateError<E>> {
         let single = self.single_tx() && !jobs.is_empty();
-        if single {
-            self.send_control(self.conn.begin_sql(), "could not begin the transaction")?;
+        if let Some(sql) = ddl_lock::watch_client_sql(self.dialect()).filter(|_| !jobs.is_empty()) {
+            // Best effort: a server before PostgreSQL 14 does not know the setting.
+            let _ = self.conn.execute(sql);
+        }
+        for sql in self.run_settings(&jobs) {
+            let context = if single { "could not begin the transaction" } else { "could not set the ddl lock timeout" };
+            self.send_control(&sql, context)?;
         }
         let total = jobs.len();
         let mut done = Vec::new();
@@ -489,11 +565,17 @@ impl Engine {
         let mut in_tx = outer_tx;
         // Statements run outside a transaction persist whatever fails next.
         let mut outside_done = 0;
-        for step in &job.steps {
+        let mut steps = job.steps.iter().peekable();
+        while let Some(step) = steps.next() {
             let result = match step {
-                Step::Begin => self.conn.execute(self.conn.begin_sql()).map(|()| in_tx = true),
+                // The transaction's own settings go with its BEGIN, in the same round trip.
+                Step::Begin => match steps.next_if(|s| matches!(s, Step::Setting(_))) {
+                    Some(Step::Setting(set)) => self.conn.execute(&format!("{};\n{set}", self.conn.begin_sql())),
+                    _ => self.conn.execute(self.conn.begin_sql()),
+                }
+                .map(|()| in_tx = true),
                 Step::Commit => self.conn.execute("COMMIT").map(|()| in_tx = false),
-                Step::Record(sql) => self.conn.execute(sql),
+                Step::Record(sql) | Step::Setting(sql) => self.conn.execute(sql),
                 Step::Insert { version, name, checksum } => {
                     let sql = self.table.insert_sql(*version, name, *checksum);
                     self.conn.execute(&sql)
@@ -515,6 +597,7 @@ impl Engine {
                 let context = match step {
                     Step::Begin => format!("could not begin the transaction for {}", job.file),
                     Step::Commit => format!("could not commit {}", job.file),
+                    Step::Setting(_) => format!("could not set the ddl lock timeout for {}", job.file),
                     _ => format!("could not record {} in the history", job.file),
                 };
                 return Err(e.into_error(context));
@@ -533,18 +616,32 @@ impl Engine {
         // Outside a transaction, what ran before the failing statement persists (or may,
         // when the whole file went in one call).
         let partial = !in_tx && (outside_done > 0 || !at.single);
-        let dirty = match self.conn.transactions() {
-            Transactions::Tracked if partial => true,
+        let dirty = match job.tracked {
+            true if partial => true,
             // Nothing ran: the marker goes, unless the connection is gone, and then it stays
             // and the error says so.
-            Transactions::Tracked => self.conn.execute(&self.table.mark_clear_sql(job.version)).is_err(),
-            Transactions::PerMigration => false,
+            true => self.conn.execute(&self.table.mark_clear_sql(job.version)).is_err(),
+            false => false,
         };
+        // A no-transaction file's session-wide lock timeout must not outlive it on this connection.
+        if let Some(reset) = ddl_lock::reset_sql(self.dialect()).filter(|_| job.tracked) {
+            let _ = self.conn.execute(reset);
+        }
         let line = match e.offset {
             Some(off) => Some(at.line + line_of(at.sql, off) - 1),
             None if at.single => Some(at.line),
             None => None,
         };
+        if !partial && !dirty && ddl_lock::timed_out(e.code.as_deref()) {
+            return Error::LockWait {
+                file: job.file.clone(),
+                direction: job.direction,
+                line,
+                waited_ms: u32::try_from(self.options.ddl_lock_timeout.as_millis()).unwrap_or(u32::MAX),
+                message: e.message,
+                code: e.code,
+            };
+        }
         Error::Migration {
             file: job.file.clone(),
             direction: job.direction,
@@ -565,6 +662,7 @@ fn refuse_dirty(state: &HistoryState, scripts: &Scripts<'_, '_>) -> Result<()> {
     match &state.dirty {
         None => Ok(()),
         Some(d) => Err(Error::Dirty {
+            version: d.version,
             file: scripts.get(&d.version).map_or_else(|| format!("version {}", d.version), |s| s.file_name()),
             direction: d.direction,
             done: d.done,
@@ -589,6 +687,7 @@ fn status_of(scripts: &Scripts<'_, '_>, state: &HistoryState) -> Result<Vec<Migr
             state: st,
             applied_on: row.map(|r| r.applied_on.clone()),
             reversibility: Some(s.reversibility()),
+            statements_done: state.dirty.as_ref().filter(|d| d.version == *v).map(|d| d.done),
         });
     }
     for r in state.rows.iter().filter(|r| !scripts.contains_key(&r.version)) {
@@ -598,6 +697,7 @@ fn status_of(scripts: &Scripts<'_, '_>, state: &HistoryState) -> Result<Vec<Migr
             state: if dirty == Some(r.version) { MigrationState::Dirty } else { MigrationState::Missing },
             applied_on: Some(r.applied_on.clone()),
             reversibility: None,
+            statements_done: state.dirty.as_ref().filter(|d| d.version == r.version).map(|d| d.done),
         });
     }
     out.sort_by_key(|s| s.version);

@@ -3,6 +3,7 @@
 //! knows the secrets before they get here.
 
 use std::fmt;
+use std::time::Duration;
 
 /// Which way a migration was being run when something failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,17 +62,30 @@ pub enum Error {
         line: Option<usize>,
         message: String,
         code: Option<String>,
-        /// MySQL/MariaDB only: DDL already committed, the migration is half applied.
+        /// Statements outside a transaction (MySQL/MariaDB DDL, a no-transaction file)
+        /// committed before the failure: the migration is half applied and marked dirty.
         dirty: bool,
         /// Nothing of the migration persists and the cause was the connection or a lock
         /// (deadlock, serialization failure…), not the script's SQL: a later try may succeed.
         transient: bool,
     },
+    #[error("{direction} migration {file} gave up{} after waiting {} for a table lock another session holds \
+             (the ddl-lock-timeout): {message}{}; nothing of it was applied",
+        line_suffix(*.line), seconds(*.waited_ms), code_suffix(.code))]
+    LockWait {
+        file: String,
+        direction: Direction,
+        line: Option<usize>,
+        /// The DDL lock timeout in force, in milliseconds.
+        waited_ms: u32,
+        message: String,
+        code: Option<String>,
+    },
     #[error(
         "migration {file} was left half applied ({direction}, {done} statement(s) done) by an earlier run; \
              fix the schema by hand, then run `repair` to mark it applied or pending"
     )]
-    Dirty { file: String, direction: Direction, done: u64 },
+    Dirty { file: String, version: i64, direction: Direction, done: u64 },
     #[error("applied migration(s) differ from their script (name or checksum): {}", .0.join(", "))]
     Divergent(Vec<String>),
     #[error("applied migration(s) have no script: {}", join_versions(.0))]
@@ -101,10 +115,10 @@ impl Error {
     /// Whether a later try may succeed: nothing of the failed step persists, and the cause was
     /// the connection, the server's load or a lock, never a migration's own SQL. The backend
     /// that saw the driver's typed error decided it (io error kind, SQLSTATE, MySQL error
-    /// number); a migration that left a MySQL/MariaDB migration half applied never is.
+    /// number); a failure that left a migration half applied (dirty) never is.
     pub fn is_transient(&self) -> bool {
         match self {
-            Error::LockTimeout { .. } | Error::Timeout { .. } => true,
+            Error::LockTimeout { .. } | Error::Timeout { .. } | Error::LockWait { .. } => true,
             Error::Connect { transient, .. } | Error::Database { transient, .. } => *transient,
             Error::Migration { transient, dirty, .. } => *transient && !*dirty,
             _ => false,
@@ -158,6 +172,11 @@ fn dirty_suffix(dirty: bool) -> &'static str {
     }
 }
 
+/// `5s`, `1.5s`.
+fn seconds(ms: u32) -> String {
+    format!("{}s", Duration::from_millis(u64::from(ms)).as_secs_f64())
+}
+
 fn join_versions(v: &[i64]) -> String {
     v.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")
 }
@@ -209,5 +228,19 @@ mod tests {
         let timeout = Error::Timeout { url: "postgres://h/db".into(), seconds: 10, phase: Phase::TlsHandshake };
         assert!(timeout.is_transient(), "a stuck server may answer the next try");
         assert_eq!(timeout.to_string(), "timed out after 10s connecting to postgres://h/db (tls handshake)");
+        let wait = Error::LockWait {
+            file: "V2__email.sql".into(),
+            direction: Direction::Up,
+            line: Some(1),
+            waited_ms: 1500,
+            message: "canceling statement due to lock timeout".into(),
+            code: Some("55P03".into()),
+        };
+        assert!(wait.is_transient(), "a lock wait that ran out changed nothing");
+        assert_eq!(
+            wait.to_string(),
+            "up migration V2__email.sql gave up at line 1 after waiting 1.5s for a table lock another session holds \
+             (the ddl-lock-timeout): canceling statement due to lock timeout (code 55P03); nothing of it was applied"
+        );
     }
 }

@@ -1,5 +1,5 @@
-//! refinery's history table (kept byte-compatible) and the side table that
-//! holds dbmigrate's own state on MySQL/MariaDB.
+//! refinery's history table (kept byte-compatible) and the side table that holds dbmigrate's
+//! own state: the progress marker of a migration that runs outside a transaction.
 
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -25,7 +25,8 @@ impl AppliedRow {
     }
 }
 
-/// A MySQL/MariaDB migration that started and did not finish.
+/// A migration run outside a transaction (MySQL/MariaDB, or a no-transaction file) that
+/// started and did not finish.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DirtyMarker {
     pub version: i64,
@@ -76,6 +77,19 @@ impl Table {
             "CREATE TABLE IF NOT EXISTS {}(version BIGINT PRIMARY KEY, direction VARCHAR(8) NOT NULL, statements_done BIGINT NOT NULL, started_on VARCHAR(255))",
             self.side()
         )
+    }
+
+    /// Creates the side table where it is missing. On PostgreSQL only when absent, as for the
+    /// history table, so a user without CREATE on the schema can use one made for it.
+    pub fn ensure_side_sql(&self, dialect: Dialect) -> String {
+        match dialect {
+            Dialect::Postgres => format!(
+                "DO $dbmigrate$ BEGIN IF to_regclass('{}') IS NULL THEN {}; END IF; END $dbmigrate$",
+                self.side(),
+                self.create_side_sql()
+            ),
+            _ => self.create_side_sql(),
+        }
     }
 
     pub fn select_sql(&self) -> String {

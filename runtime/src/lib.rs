@@ -50,6 +50,7 @@
 #![cfg_attr(not(all(feature = "sqlite", feature = "postgres", feature = "mysql")), allow(dead_code))]
 
 mod backend;
+mod ddl_lock;
 mod embedded;
 mod engine;
 mod error;

@@ -35,6 +35,7 @@ impl DbArgs {
             url: self.database_url.clone(),
             lock_timeout: Duration::from_secs(self.lock_timeout),
             connect_timeout: Duration::from_secs(self.connect_timeout),
+            ..DbChoice::default()
         }
     }
 
@@ -59,6 +60,11 @@ pub struct DeployArgs {
     /// serialization failure) up to N times with backoff; a failing migration is never retried
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub retry: u32,
+    /// Seconds a migration's statement may wait for a table lock held by another session (an
+    /// open application transaction) before it gives up, so queries queued behind it are not
+    /// stalled; 0 waits without limit [default: the `ddl-lock-timeout` setting, else 5]
+    #[arg(long, value_name = "SECS")]
+    pub ddl_lock_timeout: Option<u64>,
 }
 
 /// A version given on the command line: `20260101120000` or `V20260101120000`.

@@ -28,7 +28,8 @@ pub struct Request<'a> {
 /// Runs the request: backups, retries, verification and restores happen in `ops::deploy`.
 pub fn execute(request: &Request<'_>, global: &GlobalArgs, shell: &Shell) -> CliResult {
     let target = workspace::locate(global.selector())?;
-    let db = request.db.choice();
+    let mut db = request.db.choice();
+    db.ddl_lock_timeout = request.deploy.ddl_lock_timeout.map(std::time::Duration::from_secs);
     let mut notes = Notes::new(shell);
     let mut notify = |note: crate::ops::Note<'_>| notes.show(note);
     if request.dry_run {

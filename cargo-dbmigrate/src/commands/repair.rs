@@ -1,4 +1,4 @@
-//! `repair`: resolve a migration left half applied (dirty) on MySQL/MariaDB, after a manual fix.
+//! `repair`: resolve a migration left half applied (dirty), after a manual fix.
 
 use super::args::{DbArgs, parse_version};
 use crate::cli::GlobalArgs;
@@ -7,7 +7,7 @@ use crate::shell::Shell;
 use crate::{CliResult, exit_code};
 use dbmigrate_runtime::RepairAction;
 
-/// Resolve a migration left dirty (half applied) on MySQL/MariaDB, after a manual fix.
+/// Resolve a migration left dirty (half applied: MySQL/MariaDB, or a no-transaction file), after a manual fix.
 #[derive(Debug, clap::Args)]
 #[command(
     disable_version_flag = true,

@@ -37,10 +37,14 @@ impl StatusArgs {
 }
 
 fn status_json(s: &MigrationStatus) -> serde_json::Value {
-    json!({
+    let mut row = json!({
         "version": s.version, "name": s.name, "state": render::state_name(s.state),
         "applied_on": s.applied_on, "down": render::down_name(s.reversibility),
-    })
+    });
+    if let Some(n) = s.statements_done {
+        row["statements_done"] = json!(n);
+    }
+    row
 }
 
 /// Runs `status`.
@@ -52,6 +56,14 @@ pub fn run(args: &StatusArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
     match args.format {
         Format::Json => println!("{}", json!(rows.iter().map(status_json).collect::<Vec<_>>())),
         Format::Human => print_status(&rows),
+    }
+    for (r, n) in rows.iter().filter_map(|r| r.statements_done.map(|n| (r, n))) {
+        shell.note(format!(
+            "{} is dirty: it stopped after {n} statement(s); fix the schema by hand, then \
+             `cargo dbmigrate repair --version {} --as applied` (or `--as pending`)",
+            dbmigrate_core::label(r.version, &r.name),
+            r.version
+        ));
     }
     if problems > 0 {
         shell.note(format!(

@@ -193,9 +193,14 @@ impl Run<'_> {
 
     /// A failed run: note what was done, then restore when asked.
     fn failed(&self, e: Error, state: State, notify: &mut Notify<'_>) -> Failure {
-        notify(Note::Failed { direction: self.deploy.goal.direction(), applied: &state.applied });
-        // A half-applied MySQL file changed the schema although nothing was committed.
-        let changed = !state.applied.is_empty() || matches!(e, Error::Migration { dirty: true, .. });
+        let half_applied = match &e {
+            Error::Migration { dirty: true, file, .. } => Some(file.as_str()),
+            _ => None,
+        };
+        let direction = self.deploy.goal.direction();
+        notify(Note::Failed { direction, applied: &state.applied, half_applied });
+        // A half-applied file changed the schema although its history row was never written.
+        let changed = !state.applied.is_empty() || half_applied.is_some();
         self.restore_if_asked(e.into(), state, changed, notify)
     }
 

@@ -38,8 +38,9 @@ pub enum Note<'a> {
     Migration(&'a Event),
     /// The engine returned, successfully or not: no more [`Note::Migration`] follow.
     MigrationsDone,
-    /// A migration failed; these were committed before it.
-    Failed { direction: Direction, applied: &'a [Applied] },
+    /// A migration failed; these were committed before it, and `half_applied` names the file
+    /// the failure left dirty, if it did.
+    Failed { direction: Direction, applied: &'a [Applied], half_applied: Option<&'a str> },
     /// A transient failure, tried again after `wait`.
     Retrying { error: &'a Error, wait: Duration, attempt: u32, of: u32 },
     /// A backup is being restored.

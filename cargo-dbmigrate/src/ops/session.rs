@@ -18,6 +18,8 @@ pub struct DbChoice {
     /// `--connect-timeout`: the bound on connecting and on the history and lock reads, for the
     /// engine and the dump tools alike; a url's `connect_timeout` wins for that url.
     pub connect_timeout: Duration,
+    /// `--ddl-lock-timeout`, when given (else the crate's `ddl-lock-timeout`, else 5 s).
+    pub ddl_lock_timeout: Option<Duration>,
 }
 
 impl Default for DbChoice {
@@ -26,6 +28,7 @@ impl Default for DbChoice {
             url: None,
             lock_timeout: Duration::from_secs(60),
             connect_timeout: dbmigrate_runtime::DEFAULT_CONNECT_TIMEOUT,
+            ddl_lock_timeout: None,
         }
     }
 }
@@ -67,13 +70,16 @@ pub fn refuse_single_transaction_on_mysql(url: &DatabaseUrl, single_transaction:
 /// The engine's options, from the crate's settings and the command line: the one place they
 /// are built.
 pub fn engine_options(target: &Target, db: &DbChoice, single_transaction: bool) -> Options {
+    let configured = target.config.ddl_lock_timeout.map(Duration::from_secs);
+    let defaults = Options::default();
     Options {
         table: target.config.history_table.clone(),
         setup_sql: target.config.setup_sql.clone(),
         lock_timeout: db.lock_timeout,
         connect_timeout: db.connect_timeout,
+        ddl_lock_timeout: db.ddl_lock_timeout.or(configured).unwrap_or(defaults.ddl_lock_timeout),
         single_transaction,
-        ..Options::default()
+        ..defaults
     }
 }
 

@@ -39,9 +39,10 @@ impl<'a> Notes<'a> {
                     bar.finish_and_clear();
                 }
             }
-            Note::Failed { direction, applied } => {
+            Note::Failed { direction, applied, half_applied } => {
                 let verb = if direction == Direction::Up { "applied" } else { "reverted" };
-                shell.note(format!("{verb} before the failure: {}", done_list(applied, shell.verbosity())));
+                let half = half_applied.map(|f| format!("; {f} was left half applied (dirty)")).unwrap_or_default();
+                shell.note(format!("{verb} before the failure: {}{half}", done_list(applied, shell.verbosity())));
             }
             Note::Retrying { error, wait, attempt, of } => {
                 shell.warn(format!("{error}; retrying in {:.1}s ({attempt}/{of})", wait.as_secs_f64()));

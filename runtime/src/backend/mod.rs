@@ -36,6 +36,8 @@ pub(crate) mod mysql;
 pub(crate) mod postgres;
 #[cfg(feature = "sqlite")]
 pub(crate) mod sqlite;
+#[cfg(feature = "sqlite")]
+mod sqlite_split;
 #[cfg(feature = "postgres")]
 mod tls;
 
@@ -68,7 +70,8 @@ impl DbError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Transactions {
     /// DDL is transactional (SQLite, PostgreSQL): a migration and its history row share one
-    /// transaction (or the whole run does, in single-transaction mode).
+    /// transaction (or the whole run does, in single-transaction mode); only a no-transaction
+    /// file runs statement by statement behind a progress marker.
     PerMigration,
     /// DDL commits implicitly (MySQL/MariaDB): statements run one by one behind a progress
     /// marker in the side table, and a failure after the first leaves the migration dirty.
@@ -118,6 +121,12 @@ pub(crate) trait Backend {
     fn split<'s>(&self, sql: &'s str) -> Option<Vec<Statement<'s>>> {
         let _ = sql;
         None
+    }
+
+    /// A no-transaction script's statements, to run one by one behind a progress marker, or
+    /// `None` to send the script in one call.
+    fn split_tracked<'s>(&self, sql: &'s str) -> Option<Vec<Statement<'s>>> {
+        self.split(sql)
     }
 
     /// Takes the migration lock on a dedicated connection (or lock file), waiting up to

@@ -18,7 +18,7 @@ use tokio_postgres_rustls::MakeRustlsConnect;
 
 use super::{Backend, DbError, LockGuard, poll_lock, timed_out};
 use crate::error::{Error, Phase, Result};
-use crate::history::{AppliedRow, HistoryState, Table};
+use crate::history::{AppliedRow, DirtyMarker, HistoryState, Table, parse_direction};
 use crate::split::Statement;
 use crate::url::{CONNECT_TIMEOUT, DatabaseUrl, PG_TLS_PARAMS, TlsConfig, TlsMode};
 
@@ -328,6 +328,28 @@ fn rows(messages: Vec<SimpleQueryMessage>) -> Vec<tokio_postgres::SimpleQueryRow
         .collect()
 }
 
+impl PgBackend {
+    /// The rows of each statement's result, in order (one entry per completed statement): a
+    /// bounded read, like [`PgBackend::query_rows`].
+    fn query_sets(&mut self, sql: &str) -> Result<Vec<Vec<tokio_postgres::SimpleQueryRow>>, DbError> {
+        let messages = self.conn.run(Some(self.bound), self.conn.client.simple_query(sql)).ok_or_else(|| {
+            let message = timed_out(&self.url, self.bound, Phase::ReadingTheReply).to_string();
+            DbError { message, code: None, offset: None, transient: true }
+        })?;
+        let messages = messages.map_err(|e| self.scrubbed(pg_error(&e, sql)))?;
+        let mut sets = vec![Vec::new()];
+        for m in messages {
+            match m {
+                SimpleQueryMessage::Row(r) => sets.last_mut().expect("one set").push(r),
+                SimpleQueryMessage::CommandComplete(_) => sets.push(Vec::new()),
+                _ => {}
+            }
+        }
+        sets.pop();
+        Ok(sets)
+    }
+}
+
 impl Backend for PgBackend {
     fn execute(&mut self, sql: &str) -> Result<(), DbError> {
         // Unbounded: a migration may run for minutes (keepalives find a dead peer).
@@ -336,26 +358,40 @@ impl Backend for PgBackend {
     }
 
     fn load(&mut self, table: &Table, create: bool) -> Result<Option<HistoryState>, DbError> {
+        let has_side = format!("to_regclass('{}') IS NOT NULL", table.side());
         let select = table.select_sql();
+        // The side table exists only where a no-transaction file ever ran: whether it does
+        // comes with the history, and it is read only then.
         let sql = if create {
-            // One round trip: create only if absent (so a user without CREATE
-            // on the schema can use a history table made for it), then read.
-            format!(
-                "DO $dbmigrate$ BEGIN IF to_regclass('{}') IS NULL THEN {}; END IF; END $dbmigrate$;\n{select}",
+            // One round trip: create only if absent (so a user without CREATE on the schema can
+            // use a history table made for it), then read.
+            let create = format!(
+                "DO $dbmigrate$ BEGIN IF to_regclass('{}') IS NULL THEN {}; END IF; END $dbmigrate$",
                 table.name(),
                 table.create_sql(crate::url::Dialect::Postgres)
-            )
+            );
+            format!("{create};\n{select};\nSELECT {has_side}")
         } else {
-            let exists = format!("SELECT to_regclass('{}') IS NOT NULL", table.name());
+            let exists = format!("SELECT to_regclass('{}') IS NOT NULL, {has_side}", table.name());
             let rows = self.query_rows(&exists)?;
-            if rows.first().and_then(|r| r.get(0)) != Some("t") {
+            let flag = |i: usize| rows.first().and_then(|r| r.get(i)) == Some("t");
+            if !flag(0) {
                 return Ok(None);
             }
-            select
+            if flag(1) { format!("{select};\n{}", table.select_side_sql()) } else { select }
         };
-        let rows = self.query_rows(&sql)?;
-        let rows = rows.iter().map(row).collect::<Result<Vec<_>, _>>()?;
-        Ok(Some(HistoryState { rows, dirty: None }))
+        // Sets in order: the DO block's (when creating), the history, then the side table's
+        // flag (when creating) or its rows (when it exists).
+        let mut sets = self.query_sets(&sql)?.into_iter().skip(usize::from(create));
+        let rows = sets.next().unwrap_or_default().iter().map(row).collect::<Result<Vec<_>, _>>()?;
+        let last = sets.next().unwrap_or_default();
+        let marker = match create {
+            false => last,
+            true if last.first().and_then(|r| r.get(0)) == Some("t") => self.query_rows(&table.select_side_sql())?,
+            true => Vec::new(),
+        };
+        let dirty = marker.first().map(side_row).transpose()?;
+        Ok(Some(HistoryState { rows, dirty }))
     }
 
     fn split<'s>(&self, sql: &'s str) -> Option<Vec<Statement<'s>>> {
@@ -374,6 +410,14 @@ fn row(r: &tokio_postgres::SimpleQueryRow) -> Result<AppliedRow, DbError> {
     let version =
         text(0).parse().map_err(|_| DbError::plain(format!("history row with a non-numeric version `{}`", text(0))))?;
     Ok(AppliedRow { version, name: text(1), applied_on: text(2), checksum: text(3) })
+}
+
+fn side_row(r: &tokio_postgres::SimpleQueryRow) -> Result<DirtyMarker, DbError> {
+    let text = |i: usize| r.get(i).unwrap_or_default();
+    let bad = || DbError::plain(format!("unreadable progress marker for version `{}`", text(0)));
+    let version = text(0).parse().map_err(|_| bad())?;
+    let done = text(2).parse().map_err(|_| bad())?;
+    Ok(DirtyMarker { version, direction: parse_direction(text(1)), done })
 }
 
 /// A session advisory lock on a dedicated connection, polled with

@@ -9,7 +9,8 @@ use rusqlite::{Batch, Connection};
 
 use super::{Backend, DbError, LockGuard, poll_lock};
 use crate::error::{Error, Result};
-use crate::history::{AppliedRow, HistoryState, Table};
+use crate::history::{AppliedRow, DirtyMarker, HistoryState, Table, parse_direction};
+use crate::split::Statement;
 use crate::url::{DatabaseUrl, SqliteTarget};
 
 pub(crate) struct SqliteBackend {
@@ -109,7 +110,7 @@ impl Backend for SqliteBackend {
             })
             .and_then(Iterator::collect::<rusqlite::Result<Vec<_>>>)
             .map_err(|e| db_error(&e))?;
-        Ok(Some(HistoryState { rows, dirty: None }))
+        Ok(Some(HistoryState { rows, dirty: self.marker(table)? }))
     }
 
     fn begin_sql(&self) -> &'static str {
@@ -118,12 +119,32 @@ impl Backend for SqliteBackend {
         "BEGIN IMMEDIATE"
     }
 
+    fn split_tracked<'s>(&self, sql: &'s str) -> Option<Vec<Statement<'s>>> {
+        Some(super::sqlite_split::split(sql))
+    }
+
     fn lock(&self, _table: &Table, timeout: Duration) -> Result<LockGuard> {
         lock(&self.url, timeout)
     }
 }
 
 impl SqliteBackend {
+    /// The progress marker of an unfinished no-transaction file, when the side table exists.
+    fn marker(&self, table: &Table) -> Result<Option<DirtyMarker>, DbError> {
+        if !self.table_exists(&table.side())? {
+            return Ok(None);
+        }
+        let mut stmt = self.conn.prepare(&table.select_side_sql()).map_err(|e| db_error(&e))?;
+        let mut rows = stmt
+            .query_map([], |r| {
+                let direction: String = r.get(1)?;
+                let done: i64 = r.get(2)?;
+                Ok(DirtyMarker { version: r.get(0)?, direction: parse_direction(&direction), done: done.max(0) as u64 })
+            })
+            .map_err(|e| db_error(&e))?;
+        rows.next().transpose().map_err(|e| db_error(&e))
+    }
+
     fn table_exists(&self, name: &str) -> Result<bool, DbError> {
         self.conn
             .query_row("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1", [name], |r| {

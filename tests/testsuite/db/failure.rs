@@ -159,3 +159,57 @@ fn a_long_list_before_a_failure_is_summarised() {
     let out = dbm(fixture.path(), &db.url, &["run", "--no-backup", "-v"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("applied before the failure: none"), "{}", text(&out));
 }
+
+/// A no-transaction file whose second statement fails (PostgreSQL, SQLite): the first stays
+/// applied, so the migration is dirty; `run` refuses naming `repair`, which clears it.
+fn no_transaction_failure_is_dirty(backend: Backend) {
+    const NOTX: &str = "-- dbmigrate:no-transaction\nCREATE TABLE c (id INT);\nSELECT id FROM no_such_table;\n";
+    let fixture = crate_with("failnotx", &[("V1__a.sql", "CREATE TABLE a (id INT);\n"), ("V2__c.sql", NOTX)]);
+    let dir = fixture.path();
+    let db = TestDb::new(backend, "failnotx", dir);
+    let url = db.url.as_str();
+
+    let out = dbm(dir, url, &["run", "--no-backup"]);
+    assert_code(&out, 101);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("no_such_table") && stderr.contains("line 3"), "{stderr}");
+    assert!(stderr.contains("half applied") && stderr.contains("repair --version 2"), "{stderr}");
+    assert!(!stderr.contains("retrying") && !stderr.contains("before the failure: none\n"), "{stderr}");
+    assert_eq!(db.versions(), vec![1]);
+    let status = json(&dbm(dir, url, &["status", "--format", "json"]));
+    assert_eq!((&status[1]["state"], &status[1]["statements_done"]), (&"dirty".into(), &1.into()), "{status}");
+
+    let out = dbm(dir, url, &["run"]);
+    assert_code(&out, 101);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("V2__c.sql") && stderr.contains("repair --version 2"), "{stderr}");
+
+    // Fixed forward by hand: the file's remaining work is done, the file corrected.
+    fixture.write("migrations/V2__c.sql", "-- dbmigrate:no-transaction\nCREATE TABLE c (id INT);\n");
+    assert_code(&dbm(dir, url, &["repair", "--version", "2", "--as", "applied"]), 0);
+    assert_eq!(json(&dbm(dir, url, &["status", "--format", "json"]))[1]["state"], "applied");
+    assert_code(&dbm(dir, url, &["run"]), 0);
+    assert_eq!(db.versions(), vec![1, 2]);
+    assert_code(&dbm(dir, url, &["status", "--exit-code"]), 0);
+}
+
+#[test]
+fn pg_no_transaction_failure_is_dirty() {
+    no_transaction_failure_is_dirty(Backend::Postgres);
+}
+
+#[test]
+fn sqlite_no_transaction_failure_is_dirty() {
+    no_transaction_failure_is_dirty(Backend::Sqlite);
+}
+
+/// A no-transaction file whose first statement fails changed nothing: not dirty, still pending.
+#[test]
+fn pg_no_transaction_first_statement_failure_is_clean() {
+    let notx = "-- dbmigrate:no-transaction\nSELECT id FROM no_such_table;\nCREATE TABLE c (id INT);\n";
+    let fixture = crate_with("notxfirst", &[("V1__c.sql", notx)]);
+    let db = TestDb::new(Backend::Postgres, "notxfirst", fixture.path());
+    assert_code(&dbm(fixture.path(), &db.url, &["run", "--no-backup"]), 101);
+    let status = json(&dbm(fixture.path(), &db.url, &["status", "--format", "json"]));
+    assert_eq!(status[0]["state"], "pending", "{status}");
+}

@@ -91,3 +91,43 @@ fn killed_mid_migration(backend: Backend, slow: &str) {
         assert!(db.has_table("k"));
     }
 }
+
+/// SIGKILL between the statements of a no-transaction file (PostgreSQL): the first statement
+/// committed on its own, so the migration is dirty, with the statements it reached.
+#[test]
+fn pg_killed_mid_no_transaction_file() {
+    let slow =
+        "-- dbmigrate:no-transaction\nCREATE TABLE k (id INT);\nSELECT pg_sleep(10);\nINSERT INTO k VALUES (1);\n";
+    let fixture = crate_with("killnotx", &[("V1__a.sql", "CREATE TABLE a (id INT);\n"), ("V2__slow.sql", slow)]);
+    let dir = fixture.path();
+    let db = TestDb::new(Backend::Postgres, "killnotx", dir);
+    let url = db.url.as_str();
+    assert_code(&dbm(dir, url, &["run", "--target", "1"]), 0);
+
+    let mut child = dbm_command(dir, url, &["run", "--no-backup"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let start = Instant::now();
+    while !db.has_table("k") {
+        assert!(start.elapsed() < Duration::from_secs(20), "the first statement never ran");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    child.kill().expect("SIGKILL");
+    let _ = child.wait();
+    wait_for_sessions_to_end(&db);
+
+    let status = json(&dbm(dir, url, &["status", "--format", "json"]));
+    assert_eq!(status[1]["state"], "dirty", "{status}");
+    assert_eq!(status[1]["statements_done"], 1, "{status}");
+    let out = dbm(dir, url, &["run"]);
+    assert_code(&out, 101);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("repair"), "{}", dbmigrate_tests::text(&out));
+    db.query("DROP TABLE k");
+    assert_code(&dbm(dir, url, &["repair", "--version", "2", "--as", "pending"]), 0);
+    fixture.write("migrations/V2__slow.sql", "-- dbmigrate:no-transaction\nCREATE TABLE k (id INT);\n");
+    assert_code(&dbm(dir, url, &["run"]), 0);
+    assert_eq!(db.versions(), vec![1, 2]);
+}

@@ -9,6 +9,7 @@ use std::process::Output;
 mod adopt;
 mod commands;
 mod concurrency;
+mod ddl_lock;
 mod down_refusals;
 mod failure;
 mod faults;
