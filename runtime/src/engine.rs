@@ -215,7 +215,7 @@ impl Engine {
     ) -> Result<Report, MigrateError<H::Error>> {
         let scripts = plan::index(scripts)?;
         let _lock = self.conn.lock(&self.table, self.options.lock_timeout)?;
-        let state = self.load(true)?.unwrap_or_default();
+        let state = self.load(false)?.unwrap_or_default();
         let jobs = self.jobs(&scripts, &state, goal)?;
         if !jobs.is_empty() {
             let planned = Planned {
@@ -224,6 +224,9 @@ impl Engine {
                 migrations: jobs.iter().map(|j| (j.version, j.name.clone())).collect(),
             };
             hooks.before_apply(&planned).map_err(|e| MigrateError { cause: Cause::Hook(e), applied: Vec::new() })?;
+            // The history (and side) tables are created only now, under the lock: a hook that
+            // refuses (a backup that cannot be taken) leaves the database exactly as it was.
+            self.load(true)?;
         }
         self.execute(jobs, &state, goal.direction(), &mut |e| hooks.on_event(e))
     }

@@ -5,7 +5,12 @@ use super::{V2, applied_v1, backups, configure, snapshot};
 use crate::db::{assert_code, json, on_all_backends};
 use dbmigrate_tests::{Backend, TestDb, dbm, dbm_command, text};
 
-on_all_backends!(restore_on_failure_puts_data_back, unwritable_backup_dir_changes_nothing, two_runs_one_backup);
+on_all_backends!(
+    restore_on_failure_puts_data_back,
+    unwritable_backup_dir_changes_nothing,
+    two_runs_one_backup,
+    a_refused_backup_creates_nothing
+);
 
 /// V2 applies, then V3 changes data and fails at its third statement.
 const V3_FAILING: (&str, &str) = (
@@ -84,4 +89,14 @@ fn pg_dump_missing_changes_nothing() {
     assert!(stderr.contains("postgresql-client") && stderr.contains("pg-dump"), "{stderr}");
     assert_eq!(db.versions(), vec![1], "nothing migrated");
     assert!(!TestDb::has_table(&db, "t3"));
+}
+
+/// A backup that cannot be taken on a fresh database leaves it without even a history table.
+fn a_refused_backup_creates_nothing(backend: Backend) {
+    let fixture = crate::db::crate_with("refnew", &[super::V1]);
+    configure(&fixture, "dir = \"Cargo.toml/backups\"");
+    let db = TestDb::new(backend, "refnew", fixture.path());
+    let out = dbm(fixture.path(), &db.url, &["run"]);
+    assert_code(&out, 101);
+    assert!(!db.has_table("refinery_schema_history"), "{}", text(&out));
 }
