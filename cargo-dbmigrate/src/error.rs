@@ -83,6 +83,14 @@ impl From<dbmigrate_runtime::Error> for CliError {
             Error::NoDown(_) | Error::Irreversible(_) => {
                 Some("write the statements that undo it into its .down.sql file".into())
             }
+            Error::History { version, anomaly, .. } => Some(match anomaly {
+                dbmigrate_runtime::Anomaly::Renamed(old) => format!(
+                    "rename the file back to V{version}__{old}.sql, or, if the history's name is what is wrong: `cargo dbmigrate repair --version {version} --as applied`"
+                ),
+                _ => format!(
+                    "if the migration's changes are in the database, make the history record it as it is now: `cargo dbmigrate repair --version {version} --as applied`"
+                ),
+            }),
             Error::Divergent(_) => {
                 Some("revert the edit, and put the change in a new migration (`cargo dbmigrate new`)".into())
             }

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use crate::backend::{self, Backend, DbError, LockGuard, Transactions};
 use crate::ddl_lock::{self, Scope};
-use crate::error::{Direction, Error, Result};
+use crate::error::{Anomaly, Direction, Error, Result};
 use crate::history::{AppliedRow, HistoryState, Table};
 use crate::hooks::{Cause, Event, Hooks, MigrateError, Planned};
 use crate::plan::{self, Checks, Goal, Scripts};
@@ -100,8 +100,14 @@ impl std::fmt::Debug for MigrationLock {
 pub enum MigrationState {
     Applied,
     Pending,
-    /// Applied, but the recorded name or checksum differs from the script.
+    /// Applied, but the script was edited since (its checksum differs).
     Divergent,
+    /// Applied under another name than the script's (the history was written elsewhere).
+    Renamed,
+    /// Applied, but the history row has no checksum to compare with.
+    NoChecksum,
+    /// The history holds several rows for the version.
+    Duplicate,
     /// Applied, but there is no script for it.
     Missing,
     /// Started outside a transaction (MySQL/MariaDB, or a no-transaction file) and not
@@ -323,10 +329,22 @@ impl Engine {
         let state = self.load(true)?.unwrap_or_default();
         let recorded = state.rows.iter().any(|r| r.version == version);
         let marked = state.dirty.as_ref().is_some_and(|d| d.version == version);
+        let rows: Vec<&AppliedRow> = state.rows.iter().filter(|r| r.version == version).collect();
+        let anomalous = match scripts.get(&version) {
+            Some(s) if recorded => plan::check_rows(s, &rows)?.is_some(),
+            _ => false,
+        };
         let mut steps = vec![Step::Begin];
         match action {
             RepairAction::AsApplied if !recorded => {
                 let s = scripts.get(&version).ok_or(Error::UnknownVersion(version))?;
+                steps.push(insert_step(s)?);
+            }
+            // Recorded under another name, without a checksum, twice, or from an edited text:
+            // the history is made to say that this file, as it is now, is applied.
+            RepairAction::AsApplied if anomalous => {
+                let s = scripts.get(&version).ok_or(Error::UnknownVersion(version))?;
+                steps.push(Step::Record(self.table.delete_sql(version)));
                 steps.push(insert_step(s)?);
             }
             RepairAction::AsPending if recorded => steps.push(Step::Record(self.table.delete_sql(version))),
@@ -676,13 +694,20 @@ fn refuse_dirty(state: &HistoryState, scripts: &Scripts<'_, '_>) -> Result<()> {
 fn status_of(scripts: &Scripts<'_, '_>, state: &HistoryState) -> Result<Vec<MigrationStatus>> {
     let mut out = Vec::new();
     let dirty = state.dirty.as_ref().map(|d| d.version);
+    let grouped = plan::by_version(&state.rows);
     for (v, s) in scripts {
-        let row = state.rows.iter().find(|r| r.version == *v);
+        let rows = grouped.get(v).map(Vec::as_slice).unwrap_or_default();
+        let row = rows.first().copied();
         let st = match row {
             _ if dirty == Some(*v) => MigrationState::Dirty,
             None => MigrationState::Pending,
-            Some(r) if plan::row_matches(s, r)? => MigrationState::Applied,
-            Some(_) => MigrationState::Divergent,
+            Some(_) => match plan::check_rows(s, rows)? {
+                None => MigrationState::Applied,
+                Some(Anomaly::Renamed(_)) => MigrationState::Renamed,
+                Some(Anomaly::NoChecksum) => MigrationState::NoChecksum,
+                Some(Anomaly::Duplicate(_)) => MigrationState::Duplicate,
+                Some(_) => MigrationState::Divergent,
+            },
         };
         out.push(MigrationStatus {
             version: *v,
@@ -693,7 +718,7 @@ fn status_of(scripts: &Scripts<'_, '_>, state: &HistoryState) -> Result<Vec<Migr
             statements_done: state.dirty.as_ref().filter(|d| d.version == *v).map(|d| d.done),
         });
     }
-    for r in state.rows.iter().filter(|r| !scripts.contains_key(&r.version)) {
+    for r in grouped.values().map(|rows| rows[0]).filter(|r| !scripts.contains_key(&r.version)) {
         out.push(MigrationStatus {
             version: r.version,
             name: r.name.clone(),

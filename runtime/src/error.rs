@@ -88,6 +88,8 @@ pub enum Error {
     Dirty { file: String, version: i64, direction: Direction, done: u64 },
     #[error("applied migration(s) differ from their script (name or checksum): {}", .0.join(", "))]
     Divergent(Vec<String>),
+    #[error("{}; no file was edited", anomaly_text(.file, *.version, .anomaly))]
+    History { file: String, version: i64, anomaly: Anomaly },
     #[error("applied migration(s) have no script: {}", join_versions(.0))]
     Missing(Vec<i64>),
     #[error("pending migration(s) are older than the newest applied version {newest}: {}; enable out-of-order to apply them",
@@ -153,6 +155,29 @@ impl fmt::Display for Phase {
             Phase::Authentication => "authentication",
             Phase::ReadingTheReply => "reading the reply",
         })
+    }
+}
+
+/// How the history's record of an applied migration differs from its file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Anomaly {
+    /// The file's text changed since it was applied.
+    Edited,
+    /// The row names the migration differently (the name it was applied under).
+    Renamed(String),
+    /// The row has no (or no numeric) checksum: written by another tool, or by hand.
+    NoChecksum,
+    /// The history holds this many rows for the version.
+    Duplicate(usize),
+}
+
+fn anomaly_text(file: &str, version: i64, anomaly: &Anomaly) -> String {
+    match anomaly {
+        Anomaly::Edited => format!("{file} was edited after it was applied"),
+        Anomaly::Renamed(old) => format!("{file} is recorded in the history under another name, `{old}`"),
+        Anomaly::NoChecksum => format!("the history row of {file} has no checksum"),
+        Anomaly::Duplicate(n) => format!("the history holds {n} rows for version {version} ({file})"),
     }
 }
 

@@ -66,7 +66,7 @@ mod url;
 pub use embedded::run_embedded_async;
 pub use embedded::{EmbeddedMigration, EmbeddedSettings, embedded_scripts, run_embedded};
 pub use engine::{Applied, Engine, MigrationLock, MigrationState, MigrationStatus, Options, RepairAction, Report};
-pub use error::{Direction, Error, Phase, Result};
+pub use error::{Anomaly, Direction, Error, Phase, Result};
 
 /// The default bound on connecting to a server (tcp, tls, authentication) and on the history
 /// and lock reads: libpq's and the mysql client's usual order of magnitude.

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::error::{Direction, Error, Result};
+use crate::error::{Anomaly, Direction, Error, Result};
 use crate::history::{AppliedRow, HistoryState};
 use crate::script::{MigrationScript, Reversibility};
 
@@ -55,13 +55,43 @@ pub(crate) fn index<'s, 'a>(scripts: &'s [MigrationScript<'a>]) -> Result<Script
 
 /// Whether an applied row still matches its script (name and checksum).
 pub(crate) fn row_matches(script: &MigrationScript<'_>, row: &AppliedRow) -> Result<bool> {
+    Ok(check_rows(script, &[row])?.is_none())
+}
+
+/// How the history's rows for a script's version differ from the script, if they do: the file
+/// edited since (its checksum), or the history itself odd — recorded under another name, no
+/// checksum, several rows — where no file was edited.
+pub(crate) fn check_rows(script: &MigrationScript<'_>, rows: &[&AppliedRow]) -> Result<Option<Anomaly>> {
+    let [row] = rows else { return Ok(Some(Anomaly::Duplicate(rows.len()))) };
     if script.name != row.name {
-        return Ok(false);
+        return Ok(Some(Anomaly::Renamed(row.name.clone())));
     }
     match row.checksum_u64() {
-        Some(sum) => script.matches_checksum(sum),
-        None => Ok(false),
+        None => Ok(Some(Anomaly::NoChecksum)),
+        Some(sum) if script.matches_checksum(sum)? => Ok(None),
+        Some(_) => Ok(Some(Anomaly::Edited)),
     }
+}
+
+/// The history's rows grouped by version.
+pub(crate) fn by_version(rows: &[AppliedRow]) -> BTreeMap<i64, Vec<&AppliedRow>> {
+    let mut map: BTreeMap<i64, Vec<&AppliedRow>> = BTreeMap::new();
+    for row in rows {
+        map.entry(row.version).or_default().push(row);
+    }
+    map
+}
+
+/// The first history anomaly among the scripts (never an edit: that is [`Error::Divergent`]).
+fn refuse_anomalies(scripts: &Scripts<'_, '_>, rows: &BTreeMap<i64, Vec<&AppliedRow>>) -> Result<()> {
+    for (v, rows) in rows {
+        if let Some(s) = scripts.get(v)
+            && let Some(anomaly) = check_rows(s, rows)?.filter(|a| *a != Anomaly::Edited)
+        {
+            return Err(Error::History { file: s.file_name(), version: *v, anomaly });
+        }
+    }
+    Ok(())
 }
 
 pub(crate) fn newest(rows: &[AppliedRow]) -> Option<i64> {
@@ -89,11 +119,14 @@ pub(crate) fn plan_up<'s, 'a>(
     limit: i64,
     checks: Checks,
 ) -> Result<Vec<&'s MigrationScript<'a>>> {
-    let applied: BTreeMap<i64, &AppliedRow> = state.rows.iter().map(|r| (r.version, r)).collect();
+    let applied = by_version(&state.rows);
+    if checks.abort_divergent {
+        refuse_anomalies(scripts, &applied)?;
+    }
     let mut divergent = Vec::new();
-    for (v, row) in &applied {
+    for (v, rows) in &applied {
         if let Some(s) = scripts.get(v)
-            && !row_matches(s, row)?
+            && check_rows(s, rows)? == Some(Anomaly::Edited)
         {
             divergent.push(s.file_name());
         }
@@ -124,8 +157,10 @@ fn plan_down<'s, 'a>(
     state: &HistoryState,
     goal: Goal,
 ) -> Result<Vec<&'s MigrationScript<'a>>> {
-    let mut rows: Vec<&AppliedRow> = state.rows.iter().collect();
-    rows.sort_by_key(|r| std::cmp::Reverse(r.version));
+    let grouped = by_version(&state.rows);
+    refuse_anomalies(scripts, &grouped)?;
+    // One row a version, newest first: a duplicated row must never revert a migration twice.
+    let rows: Vec<&AppliedRow> = grouped.values().rev().map(|rows| rows[0]).collect();
     let chosen: Vec<&AppliedRow> = match goal {
         Goal::DownSteps(n) => rows.into_iter().take(n).collect(),
         Goal::DownTo(v) => rows.into_iter().take_while(|r| r.version > v).collect(),

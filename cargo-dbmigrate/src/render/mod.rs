@@ -33,6 +33,9 @@ pub fn state_name(state: MigrationState) -> &'static str {
         MigrationState::Applied => "applied",
         MigrationState::Pending => "pending",
         MigrationState::Divergent => "divergent",
+        MigrationState::Renamed => "renamed",
+        MigrationState::NoChecksum => "no-checksum",
+        MigrationState::Duplicate => "duplicate",
         MigrationState::Missing => "missing",
         MigrationState::Dirty => "dirty",
     }

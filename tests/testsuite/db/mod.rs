@@ -7,6 +7,7 @@ use dbmigrate_tests::{Fixture, code, text};
 use std::process::Output;
 
 mod adopt;
+mod anomalies;
 mod commands;
 mod concurrency;
 mod ddl_lock;
