@@ -10,7 +10,8 @@ Exit codes:
   0    success
   1    a check found problems (check, status --exit-code, init when build.rs needs a manual edit)
   2    usage error (unknown flag, bad value, unknown package)
-  101  the operation failed (I/O, database, a migration's SQL)";
+  101  the operation failed (I/O, database, a migration's SQL)
+  130  run/down stopped by Ctrl-C or SIGTERM between two migrations";
 
 /// `cargo` with its `dbmigrate` subcommand, so both `cargo dbmigrate …` and
 /// `cargo-dbmigrate dbmigrate …` work.

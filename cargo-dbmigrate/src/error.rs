@@ -13,6 +13,8 @@ pub mod exit_code {
     pub const USAGE: i32 = 2;
     /// The operation failed (I/O, database, a migration's SQL), as Cargo's 101.
     pub const FAILURE: i32 = 101;
+    /// Stopped by Ctrl-C or SIGTERM between two migrations (128 + SIGINT, as shells report).
+    pub const INTERRUPTED: i32 = 130;
 }
 
 /// What a command returns on success: the exit code.
@@ -105,7 +107,10 @@ impl From<dbmigrate_runtime::Error> for CliError {
             ),
             _ => None,
         };
-        let err = CliError::failure(e.to_string());
+        let mut err = CliError::failure(e.to_string());
+        if matches!(e, Error::Interrupted) {
+            err.code = exit_code::INTERRUPTED;
+        }
         match hint {
             Some(hint) => err.hint(hint),
             None => err,

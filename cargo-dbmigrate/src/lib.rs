@@ -14,6 +14,7 @@ mod fsutil;
 mod ops;
 mod render;
 mod shell;
+mod signals;
 mod uptodate;
 mod workspace;
 

@@ -234,7 +234,7 @@ impl Engine {
             // refuses (a backup that cannot be taken) leaves the database exactly as it was.
             self.load(true)?;
         }
-        self.execute(jobs, &state, goal.direction(), &mut |e| hooks.on_event(e))
+        self.execute(jobs, &state, goal.direction(), hooks)
     }
 
     /// The SQL `migrate` would send toward `goal`, in order; changes nothing.
@@ -530,13 +530,13 @@ impl Engine {
 
     /// Runs the jobs in order. A failure carries the migrations committed before it: none in
     /// single-transaction mode, where it rolls everything back.
-    fn execute<E>(
+    fn execute<H: Hooks + ?Sized>(
         &mut self,
         jobs: Vec<Job>,
         state: &HistoryState,
         direction: Direction,
-        observer: &mut dyn FnMut(&Event),
-    ) -> Result<Report, MigrateError<E>> {
+        hooks: &mut H,
+    ) -> Result<Report, MigrateError<H::Error>> {
         let single = self.single_tx() && !jobs.is_empty();
         if let Some(sql) = ddl_lock::watch_client_sql(self.dialect()).filter(|_| !jobs.is_empty()) {
             // Best effort: a server before PostgreSQL 14 does not know the setting.
@@ -549,15 +549,18 @@ impl Engine {
         let total = jobs.len();
         let mut done = Vec::new();
         for (index, job) in jobs.iter().enumerate() {
+            if !single && !hooks.keep_going() {
+                return Err(MigrateError { cause: Cause::Engine(Error::Interrupted), applied: done });
+            }
             let (version, name) = (job.version, job.name.clone());
-            observer(&Event::Started { version, name: name.clone(), direction: job.direction, index, total });
+            hooks.on_event(&Event::Started { version, name: name.clone(), direction: job.direction, index, total });
             let start = Instant::now();
             if let Err(e) = self.run_job(job, single) {
                 let applied = if single { Vec::new() } else { done };
                 return Err(MigrateError { cause: Cause::Engine(e), applied });
             }
             let duration = start.elapsed();
-            observer(&Event::Finished { version, name: name.clone(), direction: job.direction, duration });
+            hooks.on_event(&Event::Finished { version, name: name.clone(), direction: job.direction, duration });
             done.push(Applied { version, name, duration });
         }
         if single {

@@ -90,6 +90,8 @@ pub enum Error {
     Divergent(Vec<String>),
     #[error("{}; no file was edited", anomaly_text(.file, *.version, .anomaly))]
     History { file: String, version: i64, anomaly: Anomaly },
+    #[error("interrupted before the next migration; every migration so far was applied whole")]
+    Interrupted,
     #[error("applied migration(s) have no script: {}", join_versions(.0))]
     Missing(Vec<i64>),
     #[error("pending migration(s) are older than the newest applied version {newest}: {}; enable out-of-order to apply them",

@@ -57,6 +57,13 @@ pub trait Hooks {
     fn on_event(&mut self, event: &Event) {
         let _ = event;
     }
+
+    /// Asked before each migration (not inside a single transaction for the whole run): `false`
+    /// stops there with [`crate::Error::Interrupted`], every migration so far committed whole.
+    /// This is how a CLI honours Ctrl-C without leaving anything half done.
+    fn keep_going(&mut self) -> bool {
+        true
+    }
 }
 
 impl<F: FnMut(&Event)> Hooks for F {

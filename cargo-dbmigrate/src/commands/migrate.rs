@@ -47,6 +47,7 @@ pub fn execute(request: &Request<'_>, global: &GlobalArgs, shell: &Shell) -> Cli
         backup: !request.deploy.no_backup,
         restore_on_failure: request.deploy.restore_on_failure,
         retry: request.deploy.retry,
+        stop: crate::signals::stop_between_migrations(),
     };
     match deploy::deploy(&target, &db, &plan, &mut notify) {
         Ok(done) => crate::render::deploy::deployed(&done, request.format, shell),

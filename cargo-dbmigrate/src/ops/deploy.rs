@@ -15,7 +15,7 @@ use dbmigrate_runtime::{
 use std::time::Duration;
 
 /// What to deploy and how carefully.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Deploy {
     pub goal: Goal,
     /// Every migration of the run in one transaction (not on MySQL/MariaDB).
@@ -26,6 +26,8 @@ pub struct Deploy {
     pub restore_on_failure: bool,
     /// How many times to retry a transient failure.
     pub retry: u32,
+    /// Set (by a signal handler) when the deploy should stop before the next migration.
+    pub stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
 
 /// A deploy that reached its goal and verified it.
@@ -245,6 +247,10 @@ impl Hooks for DeployHooks<'_, '_, '_> {
 
     fn on_event(&mut self, event: &Event) {
         (self.notify)(Note::Migration(event));
+    }
+
+    fn keep_going(&mut self) -> bool {
+        self.run.deploy.stop.as_ref().is_none_or(|stop| !stop.load(std::sync::atomic::Ordering::SeqCst))
     }
 }
 

@@ -131,3 +131,52 @@ fn pg_killed_mid_no_transaction_file() {
     assert_code(&dbm(dir, url, &["run"]), 0);
     assert_eq!(db.versions(), vec![1, 2]);
 }
+
+/// Ctrl-C (SIGINT) or SIGTERM during a run stops it before the next migration: the one in
+/// progress finishes whole, the CLI says what was applied, exits 130, and nothing is dirty.
+fn a_signal_stops_between_migrations(backend: Backend, signal: &str) {
+    let sleep = match backend {
+        Backend::Postgres => "SELECT pg_sleep(1);",
+        Backend::Mariadb => "SELECT SLEEP(1);",
+        Backend::Sqlite => return,
+    };
+    let files: Vec<(String, String)> =
+        (1..=4).map(|v| (format!("V{v}__s{v}.sql"), format!("CREATE TABLE s{v} (id INT);\n{sleep}\n"))).collect();
+    let borrowed: Vec<(&str, &str)> = files.iter().map(|(f, t)| (f.as_str(), t.as_str())).collect();
+    let fixture = crate_with("signal", &borrowed);
+    let db = TestDb::new(backend, "signal", fixture.path());
+    let child = dbm_command(fixture.path(), &db.url, &["run", "--no-backup"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    // Once the first migration is under way (its table exists), signal.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !db.has_table("s1") && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let pid = child.id().to_string();
+    assert!(std::process::Command::new("kill").args([signal, &pid]).status().expect("kill").success());
+    let out = child.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("stopping after the migration in progress"), "{stderr}");
+    assert!(stderr.contains("applied before the failure: V1__s1"), "{stderr}");
+    let applied = db.versions();
+    assert!(!applied.is_empty() && applied.len() < 4, "stopped part way: {applied:?}");
+    let status = json(&dbm(fixture.path(), &db.url, &["status", "--format", "json"]));
+    assert!(
+        status.as_array().expect("rows").iter().all(|m| m["state"] == "applied" || m["state"] == "pending"),
+        "{status}"
+    );
+    assert_code(&dbm(fixture.path(), &db.url, &["run", "--no-backup"]), 0);
+}
+
+#[test]
+fn pg_sigint_stops_between_migrations() {
+    a_signal_stops_between_migrations(Backend::Postgres, "-INT");
+}
+
+#[test]
+fn maria_sigterm_stops_between_migrations() {
+    a_signal_stops_between_migrations(Backend::Mariadb, "-TERM");
+}
