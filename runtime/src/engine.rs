@@ -149,6 +149,8 @@ struct Job {
     file: String,
     direction: Direction,
     steps: Vec<Step>,
+    /// Time spent splitting the script into steps before the run, part of its duration.
+    split: Duration,
 }
 
 /// A migration engine bound to one database connection.
@@ -275,7 +277,14 @@ impl Engine {
             steps.push(insert_step(s)?);
         }
         steps.push(Step::Commit);
-        let job = Job { version: up_to, name: "stamp".into(), file: "stamp".into(), direction: Direction::Up, steps };
+        let job = Job {
+            version: up_to,
+            name: "stamp".into(),
+            file: "stamp".into(),
+            direction: Direction::Up,
+            steps,
+            split: Duration::ZERO,
+        };
         self.run_job(&job, false)?;
         let migrations = pending
             .iter()
@@ -306,7 +315,7 @@ impl Engine {
         }
         steps.push(Step::Commit);
         let file = scripts.get(&version).map_or_else(|| format!("version {version}"), |s| s.file_name());
-        let job = Job { version, name: "repair".into(), file, direction: Direction::Up, steps };
+        let job = Job { version, name: "repair".into(), file, direction: Direction::Up, steps, split: Duration::ZERO };
         self.run_job(&job, false)
     }
 
@@ -389,9 +398,10 @@ impl Engine {
         if self.single_tx() && wants_no_transaction(sql) {
             return Err(Error::NoTransactionConflict(file));
         }
+        let started = Instant::now();
         let steps =
             if self.tracked_ddl() { self.tracked(s.version, direction, sql, record) } else { self.wrap(sql, record)? };
-        Ok(Job { version: s.version, name: s.name.to_string(), file, direction, steps })
+        Ok(Job { version: s.version, name: s.name.to_string(), file, direction, steps, split: started.elapsed() })
     }
 
     fn up_job(&self, s: &MigrationScript<'_>) -> Result<Job> {
@@ -455,7 +465,7 @@ impl Engine {
                 let applied = if single { Vec::new() } else { done };
                 return Err(MigrateError { cause: Cause::Engine(e), applied });
             }
-            let duration = start.elapsed();
+            let duration = job.split + start.elapsed();
             observer(&Event::Finished { version, name: name.clone(), direction: job.direction, duration });
             done.push(Applied { version, name, duration });
         }
