@@ -177,6 +177,8 @@ struct Job {
     steps: Vec<Step>,
     /// Run behind a progress marker: a failure after the first statement leaves it dirty.
     tracked: bool,
+    /// Time spent splitting the script into steps before the run, part of its duration.
+    split: Duration,
 }
 
 /// A migration engine bound to one database connection.
@@ -313,6 +315,7 @@ impl Engine {
             direction: Direction::Up,
             steps,
             tracked: false,
+            split: Duration::ZERO,
         };
         self.run_job(&job, false)?;
         let migrations = pending
@@ -357,7 +360,15 @@ impl Engine {
         }
         steps.push(Step::Commit);
         let file = scripts.get(&version).map_or_else(|| format!("version {version}"), |s| s.file_name());
-        let job = Job { version, name: "repair".into(), file, direction: Direction::Up, steps, tracked: false };
+        let job = Job {
+            version,
+            name: "repair".into(),
+            file,
+            direction: Direction::Up,
+            steps,
+            tracked: false,
+            split: Duration::ZERO,
+        };
         self.run_job(&job, false)
     }
 
@@ -457,9 +468,11 @@ impl Engine {
         if self.single_tx() && wants_no_transaction(sql) {
             return Err(Error::NoTransactionConflict(file));
         }
+        let started = Instant::now();
         let tracked = self.tracked_ddl() || (!self.single_tx() && wants_no_transaction(sql));
         let steps = if tracked { self.tracked(s.version, direction, sql, record) } else { self.wrap(sql, record)? };
-        Ok(Job { version: s.version, name: s.name.to_string(), file, direction, steps, tracked })
+        let split = started.elapsed();
+        Ok(Job { version: s.version, name: s.name.to_string(), file, direction, steps, tracked, split })
     }
 
     fn up_job(&self, s: &MigrationScript<'_>) -> Result<Job> {
@@ -559,7 +572,7 @@ impl Engine {
                 let applied = if single { Vec::new() } else { done };
                 return Err(MigrateError { cause: Cause::Engine(e), applied });
             }
-            let duration = start.elapsed();
+            let duration = job.split + start.elapsed();
             hooks.on_event(&Event::Finished { version, name: name.clone(), direction: job.direction, duration });
             done.push(Applied { version, name, duration });
         }

@@ -7,7 +7,7 @@
 //! `#` and `/* */` comments, `/*! … */` executable comments (kept as code) and
 //! `DELIMITER xx` lines as the mysql client reads them.
 
-use dbmigrate_core::sql::{line_of, skip_trivia};
+use dbmigrate_core::sql::skip_trivia;
 
 /// One statement of a script, without its delimiter.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,9 +17,35 @@ pub struct Statement<'a> {
     pub line: usize,
 }
 
+/// Line numbers of increasing byte offsets in one text, each counted on from the previous
+/// one: a script costs one pass, where counting from byte 0 for each statement was quadratic.
+struct Lines<'a> {
+    text: &'a [u8],
+    pos: usize,
+    line: usize,
+}
+
+impl<'a> Lines<'a> {
+    fn new(text: &'a str) -> Self {
+        Lines { text: text.as_bytes(), pos: 0, line: 1 }
+    }
+
+    /// The 1-based line of `offset`; offsets must come in increasing order.
+    fn at(&mut self, offset: usize) -> usize {
+        let end = offset.min(self.text.len());
+        debug_assert!(end >= self.pos, "line asked for out of order");
+        if end > self.pos {
+            self.line += self.text[self.pos..end].iter().filter(|&&c| c == b'\n').count();
+            self.pos = end;
+        }
+        self.line
+    }
+}
+
 /// Splits `sql` into statements; comment-only pieces are dropped.
 pub fn split_mysql(sql: &str) -> Vec<Statement<'_>> {
     let mut out = Vec::new();
+    let mut lines = Lines::new(sql);
     let mut delimiter = ";".to_string();
     let mut pos = 0;
     while pos < sql.len() {
@@ -35,7 +61,7 @@ pub fn split_mysql(sql: &str) -> Vec<Statement<'_>> {
         let end = statement_end(sql, start, &delimiter);
         let text = sql[start..end].trim_end();
         if !text.is_empty() {
-            out.push(Statement { sql: text, line: line_of(sql, start) });
+            out.push(Statement { sql: text, line: lines.at(start) });
         }
         pos = (end + delimiter.len()).min(sql.len());
     }
@@ -56,15 +82,14 @@ fn skip_mysql_trivia(sql: &str, mut pos: usize) -> usize {
 /// `DELIMITER xx` at the start of a line: returns the new delimiter and
 /// where the next statement may start.
 fn delimiter_command(sql: &str, start: usize) -> Option<(String, usize)> {
-    let line_end = sql[start..].find('\n').map_or(sql.len(), |n| start + n);
-    let line = &sql[start..line_end];
-    let (Some(word), Some(rest)) = (line.get(..9), line.get(9..)) else {
-        return None;
-    };
-    if !word.eq_ignore_ascii_case("delimiter") || !rest.starts_with([' ', '\t']) {
+    // The keyword before the line's end: on a long line of statements, looking for the end
+    // first scanned the rest of the line once per statement.
+    let word = sql.get(start..start + 9)?;
+    if !word.eq_ignore_ascii_case("delimiter") || !sql[start + 9..].starts_with([' ', '\t']) {
         return None;
     }
-    let delim = rest.trim();
+    let line_end = sql[start..].find('\n').map_or(sql.len(), |n| start + n);
+    let delim = sql[start + 9..line_end].trim();
     if delim.is_empty() {
         return None;
     }
@@ -144,6 +169,7 @@ fn skip_quoted(b: &[u8], pos: usize, quote: u8, backslash: bool) -> usize {
 pub fn split_postgres(sql: &str) -> Option<Vec<Statement<'_>>> {
     let b = sql.as_bytes();
     let mut out = Vec::new();
+    let mut lines = Lines::new(sql);
     let mut start = skip_pg_trivia(sql, 0);
     let mut pos = start;
     let mut depth = 0usize;
@@ -151,7 +177,7 @@ pub fn split_postgres(sql: &str) -> Option<Vec<Statement<'_>>> {
         pos = match b[pos] {
             b';' if depth > 0 => return None,
             b';' => {
-                push(sql, &mut out, start, pos);
+                push(sql, &mut out, &mut lines, start, pos);
                 start = skip_pg_trivia(sql, pos + 1);
                 start
             }
@@ -179,7 +205,7 @@ pub fn split_postgres(sql: &str) -> Option<Vec<Statement<'_>>> {
             c => pos + char_len(c),
         };
     }
-    push(sql, &mut out, start, b.len());
+    push(sql, &mut out, &mut lines, start, b.len());
     Some(out)
 }
 
@@ -200,13 +226,13 @@ fn skip_pg_trivia(sql: &str, mut pos: usize) -> usize {
     }
 }
 
-fn push<'a>(sql: &'a str, out: &mut Vec<Statement<'a>>, start: usize, end: usize) {
+fn push<'a>(sql: &'a str, out: &mut Vec<Statement<'a>>, lines: &mut Lines<'_>, start: usize, end: usize) {
     if start >= end {
         return;
     }
     let text = sql[start..end].trim_end();
     if !text.is_empty() && !dbmigrate_core::sql::is_blank(text) {
-        out.push(Statement { sql: text, line: line_of(sql, start) });
+        out.push(Statement { sql: text, line: lines.at(start) });
     }
 }
 
@@ -394,6 +420,62 @@ mod tests {
             pg("SELECT 'a;''b', \"c;\"\"d\"; SELECT E'x\\';y'; SELECT 'p\\'; /* a /* nested; */ ; */ SELECT 3;"),
             vec![("SELECT 'a;''b', \"c;\"\"d\"", 1), ("SELECT E'x\\';y'", 1), ("SELECT 'p\\'", 1), ("SELECT 3", 1),]
         );
+    }
+
+    #[test]
+    fn line_counter_counts_on() {
+        let text = "a\nb\n\nc";
+        let mut lines = Lines::new(text);
+        assert_eq!([0, 1, 2, 4, 5, 6, 99].map(|o| lines.at(o)), [1, 1, 2, 3, 4, 4, 4]);
+        let mut again = Lines::new(text);
+        assert_eq!(again.at(6), 4, "a jump counts what it passes");
+    }
+
+    /// Every statement's line, checked against counting from byte 0.
+    fn lines_match_a_full_count(stmts: &[Statement<'_>], sql: &str) {
+        for st in stmts {
+            let offset = st.sql.as_ptr() as usize - sql.as_ptr() as usize;
+            assert_eq!(st.line, dbmigrate_core::sql::line_of(sql, offset), "{:?}", st.sql);
+        }
+    }
+
+    #[test]
+    fn mysql_lines_past_comments_strings_and_delimiters() {
+        let sql = "-- head\n# hash\nINSERT INTO t VALUES ('a\nb;\nc');\n/* x\n; */ SELECT 1;\n\
+                   DELIMITER //\nCREATE PROCEDURE p()\nBEGIN\n  SELECT 'x\n;';\nEND//\n\nDELIMITER ;\n\
+                   SELECT `a\nb`; SELECT 2;\n\n\nSELECT \"q\n\"";
+        let s = split_mysql(sql);
+        assert_eq!(s.iter().map(|s| s.line).collect::<Vec<_>>(), vec![3, 7, 9, 16, 17, 20]);
+        lines_match_a_full_count(&s, sql);
+    }
+
+    #[test]
+    fn pg_lines_past_comments_strings_and_dollar_quotes() {
+        let sql = "-- head\n/* a /* nested\n */ */\nINSERT INTO t VALUES ('a\n;b', E'\\'\n;');\n\
+                   CREATE FUNCTION f() RETURNS int AS $body$\nBEGIN\n  RETURN 1;\nEND;\n$body$ LANGUAGE plpgsql;\n\
+                   SELECT $$x\n;$$; SELECT \"c\nd\"; -- tail ;\n\nSELECT 3";
+        let s = split_postgres(sql).expect("splittable");
+        assert_eq!(s.iter().map(|s| s.line).collect::<Vec<_>>(), vec![4, 7, 12, 13, 16]);
+        lines_match_a_full_count(&s, sql);
+    }
+
+    #[test]
+    fn many_statements_on_one_line_and_many_lines() {
+        let one_line = "INSERT INTO t VALUES (1);".repeat(2000);
+        assert!(split_mysql(&one_line).iter().all(|s| s.line == 1));
+        assert!(split_postgres(&one_line).expect("splittable").iter().all(|s| s.line == 1));
+        let many = "INSERT INTO t VALUES ('a\nb');\n-- c\n".repeat(500);
+        let lines: Vec<usize> = (0..500).map(|i| 1 + 3 * i).collect();
+        assert_eq!(split_mysql(&many).iter().map(|s| s.line).collect::<Vec<_>>(), lines);
+        assert_eq!(split_postgres(&many).expect("splittable").iter().map(|s| s.line).collect::<Vec<_>>(), lines);
+    }
+
+    #[test]
+    fn delimiter_needs_its_keyword_at_the_statement_start() {
+        assert_eq!(texts("SELECT 1; DELIMITERX //\n"), vec!["SELECT 1", "DELIMITERX //"]);
+        assert_eq!(texts("delim"), vec!["delim"]);
+        assert_eq!(texts("DELIMITER\t$$\nSELECT 1$$"), vec!["SELECT 1"]);
+        assert_eq!(texts("DELIMITER é\nSELECT 1é SELECT 2"), vec!["SELECT 1", "SELECT 2"]);
     }
 
     #[test]

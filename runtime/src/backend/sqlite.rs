@@ -54,11 +54,38 @@ fn db_error(e: &rusqlite::Error) -> DbError {
     DbError { message, code, offset, transient }
 }
 
+/// How many bytes of `rest` the statement SQLite shows as `expanded` spans. SQLite gives each
+/// statement its text from where the previous one ended (leading comments included), so the
+/// statements tile the script; the expansion differs from that text only where an unbound
+/// parameter (`?1`, `:a`, `@a`, `$a`) became `NULL`.
+fn raw_len(rest: &[u8], expanded: &[u8]) -> usize {
+    if rest.starts_with(expanded) {
+        return expanded.len();
+    }
+    let (mut i, mut j) = (0, 0);
+    while i < rest.len() && j < expanded.len() {
+        if rest[i] == expanded[j] {
+            (i, j) = (i + 1, j + 1);
+        } else if matches!(rest[i], b'?' | b':' | b'@' | b'$' | b'#') && expanded[j..].starts_with(b"NULL") {
+            let name = rest[i + 1..].iter().take_while(|&&c| c.is_ascii_alphanumeric() || c == b'_' || c >= 0x80);
+            (i, j) = (i + 1 + name.count(), j + 4);
+        } else {
+            break;
+        }
+    }
+    i
+}
+
 impl Backend for SqliteBackend {
     fn execute(&mut self, sql: &str) -> Result<(), DbError> {
-        // Step statement by statement (like execute_batch) but keep track of
-        // where each one starts, so an error can name its line.
-        let mut batch = Batch::new(&self.conn, sql);
+        // SQLite parses a NUL-terminated text in place; without the NUL it copies the whole
+        // remaining text before preparing each statement, which made a big script quadratic.
+        let mut text = String::with_capacity(sql.len() + 1);
+        text.push_str(sql);
+        text.push('\0');
+        let mut batch = Batch::new(&self.conn, &text);
+        // Step statement by statement (like execute_batch) but keep track of where each one
+        // starts, so an error can name its line.
         let mut cursor = 0;
         loop {
             let mut stmt = match batch.next() {
@@ -74,9 +101,8 @@ impl Backend for SqliteBackend {
                     return Err(err);
                 }
             };
-            let text = stmt.expanded_sql().unwrap_or_default();
-            let start = sql[cursor..].find(text.as_str()).map_or(cursor, |n| cursor + n);
-            cursor = start + text.len();
+            let start = cursor;
+            cursor += raw_len(&sql.as_bytes()[start..], stmt.expanded_sql().unwrap_or_default().as_bytes());
             let mut rows = stmt.raw_query();
             loop {
                 match rows.next() {
@@ -175,4 +201,45 @@ fn lock(url: &DatabaseUrl, timeout: Duration) -> Result<LockGuard> {
     })?;
     // Dropping the file closes it, which releases the lock.
     Ok(LockGuard::File(file))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The line an error of `sql` is reported on, run against a fresh in-memory database.
+    fn error_line(sql: &str) -> usize {
+        let url = DatabaseUrl::parse("sqlite::memory:", std::path::Path::new("/")).expect("url");
+        let mut db = SqliteBackend::connect(&url, Duration::from_secs(1)).expect("connect");
+        let err = db.execute(sql).expect_err("fails");
+        dbmigrate_core::sql::line_of(sql, err.offset.expect("an offset"))
+    }
+
+    #[test]
+    fn run_time_errors_name_their_statement() {
+        let sql = "-- head\nCREATE TABLE t (x INT PRIMARY KEY);\n/* a;\n b */ INSERT INTO t VALUES (1);;\n;\n\
+                   INSERT INTO t VALUES ('a\n;b');\nINSERT INTO t\n  VALUES (1);\nSELECT 1;";
+        assert_eq!(error_line(sql), 8);
+    }
+
+    #[test]
+    fn parse_errors_name_their_token() {
+        assert_eq!(error_line("CREATE TABLE t (x INT);\n\nSELECT 'a\nb';\nSELEC x;"), 5);
+        // SQLite gives no token for a missing table: the statement's first line, past comments.
+        assert_eq!(error_line("CREATE TABLE t (x INT);\n-- c\nSELECT x\n  FROM nope;"), 3);
+    }
+
+    #[test]
+    fn trigger_bodies_and_unbound_parameters_keep_the_count() {
+        let sql = "CREATE TABLE t (x INT);\nCREATE TRIGGER g AFTER INSERT ON t BEGIN\n  SELECT 1;\n  SELECT 2;\nEND;\n\
+                   SELECT ?1, :name, @a, $b, ?;\nINSERT INTO t VALUES (1);\nINSERT INTO nope VALUES (1);";
+        assert_eq!(error_line(sql), 8);
+    }
+
+    #[test]
+    fn raw_len_skips_what_became_null() {
+        assert_eq!(raw_len(b"SELECT 1; SELECT 2;", b"SELECT 1;"), 9);
+        assert_eq!(raw_len(b"SELECT ?1, :ab;\nx", b"SELECT NULL, NULL;"), 15);
+        assert_eq!(raw_len(b"SELECT 1;", b""), 0);
+    }
 }
