@@ -54,7 +54,10 @@ pub fn dump(conn: &ServerConn, config: &BackupConfig, out: &Path) -> Result<Dump
         .args(&["--single-transaction", "--routines", "--triggers", "--events", "--hex-blob"])
         .arg("--")
         .arg(&conn.database);
-    match tool.output_into(&cmd, out)? {
+    // mariadb-dump has no connect timeout: its first line (written once it is logged in) must
+    // come within the same bound.
+    let bound = std::time::Duration::from_secs(conn.connect_timeout.max(1));
+    match tool.output_into(&cmd, out, Some(bound))? {
         (status, _, dumped) if status.success() => Ok(dumped),
         (_, stderr, _) => Err(tool.failed(&cmd, "writing", out, &stderr)),
     }

@@ -145,7 +145,8 @@ pub fn dump(conn: &ServerConn, config: &BackupConfig, out: &Path) -> Result<Dump
 fn dump_with(tool: &Tool, conn: &ServerConn, out: &Path) -> Result<Result<Dumped, TooOld>, CliError> {
     let mut cmd = tool.command(&conn.pg_env());
     cmd.args(&["--format=custom", "--no-password"]);
-    let (status, stderr, dumped) = tool.output_into(&cmd, out)?;
+    // PGCONNECT_TIMEOUT bounds pg_dump's own connect.
+    let (status, stderr, dumped) = tool.output_into(&cmd, out, None)?;
     if status.success() {
         return Ok(Ok(dumped));
     }

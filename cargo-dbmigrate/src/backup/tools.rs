@@ -139,19 +139,47 @@ impl Tool {
     /// closed pipe and it ends, instead of writing on into a backup folder nobody watches.
     /// The file's SHA-256 is computed on the way, so it is never read again for it. Returns
     /// the tool's exit status, its stderr, and what was written.
-    pub fn output_into(&self, cmd: &ProcessBuilder, out: &Path) -> Result<(ExitStatus, String, Dumped), CliError> {
+    ///
+    /// With `first_byte`, a tool that has written nothing by then is stopped: for a tool with no
+    /// connect timeout of its own (mariadb-dump), whose first line comes right after it logged
+    /// in, so a server that accepts and never answers cannot hang the backup.
+    pub fn output_into(
+        &self,
+        cmd: &ProcessBuilder,
+        out: &Path,
+        first_byte: Option<std::time::Duration>,
+    ) -> Result<(ExitStatus, String, Dumped), CliError> {
         let spawned = Self::spawnable(cmd).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn();
         let mut child = spawned.map_err(|e| self.spawn_error(cmd, &e))?;
         let errors = drain(child.stderr.take());
+        let stdout = child.stdout.take();
+        let child = std::sync::Arc::new(std::sync::Mutex::new(child));
+        let started = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let fired =
+            first_byte.map(|bound| watchdog(std::sync::Arc::clone(&child), std::sync::Arc::clone(&started), bound));
         let copied = std::fs::OpenOptions::new().write(true).truncate(true).open(out).and_then(|file| {
             let mut hashing = super::manifest::Hashing::new(file);
-            if let Some(stdout) = child.stdout.take() {
+            if let Some(stdout) = stdout {
                 // A large buffer: `io::copy` into a wrapping writer would move 8 KiB a syscall.
-                std::io::copy(&mut std::io::BufReader::with_capacity(1 << 20, stdout), &mut hashing)?;
+                let mut reader = std::io::BufReader::with_capacity(1 << 20, stdout);
+                if !std::io::BufRead::fill_buf(&mut reader)?.is_empty() {
+                    started.store(true, std::sync::atomic::Ordering::SeqCst);
+                }
+                std::io::copy(&mut reader, &mut hashing)?;
             }
             Ok(hashing.finish())
         });
-        let status = child.wait().map_err(|e| self.spawn_error(cmd, &e))?;
+        started.store(true, std::sync::atomic::Ordering::SeqCst);
+        let status = child.lock().map_err(|_| CliError::failure("the dump tool's handle was lost"))?.wait();
+        let status = status.map_err(|e| self.spawn_error(cmd, &e))?;
+        if let Some(bound) = fired.and_then(|f| f.join().ok()).flatten() {
+            return Err(CliError::failure(format!(
+                "timed out after {}s waiting for {} to connect and start the dump; nothing was changed",
+                bound.as_secs(),
+                shown(cmd)
+            ))
+            .hint("check that the server answers, or raise --connect-timeout (or the URL's connect_timeout)"));
+        }
         let stderr = String::from_utf8_lossy(&errors.join().unwrap_or_default()).into_owned();
         let (sha256, bytes) = copied.map_err(|e| {
             let err = CliError::failure(format!("cannot write the backup `{}`: {e}", out.display()));
@@ -171,6 +199,28 @@ impl Tool {
         let text = out.map(|o| String::from_utf8_lossy(&o.stdout).lines().next().unwrap_or_default().trim().to_owned());
         text.ok().filter(|t| !t.is_empty()).unwrap_or_else(|| self.path.display().to_string())
     }
+}
+
+/// Stops `child` if it has not `started` writing within `bound`; returns the bound when it did.
+fn watchdog(
+    child: std::sync::Arc<std::sync::Mutex<std::process::Child>>,
+    started: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    bound: std::time::Duration,
+) -> std::thread::JoinHandle<Option<std::time::Duration>> {
+    std::thread::spawn(move || {
+        let deadline = std::time::Instant::now() + bound;
+        while std::time::Instant::now() < deadline {
+            if started.load(std::sync::atomic::Ordering::SeqCst) {
+                return None;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        if started.load(std::sync::atomic::Ordering::SeqCst) {
+            return None;
+        }
+        let mut child = child.lock().ok()?;
+        child.kill().ok().map(|()| bound)
+    })
 }
 
 /// What a dump tool wrote, as recorded in the manifest.

@@ -100,3 +100,19 @@ fn a_refused_backup_creates_nothing(backend: Backend) {
     assert_code(&out, 101);
     assert!(!db.has_table("refinery_schema_history"), "{}", text(&out));
 }
+
+/// mariadb-dump has no connect timeout of its own: one that never starts writing is stopped
+/// within --connect-timeout, and nothing is migrated.
+#[test]
+fn a_dump_tool_that_never_starts_is_stopped() {
+    let fixture = crate::db::crate_with("stuckdump", &[super::V1]);
+    let script = fixture.path().join("stuck-dump.sh");
+    std::fs::write(&script, "#!/bin/sh\nexec sleep 60\n").expect("write");
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).expect("chmod");
+    configure(&fixture, &format!("mysqldump = \"{}\"", script.display()));
+    let db = TestDb::new(Backend::Mariadb, "stuckdump", fixture.path());
+    let out = dbm(fixture.path(), &db.url, &["run", "--connect-timeout", "2"]);
+    assert_code(&out, 101);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("timed out after 2s waiting for"), "{}", text(&out));
+    assert!(!db.has_table("t1"), "nothing migrated");
+}
