@@ -20,6 +20,24 @@ pub fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| workspace_root().join("target"), PathBuf::from)
 }
 
+/// The shared corpus of real migration histories: `$DBMIGRATE_CORPUS`, else `../shared/corpus`
+/// beside the checkout. `None`, after saying why, where neither exists (a fresh clone on its
+/// own); `.ci/run` sets `DBMIGRATE_REQUIRE_CORPUS`, so CI fails instead of skipping.
+pub fn corpus_root() -> Option<PathBuf> {
+    let root =
+        std::env::var_os("DBMIGRATE_CORPUS").map_or_else(|| workspace_root().join("../shared/corpus"), PathBuf::from);
+    if root.is_dir() {
+        return Some(root);
+    }
+    assert!(
+        std::env::var_os("DBMIGRATE_REQUIRE_CORPUS").is_none(),
+        "the corpus is required but {} is missing",
+        root.display()
+    );
+    eprintln!("skipped: no corpus at {} (set DBMIGRATE_CORPUS to run the real-history tests)", root.display());
+    None
+}
+
 /// The `cargo-dbmigrate` binary, built once per test process (a no-op when it is up to date).
 pub fn cli_bin() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
