@@ -21,21 +21,10 @@ apply_runs=${APPLY_RUNS:-3}
 noop_runs=${NOOP_RUNS:-21}
 n=${N:-1000}
 backends=("$@"); [ ${#backends[@]} -gt 0 ] || backends=(sqlite pg maria)
-cd "$(dirname "$0")/.."
-cargo build -q --release -p cargo-dbmigrate
-bin=$PWD/${CARGO_TARGET_DIR:-target}/release/cargo-dbmigrate
-work=$(mktemp -d)
-cleanup() {
-  psql -h 127.0.0.1 -U postgres -d postgres -qAtX -c 'DROP DATABASE IF EXISTS dbm_bench_pg WITH (FORCE)' >/dev/null 2>&1 || true
-  mariadb -h 127.0.0.1 -P 3306 -u root -e 'DROP DATABASE IF EXISTS dbm_bench_maria' >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+source "$(dirname "$0")/lib.sh"
+bench_setup dbm_bench
 
 # The crate, and the raw SQL scripts (per dialect: the history table's DDL and the begin keyword).
-mkdir -p "$work/src" "$work/migrations"
-printf '[package]\nname = "bench"\nversion = "0.1.0"\nedition = "2021"\n\n[workspace]\n' > "$work/Cargo.toml"
-echo 'fn main() {}' > "$work/src/main.rs"
 for i in $(seq "$n"); do
   printf 'CREATE TABLE t%d (id INT PRIMARY KEY, v VARCHAR(32));\nINSERT INTO t%d (id, v) VALUES (1, '"'a'"'), (2, '"'b'"');\n' "$i" "$i" \
     > "$work/migrations/V${i}__t$i.sql"

@@ -15,20 +15,8 @@ set -euo pipefail
 sizes=${SIZE_MB:-50}
 runs=${RUNS:-3}
 backends=("$@"); [ ${#backends[@]} -gt 0 ] || backends=(sqlite pg maria)
-cd "$(dirname "$0")/.."
-cargo build -q --release -p cargo-dbmigrate
-bin=$PWD/${CARGO_TARGET_DIR:-target}/release/cargo-dbmigrate
-work=$(mktemp -d)
-cleanup() {
-  psql -h 127.0.0.1 -U postgres -d postgres -qAtX -c 'DROP DATABASE IF EXISTS dbm_big_pg WITH (FORCE)' >/dev/null 2>&1 || true
-  mariadb -h 127.0.0.1 -P 3306 -u root -e 'DROP DATABASE IF EXISTS dbm_big_maria' >/dev/null 2>&1 || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-mkdir -p "$work/src" "$work/migrations"
-printf '[package]\nname = "bench"\nversion = "0.1.0"\nedition = "2021"\n\n[workspace]\n' > "$work/Cargo.toml"
-echo 'fn main() {}' > "$work/src/main.rs"
+source "$(dirname "$0")/lib.sh"
+bench_setup dbm_big
 
 # generate MB > file: rows until the file reaches MB megabytes; prints the row count on stderr.
 generate() {

@@ -1,0 +1,20 @@
+# Shared by the benchmark scripts (sourced, not run): builds the release binary into $bin,
+# makes a throwaway crate in $work, and drops the scratch databases <prefix>_pg and
+# <prefix>_maria and $work on exit. Usage: source benches/lib.sh; bench_setup dbm_bench
+bench_setup() {
+  bench_db_prefix=$1
+  cd "$(dirname "${BASH_SOURCE[0]}")/.."
+  cargo build -q --release -p cargo-dbmigrate
+  bin=$PWD/${CARGO_TARGET_DIR:-target}/release/cargo-dbmigrate
+  work=$(mktemp -d)
+  trap bench_cleanup EXIT
+  mkdir -p "$work/src" "$work/migrations"
+  printf '[package]\nname = "bench"\nversion = "0.1.0"\nedition = "2021"\n\n[workspace]\n' > "$work/Cargo.toml"
+  echo 'fn main() {}' > "$work/src/main.rs"
+}
+
+bench_cleanup() {
+  psql -h 127.0.0.1 -U postgres -d postgres -qAtX -c "DROP DATABASE IF EXISTS ${bench_db_prefix}_pg WITH (FORCE)" >/dev/null 2>&1 || true
+  mariadb -h 127.0.0.1 -P 3306 -u root -e "DROP DATABASE IF EXISTS ${bench_db_prefix}_maria" >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
