@@ -27,9 +27,9 @@ pub struct NewArgs {
 pub fn run(args: &NewArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
     let message = args.message.join(" ");
     // The message is checked before the crate is looked for: a bad message is a usage error.
-    crate::ops::new::check_message(&message)?;
+    let name = crate::ops::new::migration_name(&message)?;
     let target = workspace::locate(global.selector())?;
-    let created = crate::ops::new::create(&target, &message, !args.no_down)?;
+    let created = crate::ops::new::create(&target, &name, &message, !args.no_down)?;
     let cwd = std::env::current_dir().unwrap_or_default();
     for path in &created {
         shell.status("Created", fsutil::display_rel(path, target.dir()));

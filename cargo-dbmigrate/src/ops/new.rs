@@ -10,14 +10,9 @@ use time::OffsetDateTime;
 /// The longest migration name accepted, in characters.
 pub const MAX_NAME_LEN: usize = 100;
 
-/// Whether `message` can name a migration, before anything else is looked at.
-pub fn check_message(message: &str) -> Result<(), CliError> {
-    migration_name(message).map(drop)
-}
-
-/// Writes a new migration for `message` into `target`'s folder; returns the files written.
-pub fn create(target: &Target, message: &str, with_down: bool) -> Result<Vec<PathBuf>, CliError> {
-    let name = migration_name(message)?;
+/// Writes the migration `name` (from [`migration_name`] of `message`) into `target`'s folder;
+/// returns the files written.
+pub fn create(target: &Target, name: &str, message: &str, with_down: bool) -> Result<Vec<PathBuf>, CliError> {
     let dir = target.migrations_dir().into_std_path_buf();
     let newest = dbmigrate_core::version::newest_in(&dir).map_err(|e| {
         CliError::failure(format!("cannot read the migrations folder `{}`: {e}", dir.display()))
@@ -25,11 +20,11 @@ pub fn create(target: &Target, message: &str, with_down: bool) -> Result<Vec<Pat
     })?;
     let now = OffsetDateTime::now_utc();
     let version = next_version(timestamp(now), newest)?;
-    write_files(&dir, version, &name, message, now, with_down)
+    write_files(&dir, version, name, message, now, with_down)
 }
 
 /// Turns the user's message into `[a-z0-9_]+`, or says what is wrong with it.
-fn migration_name(message: &str) -> Result<String, CliError> {
+pub fn migration_name(message: &str) -> Result<String, CliError> {
     let bad = |why: &str| {
         CliError::usage(format!("invalid migration message `{}`: {why}", message.escape_debug()))
             .hint("describe the change in a few words, e.g. `cargo dbmigrate new add users table`")
