@@ -85,6 +85,11 @@ impl From<dbmigrate_runtime::Error> for CliError {
             Error::NoDown(_) | Error::Irreversible(_) => {
                 Some("write the statements that undo it into its .down.sql file".into())
             }
+            Error::SingleTransactionUnsupported => Some(
+                "run without it: each migration is tracked statement by statement, and a failure shows as dirty; \
+                 --restore-on-failure gets back to the backup taken before the run"
+                    .into(),
+            ),
             Error::History { version, anomaly, .. } => Some(match anomaly {
                 dbmigrate_runtime::Anomaly::Renamed(old) => format!(
                     "rename the file back to V{version}__{old}.sql, or, if the history's name is what is wrong: `cargo dbmigrate repair --version {version} --as applied`"
@@ -108,8 +113,10 @@ impl From<dbmigrate_runtime::Error> for CliError {
             _ => None,
         };
         let mut err = CliError::failure(e.to_string());
-        if matches!(e, Error::Interrupted) {
-            err.code = exit_code::INTERRUPTED;
+        match e {
+            Error::Interrupted => err.code = exit_code::INTERRUPTED,
+            Error::SingleTransactionUnsupported => err.code = exit_code::USAGE,
+            _ => {}
         }
         match hint {
             Some(hint) => err.hint(hint),

@@ -200,6 +200,11 @@ impl Engine {
     pub fn connect(url: &DatabaseUrl, options: Options) -> Result<Self> {
         let table = Table::new(&options.table)?;
         let conn = backend::connect(url, options.setup_sql.as_deref(), options.lock_timeout, options.connect_timeout)?;
+        // Where DDL commits implicitly, one transaction cannot make a run all-or-nothing: say
+        // so rather than silently run without one.
+        if options.single_transaction && conn.transactions() == Transactions::Tracked {
+            return Err(Error::SingleTransactionUnsupported);
+        }
         Ok(Engine { url: url.clone(), options, table, conn })
     }
 
@@ -517,7 +522,8 @@ impl Engine {
 
     /// Single-transaction mode, where DDL is transactional (ignored where it is not).
     fn single_tx(&self) -> bool {
-        self.options.single_transaction && !self.tracked_ddl()
+        // `connect` refused single-transaction mode where DDL commits implicitly.
+        self.options.single_transaction
     }
 
     fn render(&self, jobs: &[Job]) -> Vec<String> {

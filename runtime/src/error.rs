@@ -90,6 +90,8 @@ pub enum Error {
     Divergent(Vec<String>),
     #[error("{}; no file was edited", anomaly_text(.file, *.version, .anomaly))]
     History { file: String, version: i64, anomaly: Anomaly },
+    #[error("--single-transaction cannot make a run atomic on MySQL/MariaDB: DDL commits implicitly there")]
+    SingleTransactionUnsupported,
     #[error("interrupted before the next migration; every migration so far was applied whole")]
     Interrupted,
     #[error("applied migration(s) have no script: {}", join_versions(.0))]

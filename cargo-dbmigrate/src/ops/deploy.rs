@@ -77,7 +77,6 @@ pub fn deploy(
     notify: &mut Notify<'_>,
 ) -> Result<Deployed, DeployFailed> {
     let url = session::database_url(target, db)?;
-    session::refuse_single_transaction_on_mysql(&url, deploy.single_transaction)?;
     if deploy.goal == Goal::Latest
         && let Some(report) = already_up_to_date(target, db, &url, notify)
     {

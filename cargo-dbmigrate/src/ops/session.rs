@@ -48,23 +48,9 @@ pub fn open(
 ) -> Result<Session, CliError> {
     let set = load_valid_set(target, notify)?;
     let url = database_url(target, db)?;
-    refuse_single_transaction_on_mysql(&url, single_transaction)?;
     notify(Note::Connecting(&url));
     let engine = Engine::connect(&url, engine_options(target, db, single_transaction))?;
     Ok(Session { set, engine })
-}
-
-/// MySQL and MariaDB commit every DDL statement on their own, so one transaction around a run
-/// cannot make it all-or-nothing there: say so rather than pretend.
-pub fn refuse_single_transaction_on_mysql(url: &DatabaseUrl, single_transaction: bool) -> Result<(), CliError> {
-    if single_transaction && url.dialect() == dbmigrate_runtime::Dialect::Mysql {
-        return Err(CliError::usage(
-            "--single-transaction cannot make a run atomic on MySQL/MariaDB: DDL commits implicitly there",
-        )
-        .hint("run without it: each migration is tracked statement by statement, and a failure is shown as dirty")
-        .hint("or use --restore-on-failure to get back to the backup taken before the run"));
-    }
-    Ok(())
 }
 
 /// The engine's options, from the crate's settings and the command line: the one place they
