@@ -11,10 +11,11 @@ Exit codes:
   1    a check found problems (check, status --exit-code, init when build.rs needs a manual edit)
   2    usage error (unknown flag, bad value, unknown package)
   101  the operation failed (I/O, database, a migration's SQL)
-  130  run/down stopped by Ctrl-C or SIGTERM between two migrations";
+  130  run/down stopped by Ctrl-C or SIGTERM between two migrations
+A reader that closes stdout early (`| head -1`) ends the command quietly, with 0 as Cargo does.";
 
-/// `cargo` with its `dbmigrate` subcommand, so both `cargo dbmigrate …` and
-/// `cargo-dbmigrate dbmigrate …` work.
+/// `cargo` with its `dbmigrate` subcommand: Cargo runs `cargo-dbmigrate dbmigrate …`; [`parse`]
+/// supplies the `dbmigrate` when the binary is run directly (`cargo-dbmigrate status`).
 #[derive(Debug, Parser)]
 #[command(name = "cargo", bin_name = "cargo", styles = clap_cargo::style::CLAP_STYLING)]
 enum CargoCli {
@@ -23,7 +24,7 @@ enum CargoCli {
 
 /// Schema migrations for Cargo projects: scaffold, guard at build time, apply safely.
 #[derive(Debug, Args)]
-#[command(version, about, long_about = None, after_help = EXIT_CODES_HELP, propagate_version = true)]
+#[command(version, long_about = None, after_help = EXIT_CODES_HELP, propagate_version = true)]
 pub struct Dbmigrate {
     /// Options every command takes.
     #[command(flatten)]
@@ -60,9 +61,18 @@ impl GlobalArgs {
     }
 }
 
-/// Parses the process arguments.
+/// Parses the process arguments, as Cargo passes them (`cargo-dbmigrate dbmigrate status`) or
+/// typed directly (`cargo-dbmigrate status`, `cargo-dbmigrate --version`).
 pub fn parse() -> Result<Dbmigrate, clap::Error> {
-    let CargoCli::Dbmigrate(args) = CargoCli::try_parse()?;
+    parse_from(std::env::args_os())
+}
+
+fn parse_from(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Dbmigrate, clap::Error> {
+    let mut args: Vec<_> = args.into_iter().collect();
+    if args.get(1).is_none_or(|first| first != "dbmigrate") {
+        args.insert(1.min(args.len()), "dbmigrate".into());
+    }
+    let CargoCli::Dbmigrate(args) = CargoCli::try_parse_from(args)?;
     Ok(args)
 }
 
@@ -74,5 +84,14 @@ mod tests {
     #[test]
     fn cli_is_well_formed() {
         CargoCli::command().debug_assert();
+    }
+
+    #[test]
+    fn the_dbmigrate_word_is_optional() {
+        let parse = |args: &[&str]| parse_from(args.iter().map(std::ffi::OsString::from)).map(|a| a.global.verbose);
+        assert_eq!(parse(&["cargo-dbmigrate", "dbmigrate", "-v", "status"]).ok(), Some(1));
+        assert_eq!(parse(&["cargo-dbmigrate", "-v", "status"]).ok(), Some(1));
+        // A migration message that happens to be the word is still the message.
+        assert!(parse(&["cargo-dbmigrate", "new", "dbmigrate"]).is_ok());
     }
 }

@@ -6,6 +6,9 @@
 //! (`dbmigrate-runtime`); the migration rules live in `dbmigrate-build` and `dbmigrate-core`,
 //! shared with the user's build script. Only the exit codes and the entry point are public.
 
+// Data goes to stdout through `shell::outln!`, which survives a closed pipe; `println!` panics.
+#![deny(clippy::print_stdout)]
+
 mod backup;
 mod cli;
 mod commands;
@@ -34,11 +37,18 @@ pub fn main_entry() -> i32 {
     };
     let global = &args.global;
     let shell = shell::Shell::new(global.color.as_deref(), global.quiet, global.verbose);
-    match commands::run(args.command, &args.global, &shell) {
-        Ok(code) => code,
-        Err(e) => {
+    let result = commands::run(args.command, &args.global, &shell);
+    match (result, shell::stdout_failure()) {
+        (Err(e), _) => {
             shell.print_error(&e);
             e.code
         }
+        // The reader closed the pipe: it wanted no more, as with `cargo metadata | head -c1`.
+        (Ok(_), Some(std::io::ErrorKind::BrokenPipe)) => exit_code::OK,
+        (Ok(_), Some(kind)) => {
+            shell.print_error(&CliError::failure(format!("cannot write to stdout: {}", std::io::Error::from(kind))));
+            exit_code::FAILURE
+        }
+        (Ok(code), None) => code,
     }
 }

@@ -1,9 +1,11 @@
-//! Status output in Cargo's style on stderr; data goes to stdout through `println!`.
+//! Status output in Cargo's style on stderr, and data on stdout through [`outln`], which
+//! survives a reader that stops reading (`| head`).
 
 use crate::CliError;
 use anstyle::{AnsiColor, Effects, Style};
 use std::fmt::Display;
 use std::io::Write;
+use std::sync::Mutex;
 
 const STATUS: Style = AnsiColor::BrightGreen.on_default().effects(Effects::BOLD);
 const ERROR: Style = AnsiColor::BrightRed.on_default().effects(Effects::BOLD);
@@ -106,4 +108,39 @@ impl Shell {
             let _ = writeln!(err, "{HINT}hint{HINT:#}: {hint}");
         }
     }
+}
+
+/// The first error writing to stdout; later data is dropped instead of written.
+static STDOUT_ERROR: Mutex<Option<std::io::ErrorKind>> = Mutex::new(None);
+
+/// `println!` for data: every stdout line goes through here, because `println!` panics when the
+/// reader has gone (`| head -1`).
+macro_rules! outln {
+    ($($arg:tt)*) => { $crate::shell::stdout_text(format_args!("{}\n", format_args!($($arg)*))) };
+}
+/// `print!` for data, as [`outln!`].
+macro_rules! out {
+    ($($arg:tt)*) => { $crate::shell::stdout_text(format_args!($($arg)*)) };
+}
+pub(crate) use {out, outln};
+
+/// Prints `text` on stdout as is. After a failed write (a closed pipe) it prints nothing, so the
+/// command finishes its work and [`stdout_failure`] decides the exit.
+pub fn stdout_text(text: impl Display) {
+    let mut failed = STDOUT_ERROR.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if failed.is_some() {
+        return;
+    }
+    let mut stdout = std::io::stdout().lock();
+    // Flushed each time: `main` ends with `process::exit`, which does not flush.
+    if let Err(e) = write!(stdout, "{text}").and_then(|()| stdout.flush()) {
+        *failed = Some(e.kind());
+    }
+}
+
+/// How stdout failed, if it did. A closed pipe (`BrokenPipe`) is the reader's choice, which
+/// Cargo answers with a quiet exit 0 (`cargo metadata | head -c1`); anything else (a full disk)
+/// is a failure to report.
+pub fn stdout_failure() -> Option<std::io::ErrorKind> {
+    *STDOUT_ERROR.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }

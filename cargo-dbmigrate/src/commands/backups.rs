@@ -51,7 +51,7 @@ pub fn run(args: &BackupsArgs, global: &GlobalArgs, shell: &Shell) -> CliResult 
     if args.format == Format::Json {
         let list: Vec<_> = all.iter().map(json).collect();
         let stale: Vec<&str> = stale.iter().map(|p| p.as_str()).collect();
-        println!("{}", serde_json::json!({ "dir": config.dir, "backups": list, "unfinished": stale }));
+        crate::shell::outln!("{}", serde_json::json!({ "dir": config.dir, "backups": list, "unfinished": stale }));
         return Ok(exit_code::OK);
     }
     if !stale.is_empty() {
@@ -99,7 +99,7 @@ fn print_table(all: &[Backup]) {
         (0..6).map(|i| rows.iter().chain([&header]).map(|r| r[i].chars().count()).max().unwrap_or(0)).collect();
     for row in std::iter::once(&header).chain(&rows) {
         let cells: Vec<String> = row.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
-        println!("{}", cells.join("  ").trim_end());
+        crate::shell::outln!("{}", cells.join("  ").trim_end());
     }
 }
 

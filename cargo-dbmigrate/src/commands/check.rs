@@ -66,5 +66,5 @@ fn print_json(checked: &Checked) {
         "unreleased": checked.unreleased().map(|m| m.version).collect::<Vec<_>>(),
         "findings": findings,
     });
-    println!("{doc:#}");
+    crate::shell::outln!("{doc:#}");
 }

@@ -36,9 +36,9 @@ pub fn run(args: &HistoryArgs, global: &GlobalArgs, shell: &Shell) -> CliResult 
                 .iter()
                 .map(|r| json!({ "version": r.version, "name": r.name, "applied_on": r.applied_on, "checksum": r.checksum }))
                 .collect();
-            println!("{}", json!(list));
+            crate::shell::outln!("{}", json!(list));
         }
-        Format::Human => rows.iter().for_each(|r| println!("{}  {}  {}", r.applied_on, r.version, r.name)),
+        Format::Human => rows.iter().for_each(|r| crate::shell::outln!("{}  {}  {}", r.applied_on, r.version, r.name)),
     }
     Ok(exit_code::OK)
 }

@@ -103,14 +103,14 @@ fn finish(build_rs: &Path, root: &Path, manual: bool, shell: &Shell) -> CliResul
 
 fn dry_run(plan: &Plan, root: &Path, shell: &Shell) -> CliResult {
     if plan.create_dir {
-        println!("would create folder {}/", fsutil::display_rel(&plan.migrations, root));
+        crate::shell::outln!("would create folder {}/", fsutil::display_rel(&plan.migrations, root));
     }
     for change in &plan.changes {
         let name = fsutil::display_rel(&change.path, root);
         let old = change.old.as_deref().unwrap_or("");
         let diff = similar::TextDiff::from_lines(old, &change.new);
         let from = if change.old.is_some() { format!("a/{name}") } else { "/dev/null".to_owned() };
-        print!("{}", diff.unified_diff().header(&from, &format!("b/{name}")));
+        crate::shell::out!("{}", diff.unified_diff().header(&from, &format!("b/{name}")));
     }
     if plan.changes.is_empty() && !plan.create_dir {
         shell.status("Unchanged", "nothing to do");

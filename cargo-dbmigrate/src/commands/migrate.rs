@@ -64,8 +64,8 @@ pub fn execute(request: &Request<'_>, global: &GlobalArgs, shell: &Shell) -> Cli
 
 fn print_dry_run(sql: &[String], format: Format) -> CliResult {
     match format {
-        Format::Json => println!("{}", serde_json::json!({ "dry_run": true, "sql": sql })),
-        Format::Human => sql.iter().for_each(|s| println!("{}", s.trim_end())),
+        Format::Json => crate::shell::outln!("{}", serde_json::json!({ "dry_run": true, "sql": sql })),
+        Format::Human => sql.iter().for_each(|s| crate::shell::outln!("{}", s.trim_end())),
     }
     Ok(exit_code::OK)
 }

@@ -93,7 +93,10 @@ pub fn run(command: Command, global: &GlobalArgs, shell: &Shell) -> CliResult {
         && json
         && !e.reported
     {
-        println!("{}", serde_json::json!({ "ok": false, "error": e.message, "hints": e.hints, "exit_code": e.code }));
+        crate::shell::outln!(
+            "{}",
+            serde_json::json!({ "ok": false, "error": e.message, "hints": e.hints, "exit_code": e.code })
+        );
     }
     result
 }

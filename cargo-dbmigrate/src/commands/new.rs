@@ -33,7 +33,7 @@ pub fn run(args: &NewArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
     let cwd = std::env::current_dir().unwrap_or_default();
     for path in &created {
         shell.status("Created", fsutil::display_rel(path, target.dir()));
-        println!("{}", fsutil::display_rel(path, &cwd));
+        crate::shell::outln!("{}", fsutil::display_rel(path, &cwd));
     }
     Ok(crate::exit_code::OK)
 }

@@ -32,7 +32,7 @@ pub fn run(args: &RenumberArgs, global: &GlobalArgs, shell: &Shell) -> CliResult
             "Renamed",
             format!("{} -> {}", fsutil::display_rel(from, target.dir()), fsutil::display_rel(to, target.dir())),
         );
-        println!("{}", fsutil::display_rel(to, &cwd));
+        crate::shell::outln!("{}", fsutil::display_rel(to, &cwd));
     }
     Ok(exit_code::OK)
 }

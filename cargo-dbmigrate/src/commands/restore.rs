@@ -64,7 +64,7 @@ pub fn run(args: &RestoreArgs, global: &GlobalArgs, shell: &Shell) -> CliResult 
     let done = restore::restore(&target, &args.db.choice(), &how, &mut confirm, &mut |note| notes.show(note))?;
     if args.format == Format::Json {
         let before = done.before.map(|b| b.path.to_string());
-        println!(
+        crate::shell::outln!(
             "{}",
             serde_json::json!({ "restored": done.chosen.id, "version": done.chosen.version, "backup": before })
         );

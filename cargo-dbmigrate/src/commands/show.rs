@@ -45,7 +45,7 @@ pub fn run(args: &ShowArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
     let checksum = scripts.iter().find(|s| s.version == args.version).and_then(|s| s.checksum().ok());
     let state = status.map_or("pending", |s| render::state_name(s.state));
     match args.format {
-        Format::Json => println!(
+        Format::Json => crate::shell::outln!(
             "{}",
             json!({
                 "version": migration.version, "name": migration.name, "state": state,
@@ -58,22 +58,22 @@ pub fn run(args: &ShowArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
             })
         ),
         Format::Human => {
-            println!("version:   {}\nname:      {}\nstate:     {state}", migration.version, migration.name);
+            crate::shell::outln!("version:   {}\nname:      {}\nstate:     {state}", migration.version, migration.name);
             if let Some(on) = status.and_then(|s| s.applied_on.as_deref()) {
-                println!("applied:   {on}");
+                crate::shell::outln!("applied:   {on}");
             }
-            println!("sha256:    {}", migration.up_hash);
+            crate::shell::outln!("sha256:    {}", migration.up_hash);
             if let Some(c) = checksum {
-                println!("checksum:  {c} (refinery)");
+                crate::shell::outln!("checksum:  {c} (refinery)");
             }
-            println!(
+            crate::shell::outln!(
                 "\n-- {} --\n{}",
                 session.set.display(&migration.up_file),
                 session.set.texts.up(migration).unwrap_or_default().trim_end()
             );
             match (&migration.down_file, session.set.texts.down(migration)) {
-                (Some(f), Some(sql)) => println!("\n-- {} --\n{}", session.set.display(f), sql.trim_end()),
-                _ => println!("\n-- no down file: the migration cannot be reverted --"),
+                (Some(f), Some(sql)) => crate::shell::outln!("\n-- {} --\n{}", session.set.display(f), sql.trim_end()),
+                _ => crate::shell::outln!("\n-- no down file: the migration cannot be reverted --"),
             }
         }
     }

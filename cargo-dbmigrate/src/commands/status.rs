@@ -54,7 +54,7 @@ pub fn run(args: &StatusArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
     let rows = session.engine.status(&scripts)?;
     let problems = rows.iter().filter(|r| r.state != MigrationState::Applied).count();
     match args.format {
-        Format::Json => println!("{}", json!(rows.iter().map(status_json).collect::<Vec<_>>())),
+        Format::Json => crate::shell::outln!("{}", json!(rows.iter().map(status_json).collect::<Vec<_>>())),
         Format::Human => print_status(&rows),
     }
     for (r, n) in rows.iter().filter_map(|r| r.statements_done.map(|n| (r, n))) {
@@ -75,14 +75,19 @@ pub fn run(args: &StatusArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
 
 fn print_status(rows: &[MigrationStatus]) {
     if rows.is_empty() {
-        println!("no migrations");
+        crate::shell::outln!("no migrations");
         return;
     }
     let width = rows.iter().map(|r| r.name.len()).max().unwrap_or(4).max(4);
-    println!("{:<10} {:<15} {:<width$} {:<31} DOWN", "STATE", "VERSION", "NAME", "APPLIED ON");
+    crate::shell::outln!("{:<10} {:<15} {:<width$} {:<31} DOWN", "STATE", "VERSION", "NAME", "APPLIED ON");
     for r in rows {
         let on = r.applied_on.as_deref().unwrap_or("-");
         let down = render::down_name(r.reversibility);
-        println!("{:<10} {:<15} {:<width$} {on:<31} {down}", render::state_name(r.state), r.version, r.name);
+        crate::shell::outln!(
+            "{:<10} {:<15} {:<width$} {on:<31} {down}",
+            render::state_name(r.state),
+            r.version,
+            r.name
+        );
     }
 }

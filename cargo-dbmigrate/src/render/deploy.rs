@@ -24,7 +24,7 @@ pub struct Invocation<'a> {
 pub fn deployed(done: &Deployed, format: Format, shell: &Shell) -> CliResult {
     let report = &done.report;
     if format == Format::Json {
-        println!("{}", summary_json(report, done.backup.as_ref()));
+        crate::shell::outln!("{}", summary_json(report, done.backup.as_ref()));
         return Ok(exit_code::OK);
     }
     let total: Duration = report.migrations.iter().map(|m| m.duration).sum();
@@ -106,7 +106,7 @@ fn migration_failed(f: Failure, format: Format, how: Invocation<'_>, shell: &She
             "backup": f.backup.as_ref().map(|b| b.path.as_str()),
             "restored": matches!(f.restore, Some(Ok(()))),
         });
-        println!("{json}");
+        crate::shell::outln!("{json}");
         error.reported = true;
     }
     error

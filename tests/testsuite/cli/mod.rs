@@ -45,3 +45,44 @@ fn unknown_command_is_a_usage_error() {
 fn version_is_printed() {
     cli().arg("--version").assert().success().stdout_eq(str!["cargo-dbmigrate [..]\n"]);
 }
+
+mod pipes;
+
+/// The binary run by its own name, as a user who finds it on PATH might (no `dbmigrate` word,
+/// which only `cargo` inserts).
+fn direct() -> snapbox::cmd::Command {
+    snapbox::cmd::Command::new(dbmigrate_tests::cli_bin())
+        .env("CARGO_TERM_COLOR", "never")
+        .env_remove("DATABASE_URL")
+        .with_assert(dbmigrate_tests::assert())
+}
+
+#[test]
+fn run_directly_the_binary_takes_the_same_arguments() {
+    direct().arg("--version").assert().success().stdout_eq(str!["cargo-dbmigrate [..]\n"]);
+    direct().arg("--help").assert().success().stdout_eq(snapbox::file!["help.txt"]);
+    let fixture = dbmigrate_tests::Fixture::new("direct");
+    std::fs::create_dir(fixture.path().join("migrations")).expect("mkdir");
+    direct().args(["status", "--database-url", "sqlite:direct.db"]).current_dir(fixture.path()).assert().success();
+    direct()
+        .args(["dbmigrate", "status", "--database-url", "sqlite:direct.db"])
+        .current_dir(fixture.path())
+        .assert()
+        .success();
+}
+
+#[test]
+fn cargo_itself_runs_the_subcommand() {
+    // `cargo dbmigrate --version` as a user types it: cargo finds `cargo-dbmigrate` on PATH.
+    let bin_dir = dbmigrate_tests::cli_bin().parent().expect("bin dir").to_owned();
+    let path = std::env::join_paths(
+        std::iter::once(bin_dir).chain(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())),
+    )
+    .expect("PATH");
+    snapbox::cmd::Command::new(dbmigrate_tests::cargo())
+        .args(["dbmigrate", "--version"])
+        .env("PATH", path)
+        .assert()
+        .success()
+        .stdout_eq(str!["cargo-dbmigrate [..]\n"]);
+}
