@@ -182,15 +182,27 @@ pub fn project_from(case_dir: &Path) -> snapbox::dir::DirRoot {
         .expect("copy the case's in/ folder")
 }
 
-/// Asserts the files of the case's `out/` folder match the project (other files are ignored).
+/// Asserts the files of the case's `out/` folder match the project (other files are ignored);
+/// `[CHECKOUT]` stands for this repository, which `init` names in the manifest.
 #[track_caller]
 pub fn assert_out(case_dir: &Path, root: &snapbox::dir::DirRoot) {
-    assert().subset_eq(case_dir.join("out"), root.path().expect("mutable root"));
+    assert()
+        .redact_with(checkout_redactions())
+        .subset_matches(case_dir.join("out"), root.path().expect("mutable root"));
+}
+
+/// `[CHECKOUT]` for this repository's folder: `init` by the binary built from it depends on its
+/// crates by path.
+pub fn checkout_redactions() -> snapbox::Redactions {
+    let mut redactions = snapbox::Redactions::new();
+    let real = workspace_root().canonicalize().unwrap_or_else(|_| workspace_root());
+    redactions.insert("[CHECKOUT]", real).expect("redaction");
+    redactions
 }
 
 /// The CLI run in `dir`, with `[ROOT]` standing for `dir` in snapshots.
 pub fn cli_at(dir: &Path) -> snapbox::cmd::Command {
-    let mut redactions = snapbox::Redactions::new();
+    let mut redactions = checkout_redactions();
     let real = dir.canonicalize().unwrap_or_else(|_| dir.to_owned());
     redactions.insert("[ROOT]", real).expect("redaction");
     cli().current_dir(dir).with_assert(assert().redact_with(redactions))

@@ -58,7 +58,7 @@ impl Manifest {
     /// Writes it beside `backup`, atomically.
     pub fn write(&self, backup: &Utf8Path) -> Result<(), CliError> {
         let text = serde_json::to_string_pretty(self).unwrap_or_default();
-        crate::fsutil::write_atomic(path_of(backup).as_std_path(), &(text + "\n"))
+        crate::fsutil::write_atomic_private(path_of(backup).as_std_path(), &(text + "\n"))
     }
 
     /// A new record, for a backup taken now.

@@ -2,7 +2,7 @@
 
 use crate::cli::GlobalArgs;
 use crate::ops::Note;
-use crate::ops::init::{self, Driver, Plan, Setup};
+use crate::ops::init::{self, Driver, Plan, Setup, Source};
 use crate::shell::Shell;
 use crate::{CliError, CliResult, exit_code, fsutil, workspace};
 use camino::Utf8Path;
@@ -17,6 +17,12 @@ Examples:
   cargo dbmigrate init -p server --db postgres --db sqlite
   cargo dbmigrate init --dry-run
 
+--db sets the crate's default database (the first one, with several): sqlite:dev.db,
+postgres://postgres@localhost/<crate>, or mysql://root@localhost/<crate>.
+
+dbmigrate-build and dbmigrate-runtime come from the checkout this cargo-dbmigrate was built
+from (`cargo install --path`) while it exists, else from crates.io.
+
 An existing build.rs is never overwritten: the call is inserted into a plain `fn main`,
 otherwise the line to add is printed and the exit code is 1.")]
 pub struct InitArgs {
@@ -26,8 +32,8 @@ pub struct InitArgs {
     /// Show the changes as a diff; write nothing
     #[arg(long)]
     pub dry_run: bool,
-    /// Depend on dbmigrate-build at this local path instead of the registry (for working on
-    /// cargo-dbmigrate itself)
+    /// Depend on dbmigrate-build at this local path (and on the dbmigrate-runtime beside it),
+    /// instead of the checkout this binary was built from or crates.io
     #[arg(long, value_name = "DIR")]
     pub dbmigrate_build_path: Option<PathBuf>,
 }
@@ -57,11 +63,27 @@ impl From<Db> for Driver {
 pub fn run(args: &InitArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
     let target = workspace::locate(global.selector())?;
     let root = target.dir();
-    let setup = Setup {
-        drivers: args.db.iter().copied().map(Driver::from).collect(),
-        build_path: args.dbmigrate_build_path.clone(),
+    let checkout = args.dbmigrate_build_path.is_none().then(init::built_from_checkout).flatten();
+    let source = match (&args.dbmigrate_build_path, &checkout) {
+        // The runtime lives beside build-support in a checkout.
+        (Some(build), _) => {
+            let runtime = std::path::absolute(build).unwrap_or_else(|_| build.clone()).with_file_name("runtime");
+            Source::Local { build: build.clone(), runtime }
+        }
+        (None, Some(root)) => Source::checkout(root),
+        (None, None) => Source::Registry,
     };
+    let setup = Setup { drivers: args.db.iter().copied().map(Driver::from).collect(), source };
     let plan = init::plan(&target, &setup)?;
+    if let Some(root) = checkout.filter(|_| plan.adds_local) {
+        shell.status(
+            "Using",
+            format!(
+                "dbmigrate-build and dbmigrate-runtime from {} (the checkout this cargo-dbmigrate was built from)",
+                root.display()
+            ),
+        );
+    }
     if args.dry_run {
         return dry_run(&plan, root.as_std_path(), shell);
     }

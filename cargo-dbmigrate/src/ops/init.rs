@@ -38,13 +38,58 @@ impl Driver {
     }
 }
 
+/// Where the crate gets dbmigrate-build and dbmigrate-runtime from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// crates.io, by this binary's version.
+    Registry,
+    /// Local folders (a checkout of this repository), by path.
+    Local { build: PathBuf, runtime: PathBuf },
+}
+
+impl Source {
+    /// The crates of the checkout whose root is `root`.
+    pub fn checkout(root: &Path) -> Self {
+        Source::Local { build: root.join("build-support"), runtime: root.join("runtime") }
+    }
+}
+
 /// What to set up.
 #[derive(Debug, Clone)]
 pub struct Setup {
-    /// The drivers to enable in refinery and the runtime.
+    /// The drivers to enable in refinery and the runtime; the first decides the default
+    /// database.
     pub drivers: Vec<Driver>,
-    /// Depend on this local dbmigrate-build checkout instead of the registry.
-    pub build_path: Option<PathBuf>,
+    /// Where dbmigrate-build and dbmigrate-runtime come from.
+    pub source: Source,
+}
+
+/// The checkout of this repository that this binary was built from, when it is still on disk:
+/// its crates are not on crates.io before publication, so a crate set up by a binary built
+/// from a checkout (`cargo install --path`) builds only against that checkout. A binary built
+/// from the registry's package has no such folder beside it.
+pub fn built_from_checkout() -> Option<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent()?;
+    let doc = |rel: &str| std::fs::read_to_string(root.join(rel)).ok()?.parse::<DocumentMut>().ok();
+    let named = |rel: &str, name: &str| {
+        doc(rel).is_some_and(|d| d.get("package").and_then(|p| p.get("name")).and_then(Item::as_str) == Some(name))
+    };
+    let workspace = doc("Cargo.toml").is_some_and(|d| d.contains_key("workspace"));
+    let found = workspace
+        && named("build-support/Cargo.toml", "dbmigrate-build")
+        && named("runtime/Cargo.toml", "dbmigrate-runtime");
+    found.then(|| root.canonicalize().unwrap_or_else(|_| root.to_owned()))
+}
+
+/// The `default-database` written for a new crate: SQLite's file beside the crate, or a local
+/// server's database named after the crate, as its stock administrator (`postgres`, `root`).
+pub fn default_database(driver: Driver, package: &str) -> String {
+    let name = package.replace('-', "_");
+    match driver {
+        Driver::Sqlite => dbmigrate_build::internal::Config::default().default_database,
+        Driver::Postgres => format!("postgres://postgres@localhost/{name}"),
+        Driver::Mysql => format!("mysql://root@localhost/{name}"),
+    }
 }
 
 /// One planned file change.
@@ -67,6 +112,8 @@ pub struct Plan {
     /// The build script, and whether it needs the call added by hand.
     pub build_rs: PathBuf,
     pub manual: bool,
+    /// Whether dbmigrate-build or dbmigrate-runtime is added by path (a new dependency).
+    pub adds_local: bool,
 }
 
 impl Plan {
@@ -80,9 +127,9 @@ impl Plan {
 pub fn plan(target: &Target, setup: &Setup) -> Result<Plan, CliError> {
     let root = target.dir().as_std_path();
     let migrations = target.migrations_dir().into_std_path_buf();
-    let mut changes = vec![manifest_change(target, setup)?];
-    changes.push(gitattributes_change(&migrations)?);
-    changes.extend(gitignore_change(root, &target.config.default_database)?);
+    let (manifest, adds_local, database) = manifest_change(target, setup)?;
+    let mut changes = vec![manifest, gitattributes_change(&migrations)?];
+    changes.extend(gitignore_change(root, &database)?);
     let build_rs = root.join(build_script_path(&target.manifest.doc));
     let manual = match build_rs_change(&build_rs)? {
         BuildRs::Change(change) => {
@@ -94,7 +141,7 @@ pub fn plan(target: &Target, setup: &Setup) -> Result<Plan, CliError> {
     };
     changes.retain(|c| c.old.as_deref() != Some(c.new.as_str()));
     let create_dir = !migrations.is_dir();
-    Ok(Plan { changes, migrations, create_dir, build_rs, manual })
+    Ok(Plan { changes, migrations, create_dir, build_rs, manual, adds_local })
 }
 
 /// Creates the folder and writes every change, each file atomically.
@@ -117,21 +164,23 @@ fn build_script_path(doc: &DocumentMut) -> PathBuf {
     PathBuf::from(custom.unwrap_or("build.rs"))
 }
 
-fn manifest_change(target: &Target, setup: &Setup) -> Result<Change, CliError> {
+/// The manifest's change, whether it adds a dependency by path, and the crate's default
+/// database once set up.
+fn manifest_change(target: &Target, setup: &Setup) -> Result<(Change, bool, String), CliError> {
     let old = target.manifest.doc.to_string();
     let mut doc = target.manifest.doc.clone();
     let version = env!("CARGO_PKG_VERSION");
-    let local = setup.build_path.as_ref().map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone()));
-    let build_dep = match &local {
-        Some(path) => {
+    let (build_dep, runtime_path) = match &setup.source {
+        Source::Local { build, runtime } => {
             let mut t = InlineTable::new();
-            t.insert("path", path.display().to_string().into());
-            Item::Value(t.into())
+            t.insert("path", absolute(build).display().to_string().into());
+            (Item::Value(t.into()), Some(absolute(runtime)))
         }
-        None => value(version),
+        Source::Registry => (value(version), None),
     };
-    // The runtime lives beside build-support in a checkout.
-    let runtime_path = local.as_ref().and_then(|p| p.parent()).map(|p| p.join("runtime"));
+    let adds_local = runtime_path.is_some()
+        && !(has_dep(&doc, "build-dependencies", "dbmigrate-build")
+            && has_dep(&doc, "dependencies", "dbmigrate-runtime"));
     // An async app gets `migrations::run_async` too; the choice is written down, so the build
     // never has to guess it from the manifest.
     let tokio = depends_on(&doc, "tokio");
@@ -148,8 +197,20 @@ fn manifest_change(target: &Target, setup: &Setup) -> Result<Change, CliError> {
     let deps = table(&mut doc, "dependencies", &target.manifest.path)?;
     add_runtime(deps, version, runtime_path.as_deref(), &runtime_features);
     add_refinery(deps, &features);
-    add_metadata(&mut doc, &target.manifest.path)?;
-    Ok(Change { path: target.manifest.path.clone(), old: Some(old), new: doc.to_string() })
+    let first = setup.drivers.first().copied().unwrap_or(Driver::Sqlite);
+    let database = add_metadata(&mut doc, &target.manifest.path, &default_database(first, &target.package))?
+        .unwrap_or_else(|| target.config.default_database.clone());
+    let change = Change { path: target.manifest.path.clone(), old: Some(old), new: doc.to_string() };
+    Ok((change, adds_local, database))
+}
+
+fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_owned())
+}
+
+/// Whether the manifest's table `table` already names `dependency`.
+fn has_dep(doc: &DocumentMut, table: &str, dependency: &str) -> bool {
+    doc.get(table).and_then(Item::as_table_like).is_some_and(|t| t.contains_key(dependency))
 }
 
 /// The top-level table `name`, created (after the existing ones) when absent.
@@ -210,24 +271,26 @@ fn add_features(entry: &mut Item, features: &[&str]) {
     }
 }
 
-fn add_metadata(doc: &mut DocumentMut, path: &Path) -> Result<(), CliError> {
+/// Adds `[package.metadata.dbmigrate]` with `database` as the default database, unless the
+/// crate has one; returns the database when it wrote it.
+fn add_metadata(doc: &mut DocumentMut, path: &Path, database: &str) -> Result<Option<String>, CliError> {
     let package = table(doc, "package", path)?;
     let metadata = package.entry("metadata").or_insert_with(|| {
         let mut t = Table::new();
         t.set_implicit(true);
         Item::Table(t)
     });
-    let Some(metadata) = metadata.as_table_like_mut() else { return Ok(()) };
+    let Some(metadata) = metadata.as_table_like_mut() else { return Ok(None) };
     if metadata.contains_key("dbmigrate") {
-        return Ok(());
+        return Ok(None);
     }
     let defaults = dbmigrate_build::internal::Config::default();
     let mut t = Table::new();
     t.insert("migrations", value(defaults.migrations));
     t.insert("database-url-env", value(defaults.database_url_env));
-    t.insert("default-database", value(defaults.default_database));
+    t.insert("default-database", value(database));
     metadata.insert("dbmigrate", Item::Table(t));
-    Ok(())
+    Ok(Some(database.to_owned()))
 }
 
 fn gitattributes_change(migrations: &Path) -> Result<Change, CliError> {

@@ -2,6 +2,7 @@
 
 mod builds;
 mod custom_build_rs;
+mod defaults;
 mod dry_run;
 mod existing_build_rs;
 mod fresh;
