@@ -1,6 +1,7 @@
 //! `cargo dbmigrate new <message…>`: writes `V<UTC timestamp>__<name>.sql` and its down file.
 
 use crate::cli::GlobalArgs;
+use crate::ops::new::Rule;
 use crate::shell::Shell;
 use crate::{CliResult, fsutil, workspace};
 
@@ -13,6 +14,9 @@ Examples:
 
 The message becomes the file name in snake case: `create users table` gives
 migrations/V20261125143000__create_users_table.sql and ….down.sql.
+The version is the UTC time YYYYMMDDHHMMSS; when the newest migration is not older (two
+in one second, clock skew), one second after it. In a folder numbered V1, V2, … it is the
+next number.
 The created paths are printed on stdout, one a line.")]
 pub struct NewArgs {
     /// What the migration does, in a few words
@@ -30,8 +34,18 @@ pub fn run(args: &NewArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
     let name = crate::ops::new::migration_name(&message)?;
     let target = workspace::locate(global.selector())?;
     let created = crate::ops::new::create(&target, &name, &message, !args.no_down)?;
+    match created.rule {
+        Rule::Now => {}
+        Rule::AfterNewest(newest) => shell.note(format!(
+            "the newest migration, V{newest}, is not older than now: V{} is one second after it",
+            created.version
+        )),
+        Rule::Sequence(newest) => {
+            shell.note(format!("the migrations are numbered: V{} follows V{newest}", created.version));
+        }
+    }
     let cwd = std::env::current_dir().unwrap_or_default();
-    for path in &created {
+    for path in &created.files {
         shell.status("Created", fsutil::display_rel(path, target.dir()));
         crate::shell::outln!("{}", fsutil::display_rel(path, &cwd));
     }

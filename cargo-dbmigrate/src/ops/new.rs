@@ -10,17 +10,37 @@ use time::OffsetDateTime;
 /// The longest migration name accepted, in characters.
 pub const MAX_NAME_LEN: usize = 100;
 
-/// Writes the migration `name` (from [`migration_name`] of `message`) into `target`'s folder;
-/// returns the files written.
-pub fn create(target: &Target, name: &str, message: &str, with_down: bool) -> Result<Vec<PathBuf>, CliError> {
+/// How the new migration's version was chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rule {
+    /// The UTC time now.
+    Now,
+    /// One second after the newest migration, which is not older than now (two `new` in one
+    /// second, clock skew).
+    AfterNewest(i64),
+    /// The newest migration's number plus one: the folder is numbered `V1`, `V2`, ….
+    Sequence(i64),
+}
+
+/// What `new` wrote.
+#[derive(Debug)]
+pub struct Created {
+    pub files: Vec<PathBuf>,
+    pub version: i64,
+    pub rule: Rule,
+}
+
+/// Writes the migration `name` (from [`migration_name`] of `message`) into `target`'s folder.
+pub fn create(target: &Target, name: &str, message: &str, with_down: bool) -> Result<Created, CliError> {
     let dir = target.migrations_dir().into_std_path_buf();
     let newest = dbmigrate_core::version::newest_in(&dir).map_err(|e| {
         CliError::failure(format!("cannot read the migrations folder `{}`: {e}", dir.display()))
             .hint("create it with `cargo dbmigrate init`")
     })?;
     let now = OffsetDateTime::now_utc();
-    let version = next_version(timestamp(now), newest)?;
-    write_files(&dir, version, name, message, now, with_down)
+    let (version, rule) = next_version(timestamp(now), newest)?;
+    let files = write_files(&dir, version, name, message, now, with_down)?;
+    Ok(Created { files, version, rule })
 }
 
 /// Turns the user's message into `[a-z0-9_]+`, or says what is wrong with it.
@@ -51,15 +71,37 @@ pub fn timestamp(t: OffsetDateTime) -> i64 {
     ((((y * 100 + m) * 100 + d) * 100 + hh) * 100 + mm) * 100 + ss
 }
 
-/// Now, unless the newest migration is already at or past now (clock skew, or two `new` in the
-/// same second): then newest + 1, so versions only ever grow.
-pub fn next_version(now: i64, newest: Option<i64>) -> Result<i64, CliError> {
-    match newest {
-        Some(newest) if newest >= now => newest.checked_add(1).ok_or_else(|| {
-            CliError::failure(format!("the newest migration has version {newest}, the largest there is"))
-                .hint("no version can follow it: give that migration a smaller one (`cargo dbmigrate renumber <file>` if it is unreleased)")
-        }),
-        _ => Ok(now),
+/// The time of a `YYYYMMDDHHMMSS` version, if it is one.
+fn time_of(version: i64) -> Option<time::PrimitiveDateTime> {
+    let digits = version.to_string();
+    if digits.len() != 14 {
+        return None;
+    }
+    let format = time::macros::format_description!("[year][month][day][hour][minute][second]");
+    time::PrimitiveDateTime::parse(&digits, &format).ok()
+}
+
+/// The version after `newest` (`now`, a `YYYYMMDDHHMMSS` UTC time, when there is none), so
+/// versions only ever grow and a timestamp stays a valid time:
+/// - a timestamp older than now: now;
+/// - a timestamp at or past now (two `new` in one second, clock skew): one second after it,
+///   `20261201235959` giving `20261202000000`;
+/// - a plain number (`V5`: the folder counts `V1`, `V2`, …): the next number, as sqlx-cli does.
+pub fn next_version(now: i64, newest: Option<i64>) -> Result<(i64, Rule), CliError> {
+    let Some(newest) = newest else { return Ok((now, Rule::Now)) };
+    let last = |what: &str| {
+        CliError::failure(format!("the newest migration has version {newest}, the last {what} there is"))
+            .hint("no version can follow it: give that migration a smaller one (`cargo dbmigrate renumber <file>` if it is unreleased)")
+    };
+    match time_of(newest) {
+        Some(_) if newest < now => Ok((now, Rule::Now)),
+        Some(t) => {
+            let next = t.checked_add(time::Duration::SECOND).ok_or_else(|| last("time"))?;
+            let next = timestamp(next.assume_utc());
+            // Past year 9999 the digits no longer read as a time.
+            time_of(next).map(|_| (next, Rule::AfterNewest(newest))).ok_or_else(|| last("time"))
+        }
+        None => newest.checked_add(1).map(|next| (next, Rule::Sequence(newest))).ok_or_else(|| last("version")),
     }
 }
 
@@ -127,12 +169,29 @@ mod tests {
 
     #[test]
     fn versions_only_grow() {
-        let next = |newest| next_version(20260101000000, newest).ok();
+        let next = |newest| next_version(20260101000000, newest).ok().map(|(v, _)| v);
         assert_eq!(next(None), Some(20260101000000));
         assert_eq!(next(Some(20251231000000)), Some(20260101000000));
         assert_eq!(next(Some(20260101000000)), Some(20260101000001));
         assert_eq!(next(Some(20270101000000)), Some(20270101000001));
         assert_eq!(next(Some(i64::MAX)), None, "never a duplicate of the largest version");
+    }
+
+    #[test]
+    fn a_timestamp_stays_a_valid_time() {
+        let next = |newest| next_version(20260101000000, Some(newest)).ok();
+        assert_eq!(next(20261201235959), Some((20261202000000, Rule::AfterNewest(20261201235959))));
+        assert_eq!(next(20261231235959), Some((20270101000000, Rule::AfterNewest(20261231235959))));
+        assert_eq!(next(20280228235959), Some((20280229000000, Rule::AfterNewest(20280228235959))));
+        assert_eq!(next(99991231235959), None, "no time follows the last second of year 9999");
+    }
+
+    #[test]
+    fn a_numbered_folder_gets_the_next_number() {
+        let next = |newest| next_version(20260101000000, Some(newest)).ok();
+        assert_eq!(next(5), Some((6, Rule::Sequence(5))));
+        // Not a valid time (second 60): counted as a number, as it was written.
+        assert_eq!(next(20261201235960), Some((20261201235961, Rule::Sequence(20261201235960))));
     }
 
     #[test]

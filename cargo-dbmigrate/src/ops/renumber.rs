@@ -14,7 +14,7 @@ pub fn renumber(target: &Target, file: &Path) -> Result<Vec<(PathBuf, PathBuf)>,
     let log = read_release_log(&dir, &target.config.migrations)?;
     refuse_released(&log, &parsed, file)?;
     let newest = newest_version(&dir)?.max(log.newest());
-    let version = next_version(timestamp(time::OffsetDateTime::now_utc()), newest)?;
+    let (version, _) = next_version(timestamp(time::OffsetDateTime::now_utc()), newest)?;
     let moves = plan(&dir, &parsed, version)?;
     rename_all(&moves)?;
     Ok(moves)

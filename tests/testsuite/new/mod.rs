@@ -135,3 +135,45 @@ fn an_unedited_new_migration_is_refused_until_written() {
     let check = cli_at(fixture.path()).arg("check").output().expect("run check");
     assert_eq!(check.status.code(), Some(0), "{}", String::from_utf8_lossy(&check.stderr));
 }
+
+#[test]
+fn past_a_future_newest_the_version_stays_a_valid_time() {
+    // One second after 23:59:59 is the next day's midnight, not second 60.
+    let fixture = crate_with_migrations();
+    fixture.write("migrations/V29991231235959__from_the_future.sql", "select 1;\n");
+    cli_at(fixture.path())
+        .args(["new", "after"])
+        .assert()
+        .success()
+        .stdout_eq(str![[r#"
+migrations/V30000101000000__after.sql
+migrations/V30000101000000__after.down.sql
+
+"#]])
+        .stderr_eq(str![[r#"
+note: the newest migration, V29991231235959, is not older than now: V30000101000000 is one second after it
+     Created migrations/V30000101000000__after.sql
+     Created migrations/V30000101000000__after.down.sql
+
+"#]]);
+}
+
+#[test]
+fn a_numbered_folder_gets_the_next_number() {
+    let fixture = crate_with_migrations();
+    fixture.write("migrations/V4__a.sql", "select 1;\n");
+    fixture.write("migrations/V5__b.sql", "select 1;\n");
+    cli_at(fixture.path())
+        .args(["new", "--no-down", "c"])
+        .assert()
+        .success()
+        .stdout_eq(str![[r#"
+migrations/V6__c.sql
+
+"#]])
+        .stderr_eq(str![[r#"
+note: the migrations are numbered: V6 follows V5
+     Created migrations/V6__c.sql
+
+"#]]);
+}
