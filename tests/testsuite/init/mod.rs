@@ -6,6 +6,7 @@ mod defaults;
 mod dry_run;
 mod existing_build_rs;
 mod fresh;
+mod readme_path;
 mod second_run;
 mod unknown_package;
 mod workspace_package;
