@@ -185,14 +185,14 @@ mod tests {
             assert_eq!(versions(&reparsed), [1, 2, 3]);
             // The same result whichever side is first: a rebase sees the sides swapped.
             let swapped = conflicted(&theirs.render(), &ours.render(), None);
-            assert_eq!(resolve(&swapped, "lock").unwrap().unwrap().render(), merged.render());
+            assert_eq!(resolve(&swapped, "lock").expect("a conflict").expect("mergeable").render(), merged.render());
         }
     }
 
     #[test]
     fn the_same_version_released_with_different_files_is_refused_naming_it() {
         let text = conflicted(&log(&[(1, "a"), (2, "b")]).render(), &log(&[(1, "a"), (2, "other")]).render(), None);
-        let findings = resolve(&text, "lock").unwrap().expect_err("clash");
+        let findings = resolve(&text, "lock").expect("a conflict").expect_err("clash");
         assert_eq!(findings.len(), 1);
         assert!(findings[0].message.contains("both sides released version 2"), "{}", findings[0].message);
         assert!(findings[0].help.iter().any(|h| h.contains("cargo dbmigrate renumber")));
@@ -204,14 +204,14 @@ mod tests {
         ours.rehash(&m(1, "a2"), "fix");
         let theirs = log(&[(1, "a"), (3, "c")]);
         let text = conflicted(&ours.render(), &theirs.render(), None);
-        let merged = resolve(&text, "lock").unwrap().unwrap();
-        assert_eq!(merged.expected(1).unwrap().up, ContentHash::of("a2"));
+        let merged = resolve(&text, "lock").expect("a conflict").expect("mergeable");
+        assert_eq!(merged.expected(1).expect("released").up, ContentHash::of("a2"));
         assert_eq!(versions(&merged), [1, 2, 3]);
 
         let mut theirs = log(&[(1, "a"), (3, "c")]);
         theirs.rehash(&m(1, "a3"), "other fix");
         let text = conflicted(&ours.render(), &theirs.render(), None);
-        let findings = resolve(&text, "lock").unwrap().expect_err("clash");
+        let findings = resolve(&text, "lock").expect("a conflict").expect_err("clash");
         assert!(findings[0].message.contains("both sides rehashed version 1"), "{}", findings[0].message);
     }
 
@@ -219,7 +219,7 @@ mod tests {
     fn a_side_edited_by_hand_is_reported_not_merged() {
         let ours = log(&[(1, "a"), (2, "b")]).render().replace("V2 m2", "V2 m9");
         let text = conflicted(&ours, &log(&[(1, "a"), (3, "c")]).render(), None);
-        let findings = resolve(&text, "lock").unwrap().expect_err("bad side");
+        let findings = resolve(&text, "lock").expect("a conflict").expect_err("bad side");
         assert!(findings.iter().all(|f| f.rule == Rule::LockMalformed), "{findings:?}");
     }
 }
