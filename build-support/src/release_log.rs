@@ -463,9 +463,9 @@ mod tests {
         let findings = ReleaseLog::parse(&conflicted, D).expect_err("conflict");
         assert_eq!(findings.len(), 1);
         assert_eq!(findings[0].rule, Rule::LockConflict);
-        assert_eq!(findings[0].line.as_ref().map(|l| l.0), Some(6));
-        assert!(findings[0].message.contains("lines 6-9"), "{}", findings[0].message);
-        assert_eq!(findings[0].help.len(), 3);
+        assert_eq!(findings[0].line.as_ref().map(|l| l.0), Some(5));
+        assert!(findings[0].message.contains("lines 5-8"), "{}", findings[0].message);
+        assert_eq!(findings[0].help, CONFLICT_HELP);
     }
 
     #[test]

@@ -43,6 +43,8 @@ error: guard-names@0.1.0: migrations/V20260101000000__a.sql: version 20260101000
 error: guard-names@0.1.0:   help: give all but one a fresh version with `cargo dbmigrate renumber migrations/V20260101000000__b.sql`
 error: guard-names@0.1.0: migrations/V5__gone.down.sql: down file without its up file `V5__gone.sql`
 error: guard-names@0.1.0:   help: add `V5__gone.sql`, or delete the down file if the migration is gone
+warning: guard-names@0.1.0: migrations/V2__ok.sql: the migration has no down file: `cargo dbmigrate down` cannot revert it
+warning: guard-names@0.1.0:   help: add `migrations/V2__ok.down.sql` with the SQL that undoes it, unless it is irreversible on purpose
 
 "#]],
     );
