@@ -79,8 +79,35 @@ pub(crate) fn check_with(crate_root: &Path, config: &Config, load: Load<'_>) -> 
         let blocked = versions_with_findings(&findings);
         findings.extend(against_log(&set, &release_log, &blocked));
     }
+    // Without a readable lock nothing is known to be unreleased: no `no-down` guesses.
+    let lock_read = log_findings.is_empty();
     findings.extend(log_findings);
+    let findings = down_warnings_for_unreleased(findings, &release_log, lock_read);
     Checked { config: config.clone(), set, release_log, findings, manifests: Vec::new() }
+}
+
+/// The most `no-down` warnings listed one by one; the rest are counted in one more, so that
+/// adopting a long history without down files does not bury the build's output.
+const NO_DOWN_SHOWN: usize = 3;
+
+/// `no-down` warnings for unreleased migrations only (a released migration cannot change),
+/// the first few in full and the rest summarised.
+fn down_warnings_for_unreleased(findings: Vec<Finding>, log: &ReleaseLog, lock_read: bool) -> Vec<Finding> {
+    let is_no_down = |f: &Finding| f.rule == Rule::NoDown;
+    // A migration with an error to fix first (renamed, out of order…) gets only that error.
+    let with_errors: BTreeSet<i64> = findings.iter().filter(|f| f.is_error()).filter_map(|f| f.version).collect();
+    let released = |f: &Finding| !lock_read || f.version.is_some_and(|v| log.contains(v) || with_errors.contains(&v));
+    let (no_down, mut kept): (Vec<Finding>, Vec<Finding>) = findings.into_iter().partition(is_no_down);
+    let no_down: Vec<Finding> = no_down.into_iter().filter(|f| !released(f)).collect();
+    let more = no_down.len().saturating_sub(NO_DOWN_SHOWN);
+    kept.extend(no_down.into_iter().take(NO_DOWN_SHOWN));
+    if more > 0 {
+        kept.push(
+            Finding::warning(Rule::NoDown, None, format!("{more} more unreleased migration(s) have no down file, or an empty one"))
+                .help("`cargo dbmigrate down` cannot revert them; `cargo dbmigrate release` stops these warnings for migrations that have shipped"),
+        );
+    }
+    kept
 }
 
 /// A manifest problem as a finding about the manifest.
@@ -253,6 +280,7 @@ mod tests {
         let c = Crate::new(&[("V1__a.sql", "select 1;"), ("V2__b.sql", "select 2;"), ("V2__b.down.sql", "select 0;")]);
         c.release_all();
         c.write("V3__c.sql", "select 3;");
+        c.write("V3__c.down.sql", "select 0;");
         let checked = c.check();
         assert!(checked.findings.is_empty(), "{:?}", checked.findings);
         assert_eq!(checked.unreleased().map(|m| m.version).collect::<Vec<_>>(), [3]);
@@ -300,7 +328,15 @@ mod tests {
         c.write("V0__early.sql", "0");
         assert_eq!(
             c.codes(),
-            ["released-gap", "released-renamed", "released-renamed", "released-deleted", "out-of-order"]
+            [
+                "released-gap",
+                "released-renamed",
+                "released-renamed",
+                "released-deleted",
+                "out-of-order",
+                "no-down",
+                "no-down"
+            ]
         );
     }
 

@@ -53,6 +53,8 @@ rules! {
     OrphanDown = "orphan-down",
     /// An up file with nothing to run and no `-- dbmigrate:empty <reason>`.
     EmptyUp = "empty-up",
+    /// An unreleased migration has no down file, or one with nothing to run (a warning).
+    NoDown = "no-down",
     /// A `.sql` file in the migrations folder is a symbolic link.
     Symlink = "symlink",
     /// A migration file cannot be read.

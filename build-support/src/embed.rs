@@ -477,8 +477,12 @@ mod tests {
 
     #[test]
     fn embeds_in_version_order_with_normalised_copies() {
-        let dir =
-            krate(&[("V10__b.sql", "select 2;\r\n"), ("V2__a.sql", "select 1;"), ("V2__a.down.sql", "select 0;")]);
+        let dir = krate(&[
+            ("V10__b.sql", "select 2;\r\n"),
+            ("V10__b.down.sql", "select 0;"),
+            ("V2__a.sql", "select 1;"),
+            ("V2__a.down.sql", "select 0;"),
+        ]);
         let out = dir.path().join("out");
         let generated = Embed::new().generate(dir.path(), &out);
         let code = generated.code.expect("code");

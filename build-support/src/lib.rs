@@ -31,6 +31,7 @@ mod config;
 mod diagnostic;
 mod embed;
 mod hash;
+mod lock_merge;
 mod release_log;
 mod set;
 
@@ -46,7 +47,10 @@ pub mod internal {
     pub use crate::diagnostic::{Finding, Rule, Severity};
     pub use crate::embed::{Generated, OUT_FILE, directive_lines};
     pub use crate::hash::{ContentHash, normalize};
-    pub use crate::release_log::{LogLine, RELEASE_LOG_FILE, RESOLVE_HELP, Rehash, ReleaseLog, Released};
+    pub use crate::lock_merge::resolve as resolve_lock_conflict;
+    pub use crate::release_log::{
+        CONFLICT_HELP, LogLine, MALFORMED_HELP, RELEASE_LOG_FILE, Rehash, ReleaseLog, Released,
+    };
     pub use crate::set::{Migration, MigrationSet, Texts};
 }
 

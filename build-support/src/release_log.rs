@@ -28,16 +28,21 @@ pub const RELEASE_LOG_FILE: &str = "dbmigrate.lock";
 const HEADER: &str = "\
 # dbmigrate.lock: the released migrations. Written by `cargo dbmigrate release`; do not edit.
 # A released migration must never change: add a new one with `cargo dbmigrate new`.
-# A git conflict here means two branches released migrations: keep both sides' lines,
-# renumber your unreleased ones with `cargo dbmigrate renumber <file>`, then re-run
-# `cargo dbmigrate release`.
+# A git conflict here means two branches released migrations: keep both sides' migration
+# files and run `cargo dbmigrate release --resolve` (the same after a merge or a rebase).
 ";
 
-/// What resolving a conflicted or hand-edited lock takes, shown with every lock error.
-pub const RESOLVE_HELP: &[&str] = &[
-    "take the lock from the branch you merged (`git checkout --theirs migrations/dbmigrate.lock`), keeping both sides' migration files",
-    "give your unreleased migrations fresh versions with `cargo dbmigrate renumber <file>`",
-    "re-run `cargo dbmigrate release` to lock them again",
+/// The one instruction for a lock with git conflict markers, after a merge or a rebase alike:
+/// "ours" and "theirs" swap meaning during a rebase, so nothing here names a side.
+pub const CONFLICT_HELP: &[&str] = &[
+    "keep both sides' migration files, then run `cargo dbmigrate release --resolve`: it rebuilds the lock from both sides' releases (the same after a merge or a rebase)",
+    "then `git add migrations/dbmigrate.lock` and continue the merge or rebase",
+];
+
+/// What a lock edited by hand (no conflict markers, but lines that do not add up) takes.
+pub const MALFORMED_HELP: &[&str] = &[
+    "the lock is written only by `cargo dbmigrate release`: restore it from version control as that command wrote it (e.g. `git checkout HEAD -- migrations/dbmigrate.lock`)",
+    "then re-run `cargo dbmigrate release` to lock any unreleased migrations",
 ];
 
 /// One line of the release log: a release or a rehash.
@@ -161,7 +166,7 @@ impl ReleaseLog {
     }
 
     /// Appends a line, keeping the index current.
-    fn push(&mut self, line: LogLine) {
+    pub(crate) fn push(&mut self, line: LogLine) {
         match &line {
             LogLine::Release(r) => {
                 self.current.insert(r.version, r.clone());
@@ -238,22 +243,24 @@ fn conflict_findings(text: &str, display: &str) -> Vec<Finding> {
         } else if line.starts_with(">>>>>>>") {
             let (first, text) = start.take().unwrap_or((i + 1, line.to_owned()));
             let message = format!("unresolved git merge conflict in the lock (lines {first}-{})", i + 1);
-            findings.push(with_resolve_help(
+            findings.push(with_help(
                 Finding::error(Rule::LockConflict, display.to_owned(), message).at_line(first, text),
+                CONFLICT_HELP,
             ));
         }
     }
     if let Some((first, text)) = start {
         let message = format!("unresolved git merge conflict in the lock (from line {first})");
-        findings.push(with_resolve_help(
+        findings.push(with_help(
             Finding::error(Rule::LockConflict, display.to_owned(), message).at_line(first, text),
+            CONFLICT_HELP,
         ));
     }
     findings
 }
 
-fn with_resolve_help(finding: Finding) -> Finding {
-    RESOLVE_HELP.iter().fold(finding, |f, h| f.help(*h))
+fn with_help(finding: Finding, help: &[&str]) -> Finding {
+    help.iter().fold(finding, |f, h| f.help(*h))
 }
 
 /// Line-by-line parsing state.
@@ -323,7 +330,7 @@ impl Parser<'_> {
         let finding =
             Finding::error(Rule::LockMalformed, self.display.to_owned(), format!("malformed lock line: {why}"))
                 .at_line(number, raw);
-        self.findings.push(with_resolve_help(finding));
+        self.findings.push(with_help(finding, MALFORMED_HELP));
     }
 
     fn finish(mut self) -> Result<ReleaseLog, Vec<Finding>> {
@@ -332,7 +339,7 @@ impl Parser<'_> {
             None if !self.log.lines.is_empty() => {
                 let finding =
                     Finding::error(Rule::LockMalformed, self.display.to_owned(), "the lock has no `total=` line");
-                self.findings.push(with_resolve_help(finding));
+                self.findings.push(with_help(finding, MALFORMED_HELP));
             }
             Some((number, total)) if total != expected && self.findings.is_empty() => {
                 let why = format!(
@@ -456,9 +463,9 @@ mod tests {
         let findings = ReleaseLog::parse(&conflicted, D).expect_err("conflict");
         assert_eq!(findings.len(), 1);
         assert_eq!(findings[0].rule, Rule::LockConflict);
-        assert_eq!(findings[0].line.as_ref().map(|l| l.0), Some(6));
-        assert!(findings[0].message.contains("lines 6-9"), "{}", findings[0].message);
-        assert_eq!(findings[0].help.len(), 3);
+        assert_eq!(findings[0].line.as_ref().map(|l| l.0), Some(5));
+        assert!(findings[0].message.contains("lines 5-8"), "{}", findings[0].message);
+        assert_eq!(findings[0].help, CONFLICT_HELP);
     }
 
     #[test]

@@ -320,6 +320,9 @@ impl MigrationSet {
             },
             None => None,
         };
+        let down_state = down.as_ref().map(|d| (d.hashed.emptiness, self.display(&d.file)));
+        let missing_down = self.display(&dbmigrate_core::file_name::down_file(version, &parsed.name));
+        read.findings.extend(no_down(down_state, self.display(&up.file), &missing_down, version));
         read.migration = Some(Migration {
             version,
             name: parsed.name,
@@ -454,6 +457,27 @@ fn empty_up(emptiness: Emptiness, file: String, version: i64) -> Option<Finding>
     )
 }
 
+/// A migration that `down` cannot revert: no down file, or one with only comments. Reported
+/// for every migration here; [`crate::check`] keeps it for unreleased ones only.
+fn no_down(down: Option<(Emptiness, String)>, up_file: String, down_file: &str, version: i64) -> Option<Finding> {
+    let finding = match down {
+        None => Finding::warning(
+            Rule::NoDown,
+            up_file,
+            "the migration has no down file: `cargo dbmigrate down` cannot revert it",
+        )
+        .help(format!("add `{down_file}` with the SQL that undoes it, unless it is irreversible on purpose")),
+        Some((Emptiness::Fine, _)) => return None,
+        Some((_, file)) => Finding::warning(
+            Rule::NoDown,
+            file,
+            "the down file has no statements: `cargo dbmigrate down` cannot revert the migration",
+        )
+        .help("write the SQL that undoes the up file, unless the migration is irreversible on purpose"),
+    };
+    Some(finding.about(version))
+}
+
 /// Migrations are real files: a link's target can change (or point out of the folder, even
 /// at `/etc/passwd`) without the folder changing, so the build's cache, the CLI's no-op check
 /// and refinery's own scan could each see another text.
@@ -466,7 +490,13 @@ fn symlink(file: String) -> Finding {
 mod tests {
     use super::*;
 
+    /// The set and its findings, less the `no-down` warnings most fixtures here would get.
     fn set_of(files: &[(&str, &str)]) -> (MigrationSet, Vec<Finding>) {
+        let (set, findings) = load_of(files);
+        (set, findings.into_iter().filter(|f| f.rule != Rule::NoDown).collect())
+    }
+
+    fn load_of(files: &[(&str, &str)]) -> (MigrationSet, Vec<Finding>) {
         let dir = tempfile::tempdir().expect("tempdir");
         let migrations = dir.path().join("migrations");
         std::fs::create_dir(&migrations).expect("mkdir");
@@ -573,18 +603,24 @@ mod tests {
         assert_eq!(codes(&findings), ["no-migrations-folder"]);
     }
 
+    /// Whether the engine could revert it; the `no-down` warning must say the same.
     fn reversible(down: &str) -> bool {
-        let (set, findings) = set_of(&[("V1__a.sql", "select 1;"), ("V1__a.down.sql", down)]);
-        assert!(findings.is_empty(), "{findings:?}");
-        set.is_reversible(&set.migrations[0])
+        let (set, findings) = load_of(&[("V1__a.sql", "select 1;"), ("V1__a.down.sql", down)]);
+        let reversible = set.is_reversible(&set.migrations[0]);
+        assert_eq!(codes(&findings), if reversible { vec![] } else { vec!["no-down"] }, "{findings:?}");
+        reversible
     }
 
     #[test]
     fn irreversible_when_down_is_empty_or_comments() {
         assert!(!reversible("  \n-- nothing\n/* x */\n"));
+        assert!(!reversible(""));
         assert!(reversible("-- c\ndrop table a;"));
-        let (set, _) = set_of(&[("V1__a.sql", "select 1;")]);
+        let (set, findings) = load_of(&[("V1__a.sql", "select 1;")]);
         assert!(!set.is_reversible(&set.migrations[0]));
+        assert_eq!(codes(&findings), ["no-down"]);
+        assert_eq!(findings[0].file.as_deref(), Some("migrations/V1__a.sql"));
+        assert!(findings[0].help[0].contains("migrations/V1__a.down.sql"), "{findings:?}");
     }
 
     /// MySQL runs `/*! … */`, so the engine sends such a down file; the build must agree

@@ -9,4 +9,5 @@ mod build_guard;
 mod cli;
 mod db;
 mod init;
+mod lock_conflict;
 mod new;

@@ -13,11 +13,13 @@ Examples:
   cargo dbmigrate release
   cargo dbmigrate release --up-to 20261125143000
   cargo dbmigrate release --rehash 20261125143000 --reason \"fix a comment typo\"
+  cargo dbmigrate release --resolve     # after git left conflict markers in the lock
 
 Run it when the migrations ship (merge to main, tag a release) and commit
 migrations/dbmigrate.lock with them. --rehash accepts a deliberate edit of a released
 migration and records the reason in the lock; databases that applied the old text will
-report it as divergent, so use it only for changes that need no re-run.")]
+report it as divergent, so use it only for changes that need no re-run. --resolve rebuilds
+a lock that a merge or rebase left conflicted from both sides' releases.")]
 pub struct ReleaseArgs {
     /// Release only migrations up to this version (inclusive)
     #[arg(long, value_name = "VERSION", conflicts_with = "rehash")]
@@ -28,6 +30,9 @@ pub struct ReleaseArgs {
     /// Why the released migration was edited (recorded in the lock)
     #[arg(long, value_name = "TEXT", requires = "rehash")]
     pub reason: Option<String>,
+    /// Rebuild a lock left with git conflict markers from both sides' releases
+    #[arg(long, conflicts_with_all = ["up_to", "rehash"])]
+    pub resolve: bool,
 }
 
 /// Runs `release`.
@@ -36,6 +41,9 @@ pub fn run(args: &ReleaseArgs, global: &GlobalArgs, shell: &Shell) -> CliResult 
     let checked = dbmigrate_build::internal::check(target.dir().as_std_path(), &target.config);
     let log_path = checked.release_log_path();
     let shown = fsutil::display_rel(&log_path, target.dir());
+    if args.resolve {
+        return resolve(&log_path, &shown, &target, shell);
+    }
     let log = match (args.rehash, &args.reason) {
         (Some(version), Some(reason)) => rehash(&checked, version, reason, shell)?,
         _ => release(&checked, args.up_to, shell)?,
@@ -104,4 +112,34 @@ fn rehash(checked: &Checked, version: i64, reason: &str, shell: &Shell) -> Resul
     let mut log = checked.release_log.clone();
     log.rehash(m, reason);
     Ok(Some((log, vec![("Rehashed", format!("{} ({reason})", checked.set.display(&m.up_file)))])))
+}
+
+/// `--resolve`: the lock rebuilt from both sides of a git conflict, then checked like a build.
+fn resolve(log_path: &std::path::Path, shown: &str, target: &workspace::Target, shell: &Shell) -> CliResult {
+    let text = std::fs::read_to_string(log_path)
+        .map_err(|e| CliError::failure(format!("cannot read `{shown}`: {e}")).hint("run it where the lock is"))?;
+    let merged = match dbmigrate_build::internal::resolve_lock_conflict(&text, shown) {
+        None => {
+            shell.status("Unchanged", format!("`{shown}` has no git conflict to resolve"));
+            return Ok(exit_code::OK);
+        }
+        Some(Err(findings)) => {
+            crate::render::finding::print_all(&findings, shell);
+            return Err(CliError::problems(format!("cannot resolve `{shown}`; it is left as it was"))
+                .hint("fix what each `help:` says, then run `cargo dbmigrate release --resolve` again"));
+        }
+        Some(Ok(log)) => log,
+    };
+    fsutil::write_atomic(log_path, &merged.render())?;
+    let count = merged.released().count();
+    shell.status("Resolved", format!("`{shown}`: {count} released migration(s) from both sides"));
+    // The merge may have brought unreleased migrations older than released ones: say so now.
+    let checked = dbmigrate_build::internal::check(target.dir().as_std_path(), &target.config);
+    crate::render::finding::print_all(&checked.findings, shell);
+    if checked.findings.iter().any(Finding::is_error) {
+        return Err(CliError::problems("the lock is resolved, but the migrations have problems")
+            .hint("fix them as each `help:` says; `cargo dbmigrate check` lists them again"));
+    }
+    shell.note(format!("`git add {shown}`, then continue the merge or rebase"));
+    Ok(exit_code::OK)
 }

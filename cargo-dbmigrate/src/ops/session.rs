@@ -73,7 +73,10 @@ pub fn engine_options(target: &Target, db: &DbChoice, single_transaction: bool) 
 /// migrations unchanged); every finding is noted, and errors refuse.
 pub fn load_valid_set(target: &Target, notify: &mut Notify<'_>) -> Result<MigrationSet, CliError> {
     let checked = dbmigrate_build::internal::check(target.dir().as_std_path(), &target.config);
-    checked.findings.iter().for_each(|f| notify(Note::Finding(f)));
+    // A missing down file is authoring advice, for `check` and the build; a database command
+    // has nothing to say about it until `down` itself needs the file.
+    let relevant = checked.findings.iter().filter(|f| f.rule != dbmigrate_build::internal::Rule::NoDown);
+    relevant.for_each(|f| notify(Note::Finding(f)));
     let errors = checked.findings.iter().filter(|f| f.is_error()).count();
     if errors > 0 {
         return Err(CliError::problems(format!(

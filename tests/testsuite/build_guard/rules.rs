@@ -43,6 +43,8 @@ error: guard-names@0.1.0: migrations/V20260101000000__a.sql: version 20260101000
 error: guard-names@0.1.0:   help: give all but one a fresh version with `cargo dbmigrate renumber migrations/V20260101000000__b.sql`
 error: guard-names@0.1.0: migrations/V5__gone.down.sql: down file without its up file `V5__gone.sql`
 error: guard-names@0.1.0:   help: add `V5__gone.sql`, or delete the down file if the migration is gone
+warning: guard-names@0.1.0: migrations/V2__ok.sql: the migration has no down file: `cargo dbmigrate down` cannot revert it
+warning: guard-names@0.1.0:   help: add `migrations/V2__ok.down.sql` with the SQL that undoes it, unless it is irreversible on purpose
 
 "#]],
     );
@@ -73,7 +75,7 @@ error: guard-lock@0.1.0:   help: hash in migrations/dbmigrate.lock: 1e2cffd05f24
 error: guard-lock@0.1.0:   help: hash on disk: 94726d9e8f09b21907b9013c96907c5fee2684ac52fc97c1c38e642835ab74fe
 error: guard-lock@0.1.0:   help: revert the edit (`git checkout -- migrations/V1__m1.sql`) and add a new migration with `cargo dbmigrate new <message>`
 error: guard-lock@0.1.0:   help: if databases must get the edited text, record it with `cargo dbmigrate release --rehash 1 --reason "…"`
-error: guard-lock@0.1.0: migrations/V2__m2.sql: gap: version 2 is released (line 8 of dbmigrate.lock) but `V2__m2.sql` is missing
+error: guard-lock@0.1.0: migrations/V2__m2.sql: gap: version 2 is released (line 7 of dbmigrate.lock) but `V2__m2.sql` is missing
 error: guard-lock@0.1.0:   help: restore it (`git checkout -- migrations/V2__m2.sql`): databases that applied it expect the file
 error: guard-lock@0.1.0: migrations/V3__third.sql: released migration `V3__m3.sql` was renamed to `V3__third.sql`
 error: guard-lock@0.1.0:   help: rename it back to `migrations/V3__m3.sql`: its name is recorded in databases that applied it
@@ -117,11 +119,10 @@ fn a_conflicted_lock_fails_the_build() {
     assert().eq(
         &build,
         str![[r#"
-error: guard-conflict@0.1.0: migrations/dbmigrate.lock:6: unresolved git merge conflict in the lock (lines 6-12)
-error: guard-conflict@0.1.0:   6 | <<<<<<< HEAD
-error: guard-conflict@0.1.0:   help: take the lock from the branch you merged (`git checkout --theirs migrations/dbmigrate.lock`), keeping both sides' migration files
-error: guard-conflict@0.1.0:   help: give your unreleased migrations fresh versions with `cargo dbmigrate renumber <file>`
-error: guard-conflict@0.1.0:   help: re-run `cargo dbmigrate release` to lock them again
+error: guard-conflict@0.1.0: migrations/dbmigrate.lock:5: unresolved git merge conflict in the lock (lines 5-11)
+error: guard-conflict@0.1.0:   5 | <<<<<<< HEAD
+error: guard-conflict@0.1.0:   help: keep both sides' migration files, then run `cargo dbmigrate release --resolve`: it rebuilds the lock from both sides' releases (the same after a merge or a rebase)
+error: guard-conflict@0.1.0:   help: then `git add migrations/dbmigrate.lock` and continue the merge or rebase
 
 "#]],
     );
