@@ -108,6 +108,7 @@ fn kind_name(kind: Option<Kind>) -> &'static str {
         Some(Kind::Deploy) => "deploy",
         Some(Kind::Failed) => "failed",
         Some(Kind::PreRestore) => "pre-restore",
+        Some(Kind::PreDrop) => "pre-drop",
         None => "-",
     }
 }
