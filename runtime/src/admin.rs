@@ -63,7 +63,8 @@ pub fn create(url: &DatabaseUrl, connect_timeout: Duration) -> Result<Created> {
             if pg_exists(conn.as_mut(), &name)? {
                 Created::AlreadyExists
             } else {
-                conn.execute(&format!("CREATE DATABASE {}", pg_ident(&name))).map_err(|e| failed("create", &name, e))?;
+                conn.execute(&format!("CREATE DATABASE {}", pg_ident(&name)))
+                    .map_err(|e| failed("create", &name, e))?;
                 Created::Created
             }
         }
@@ -118,8 +119,7 @@ fn maintenance(url: &DatabaseUrl, connect_timeout: Duration) -> Result<Box<dyn B
     match backend::connect(&url.with_database("postgres"), None, connect_timeout, connect_timeout) {
         Ok(conn) => Ok(conn),
         Err(first) if !first.is_transient() => {
-            backend::connect(&url.with_database("template1"), None, connect_timeout, connect_timeout)
-                .map_err(|_| first)
+            backend::connect(&url.with_database("template1"), None, connect_timeout, connect_timeout).map_err(|_| first)
         }
         Err(e) => Err(e),
     }
@@ -156,8 +156,9 @@ fn pg_drop_failed(name: &str, e: DbError) -> Error {
     if e.code.as_deref() != Some("55006") {
         return failed("drop", name, e);
     }
-    let sessions = e
-        .message
+    // The count is in the detail; the message before it holds the name, which may hold digits.
+    let detail = e.message.rfind("There ").map_or("", |at| &e.message[at..]);
+    let sessions = detail
         .split(|c: char| !c.is_ascii_digit())
         .find(|n| !n.is_empty())
         .map_or_else(|| "other sessions".to_owned(), |n| format!("{n} other session(s)"));

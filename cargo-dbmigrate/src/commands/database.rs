@@ -103,7 +103,9 @@ pub fn run(args: &DatabaseArgs, global: &GlobalArgs, shell: &Shell) -> CliResult
             dropped(&chosen, &done, a, global, shell);
             match database::recreate_and_run(&target, &a.db.choice(), &mut notify) {
                 Ok(deployed) => return crate::render::deploy::deployed(&deployed, Format::Human, shell),
-                Err(failed) => return Err(crate::render::deploy::failed(failed, a.format, invocation(a, global), shell)),
+                Err(failed) => {
+                    return Err(crate::render::deploy::failed(failed, a.format, invocation(a, global), shell));
+                }
             }
         }
     }
@@ -166,7 +168,10 @@ fn confirm(yes: bool, action: &str, chosen: &Chosen) -> Result<(), CliError> {
         ))
         .hint("add --yes to the same command (a backup is taken first unless --no-backup)"));
     }
-    eprint!("{action} the database {} ({})? its data is backed up first unless --no-backup [y/N] ", chosen.url, chosen.source);
+    eprint!(
+        "{action} the database {} ({})? its data is backed up first unless --no-backup [y/N] ",
+        chosen.url, chosen.source
+    );
     let _ = std::io::stderr().flush();
     let mut answer = String::new();
     let _ = std::io::stdin().lock().read_line(&mut answer);

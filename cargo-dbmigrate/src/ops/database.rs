@@ -1,7 +1,7 @@
 //! `database create | drop | reset`: the database itself, created or dropped where the URL
 //! says, with a backup before anything is dropped and a check of the state left behind.
 
-use super::deploy::{self, Deploy, Deployed, DeployFailed};
+use super::deploy::{self, Deploy, DeployFailed, Deployed};
 use super::safety::take_backup;
 use super::session::{self, Chosen, DbChoice};
 use super::{Note, Notify};
