@@ -49,6 +49,7 @@
 // Helpers for one backend are unused when only another one is compiled in.
 #![cfg_attr(not(all(feature = "sqlite", feature = "postgres", feature = "mysql")), allow(dead_code))]
 
+pub mod admin;
 mod backend;
 mod ddl_lock;
 mod embedded;

@@ -58,6 +58,8 @@ pub fn cli() -> snapbox::cmd::Command {
         .arg("dbmigrate")
         .env("CARGO_TERM_COLOR", "never")
         .env_remove("DATABASE_URL")
+        // CI sets `CI`, which refuses the crate's default database: tests choose their own.
+        .env_remove("CI")
         .env_remove("NO_COLOR")
         .with_assert(assert())
 }
@@ -383,6 +385,7 @@ pub fn dbm_command(dir: &Path, url: &str, args: &[&str]) -> Command {
         .current_dir(dir)
         .env("CARGO_TERM_COLOR", "never")
         .env_remove("DATABASE_URL")
+        .env_remove("CI")
         .env_remove("NO_COLOR");
     cmd
 }

@@ -21,6 +21,8 @@ pub enum Kind {
     Failed,
     /// The state a `restore` replaced.
     PreRestore,
+    /// The database a `database drop` or `reset` removed: kept, never rotated out.
+    PreDrop,
 }
 
 /// The record beside a backup.

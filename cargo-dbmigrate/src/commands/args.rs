@@ -26,6 +26,14 @@ pub struct DbArgs {
     /// and lock queries (migration statements are not cut); a url's connect_timeout wins
     #[arg(long, value_name = "SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
     pub connect_timeout: u64,
+    /// Do not read the database URL's variable from a `.env` file (in the crate's folder, else
+    /// the workspace root)
+    #[arg(long)]
+    pub no_dotenv: bool,
+    /// Refuse to fall back to the crate's `default-database` when no URL is given (always so
+    /// when $CI is set)
+    #[arg(long)]
+    pub require_url: bool,
 }
 
 impl DbArgs {
@@ -35,6 +43,8 @@ impl DbArgs {
             url: self.database_url.clone(),
             lock_timeout: Duration::from_secs(self.lock_timeout),
             connect_timeout: Duration::from_secs(self.connect_timeout),
+            no_dotenv: self.no_dotenv,
+            require_url: self.require_url,
             ..DbChoice::default()
         }
     }

@@ -39,7 +39,9 @@ pub fn run(args: &BackupsArgs, global: &GlobalArgs, shell: &Shell) -> CliResult 
     let config = BackupConfig::of(&target)?;
     let all = match &args.database_url {
         Some(url) => {
-            let url = session::database_url(&target, &DbChoice { url: Some(url.clone()), ..DbChoice::default() })?;
+            let choice = DbChoice { url: Some(url.clone()), ..DbChoice::default() };
+            let mut notes = crate::render::notes::Notes::new(shell);
+            let url = session::target_url(&target, &choice, &mut |note| notes.show(note))?.url;
             match Source::of(&url)? {
                 Some(source) => backup::of_source(&config.dir, &source)?,
                 None => Vec::new(),
@@ -108,6 +110,7 @@ fn kind_name(kind: Option<Kind>) -> &'static str {
         Some(Kind::Deploy) => "deploy",
         Some(Kind::Failed) => "failed",
         Some(Kind::PreRestore) => "pre-restore",
+        Some(Kind::PreDrop) => "pre-drop",
         None => "-",
     }
 }

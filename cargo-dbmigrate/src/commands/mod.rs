@@ -11,6 +11,7 @@ mod args;
 mod backups;
 mod check;
 mod current;
+mod database;
 mod down;
 mod history;
 mod init;
@@ -58,6 +59,8 @@ pub enum Command {
     Backups(backups::BackupsArgs),
     /// Put the database back to the state of a backup
     Restore(restore::RestoreArgs),
+    /// Create, drop or reset the database itself
+    Database(database::DatabaseArgs),
 }
 
 impl Command {
@@ -73,6 +76,7 @@ impl Command {
             Command::Show(a) => a.format(),
             Command::Backups(a) => a.format(),
             Command::Restore(a) => a.format(),
+            Command::Database(a) => a.format(),
             Command::Init(_)
             | Command::New(_)
             | Command::Release(_)
@@ -118,5 +122,6 @@ fn dispatch(command: Command, global: &GlobalArgs, shell: &Shell) -> CliResult {
         Command::Repair(args) => repair::run(&args, global, shell),
         Command::Backups(args) => backups::run(&args, global, shell),
         Command::Restore(args) => restore::run(&args, global, shell),
+        Command::Database(args) => database::run(&args, global, shell),
     }
 }

@@ -34,6 +34,9 @@ pub struct RunArgs {
     /// Run every pending migration in one transaction (not on MySQL/MariaDB)
     #[arg(long)]
     single_transaction: bool,
+    /// Create the database the URL names first, when it does not exist
+    #[arg(long, conflicts_with = "dry_run")]
+    create_database: bool,
     /// Output format
     #[arg(long, value_enum, default_value_t)]
     format: Format,
@@ -48,6 +51,12 @@ impl RunArgs {
 
 /// Runs `run`.
 pub fn run(args: &RunArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
+    if args.create_database {
+        let target = crate::workspace::locate(global.selector())?;
+        if let Some(url) = crate::ops::database::ensure(&target, &args.db.choice())? {
+            shell.status("Created", url);
+        }
+    }
     let goal = args.target.map_or(Goal::Latest, Goal::UpTo);
     let request = Request {
         goal,

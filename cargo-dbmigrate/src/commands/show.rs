@@ -55,6 +55,7 @@ pub fn run(args: &ShowArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
                 "down_file": migration.down_file.as_deref().map(|f| session.set.display(f)),
                 "down_sha256": migration.down_hash.map(|h| h.to_string()),
                 "up": session.set.texts.up(migration), "down": session.set.texts.down(migration),
+                "database": crate::render::notes::target_json(&session.target),
             })
         ),
         Format::Human => {

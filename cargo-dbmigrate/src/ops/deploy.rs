@@ -76,7 +76,7 @@ pub fn deploy(
     deploy: &Deploy,
     notify: &mut Notify<'_>,
 ) -> Result<Deployed, DeployFailed> {
-    let url = session::database_url(target, db)?;
+    let url = session::target_url(target, db, notify)?.url;
     if deploy.goal == Goal::Latest
         && let Some(report) = already_up_to_date(target, db, &url, notify)
     {

@@ -4,7 +4,9 @@
 //! Layers point one way: `commands` (arguments, rendering) → `ops` (the work) → the
 //! mechanisms (`workspace`, `backup`, `uptodate`) and the engine.
 
+pub mod database;
 pub mod deploy;
+pub mod dotenv;
 pub mod init;
 pub mod new;
 pub mod renumber;
@@ -24,6 +26,8 @@ use std::time::Duration;
 pub enum Note<'a> {
     /// A finding of the migration set (errors are followed by a refusal).
     Finding(&'a Finding),
+    /// The database the command works on, and where its URL came from: said first.
+    Target(&'a session::Chosen),
     /// About to connect.
     Connecting(&'a DatabaseUrl),
     /// The no-op fast path answered: the database is at the unchanged folder's newest version.

@@ -54,7 +54,7 @@ pub fn restore(
     notify: &mut Notify<'_>,
 ) -> Result<Restored, CliError> {
     let config = BackupConfig::of(target)?;
-    let url = session::database_url(target, db)?;
+    let url = session::target_url(target, db, notify)?.url;
     let source =
         Source::of(&url)?.ok_or_else(|| CliError::usage("an in-memory SQLite database has no backups to restore"))?;
     let database = source.database();

@@ -6,6 +6,7 @@ use crate::CliError;
 use crate::workspace::Target;
 use dbmigrate_build::internal::MigrationSet;
 use dbmigrate_runtime::{DatabaseUrl, Engine, MigrationScript, Options};
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// Which database, how long to wait for another migrator, and for the server itself.
@@ -20,6 +21,10 @@ pub struct DbChoice {
     pub connect_timeout: Duration,
     /// `--ddl-lock-timeout`, when given (else the crate's `ddl-lock-timeout`, else 5 s).
     pub ddl_lock_timeout: Option<Duration>,
+    /// `--no-dotenv`: do not read a `.env` file.
+    pub no_dotenv: bool,
+    /// `--require-url`: refuse the crate's default database (also when `CI` is set).
+    pub require_url: bool,
 }
 
 impl Default for DbChoice {
@@ -29,6 +34,8 @@ impl Default for DbChoice {
             lock_timeout: Duration::from_secs(60),
             connect_timeout: dbmigrate_runtime::DEFAULT_CONNECT_TIMEOUT,
             ddl_lock_timeout: None,
+            no_dotenv: false,
+            require_url: false,
         }
     }
 }
@@ -37,6 +44,39 @@ impl Default for DbChoice {
 pub struct Session {
     pub set: MigrationSet,
     pub engine: Engine,
+    /// The database and where its URL came from.
+    pub target: Chosen,
+}
+
+/// Where the database URL came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UrlSource {
+    /// `--database-url`.
+    Flag,
+    /// The environment variable named.
+    Env(String),
+    /// The variable named, from this `.env` file.
+    DotEnv { var: String, file: PathBuf },
+    /// The crate's `default-database`.
+    Default,
+}
+
+impl std::fmt::Display for UrlSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            UrlSource::Flag => f.write_str("from --database-url"),
+            UrlSource::Env(var) => write!(f, "from ${var}"),
+            UrlSource::DotEnv { var, file } => write!(f, "from ${var} in {}", file.display()),
+            UrlSource::Default => f.write_str("the crate's default-database"),
+        }
+    }
+}
+
+/// The database a command works on, and where its URL came from.
+#[derive(Debug, Clone)]
+pub struct Chosen {
+    pub url: DatabaseUrl,
+    pub source: UrlSource,
 }
 
 /// Validates `target`'s migrations, then connects.
@@ -46,11 +86,11 @@ pub fn open(
     single_transaction: bool,
     notify: &mut Notify<'_>,
 ) -> Result<Session, CliError> {
+    let chosen = target_url(target, db, notify)?;
     let set = load_valid_set(target, notify)?;
-    let url = database_url(target, db)?;
-    notify(Note::Connecting(&url));
-    let engine = Engine::connect(&url, engine_options(target, db, single_transaction))?;
-    Ok(Session { set, engine })
+    notify(Note::Connecting(&chosen.url));
+    let engine = Engine::connect(&chosen.url, engine_options(target, db, single_transaction))?;
+    Ok(Session { set, engine, target: chosen })
 }
 
 /// The engine's options, from the crate's settings and the command line: the one place they
@@ -98,20 +138,75 @@ pub fn scripts(set: &MigrationSet) -> Vec<MigrationScript<'_>> {
         .collect()
 }
 
-/// `--database-url`, else the configured env var, else the crate's default database.
+/// `--database-url`, else the configured env var, else `.env`, else the crate's default database.
 pub fn database_url(target: &Target, db: &DbChoice) -> Result<DatabaseUrl, CliError> {
-    let env = &target.config.database_url_env;
-    let text = match &db.url {
-        Some(url) => url.clone(),
-        None => {
-            std::env::var(env).ok().filter(|v| !v.is_empty()).unwrap_or_else(|| target.config.default_database.clone())
-        }
+    choose(target, db).map(|c| c.url)
+}
+
+/// [`choose`], announced: every command that works on a database says which, first.
+pub fn target_url(target: &Target, db: &DbChoice, notify: &mut Notify<'_>) -> Result<Chosen, CliError> {
+    let chosen = choose(target, db)?;
+    notify(Note::Target(&chosen));
+    Ok(chosen)
+}
+
+/// The database and where its URL came from: `--database-url`, else the configured env var,
+/// else that variable in `.env` (unless `--no-dotenv`), else the crate's default database,
+/// which CI (`CI` set) and `--require-url` refuse.
+pub fn choose(target: &Target, db: &DbChoice) -> Result<Chosen, CliError> {
+    let var = &target.config.database_url_env;
+    let (text, source) = match url_text(target, db)? {
+        Some(found) => found,
+        None if db.require_url || in_ci() => return Err(no_url(var, db.require_url)),
+        None => (target.config.default_database.clone(), UrlSource::Default),
     };
     let url = DatabaseUrl::parse(&text, target.dir().as_std_path()).map_err(|e| {
-        CliError::usage(e.to_string()).hint(format!(
-            "pass --database-url, or set ${env}; e.g. sqlite:dev.db, postgres://user@host/db, mysql://user@host/db"
+        CliError::usage(format!("{e} ({source})")).hint(format!(
+            "pass --database-url, or set ${var}; e.g. sqlite:dev.db, postgres://user@host/db, mysql://user@host/db"
         ))
     })?;
     // The dump tools read their bound from the url, as the engine does.
-    Ok(url.with_connect_timeout(db.connect_timeout))
+    Ok(Chosen { url: url.with_connect_timeout(db.connect_timeout), source })
+}
+
+/// The URL text the user gave, by precedence: flag, environment, `.env`. Empty counts as unset.
+fn url_text(target: &Target, db: &DbChoice) -> Result<Option<(String, UrlSource)>, CliError> {
+    let var = &target.config.database_url_env;
+    if let Some(url) = &db.url {
+        return Ok(Some((url.clone(), UrlSource::Flag)));
+    }
+    if let Some(url) = std::env::var(var).ok().filter(|v| !v.is_empty()) {
+        return Ok(Some((url, UrlSource::Env(var.clone()))));
+    }
+    if db.no_dotenv {
+        return Ok(None);
+    }
+    let Some(file) = dotenv_file(target) else { return Ok(None) };
+    let found = super::dotenv::lookup(&file, var)?.filter(|v| !v.is_empty());
+    Ok(found.map(|url| (url, UrlSource::DotEnv { var: var.clone(), file })))
+}
+
+/// The `.env` of the crate's folder, else of the workspace root's, as sqlx-cli and diesel_cli read.
+fn dotenv_file(target: &Target) -> Option<PathBuf> {
+    let own = target.dir().as_std_path().join(".env");
+    if own.is_file() {
+        return Some(own);
+    }
+    let root = target.manifest.workspace_root().ok().flatten()?;
+    Some(root.dir().join(".env")).filter(|p| p.is_file())
+}
+
+/// Whether this runs in CI: `CI` set, non-empty, and not `false` or `0` (GitHub, GitLab and
+/// most CI services set `CI=true`).
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
+}
+
+/// The refusal to fall back to the crate's default database where a URL must be given.
+fn no_url(var: &str, require_url: bool) -> CliError {
+    let why = if require_url { "--require-url is given" } else { "CI is set" };
+    CliError::usage(format!(
+        "no database url: --database-url is not given and ${var} is unset or empty; {why}, so the crate's default-database is not used"
+    ))
+    .hint(format!("pass --database-url URL, or set ${var}"))
 }

@@ -23,6 +23,7 @@ impl<'a> Notes<'a> {
         let shell = self.shell;
         match note {
             Note::Finding(f) => shell.raw(super::finding::render(f, shell.styled())),
+            Note::Target(chosen) => shell.status("Database", format!("{} ({})", chosen.url, chosen.source)),
             Note::Connecting(url) => shell.verbose("Connecting", url),
             Note::UpToDate => {
                 shell.verbose("Up to date", "the history matches the unchanged migrations folder; no file was read");
@@ -108,4 +109,17 @@ fn progress_bar(total: usize, verb: &'static str) -> ProgressBar {
     }
     bar.set_prefix(verb);
     bar
+}
+
+/// The database a command worked on, for its JSON document: the redacted URL and where it
+/// came from (`flag`, `env`, `dotenv`, `default`), with the variable and file when there is one.
+pub fn target_json(chosen: &crate::ops::session::Chosen) -> serde_json::Value {
+    use crate::ops::session::UrlSource;
+    let (source, var, file) = match &chosen.source {
+        UrlSource::Flag => ("flag", None, None),
+        UrlSource::Env(var) => ("env", Some(var.as_str()), None),
+        UrlSource::DotEnv { var, file } => ("dotenv", Some(var.as_str()), Some(file.display().to_string())),
+        UrlSource::Default => ("default", None, None),
+    };
+    serde_json::json!({ "url": chosen.url.to_string(), "source": source, "variable": var, "file": file })
 }
