@@ -85,12 +85,17 @@ pub fn load_valid_set(target: &Target, notify: &mut Notify<'_>) -> Result<Migrat
     Ok(checked.set)
 }
 
-/// The engine's input for a migration set (borrowed, no copies of the SQL).
+/// The engine's input for a migration set (borrowed, no copies of the SQL), with the reason of
+/// each version's rehash in the lock, so a database that applied it before the rehash is updated.
 pub fn scripts(set: &MigrationSet) -> Vec<MigrationScript<'_>> {
+    use dbmigrate_build::internal::{RELEASE_LOG_FILE, ReleaseLog};
+    // The set was validated against this lock already: a lock that cannot be read has no rehash.
+    let (log, _) = ReleaseLog::read(&set.dir.join(RELEASE_LOG_FILE), RELEASE_LOG_FILE);
     set.migrations
         .iter()
         .map(|m| {
             MigrationScript::new(m.version, m.name.as_str(), set.texts.up(m).unwrap_or_default(), set.texts.down(m))
+                .with_rehash(log.rehash_reason(m.version).map(str::to_owned))
         })
         .collect()
 }
