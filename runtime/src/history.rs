@@ -115,15 +115,18 @@ impl Table {
     }
 
     /// The audit table: one row per history row the engine corrected, never read back by it.
-    pub fn audit(&self) -> String {
-        format!("{}_dbmigrate_audit", self.0)
+    /// One fixed name with a column for the history table: a suffix would not fit the 64
+    /// characters MySQL allows after a history table name of the permitted 54.
+    pub fn audit(&self) -> &'static str {
+        AUDIT_TABLE
     }
 
     /// Creates the audit table where it is missing (on PostgreSQL only when absent, as for the
     /// side table).
     pub fn ensure_audit_sql(&self, dialect: Dialect) -> String {
         let create = format!(
-            "CREATE TABLE IF NOT EXISTS {}(version BIGINT NOT NULL, previous_version BIGINT NOT NULL, \
+            "CREATE TABLE IF NOT EXISTS {}(history_table VARCHAR(64) NOT NULL, version BIGINT NOT NULL, \
+             previous_version BIGINT NOT NULL, \
              action VARCHAR(16) NOT NULL, previous_checksum VARCHAR(255), checksum VARCHAR(255), \
              reason VARCHAR(1000), recorded_on VARCHAR(255))",
             self.audit()
@@ -159,9 +162,10 @@ impl Table {
             .take(900)
             .collect();
         format!(
-            "INSERT INTO {} (version, previous_version, action, previous_checksum, checksum, reason, recorded_on) \
-             VALUES ({}, {}, '{}', {}, '{}', {}, '{}')",
+            "INSERT INTO {} (history_table, version, previous_version, action, previous_checksum, checksum, reason, \
+             recorded_on) VALUES ('{}', {}, {}, '{}', {}, '{}', {}, '{}')",
             self.audit(),
+            self.0,
             change.version,
             change.previous_version,
             change.action,
@@ -188,6 +192,9 @@ impl Table {
         format!("DELETE FROM {} WHERE version = {version}", self.side())
     }
 }
+
+/// Where the engine records the history rows it corrected (rehash, renumber, repair).
+pub const AUDIT_TABLE: &str = "dbmigrate_audit";
 
 /// One correction of a history row, for the audit table.
 #[derive(Debug, Clone, Copy)]

@@ -65,8 +65,19 @@ impl<'a> MigrationScript<'a> {
 
     /// Whether `recorded` is the checksum this script's text had under version `old`: the
     /// history row of the same migration before `renumber` gave it a new version.
+    /// `renumber` also rewrites the version where the file's header comments name it, so the
+    /// text with the old label put back is tried too.
     pub fn matches_checksum_as(&self, old: i64, recorded: u64) -> Result<bool> {
-        MigrationScript { version: old, ..self.clone() }.matches_checksum(recorded)
+        let before = MigrationScript { version: old, ..self.clone() };
+        if before.matches_checksum(recorded)? {
+            return Ok(true);
+        }
+        let (new_label, old_label) =
+            (dbmigrate_core::label(self.version, &self.name), dbmigrate_core::label(old, &self.name));
+        if !self.up.contains(&new_label) {
+            return Ok(false);
+        }
+        MigrationScript { up: self.up.replace(&new_label, &old_label).into(), ..before }.matches_checksum(recorded)
     }
 
     /// Whether `recorded` is this script's checksum, also accepting the one

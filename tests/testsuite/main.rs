@@ -10,3 +10,4 @@ mod cli;
 mod db;
 mod init;
 mod new;
+mod team;

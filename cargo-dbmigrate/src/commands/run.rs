@@ -34,6 +34,9 @@ pub struct RunArgs {
     /// Run every pending migration in one transaction (not on MySQL/MariaDB)
     #[arg(long)]
     single_transaction: bool,
+    /// Also apply pending migrations older than the newest applied one (the `allow-out-of-order` setting)
+    #[arg(long)]
+    allow_out_of_order: bool,
     /// Output format
     #[arg(long, value_enum, default_value_t)]
     format: Format,
@@ -55,6 +58,7 @@ pub fn run(args: &RunArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
         deploy: &args.deploy,
         dry_run: args.dry_run,
         single_transaction: args.single_transaction,
+        allow_out_of_order: args.allow_out_of_order,
         format: args.format,
         confirm: false,
     };

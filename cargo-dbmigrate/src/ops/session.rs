@@ -20,6 +20,8 @@ pub struct DbChoice {
     pub connect_timeout: Duration,
     /// `--ddl-lock-timeout`, when given (else the crate's `ddl-lock-timeout`, else 5 s).
     pub ddl_lock_timeout: Option<Duration>,
+    /// `run --allow-out-of-order` (or the crate's `allow-out-of-order`).
+    pub allow_out_of_order: bool,
 }
 
 impl Default for DbChoice {
@@ -29,6 +31,7 @@ impl Default for DbChoice {
             lock_timeout: Duration::from_secs(60),
             connect_timeout: dbmigrate_runtime::DEFAULT_CONNECT_TIMEOUT,
             ddl_lock_timeout: None,
+            allow_out_of_order: false,
         }
     }
 }
@@ -65,6 +68,7 @@ pub fn engine_options(target: &Target, db: &DbChoice, single_transaction: bool) 
         connect_timeout: db.connect_timeout,
         ddl_lock_timeout: db.ddl_lock_timeout.or(configured).unwrap_or(defaults.ddl_lock_timeout),
         single_transaction,
+        allow_out_of_order: db.allow_out_of_order || target.config.allow_out_of_order,
         ..defaults
     }
 }
