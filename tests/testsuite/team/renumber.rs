@@ -78,3 +78,29 @@ fn renumber_outside_git_renames_plainly() {
     assert_eq!(files.len(), 1, "{files:?}");
     assert_ne!(files[0], V2);
 }
+
+/// `repair` says exactly what it changed: nothing for a row already as asked, a rewritten
+/// checksum (keeping `applied_on`) for a row whose unreleased file was edited.
+#[test]
+fn repair_reports_exactly_what_it_changed() {
+    let f = crate::db::crate_with("team_repair", &[(V1, "CREATE TABLE users (id INT PRIMARY KEY);\n")]);
+    let db = TestDb::new(Backend::Sqlite, "repair", f.path());
+    ok(&f, &db, &["run"], 0);
+    let applied_on = db.query("SELECT applied_on FROM refinery_schema_history");
+    let same = ok(&f, &db, &["repair", "--version", "20260101000000", "--as", "applied"], 0);
+    assert!(same.contains("nothing to change: V20260101000000__create_users is already recorded as applied"), "{same}");
+    assert!(!same.contains("Repaired"), "{same}");
+
+    f.write(&format!("migrations/{V1}"), "CREATE TABLE users (id INT PRIMARY KEY); -- edited\n");
+    assert_eq!(states(&f, &db), [(20260101000000, "divergent".to_owned())]);
+    let fixed = ok(&f, &db, &["repair", "--version", "20260101000000", "--as", "applied"], 0);
+    assert!(fixed.contains("rewrote the history row of V20260101000000__create_users"), "{fixed}");
+    assert!(fixed.contains("the file was edited after it was applied"), "{fixed}");
+    assert_eq!(states(&f, &db), [(20260101000000, "applied".to_owned())]);
+    assert_eq!(db.query("SELECT applied_on FROM refinery_schema_history"), applied_on, "applied_on kept");
+    assert_eq!(db.query("SELECT action FROM dbmigrate_audit"), "repair");
+
+    ok(&f, &db, &["repair", "--version", "20260101000000", "--as", "pending"], 0);
+    let none = ok(&f, &db, &["repair", "--version", "20260101000000", "--as", "pending"], 0);
+    assert!(none.contains("nothing to change") && none.contains("already recorded as pending"), "{none}");
+}
