@@ -24,11 +24,21 @@ pub struct Config {
     /// Seconds a migration's statement may wait for a lock another session holds (0: no
     /// limit); `None` leaves the engine's default (5).
     pub ddl_lock_timeout: Option<u64>,
+    /// Whether `run` applies pending migrations older than the newest applied one (off: it
+    /// refuses them, naming the files).
+    pub allow_out_of_order: bool,
 }
 
 /// The keys users may set, in the order `init` writes them.
-pub const KEYS: &[&str] =
-    &["migrations", "database-url-env", "default-database", "history-table", "setup-sql", "ddl-lock-timeout"];
+pub const KEYS: &[&str] = &[
+    "migrations",
+    "database-url-env",
+    "default-database",
+    "history-table",
+    "setup-sql",
+    "ddl-lock-timeout",
+    "allow-out-of-order",
+];
 
 impl Default for Config {
     fn default() -> Self {
@@ -39,6 +49,7 @@ impl Default for Config {
             history_table: dbmigrate_core::DEFAULT_HISTORY_TABLE.to_owned(),
             setup_sql: None,
             ddl_lock_timeout: None,
+            allow_out_of_order: false,
         }
     }
 }
@@ -153,6 +164,12 @@ fn apply(config: &mut Config, item: Option<&Item>, file: &Path, where_: &str) ->
             })?);
             continue;
         }
+        if key == "allow-out-of-order" {
+            config.allow_out_of_order = value.as_bool().ok_or_else(|| {
+                fail(format!("`{where_}.{key}` must be true or false"), Some(format!("for example `{key} = true`")))
+            })?;
+            continue;
+        }
         let Some(text) = value.as_str() else {
             return Err(fail(
                 format!("`{where_}.{key}` must be a string"),
@@ -263,6 +280,16 @@ mod tests {
         let err = config_of(&pkg, None).expect_err("unknown key");
         assert!(err.message.contains("unknown key `migration`"), "{err}");
         assert!(err.help.as_deref().is_some_and(|h| h.contains("migrations")));
+    }
+
+    #[test]
+    fn allow_out_of_order_is_a_boolean_off_by_default() {
+        assert!(!config_of(PKG, None).expect("config").allow_out_of_order);
+        let pkg = format!("{PKG}[package.metadata.dbmigrate]\nallow-out-of-order = true\n");
+        assert!(config_of(&pkg, None).expect("config").allow_out_of_order);
+        let pkg = format!("{PKG}[package.metadata.dbmigrate]\nallow-out-of-order = \"yes\"\n");
+        let err = config_of(&pkg, None).expect_err("a string");
+        assert!(err.message.contains("must be true or false"), "{err}");
     }
 
     #[test]

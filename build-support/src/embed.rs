@@ -270,9 +270,18 @@ fn source(
             Some(file) => {
                 table.push_str("Some(include_str!(");
                 embedded(&mut table, file)?;
-                table.push_str(")) },\n");
+                table.push_str("))");
             }
-            None => table.push_str("None },\n"),
+            None => table.push_str("None"),
+        }
+        // A database that applied the text before a rehash is updated, not refused, by `run`.
+        match checked.release_log.rehash_reason(m.version) {
+            Some(reason) => {
+                table.push_str(", rehash: Some(");
+                push_literal(&mut table, reason);
+                table.push_str(") },\n");
+            }
+            None => table.push_str(", rehash: None },\n"),
         }
     }
     Ok(finish(checked, table, runtime))
@@ -426,6 +435,8 @@ const LOCAL_INFO_TEMPLATE: &str = r#"
         pub up: &'static str,
         /// The down SQL.
         pub down: Option<&'static str>,
+        /// The reason of the newest `release --rehash` of this version, if any.
+        pub rehash: Option<&'static str>,
     }
 "#;
 
@@ -504,6 +515,25 @@ mod tests {
         assert_eq!(errors.len(), 2, "{errors:?}");
         assert!(errors[0].contains("migrations/V1_x.sql: malformed migration file name"));
         assert_eq!(errors[1], "cargo::error=  help: rename it to `V1__x.sql`");
+    }
+
+    #[test]
+    fn a_rehash_in_the_lock_is_embedded_with_its_reason() {
+        let dir = krate(&[("V1__a.sql", "select 1;"), ("V2__b.sql", "select 2;")]);
+        let root = dir.path();
+        let (set, _) = MigrationSet::load(root, "migrations");
+        let mut log = crate::release_log::ReleaseLog::default();
+        set.migrations.iter().for_each(|m| log.record(m));
+        std::fs::write(root.join("migrations/V1__a.sql"), "select 1; -- fixed").expect("write");
+        let (set, _) = MigrationSet::load(root, "migrations");
+        log.rehash(&set.migrations[0], "a \"quoted\" comment fix");
+        std::fs::write(root.join("migrations").join(crate::release_log::RELEASE_LOG_FILE), log.render())
+            .expect("write");
+        let blocking = code(&dir, Runtime::Blocking);
+        assert!(blocking.contains(r#"rehash: Some("a \"quoted\" comment fix") },"#), "{blocking}");
+        assert_eq!(blocking.matches("rehash: None },").count(), 1, "{blocking}");
+        let local = code(&dir, Runtime::Off);
+        assert!(local.contains("pub rehash: Option<&'static str>,"), "{local}");
     }
 
     #[test]

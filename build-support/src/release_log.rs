@@ -155,6 +155,15 @@ impl ReleaseLog {
         self.current.get(&version).cloned()
     }
 
+    /// The reason of the newest rehash of `version`, if it was ever rehashed: the engine trusts
+    /// a history row of it holding another checksum (applied before the rehash) and updates it.
+    pub fn rehash_reason(&self, version: i64) -> Option<&str> {
+        self.lines.iter().rev().find_map(|line| match line {
+            LogLine::Rehash(h) if h.version == version => Some(h.reason.as_str()),
+            _ => None,
+        })
+    }
+
     /// Whether `version` is released.
     pub fn contains(&self, version: i64) -> bool {
         self.current.contains_key(&version)

@@ -79,9 +79,11 @@ impl From<dbmigrate_runtime::Error> for CliError {
                  or raise --ddl-lock-timeout (the `ddl-lock-timeout` setting; 0 waits without limit)"
                     .into(),
             ),
-            Error::OutOfOrder { .. } => {
-                Some("give the migration a fresh version with `cargo dbmigrate renumber <file>`".into())
-            }
+            Error::OutOfOrder { .. } => Some(
+                "if they are unreleased, give them fresh versions with `cargo dbmigrate renumber <file>`; to apply \
+                 them as they are: `cargo dbmigrate run --allow-out-of-order` (the `allow-out-of-order` setting)"
+                    .into(),
+            ),
             Error::NoDown(_) | Error::Irreversible(_) => {
                 Some("write the statements that undo it into its .down.sql file".into())
             }

@@ -26,12 +26,15 @@ pub struct EmbeddedMigration {
     pub up: &'static str,
     /// The down SQL.
     pub down: Option<&'static str>,
+    /// The reason of the newest `release --rehash` of this version, if any: a database that
+    /// applied the text before it gets its history row's checksum updated instead of a refusal.
+    pub rehash: Option<&'static str>,
 }
 
 impl EmbeddedMigration {
     /// The migration as the engine's input.
     pub fn script(&self) -> MigrationScript<'static> {
-        MigrationScript::new(self.version, self.name, self.up, self.down)
+        MigrationScript::new(self.version, self.name, self.up, self.down).with_rehash(self.rehash)
     }
 }
 
@@ -107,6 +110,7 @@ mod tests {
         has_down: true,
         up: "CREATE TABLE t (x INTEGER);",
         down: Some("DROP TABLE t;"),
+        rehash: Some("fixed a comment"),
     }];
 
     #[test]
@@ -115,7 +119,9 @@ mod tests {
         assert_eq!((options.table.as_str(), options.setup_sql.as_deref()), ("app_history", Some("SELECT 1")));
         assert_eq!(options.lock_timeout, Options::default().lock_timeout);
         let scripts = embedded_scripts(MIGRATIONS);
-        assert_eq!(scripts, [MigrationScript::new(1, "init", "CREATE TABLE t (x INTEGER);", Some("DROP TABLE t;"))]);
+        let expected = MigrationScript::new(1, "init", "CREATE TABLE t (x INTEGER);", Some("DROP TABLE t;"))
+            .with_rehash(Some("fixed a comment"));
+        assert_eq!(scripts, [expected]);
     }
 
     #[cfg(feature = "sqlite")]

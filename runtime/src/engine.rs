@@ -16,9 +16,9 @@ use std::time::{Duration, Instant};
 use crate::backend::{self, Backend, DbError, LockGuard, Transactions};
 use crate::ddl_lock::{self, Scope};
 use crate::error::{Anomaly, Direction, Error, Result};
-use crate::history::{AppliedRow, HistoryState, Table};
+use crate::history::{AppliedRow, Audit, HistoryState, Table};
 use crate::hooks::{Cause, Event, Hooks, MigrateError, Planned};
-use crate::plan::{self, Checks, Goal, Scripts};
+use crate::plan::{self, Checks, Fix, Goal, Scripts};
 use crate::script::{MigrationScript, Reversibility};
 use crate::url::{DatabaseUrl, Dialect};
 use dbmigrate_core::sql::{is_blank, line_of, wants_no_transaction};
@@ -113,6 +113,12 @@ pub enum MigrationState {
     /// Started outside a transaction (MySQL/MariaDB, or a no-transaction file) and not
     /// finished; needs `repair`.
     Dirty,
+    /// Applied from the text before a `release --rehash`; the next run updates the row's
+    /// checksum to the file's ([`MigrationStatus::rehash`] holds the reason).
+    Rehashed,
+    /// Applied under another version before `renumber` (same name, same text); the next run
+    /// moves the row to this version ([`MigrationStatus::previous_version`]).
+    Renumbered,
 }
 
 /// One line of `status`.
@@ -126,6 +132,10 @@ pub struct MigrationStatus {
     pub reversibility: Option<Reversibility>,
     /// For a dirty migration, how many of its statements completed.
     pub statements_done: Option<u64>,
+    /// For a renumbered migration, the version the history still records it under.
+    pub previous_version: Option<i64>,
+    /// For a rehashed migration, the reason recorded in the lock.
+    pub rehash: Option<String>,
 }
 
 /// How `repair` resolves a dirty or doubtful migration.
@@ -135,6 +145,27 @@ pub enum RepairAction {
     AsApplied,
     /// Record it as not applied (its changes have been undone by hand).
     AsPending,
+}
+
+/// What `repair` changed in the history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RepairChange {
+    /// The history already recorded the version as asked: nothing was written.
+    Nothing,
+    /// A row was written for a version the history did not hold.
+    Recorded,
+    /// The version's row now holds the file's name and checksum; it differed as said.
+    Rewritten(Anomaly),
+    /// The version's row was deleted.
+    Removed,
+}
+
+/// What `repair` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Repaired {
+    pub change: RepairChange,
+    /// A dirty marker for the version was cleared.
+    pub marker_cleared: bool,
 }
 
 /// One thing to send, in order.
@@ -228,7 +259,12 @@ impl Engine {
     ) -> Result<Report, MigrateError<H::Error>> {
         let scripts = plan::index(scripts)?;
         let _lock = self.conn.lock(&self.table, self.options.lock_timeout)?;
-        let state = self.load(false)?.unwrap_or_default();
+        let found = self.load(false)?.unwrap_or_default();
+        refuse_dirty(&found, &scripts)?;
+        // Rows recorded before a rehash or a renumber are the files' migrations: the plan is
+        // made against the history as it reads once they are corrected.
+        let fixes = plan::fixes(&scripts, &found)?;
+        let state = plan::fixed(&found, &fixes);
         let jobs = self.jobs(&scripts, &state, goal)?;
         if !jobs.is_empty() {
             let planned = Planned {
@@ -241,14 +277,70 @@ impl Engine {
             // refuses (a backup that cannot be taken) leaves the database exactly as it was.
             self.load(true)?;
         }
+        self.apply_fixes(&fixes, hooks)?;
         self.execute(jobs, &state, goal.direction(), hooks)
+    }
+
+    /// Corrects the history rows of rehashed and renumbered migrations, each with its audit row
+    /// in one transaction, and reports each to the hooks.
+    fn apply_fixes<H: Hooks + ?Sized>(&mut self, fixes: &[Fix], hooks: &mut H) -> Result<()> {
+        for (fix, job) in fixes.iter().zip(self.fix_jobs(fixes)) {
+            self.run_job(&job, false)?;
+            hooks.on_event(&match fix {
+                Fix::Rehash { version, name, reason, .. } => {
+                    Event::Rehashed { version: *version, name: name.clone(), reason: reason.clone() }
+                }
+                Fix::Renumber { from, to, name, .. } => Event::Renumbered { from: *from, to: *to, name: name.clone() },
+            });
+        }
+        Ok(())
+    }
+
+    /// One job per correction: the audit table ensured, then the row and its audit together.
+    fn fix_jobs(&self, fixes: &[Fix]) -> Vec<Job> {
+        fixes
+            .iter()
+            .map(|fix| {
+                let (from, to, name, old, checksum, action, reason) = match fix {
+                    Fix::Rehash { version, name, reason, old, checksum } => {
+                        (*version, *version, name, old, *checksum, "rehash", reason.as_str())
+                    }
+                    Fix::Renumber { from, to, name, old, checksum } => {
+                        (*from, *to, name, old, *checksum, "renumber", "renumbered with the same name and text")
+                    }
+                };
+                let audit =
+                    Audit { version: to, previous_version: from, action, previous_checksum: old, checksum, reason };
+                let steps = vec![
+                    Step::Record(self.table.ensure_audit_sql(self.dialect())),
+                    Step::Begin,
+                    Step::Record(self.table.rewrite_sql(from, to, checksum)),
+                    Step::Record(self.table.audit_sql(&audit)),
+                    Step::Commit,
+                ];
+                let file = crate::script::file_name(to, name);
+                Job {
+                    version: to,
+                    name: name.clone(),
+                    file,
+                    direction: Direction::Up,
+                    steps,
+                    tracked: false,
+                    split: Duration::ZERO,
+                }
+            })
+            .collect()
     }
 
     /// The SQL `migrate` would send toward `goal`, in order; changes nothing.
     pub fn dry_run(&mut self, scripts: &[MigrationScript<'_>], goal: Goal) -> Result<Vec<String>> {
         let scripts = plan::index(scripts)?;
-        let (state, mut out) = self.load_for_dry_run()?;
+        let (found, mut out) = self.load_for_dry_run()?;
+        refuse_dirty(&found, &scripts)?;
+        let fixes = plan::fixes(&scripts, &found)?;
+        let state = plan::fixed(&found, &fixes);
         let jobs = self.jobs(&scripts, &state, goal)?;
+        out.extend(self.fix_jobs(&fixes).iter().flat_map(|j| &j.steps).map(|step| self.render_step(step)));
         out.extend(self.render(&jobs));
         Ok(out)
     }
@@ -330,41 +422,30 @@ impl Engine {
         Ok(self.report(&state, Direction::Up, migrations))
     }
 
-    /// Resolves a dirty or doubtful migration by recording it as applied or pending.
-    pub fn repair(&mut self, scripts: &[MigrationScript<'_>], version: i64, action: RepairAction) -> Result<()> {
+    /// Resolves a dirty or doubtful migration by recording it as applied or pending, and says
+    /// exactly what it changed ([`RepairChange::Nothing`] when the history already said so).
+    pub fn repair(&mut self, scripts: &[MigrationScript<'_>], version: i64, action: RepairAction) -> Result<Repaired> {
         let scripts = plan::index(scripts)?;
         let _lock = self.conn.lock(&self.table, self.options.lock_timeout)?;
         let state = self.load(true)?.unwrap_or_default();
-        let recorded = state.rows.iter().any(|r| r.version == version);
         let marked = state.dirty.as_ref().is_some_and(|d| d.version == version);
         let rows: Vec<&AppliedRow> = state.rows.iter().filter(|r| r.version == version).collect();
-        let anomalous = match scripts.get(&version) {
-            Some(s) if recorded => plan::check_rows(s, &rows)?.is_some(),
-            _ => false,
-        };
-        let mut steps = vec![Step::Begin];
-        match action {
-            RepairAction::AsApplied if !recorded => {
-                let s = scripts.get(&version).ok_or(Error::UnknownVersion(version))?;
-                steps.push(insert_step(s)?);
-            }
-            // Recorded under another name, without a checksum, twice, or from an edited text:
-            // the history is made to say that this file, as it is now, is applied.
-            RepairAction::AsApplied if anomalous => {
-                let s = scripts.get(&version).ok_or(Error::UnknownVersion(version))?;
-                steps.push(Step::Record(self.table.delete_sql(version)));
-                steps.push(insert_step(s)?);
-            }
-            RepairAction::AsPending if recorded => steps.push(Step::Record(self.table.delete_sql(version))),
-            _ if !marked => return Ok(()),
-            _ => {}
+        let script = scripts.get(&version).copied();
+        let (change, mut steps) = self.repair_steps(script, &rows, version, action)?;
+        if change == RepairChange::Nothing && !marked {
+            return Ok(Repaired { change, marker_cleared: false });
         }
+        steps.insert(0, Step::Begin);
         // The side table exists wherever there is a marker (on every backend).
         if marked {
             steps.push(Step::Record(self.table.mark_clear_sql(version)));
         }
         steps.push(Step::Commit);
-        let file = scripts.get(&version).map_or_else(|| format!("version {version}"), |s| s.file_name());
+        if matches!(change, RepairChange::Rewritten(_)) {
+            // Created before the transaction: DDL commits implicitly on MySQL/MariaDB.
+            steps.insert(0, Step::Record(self.table.ensure_audit_sql(self.dialect())));
+        }
+        let file = script.map_or_else(|| format!("version {version}"), MigrationScript::file_name);
         let job = Job {
             version,
             name: "repair".into(),
@@ -374,7 +455,46 @@ impl Engine {
             tracked: false,
             split: Duration::ZERO,
         };
-        self.run_job(&job, false)
+        self.run_job(&job, false)?;
+        Ok(Repaired { change, marker_cleared: marked })
+    }
+
+    /// The history writes `repair` makes for one version (without the transaction around them).
+    fn repair_steps(
+        &self,
+        script: Option<&MigrationScript<'_>>,
+        rows: &[&AppliedRow],
+        version: i64,
+        action: RepairAction,
+    ) -> Result<(RepairChange, Vec<Step>)> {
+        if action == RepairAction::AsPending {
+            return Ok(match rows {
+                [] => (RepairChange::Nothing, Vec::new()),
+                _ => (RepairChange::Removed, vec![Step::Record(self.table.delete_sql(version))]),
+            });
+        }
+        let s = script.ok_or(Error::UnknownVersion(version))?;
+        if rows.is_empty() {
+            return Ok((RepairChange::Recorded, vec![insert_step(s)?]));
+        }
+        let Some(anomaly) = plan::check_rows(s, rows)? else { return Ok((RepairChange::Nothing, Vec::new())) };
+        // Recorded under another name, without a checksum, or from an edited text: the row is
+        // made to say that this file, as it is now, is applied, keeping when it was.
+        let checksum = s.checksum()?;
+        let mut steps = match anomaly {
+            Anomaly::Duplicate(_) => vec![Step::Record(self.table.delete_sql(version)), insert_step(s)?],
+            _ => vec![Step::Record(self.table.rerecord_sql(version, &s.name, checksum))],
+        };
+        let audit = Audit {
+            version,
+            previous_version: version,
+            action: "repair",
+            previous_checksum: &rows[0].checksum,
+            checksum,
+            reason: "repair --as applied",
+        };
+        steps.push(Step::Record(self.table.audit_sql(&audit)));
+        Ok((RepairChange::Rewritten(anomaly), steps))
     }
 
     fn checks(&self) -> Checks {
@@ -533,18 +653,20 @@ impl Engine {
             .into_iter()
             .collect();
         out.extend(self.run_settings(jobs));
-        for step in jobs.iter().flat_map(|j| &j.steps) {
-            out.push(match step {
-                Step::Begin => self.conn.begin_sql().to_string(),
-                Step::Commit => "COMMIT".to_string(),
-                Step::Sql { sql, .. } | Step::Record(sql) | Step::Setting(sql) => sql.clone(),
-                Step::Insert { version, name, checksum } => self.table.insert_sql(*version, name, *checksum),
-            });
-        }
+        out.extend(jobs.iter().flat_map(|j| &j.steps).map(|step| self.render_step(step)));
         if self.single_tx() && !jobs.is_empty() {
             out.push("COMMIT".to_string());
         }
         out
+    }
+
+    fn render_step(&self, step: &Step) -> String {
+        match step {
+            Step::Begin => self.conn.begin_sql().to_string(),
+            Step::Commit => "COMMIT".to_string(),
+            Step::Sql { sql, .. } | Step::Record(sql) | Step::Setting(sql) => sql.clone(),
+            Step::Insert { version, name, checksum } => self.table.insert_sql(*version, name, *checksum),
+        }
     }
 
     /// Runs the jobs in order. A failure carries the migrations committed before it: none in
@@ -566,6 +688,7 @@ impl Engine {
             self.send_control(&sql, context)?;
         }
         let total = jobs.len();
+        let newest = plan::newest(&state.rows);
         let mut done = Vec::new();
         for (index, job) in jobs.iter().enumerate() {
             if !single && !hooks.keep_going() {
@@ -580,6 +703,9 @@ impl Engine {
             }
             let duration = job.split + start.elapsed();
             hooks.on_event(&Event::Finished { version, name: name.clone(), direction: job.direction, duration });
+            if let Some(newest) = newest.filter(|n| job.direction == Direction::Up && version < *n) {
+                hooks.on_event(&Event::OutOfOrder { version, name: name.clone(), newest });
+            }
             done.push(Applied { version, name, duration });
         }
         if single {
@@ -713,7 +839,9 @@ fn refuse_dirty(state: &HistoryState, scripts: &Scripts<'_, '_>) -> Result<()> {
     }
 }
 
-fn status_of(scripts: &Scripts<'_, '_>, state: &HistoryState) -> Result<Vec<MigrationStatus>> {
+fn status_of(scripts: &Scripts<'_, '_>, found: &HistoryState) -> Result<Vec<MigrationStatus>> {
+    let fixes = plan::fixes(scripts, found)?;
+    let state = &plan::fixed(found, &fixes);
     let mut out = Vec::new();
     let dirty = state.dirty.as_ref().map(|d| d.version);
     let grouped = plan::by_version(&state.rows);
@@ -738,7 +866,12 @@ fn status_of(scripts: &Scripts<'_, '_>, state: &HistoryState) -> Result<Vec<Migr
             applied_on: row.map(|r| r.applied_on.clone()),
             reversibility: Some(s.reversibility()),
             statements_done: state.dirty.as_ref().filter(|d| d.version == *v).map(|d| d.done),
+            previous_version: None,
+            rehash: None,
         });
+        if let Some(status) = out.last_mut() {
+            pending_fix(status, &fixes);
+        }
     }
     for r in grouped.values().map(|rows| rows[0]).filter(|r| !scripts.contains_key(&r.version)) {
         out.push(MigrationStatus {
@@ -748,8 +881,30 @@ fn status_of(scripts: &Scripts<'_, '_>, state: &HistoryState) -> Result<Vec<Migr
             applied_on: Some(r.applied_on.clone()),
             reversibility: None,
             statements_done: state.dirty.as_ref().filter(|d| d.version == r.version).map(|d| d.done),
+            previous_version: None,
+            rehash: None,
         });
     }
     out.sort_by_key(|s| s.version);
     Ok(out)
+}
+
+/// Marks a migration whose history row the next run corrects.
+fn pending_fix(status: &mut MigrationStatus, fixes: &[Fix]) {
+    if status.state != MigrationState::Applied {
+        return;
+    }
+    for fix in fixes {
+        match fix {
+            Fix::Rehash { version, reason, .. } if *version == status.version => {
+                status.state = MigrationState::Rehashed;
+                status.rehash = Some(reason.clone());
+            }
+            Fix::Renumber { from, to, .. } if *to == status.version => {
+                status.state = MigrationState::Renumbered;
+                status.previous_version = Some(*from);
+            }
+            _ => {}
+        }
+    }
 }

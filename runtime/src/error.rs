@@ -96,7 +96,7 @@ pub enum Error {
     Interrupted,
     #[error("applied migration(s) have no script: {}", join_versions(.0))]
     Missing(Vec<i64>),
-    #[error("pending migration(s) are older than the newest applied version {newest}: {}; enable out-of-order to apply them",
+    #[error("pending migration(s) are older than the newest applied version {newest}: {}",
         .files.join(", "))]
     OutOfOrder { newest: i64, files: Vec<String> },
     #[error("two migration scripts have version {0}")]

@@ -1,5 +1,6 @@
-//! refinery's history table (kept byte-compatible) and the side table that holds dbmigrate's
-//! own state: the progress marker of a migration that runs outside a transaction.
+//! refinery's history table (kept byte-compatible), the side table that holds dbmigrate's
+//! own state (the progress marker of a migration that runs outside a transaction), and the
+//! audit table recording every history row the engine corrected (rehash, renumber).
 
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -113,6 +114,68 @@ impl Table {
         format!("DELETE FROM {} WHERE version = {version}", self.0)
     }
 
+    /// The audit table: one row per history row the engine corrected, never read back by it.
+    /// One fixed name with a column for the history table: a suffix would not fit the 64
+    /// characters MySQL allows after a history table name of the permitted 54.
+    pub fn audit(&self) -> &'static str {
+        AUDIT_TABLE
+    }
+
+    /// Creates the audit table where it is missing (on PostgreSQL only when absent, as for the
+    /// side table).
+    pub fn ensure_audit_sql(&self, dialect: Dialect) -> String {
+        let create = format!(
+            "CREATE TABLE IF NOT EXISTS {}(history_table VARCHAR(64) NOT NULL, version BIGINT NOT NULL, \
+             previous_version BIGINT NOT NULL, \
+             action VARCHAR(16) NOT NULL, previous_checksum VARCHAR(255), checksum VARCHAR(255), \
+             reason VARCHAR(1000), recorded_on VARCHAR(255))",
+            self.audit()
+        );
+        match dialect {
+            Dialect::Postgres => format!(
+                "DO $dbmigrate$ BEGIN IF to_regclass('{}') IS NULL THEN {create}; END IF; END $dbmigrate$",
+                self.audit()
+            ),
+            _ => create,
+        }
+    }
+
+    /// Moves the row of `from` to `to` with a new checksum (`from == to`: only the checksum).
+    pub fn rewrite_sql(&self, from: i64, to: i64, checksum: u64) -> String {
+        format!("UPDATE {} SET version = {to}, checksum = '{checksum}' WHERE version = {from}", self.0)
+    }
+
+    /// Makes the row of `version` record `name` and `checksum`, keeping its `applied_on`.
+    pub fn rerecord_sql(&self, version: i64, name: &str, checksum: u64) -> String {
+        format!("UPDATE {} SET name = {}, checksum = '{checksum}' WHERE version = {version}", self.0, quote(name))
+    }
+
+    /// One audit row: what `action` changed, from what, and why.
+    pub fn audit_sql(&self, change: &Audit<'_>) -> String {
+        // MySQL reads a backslash in a literal as an escape unless NO_BACKSLASH_ESCAPES is set,
+        // so no single spelling is right everywhere: the free text loses its backslashes.
+        let reason: String = change
+            .reason
+            .chars()
+            .filter(|c| !c.is_control())
+            .map(|c| if c == '\\' { '/' } else { c })
+            .take(900)
+            .collect();
+        format!(
+            "INSERT INTO {} (history_table, version, previous_version, action, previous_checksum, checksum, reason, \
+             recorded_on) VALUES ('{}', {}, {}, '{}', {}, '{}', {}, '{}')",
+            self.audit(),
+            self.0,
+            change.version,
+            change.previous_version,
+            change.action,
+            quote(change.previous_checksum),
+            change.checksum,
+            quote(&reason),
+            now_rfc3339()
+        )
+    }
+
     pub fn mark_start_sql(&self, version: i64, direction: Direction) -> String {
         format!(
             "INSERT INTO {} (version, direction, statements_done, started_on) VALUES ({version}, '{direction}', 0, '{}')",
@@ -128,6 +191,21 @@ impl Table {
     pub fn mark_clear_sql(&self, version: i64) -> String {
         format!("DELETE FROM {} WHERE version = {version}", self.side())
     }
+}
+
+/// Where the engine records the history rows it corrected (rehash, renumber, repair).
+pub const AUDIT_TABLE: &str = "dbmigrate_audit";
+
+/// One correction of a history row, for the audit table.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Audit<'a> {
+    pub version: i64,
+    pub previous_version: i64,
+    /// `rehash`, `renumber` or `repair`.
+    pub action: &'a str,
+    pub previous_checksum: &'a str,
+    pub checksum: u64,
+    pub reason: &'a str,
 }
 
 /// A SQL string literal; names are `[a-z0-9_]+` already, this is a second guard.

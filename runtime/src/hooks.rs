@@ -36,6 +36,28 @@ pub enum Event {
         direction: Direction,
         duration: Duration,
     },
+    /// The history row of a migration applied before `release --rehash` now holds the file's
+    /// checksum (before anything was applied; an audit row records it).
+    Rehashed {
+        version: i64,
+        name: String,
+        /// The reason recorded in the lock.
+        reason: String,
+    },
+    /// The history row of a migration that `renumber` gave a new version moved to it (same
+    /// name, same text; before anything was applied; an audit row records it).
+    Renumbered {
+        from: i64,
+        to: i64,
+        name: String,
+    },
+    /// The migration just applied is older than `newest`, already applied before the run
+    /// (allowed by [`crate::Options::allow_out_of_order`]).
+    OutOfOrder {
+        version: i64,
+        name: String,
+        newest: i64,
+    },
 }
 
 /// What a caller runs inside [`Engine::migrate`](crate::Engine::migrate). A closure taking

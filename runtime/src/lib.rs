@@ -66,7 +66,10 @@ mod url;
 #[cfg(feature = "tokio")]
 pub use embedded::run_embedded_async;
 pub use embedded::{EmbeddedMigration, EmbeddedSettings, embedded_scripts, run_embedded};
-pub use engine::{Applied, Engine, MigrationLock, MigrationState, MigrationStatus, Options, RepairAction, Report};
+pub use engine::{
+    Applied, Engine, MigrationLock, MigrationState, MigrationStatus, Options, RepairAction, RepairChange, Repaired,
+    Report,
+};
 pub use error::{Anomaly, Direction, Error, Phase, Result};
 
 /// The default bound on connecting to a server (tcp, tls, authentication) and on the history

@@ -94,6 +94,68 @@ fn refuse_anomalies(scripts: &Scripts<'_, '_>, rows: &BTreeMap<i64, Vec<&Applied
     Ok(())
 }
 
+/// A history row the engine corrects, under the lock, before planning: the migration is the
+/// one in the files, only its record is out of date.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Fix {
+    /// The file was edited on purpose after its release (`release --rehash`, with `reason`):
+    /// the row gets the file's current checksum.
+    Rehash { version: i64, name: String, reason: String, old: String, checksum: u64 },
+    /// `renumber` gave the migration a new version: the row moves from `from` to `to`, with the
+    /// checksum of the text under its new version.
+    Renumber { from: i64, to: i64, name: String, old: String, checksum: u64 },
+}
+
+/// The rows to correct: rehashed versions whose row holds another checksum, and rows without a
+/// file whose (name, checksum under their own version) match a pending script.
+pub(crate) fn fixes(scripts: &Scripts<'_, '_>, state: &HistoryState) -> Result<Vec<Fix>> {
+    let applied = by_version(&state.rows);
+    let mut out = Vec::new();
+    for (v, rows) in &applied {
+        if let Some(s) = scripts.get(v)
+            && let Some(reason) = &s.rehash
+            && check_rows(s, rows)? == Some(Anomaly::Edited)
+        {
+            let (name, old) = (s.name.to_string(), rows[0].checksum.clone());
+            out.push(Fix::Rehash { version: *v, name, reason: reason.to_string(), old, checksum: s.checksum()? });
+        }
+    }
+    let mut taken = std::collections::BTreeSet::new();
+    for (v, rows) in applied.iter().filter(|(v, _)| !scripts.contains_key(v)) {
+        let [row] = rows.as_slice() else { continue };
+        let Some(sum) = row.checksum_u64() else { continue };
+        for (to, s) in scripts.iter().filter(|(to, s)| !applied.contains_key(to) && s.name == row.name) {
+            if !taken.contains(to) && s.matches_checksum_as(*v, sum)? {
+                taken.insert(*to);
+                let (name, old) = (s.name.to_string(), row.checksum.clone());
+                out.push(Fix::Renumber { from: *v, to: *to, name, old, checksum: s.checksum()? });
+                break;
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The history as it reads once `fixes` are made.
+pub(crate) fn fixed(state: &HistoryState, fixes: &[Fix]) -> HistoryState {
+    let mut state = state.clone();
+    for fix in fixes {
+        for row in &mut state.rows {
+            match fix {
+                Fix::Rehash { version, checksum, .. } if row.version == *version => {
+                    row.checksum = checksum.to_string();
+                }
+                Fix::Renumber { from, to, checksum, .. } if row.version == *from => {
+                    row.version = *to;
+                    row.checksum = checksum.to_string();
+                }
+                _ => {}
+            }
+        }
+    }
+    state
+}
+
 pub(crate) fn newest(rows: &[AppliedRow]) -> Option<i64> {
     rows.iter().map(|r| r.version).max()
 }
@@ -249,5 +311,31 @@ mod tests {
         let st = state(vec![row(&s[0])]);
         assert_eq!(plan(&idx, &st, Goal::DownTo(0), CHECKS).expect("plan").len(), 1);
         assert!(plan(&idx, &st, Goal::DownTo(1), CHECKS).expect("plan").is_empty());
+    }
+
+    #[test]
+    fn a_rehashed_row_and_a_renumbered_row_are_fixed_not_refused() {
+        let s = scripts();
+        let mut edited = s[0].clone();
+        edited.up = "CREATE TABLE a(x INT); -- fixed".into();
+        let old = row(&s[0]);
+        let moved = MigrationScript { version: 4, ..s[1].clone() };
+        let st = state(vec![old.clone(), row(&s[1])]);
+        let files = vec![edited.clone(), moved.clone()];
+        let idx = index(&files).expect("valid");
+        // Without a rehash record the edit is refused; V2's row has no file, V4 is pending.
+        assert!(fixes(&idx, &st).expect("fixes").iter().all(|f| matches!(f, Fix::Renumber { from: 2, to: 4, .. })));
+        assert!(matches!(plan(&idx, &st, Goal::Latest, CHECKS), Err(Error::Divergent(_))));
+        let files = vec![edited.clone().with_rehash(Some("typo")), moved];
+        let idx = index(&files).expect("valid");
+        let found = fixes(&idx, &st).expect("fixes");
+        assert_eq!(found.len(), 2, "{found:?}");
+        let after = fixed(&st, &found);
+        assert!(plan(&idx, &after, Goal::Latest, CHECKS).expect("plan").is_empty(), "nothing re-applied");
+        assert!(fixes(&idx, &after).expect("fixes").is_empty(), "a second run has nothing to fix");
+        // Another text under the same name is another migration: not moved.
+        let other = MigrationScript { version: 4, up: "CREATE TABLE z(x INT);".into(), ..s[1].clone() };
+        let files = vec![s[0].clone(), other];
+        assert!(fixes(&index(&files).expect("valid"), &state(vec![old, row(&s[1])])).expect("fixes").is_empty());
     }
 }

@@ -19,6 +19,10 @@ pub struct MigrationScript<'a> {
     pub up: Cow<'a, str>,
     /// `None`: no down file. Blank or comment-only: irreversible.
     pub down: Option<Cow<'a, str>>,
+    /// The reason of the newest `release --rehash` of this version in the lock, if any: a
+    /// history row holding another checksum for it was applied from the text before that
+    /// deliberate edit, so the engine updates the row instead of refusing it as divergent.
+    pub rehash: Option<Cow<'a, str>>,
 }
 
 /// Whether a script can be reverted.
@@ -39,7 +43,14 @@ impl<'a> MigrationScript<'a> {
         up: impl Into<Cow<'a, str>>,
         down: Option<impl Into<Cow<'a, str>>>,
     ) -> Self {
-        MigrationScript { version, name: name.into(), up: up.into(), down: down.map(Into::into) }
+        MigrationScript { version, name: name.into(), up: up.into(), down: down.map(Into::into), rehash: None }
+    }
+
+    /// The same script, marked as deliberately edited after its release (see [`Self::rehash`]).
+    #[must_use]
+    pub fn with_rehash(mut self, reason: Option<impl Into<Cow<'a, str>>>) -> Self {
+        self.rehash = reason.map(Into::into);
+        self
     }
 
     /// `V<version>__<name>.sql`, the name used in every message.
@@ -50,6 +61,23 @@ impl<'a> MigrationScript<'a> {
     /// refinery's checksum of the up script.
     pub fn checksum(&self) -> Result<u64> {
         checksum(self.version, &self.name, &self.up)
+    }
+
+    /// Whether `recorded` is the checksum this script's text had under version `old`: the
+    /// history row of the same migration before `renumber` gave it a new version.
+    /// `renumber` also rewrites the version where the file's header comments name it, so the
+    /// text with the old label put back is tried too.
+    pub fn matches_checksum_as(&self, old: i64, recorded: u64) -> Result<bool> {
+        let before = MigrationScript { version: old, ..self.clone() };
+        if before.matches_checksum(recorded)? {
+            return Ok(true);
+        }
+        let (new_label, old_label) =
+            (dbmigrate_core::label(self.version, &self.name), dbmigrate_core::label(old, &self.name));
+        if !self.up.contains(&new_label) {
+            return Ok(false);
+        }
+        MigrationScript { up: self.up.replace(&new_label, &old_label).into(), ..before }.matches_checksum(recorded)
     }
 
     /// Whether `recorded` is this script's checksum, also accepting the one

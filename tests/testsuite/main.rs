@@ -11,3 +11,4 @@ mod db;
 mod init;
 mod lock_conflict;
 mod new;
+mod team;

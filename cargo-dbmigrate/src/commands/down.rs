@@ -63,6 +63,7 @@ pub fn run(args: &DownArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
         deploy: &args.deploy,
         dry_run: args.dry_run,
         single_transaction: false,
+        allow_out_of_order: false,
         format: args.format,
         confirm: !args.yes,
     };

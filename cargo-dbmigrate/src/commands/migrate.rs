@@ -20,6 +20,8 @@ pub struct Request<'a> {
     pub deploy: &'a DeployArgs,
     pub dry_run: bool,
     pub single_transaction: bool,
+    /// `run --allow-out-of-order`.
+    pub allow_out_of_order: bool,
     pub format: Format,
     /// Ask on a terminal before changing anything (`down` without `--yes`).
     pub confirm: bool,
@@ -30,6 +32,7 @@ pub fn execute(request: &Request<'_>, global: &GlobalArgs, shell: &Shell) -> Cli
     let target = workspace::locate(global.selector())?;
     let mut db = request.db.choice();
     db.ddl_lock_timeout = request.deploy.ddl_lock_timeout.map(std::time::Duration::from_secs);
+    db.allow_out_of_order = request.allow_out_of_order;
     let mut notes = Notes::new(shell);
     let mut notify = |note: crate::ops::Note<'_>| notes.show(note);
     if request.dry_run {

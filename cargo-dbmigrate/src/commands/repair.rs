@@ -5,7 +5,7 @@ use crate::cli::GlobalArgs;
 use crate::ops::session;
 use crate::shell::Shell;
 use crate::{CliResult, exit_code};
-use dbmigrate_runtime::RepairAction;
+use dbmigrate_runtime::{RepairAction, RepairChange, Repaired};
 
 /// Resolve a migration left dirty (half applied: MySQL/MariaDB, or a no-transaction file), after a manual fix.
 #[derive(Debug, clap::Args)]
@@ -44,7 +44,47 @@ pub fn run(args: &RepairArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
         RepairAs::Applied => RepairAction::AsApplied,
         RepairAs::Pending => RepairAction::AsPending,
     };
-    session.engine.repair(&scripts, args.version, action)?;
-    shell.status("Repaired", format!("version {} is now recorded as {:?}", args.version, args.state).to_lowercase());
+    let repaired = session.engine.repair(&scripts, args.version, action)?;
+    let label = scripts
+        .iter()
+        .find(|s| s.version == args.version)
+        .map_or_else(|| format!("version {}", args.version), |s| dbmigrate_core::label(s.version, &s.name));
+    let (verb, text) = describe(&repaired, &label, args.state);
+    shell.status(verb, text);
     Ok(exit_code::OK)
+}
+
+/// Exactly what `repair` changed, as a status line.
+fn describe(repaired: &Repaired, label: &str, state: RepairAs) -> (&'static str, String) {
+    let marker = if repaired.marker_cleared { "; its dirty marker was cleared" } else { "" };
+    let text = match &repaired.change {
+        RepairChange::Nothing if repaired.marker_cleared => {
+            format!("{label} was already recorded as {}; its dirty marker was cleared", state.word())
+        }
+        RepairChange::Nothing => {
+            return ("Unchanged", format!("nothing to change: {label} is already recorded as {}", state.word()));
+        }
+        RepairChange::Recorded => format!("{label} is now recorded as applied{marker}"),
+        RepairChange::Removed => format!("{label} is now recorded as pending (its history row was deleted){marker}"),
+        RepairChange::Rewritten(anomaly) => {
+            let was = match anomaly {
+                dbmigrate_runtime::Anomaly::Edited => "the file was edited after it was applied".to_owned(),
+                dbmigrate_runtime::Anomaly::Renamed(old) => format!("it was recorded under the name `{old}`"),
+                dbmigrate_runtime::Anomaly::NoChecksum => "the row had no checksum".to_owned(),
+                dbmigrate_runtime::Anomaly::Duplicate(n) => format!("the history held {n} rows for it"),
+                _ => "the row differed from the file".to_owned(),
+            };
+            format!("rewrote the history row of {label} to the file's current name and checksum ({was}){marker}")
+        }
+    };
+    ("Repaired", text)
+}
+
+impl RepairAs {
+    fn word(self) -> &'static str {
+        match self {
+            RepairAs::Applied => "applied",
+            RepairAs::Pending => "pending",
+        }
+    }
 }

@@ -37,6 +37,9 @@ pub struct RunArgs {
     /// Create the database the URL names first, when it does not exist
     #[arg(long, conflicts_with = "dry_run")]
     create_database: bool,
+    /// Also apply pending migrations older than the newest applied one (the `allow-out-of-order` setting)
+    #[arg(long)]
+    allow_out_of_order: bool,
     /// Output format
     #[arg(long, value_enum, default_value_t)]
     format: Format,
@@ -64,6 +67,7 @@ pub fn run(args: &RunArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
         deploy: &args.deploy,
         dry_run: args.dry_run,
         single_transaction: args.single_transaction,
+        allow_out_of_order: args.allow_out_of_order,
         format: args.format,
         confirm: false,
     };

@@ -44,6 +44,12 @@ fn status_json(s: &MigrationStatus) -> serde_json::Value {
     if let Some(n) = s.statements_done {
         row["statements_done"] = json!(n);
     }
+    if let Some(v) = s.previous_version {
+        row["previous_version"] = json!(v);
+    }
+    if let Some(reason) = &s.rehash {
+        row["rehash_reason"] = json!(reason);
+    }
     row
 }
 
@@ -64,6 +70,22 @@ pub fn run(args: &StatusArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
             dbmigrate_core::label(r.version, &r.name),
             r.version
         ));
+    }
+    for r in &rows {
+        let label = dbmigrate_core::label(r.version, &r.name);
+        if let Some(from) = r.previous_version {
+            shell.note(format!(
+                "{label} is recorded in the history as {} (same name and text, renumbered since); \
+                 `cargo dbmigrate run` moves the row to the new version",
+                dbmigrate_core::label(from, &r.name)
+            ));
+        }
+        if let Some(reason) = &r.rehash {
+            shell.note(format!(
+                "{label} was applied before `release --rehash` ({reason}); `cargo dbmigrate run` updates its \
+                 history row to the file's checksum"
+            ));
+        }
     }
     if problems > 0 {
         shell.note(format!(

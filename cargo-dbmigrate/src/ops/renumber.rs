@@ -1,4 +1,6 @@
-//! Giving an unreleased migration a fresh version: both of its files renamed, or neither.
+//! Giving an unreleased migration a fresh version: both of its files renamed (with `git mv` in a
+//! git work tree, so history shows a rename), or neither, and the old version rewritten where the
+//! files' header comments name it.
 
 use super::new::{next_version, timestamp};
 use crate::CliError;
@@ -16,8 +18,64 @@ pub fn renumber(target: &Target, file: &Path) -> Result<Vec<(PathBuf, PathBuf)>,
     let newest = newest_version(&dir)?.max(log.newest());
     let (version, _) = next_version(timestamp(time::OffsetDateTime::now_utc()), newest)?;
     let moves = plan(&dir, &parsed, version)?;
-    rename_all(&moves)?;
+    let git = in_git_work_tree(&dir);
+    rename_all(&moves, git)?;
+    let (old, new) =
+        (dbmigrate_core::label(parsed.version, &parsed.name), dbmigrate_core::label(version, &parsed.name));
+    for (_, to) in &moves {
+        rewrite_header(to, &old, &new)?;
+    }
     Ok(moves)
+}
+
+/// Whether `dir` is inside a git work tree (and git is there to ask).
+fn in_git_work_tree(dir: &Path) -> bool {
+    std::process::Command::new("git")
+        .args(["rev-parse", "--is-inside-work-tree"])
+        .current_dir(dir)
+        .stderr(std::process::Stdio::null())
+        .output()
+        .is_ok_and(|out| out.status.success() && out.stdout.starts_with(b"true"))
+}
+
+/// Renames one file: `git mv` when asked and it can (the file is tracked), else a plain rename.
+fn rename(from: &Path, to: &Path, git: bool) -> std::io::Result<()> {
+    if git {
+        let moved = std::process::Command::new("git")
+            .arg("mv")
+            .arg("--")
+            .arg(from)
+            .arg(to)
+            .current_dir(from.parent().unwrap_or(Path::new(".")))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if moved {
+            return Ok(());
+        }
+    }
+    std::fs::rename(from, to)
+}
+
+/// Replaces `old` with `new` in the file's leading comment lines (the header `new` writes names
+/// the up file in the down file's); the SQL below them is left alone.
+fn rewrite_header(path: &Path, old: &str, new: &str) -> Result<(), CliError> {
+    let fail = |e: std::io::Error| CliError::failure(format!("cannot rewrite the header of `{}`: {e}", path.display()));
+    let text = std::fs::read_to_string(path).map_err(fail)?;
+    let mut out = String::with_capacity(text.len());
+    let mut in_header = true;
+    for line in text.split_inclusive('\n') {
+        in_header &= line.trim_start().starts_with("--") || line.trim().is_empty();
+        match in_header {
+            true => out.push_str(&line.replace(old, new)),
+            false => out.push_str(line),
+        }
+    }
+    if out != text {
+        std::fs::write(path, out).map_err(fail)?;
+    }
+    Ok(())
 }
 
 /// The migration named by `file`, which must be in the migrations folder.
@@ -94,11 +152,11 @@ fn plan(dir: &Path, parsed: &MigrationFileName, version: i64) -> Result<Vec<(Pat
 }
 
 /// Renames every pair, undoing the ones done when one fails: a migration is both files or neither.
-fn rename_all(moves: &[(PathBuf, PathBuf)]) -> Result<(), CliError> {
+fn rename_all(moves: &[(PathBuf, PathBuf)], git: bool) -> Result<(), CliError> {
     for (i, (from, to)) in moves.iter().enumerate() {
-        if let Err(e) = std::fs::rename(from, to) {
+        if let Err(e) = rename(from, to, git) {
             for (back_from, back_to) in moves[..i].iter().rev() {
-                let _ = std::fs::rename(back_to, back_from);
+                let _ = rename(back_to, back_from, git);
             }
             return Err(CliError::failure(format!("cannot rename `{}`: {e}", from.display())));
         }

@@ -25,6 +25,8 @@ pub struct DbChoice {
     pub no_dotenv: bool,
     /// `--require-url`: refuse the crate's default database (also when `CI` is set).
     pub require_url: bool,
+    /// `run --allow-out-of-order` (or the crate's `allow-out-of-order`).
+    pub allow_out_of_order: bool,
 }
 
 impl Default for DbChoice {
@@ -36,6 +38,7 @@ impl Default for DbChoice {
             ddl_lock_timeout: None,
             no_dotenv: false,
             require_url: false,
+            allow_out_of_order: false,
         }
     }
 }
@@ -105,6 +108,7 @@ pub fn engine_options(target: &Target, db: &DbChoice, single_transaction: bool) 
         connect_timeout: db.connect_timeout,
         ddl_lock_timeout: db.ddl_lock_timeout.or(configured).unwrap_or(defaults.ddl_lock_timeout),
         single_transaction,
+        allow_out_of_order: db.allow_out_of_order || target.config.allow_out_of_order,
         ..defaults
     }
 }
@@ -128,12 +132,17 @@ pub fn load_valid_set(target: &Target, notify: &mut Notify<'_>) -> Result<Migrat
     Ok(checked.set)
 }
 
-/// The engine's input for a migration set (borrowed, no copies of the SQL).
+/// The engine's input for a migration set (borrowed, no copies of the SQL), with the reason of
+/// each version's rehash in the lock, so a database that applied it before the rehash is updated.
 pub fn scripts(set: &MigrationSet) -> Vec<MigrationScript<'_>> {
+    use dbmigrate_build::internal::{RELEASE_LOG_FILE, ReleaseLog};
+    // The set was validated against this lock already: a lock that cannot be read has no rehash.
+    let (log, _) = ReleaseLog::read(&set.dir.join(RELEASE_LOG_FILE), RELEASE_LOG_FILE);
     set.migrations
         .iter()
         .map(|m| {
             MigrationScript::new(m.version, m.name.as_str(), set.texts.up(m).unwrap_or_default(), set.texts.down(m))
+                .with_rehash(log.rehash_reason(m.version).map(str::to_owned))
         })
         .collect()
 }

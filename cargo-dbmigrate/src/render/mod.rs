@@ -38,6 +38,8 @@ pub fn state_name(state: MigrationState) -> &'static str {
         MigrationState::Duplicate => "duplicate",
         MigrationState::Missing => "missing",
         MigrationState::Dirty => "dirty",
+        MigrationState::Rehashed => "rehashed",
+        MigrationState::Renumbered => "renumbered",
     }
 }
 

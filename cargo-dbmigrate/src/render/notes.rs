@@ -84,6 +84,24 @@ impl<'a> Notes<'a> {
                 let label = dbmigrate_core::label(*version, name);
                 self.shell.verbose("Done", format!("{label} in {:.3}s", duration.as_secs_f64()));
             }
+            Event::Rehashed { version, name, reason } => self
+                .shell
+                .status("Rehashed", format!("{} in the history: {reason}", dbmigrate_core::label(*version, name))),
+            Event::Renumbered { from, to, name } => self.shell.status(
+                "Renumbered",
+                format!(
+                    "{} → {} in the history (same migration)",
+                    dbmigrate_core::label(*from, name),
+                    dbmigrate_core::label(*to, name)
+                ),
+            ),
+            Event::OutOfOrder { version, name, newest } => self.shell.status(
+                "Out of order",
+                format!(
+                    "{} applied after the newer V{newest} (--allow-out-of-order)",
+                    dbmigrate_core::label(*version, name)
+                ),
+            ),
         }
     }
 }
