@@ -18,6 +18,7 @@ mod kill;
 mod redaction;
 mod transcript;
 mod uptodate;
+mod urls;
 mod vaultwarden;
 
 /// One `#[test]` per backend for each function `fn name(backend: Backend)` of the module:
