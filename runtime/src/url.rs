@@ -330,9 +330,9 @@ fn not_a_url(text: &str) -> Error {
     Error::Url(message)
 }
 
+/// A file path, and nothing that could hold a password (`user:password@…`).
 fn looks_like_path(text: &str) -> bool {
-    !text.contains(char::is_whitespace)
-        && !text.contains('=')
+    !text.contains(|c: char| c.is_whitespace() || "=:@".contains(c))
         && (text.contains('/') || [".db", ".sqlite", ".sqlite3"].iter().any(|ext| text.ends_with(ext)))
 }
 
@@ -767,5 +767,61 @@ mod tests {
         assert!(text.contains("ssl-mode `on`"), "{text}");
         assert!(text.contains("DISABLED, PREFERRED, REQUIRED, VERIFY_CA, VERIFY_IDENTITY"), "{text}");
         assert!(DatabaseUrl::parse("postgres://h/db?sslcert=/c.pem", Path::new("/")).is_err());
+    }
+}
+
+/// The parser over arbitrary text and URL-shaped text: it never panics, never shows the
+/// password, and what it accepts it shows in a form it accepts again.
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn check(text: &str) -> std::result::Result<(), TestCaseError> {
+        match DatabaseUrl::parse(text, Path::new("/base")) {
+            Ok(url) => {
+                let shown = url.to_string();
+                let again = DatabaseUrl::parse(&shown, Path::new("/base"));
+                prop_assert!(again.is_ok(), "{text:?} is shown as {shown:?}, which is refused");
+                if let Some(password) = url.password().filter(|p| p.len() >= 4) {
+                    prop_assert!(!shown.contains(&password), "{text:?} is shown with its password: {shown}");
+                }
+            }
+            Err(e) => {
+                let message = e.to_string();
+                prop_assert!(!message.contains("S3cretPw"), "{text:?}: {message}");
+            }
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1000))]
+
+        #[test]
+        fn any_text(text in "\\PC*") {
+            check(&text)?;
+        }
+
+        #[test]
+        fn url_shaped_text(
+            scheme in "(sqlite|SQLite|postgres|postgresql|mysql|mariadb|oracle|)",
+            colon in "(:|://|:///|)",
+            user in "[a-z@%:]{0,4}",
+            password in "(S3cretPw[@:%/?#a-f0-9]{0,4})?",
+            at in "@?",
+            host in "(localhost|127\\.0\\.0\\.1|\\[::1\\]|\\[::1|h|)",
+            port in "(:[0-9]{0,6}|:-1|:x|)",
+            path in "(/[a-z%0-9.:]{0,6}|)",
+            query in "(\\?[a-z_=%&-]{0,12}|\\?mode=(ro|rw|rwc|x)|\\?sslmode=[a-z-]{0,11}|\\?connect_timeout=[0-9x]{0,3}|)",
+        ) {
+            let password = if password.is_empty() { String::new() } else { format!(":{password}") };
+            check(&format!("{scheme}{colon}{user}{password}{at}{host}{port}{path}{query}"))?;
+        }
+
+        #[test]
+        fn libpq_shaped_text(pairs in proptest::collection::vec("(host|port|dbname|user|password|sslmode|x)=[a-z0-9/:@%=]{0,6}", 0..6)) {
+            check(&pairs.join(" "))?;
+        }
     }
 }
