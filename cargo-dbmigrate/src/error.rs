@@ -104,6 +104,13 @@ impl From<dbmigrate_runtime::Error> for CliError {
             Error::Missing(_) => {
                 Some("restore the deleted migration file, or mark it pending with `cargo dbmigrate repair`".into())
             }
+            Error::NoSqliteFile { mode: None, .. } => Some(
+                "`cargo dbmigrate run` creates it; or check the URL (a relative path is relative to the crate)".into(),
+            ),
+            Error::NoSqliteFile { mode: Some(m), .. } => Some(format!(
+                "check the path, or drop `?mode={m}` from the URL so that `cargo dbmigrate run` creates it"
+            )),
+            Error::ReadOnlyUrl { .. } => Some("drop `?mode=ro` from the URL to migrate".into()),
             Error::Connect { .. } => Some("check the URL, that the server is up, and the credentials".into()),
             Error::Timeout { .. } => Some(
                 "check that the URL points at that kind of server and that it is not overloaded, or raise \

@@ -20,7 +20,7 @@ use crate::history::{AppliedRow, HistoryState, Table};
 use crate::hooks::{Cause, Event, Hooks, MigrateError, Planned};
 use crate::plan::{self, Checks, Goal, Scripts};
 use crate::script::{MigrationScript, Reversibility};
-use crate::url::{DatabaseUrl, Dialect};
+use crate::url::{DatabaseUrl, Dialect, SqliteMode};
 use dbmigrate_core::sql::{is_blank, line_of, wants_no_transaction};
 
 /// How the engine behaves; `Options::default()` matches refinery.
@@ -48,6 +48,9 @@ pub struct Options {
     pub abort_divergent: bool,
     /// Refuse to run when an applied migration has no script.
     pub abort_missing: bool,
+    /// The caller only reads (status, history): a missing SQLite file is an error
+    /// ([`Error::NoSqliteFile`]) instead of a new empty database. Servers ignore it.
+    pub read_only: bool,
 }
 
 impl Default for Options {
@@ -62,6 +65,7 @@ impl Default for Options {
             allow_out_of_order: false,
             abort_divergent: true,
             abort_missing: true,
+            read_only: false,
         }
     }
 }
@@ -199,7 +203,8 @@ impl Engine {
     /// Connects and runs the set-up SQL.
     pub fn connect(url: &DatabaseUrl, options: Options) -> Result<Self> {
         let table = Table::new(&options.table)?;
-        let conn = backend::connect(url, options.setup_sql.as_deref(), options.lock_timeout, options.connect_timeout)?;
+        let (setup, read_only) = (options.setup_sql.as_deref(), options.read_only);
+        let conn = backend::connect(url, setup, options.lock_timeout, options.connect_timeout, read_only)?;
         // Where DDL commits implicitly, one transaction cannot make a run all-or-nothing: say
         // so rather than silently run without one.
         if options.single_transaction && conn.transactions() == Transactions::Tracked {
@@ -231,6 +236,10 @@ impl Engine {
         let state = self.load(false)?.unwrap_or_default();
         let jobs = self.jobs(&scripts, &state, goal)?;
         if !jobs.is_empty() {
+            // Refused before the hook, so no backup is taken for a run that cannot write.
+            if self.url.sqlite_mode() == Some(SqliteMode::ReadOnly) {
+                return Err(Error::ReadOnlyUrl { changes: jobs.len() }.into());
+            }
             let planned = Planned {
                 direction: goal.direction(),
                 current: plan::newest(&state.rows),

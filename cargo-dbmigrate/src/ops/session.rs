@@ -20,6 +20,9 @@ pub struct DbChoice {
     pub connect_timeout: Duration,
     /// `--ddl-lock-timeout`, when given (else the crate's `ddl-lock-timeout`, else 5 s).
     pub ddl_lock_timeout: Option<Duration>,
+    /// The command only reads (`status`, `history`…): a missing SQLite file is an error, never
+    /// created.
+    pub read_only: bool,
 }
 
 impl Default for DbChoice {
@@ -29,6 +32,7 @@ impl Default for DbChoice {
             lock_timeout: Duration::from_secs(60),
             connect_timeout: dbmigrate_runtime::DEFAULT_CONNECT_TIMEOUT,
             ddl_lock_timeout: None,
+            read_only: false,
         }
     }
 }
@@ -65,6 +69,7 @@ pub fn engine_options(target: &Target, db: &DbChoice, single_transaction: bool) 
         connect_timeout: db.connect_timeout,
         ddl_lock_timeout: db.ddl_lock_timeout.or(configured).unwrap_or(defaults.ddl_lock_timeout),
         single_transaction,
+        read_only: db.read_only,
         ..defaults
     }
 }

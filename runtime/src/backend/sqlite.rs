@@ -5,13 +5,13 @@ use std::fs::{File, OpenOptions};
 use std::time::Duration;
 
 use rusqlite::fallible_iterator::FallibleIterator;
-use rusqlite::{Batch, Connection};
+use rusqlite::{Batch, Connection, OpenFlags};
 
 use super::{Backend, DbError, LockGuard, poll_lock};
 use crate::error::{Error, Result};
 use crate::history::{AppliedRow, DirtyMarker, HistoryState, Table, parse_direction};
 use crate::split::Statement;
-use crate::url::{DatabaseUrl, SqliteTarget};
+use crate::url::{DatabaseUrl, SqliteMode, SqliteTarget};
 
 pub(crate) struct SqliteBackend {
     conn: Connection,
@@ -19,19 +19,46 @@ pub(crate) struct SqliteBackend {
 }
 
 impl SqliteBackend {
-    pub fn connect(url: &DatabaseUrl, timeout: Duration) -> Result<Self> {
+    /// Opens the database as the url's `mode` says; `read_only` (a caller that only reads)
+    /// also refuses to create a missing file, so a mistyped path is an error, not a new
+    /// empty database reported as "nothing applied".
+    pub fn connect(url: &DatabaseUrl, timeout: Duration, read_only: bool) -> Result<Self> {
         let fail = |e: rusqlite::Error| {
             let transient = db_error(&e).transient;
             Error::Connect { url: url.to_string(), message: e.to_string(), transient }
         };
+        let mode = url.sqlite_mode().unwrap_or_default();
         let conn = match url.sqlite_target() {
-            Some(SqliteTarget::File(path)) => Connection::open(path).map_err(fail)?,
+            Some(SqliteTarget::File(path)) => {
+                let create = mode == SqliteMode::ReadWriteCreate && !read_only;
+                if !create && !path.exists() {
+                    return Err(Error::NoSqliteFile { path: path.display().to_string(), mode: url_mode(mode) });
+                }
+                Connection::open_with_flags(path, open_flags(mode, create)).map_err(fail)?
+            }
             _ => Connection::open_in_memory().map_err(fail)?,
         };
         // Other writers (the application) may hold the database briefly.
         conn.busy_timeout(timeout).map_err(fail)?;
         Ok(SqliteBackend { conn, url: url.clone() })
     }
+}
+
+/// `mode=ro` opens read-only, so any write fails in SQLite itself; otherwise read-write,
+/// creating the file only when asked. Not `SQLITE_OPEN_URI`: the path is a path, even one
+/// that starts with `file:`.
+fn open_flags(mode: SqliteMode, create: bool) -> OpenFlags {
+    let access = match mode {
+        SqliteMode::ReadOnly => OpenFlags::SQLITE_OPEN_READ_ONLY,
+        _ if create => OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
+        _ => OpenFlags::SQLITE_OPEN_READ_WRITE,
+    };
+    access | OpenFlags::SQLITE_OPEN_NO_MUTEX
+}
+
+/// The `mode` the url itself asked for, when not the default.
+fn url_mode(mode: SqliteMode) -> Option<&'static str> {
+    (mode != SqliteMode::ReadWriteCreate).then(|| mode.as_str())
 }
 
 fn db_error(e: &rusqlite::Error) -> DbError {
@@ -210,7 +237,7 @@ mod tests {
     /// The line an error of `sql` is reported on, run against a fresh in-memory database.
     fn error_line(sql: &str) -> usize {
         let url = DatabaseUrl::parse("sqlite::memory:", std::path::Path::new("/")).expect("url");
-        let mut db = SqliteBackend::connect(&url, Duration::from_secs(1)).expect("connect");
+        let mut db = SqliteBackend::connect(&url, Duration::from_secs(1), false).expect("connect");
         let err = db.execute(sql).expect_err("fails");
         dbmigrate_core::sql::line_of(sql, err.offset.expect("an offset"))
     }

@@ -16,6 +16,7 @@ mod failure;
 mod faults;
 mod kill;
 mod redaction;
+mod sqlite_modes;
 mod transcript;
 mod uptodate;
 mod urls;
