@@ -232,7 +232,7 @@ impl Engine {
         hooks: &mut H,
     ) -> Result<Report, MigrateError<H::Error>> {
         let scripts = plan::index(scripts)?;
-        let _lock = self.conn.lock(&self.table, self.options.lock_timeout)?;
+        let _lock = self.lock_or_wait(hooks)?;
         let state = self.load(false)?.unwrap_or_default();
         let jobs = self.jobs(&scripts, &state, goal)?;
         if !jobs.is_empty() {
@@ -251,6 +251,20 @@ impl Engine {
             self.load(true)?;
         }
         self.execute(jobs, &state, goal.direction(), hooks)
+    }
+
+    /// Takes the migration lock; when another migrator holds it, says so once
+    /// ([`Event::WaitingForLock`], naming the holder where the backend can tell) and waits.
+    /// The first try does not wait (on MySQL/MariaDB `GET_LOCK` waits at least 1 s).
+    fn lock_or_wait<H: Hooks + ?Sized>(&mut self, hooks: &mut H) -> Result<LockGuard> {
+        match self.conn.lock(&self.table, Duration::ZERO) {
+            Err(Error::LockTimeout { .. }) if !self.options.lock_timeout.is_zero() => {
+                let holder = self.conn.lock_holder(&self.table);
+                hooks.on_event(&Event::WaitingForLock { holder });
+                self.conn.lock(&self.table, self.options.lock_timeout)
+            }
+            taken => taken,
+        }
     }
 
     /// The SQL `migrate` would send toward `goal`, in order; changes nothing.

@@ -84,9 +84,9 @@ pub(crate) enum Transactions {
 pub(crate) enum LockGuard {
     /// An in-memory SQLite database is private to its connection: nothing to lock.
     Unneeded,
-    /// An exclusive lock on `<database>.dbmigrate-lock`, released when the file closes.
+    /// An exclusive lock on `<database>.dbmigrate-lock`, removed and released when dropped.
     #[cfg(feature = "sqlite")]
-    File(std::fs::File),
+    File(sqlite::LockFile),
     /// A session advisory lock, released when its connection closes.
     #[cfg(feature = "postgres")]
     Postgres(Box<postgres::PgConn>),
@@ -132,6 +132,13 @@ pub(crate) trait Backend {
     /// Takes the migration lock on a dedicated connection (or lock file), waiting up to
     /// `timeout`, so the connection that migrates stays free to open its own transactions.
     fn lock(&self, table: &Table, timeout: Duration) -> Result<LockGuard>;
+
+    /// Who holds the migration lock (a pid, a connection, a client address), for a waiter's
+    /// message; `None` when the backend cannot tell.
+    fn lock_holder(&mut self, table: &Table) -> Option<String> {
+        let _ = table;
+        None
+    }
 }
 
 /// Opens a migration connection and runs the set-up SQL on it. `lock_timeout` is SQLite's

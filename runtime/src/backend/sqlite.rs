@@ -1,7 +1,10 @@
-//! SQLite through rusqlite. The lock is an exclusive lock on a side file, so
-//! the migration connection itself stays free to open its own transactions.
+//! SQLite through rusqlite. The lock is an exclusive lock on a side file
+//! (`<database>.dbmigrate-lock`, removed when the lock is released), so the migration
+//! connection itself stays free to open its own transactions.
 
 use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use rusqlite::fallible_iterator::FallibleIterator;
@@ -179,6 +182,10 @@ impl Backend for SqliteBackend {
     fn lock(&self, _table: &Table, timeout: Duration) -> Result<LockGuard> {
         lock(&self.url, timeout)
     }
+
+    fn lock_holder(&mut self, _table: &Table) -> Option<String> {
+        lock_holder(&self.url)
+    }
 }
 
 impl SqliteBackend {
@@ -208,26 +215,100 @@ impl SqliteBackend {
     }
 }
 
-/// An exclusive lock on `<database>.dbmigrate-lock`; in-memory databases are
-/// private to their connection and need none.
+/// The lock's side file: `<database>.dbmigrate-lock`, beside the database.
+pub(crate) fn lock_path(db: &Path) -> PathBuf {
+    let mut path = db.as_os_str().to_owned();
+    path.push(".dbmigrate-lock");
+    PathBuf::from(path)
+}
+
+/// The migration lock on SQLite: an exclusive lock on [`lock_path`], which holds the holder's
+/// pid for a waiter's message. The file exists only while the lock is held (or waited for).
+///
+/// Removing it safely: the holder unlinks the file *while still holding the lock* (in `Drop`,
+/// before the descriptor closes). A waiter that had opened the old file then gets the lock on
+/// an inode no path leads to; so every migrator, once it has the lock, checks that the path
+/// still names the inode it locked, and if not, opens the path afresh and tries again. Two
+/// migrators therefore never hold locks on different inodes both believing they hold the
+/// lock. Where inodes cannot be compared (not Unix), the file is left in place.
+pub(crate) struct LockFile {
+    // Held, never read: closing it releases the lock.
+    #[allow(dead_code)]
+    file: File,
+    path: PathBuf,
+}
+
+impl Drop for LockFile {
+    fn drop(&mut self) {
+        // Best effort: a file left behind only costs a stray file, never correctness.
+        #[cfg(unix)]
+        let _ = std::fs::remove_file(&self.path);
+        // `self.file` closes after this body, which releases the lock.
+    }
+}
+
+/// Whether `path` still names the file `file` has open.
+fn same_file(file: &File, path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        match (file.metadata(), std::fs::metadata(path)) {
+            (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+            _ => false,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (file, path);
+        true
+    }
+}
+
+/// Takes the lock; in-memory databases are private to their connection and need none.
 fn lock(url: &DatabaseUrl, timeout: Duration) -> Result<LockGuard> {
-    let Some(SqliteTarget::File(path)) = url.sqlite_target() else {
+    let Some(SqliteTarget::File(db)) = url.sqlite_target() else {
         return Ok(LockGuard::Unneeded);
     };
-    let mut lock_path = path.clone().into_os_string();
-    lock_path.push(".dbmigrate-lock");
-    let io = |e: std::io::Error| Error::Io {
-        path: std::path::Path::new(&lock_path).display().to_string(),
-        message: e.to_string(),
-    };
-    let file: File = OpenOptions::new().create(true).truncate(false).write(true).open(&lock_path).map_err(io)?;
-    poll_lock(url, timeout, || match file.try_lock() {
-        Ok(()) => Ok(true),
-        Err(std::fs::TryLockError::WouldBlock) => Ok(false),
-        Err(std::fs::TryLockError::Error(e)) => Err(io(e)),
+    let path = lock_path(db);
+    let io = |e: std::io::Error| Error::Io { path: path.display().to_string(), message: e.to_string() };
+    let open = || OpenOptions::new().create(true).truncate(false).read(true).write(true).open(&path).map_err(io);
+    let mut held: Option<File> = None;
+    poll_lock(url, timeout, || {
+        loop {
+            let file = match held.take() {
+                Some(file) => file,
+                None => open()?,
+            };
+            match file.try_lock() {
+                Ok(()) if same_file(&file, &path) => {
+                    held = Some(file);
+                    return Ok(true);
+                }
+                // The previous holder removed the file as it let go: lock the one at the path now.
+                Ok(()) => continue,
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    held = Some(file);
+                    return Ok(false);
+                }
+                Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
+            }
+        }
     })?;
-    // Dropping the file closes it, which releases the lock.
-    Ok(LockGuard::File(file))
+    let Some(mut file) = held else { return Err(io(std::io::Error::other("the lock file was not kept open"))) };
+    // Who holds it, for a waiter's message; the lock does not depend on it.
+    let _ = file.set_len(0).and_then(|()| write!(file, "{}", std::process::id()));
+    Ok(LockGuard::File(LockFile { file, path }))
+}
+
+/// Who holds the lock on `url`'s file, as well as the side file tells.
+fn lock_holder(url: &DatabaseUrl) -> Option<String> {
+    let Some(SqliteTarget::File(db)) = url.sqlite_target() else { return None };
+    let path = lock_path(db);
+    let pid = std::fs::read_to_string(&path).ok().and_then(|t| t.trim().parse::<u32>().ok());
+    Some(match pid {
+        Some(pid) => format!("process {pid} (lock file {})", path.display()),
+        None => format!("another process (lock file {})", path.display()),
+    })
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ mod down_refusals;
 mod failure;
 mod faults;
 mod kill;
+mod lock_wait;
 mod redaction;
 mod sqlite_modes;
 mod transcript;
