@@ -73,6 +73,11 @@ impl From<dbmigrate_runtime::Error> for CliError {
         let hint = match &e {
             Error::Dirty { version, .. } => Some(repair_hint(&version.to_string())),
             Error::Migration { dirty: true, file, .. } => Some(repair_hint(version_of(file).unwrap_or("<V>"))),
+            // PostgreSQL's active_sql_transaction: "… cannot run inside a transaction block".
+            Error::Migration { code: Some(code), file, .. } if code == "25001" => Some(format!(
+                "put `{}` on the first line of {file}, on its own, to run it outside a transaction",
+                dbmigrate_core::sql::NO_TRANSACTION_MARKER
+            )),
             Error::LockTimeout { .. } => Some("wait for the other migrator, or raise --lock-timeout".into()),
             Error::LockWait { .. } => Some(
                 "another session (often an open application transaction) holds the table: retry with --retry N, \

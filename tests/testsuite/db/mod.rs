@@ -16,6 +16,7 @@ mod failure;
 mod faults;
 mod kill;
 mod lock_wait;
+mod no_transaction_hint;
 mod redaction;
 mod sqlite_modes;
 mod transcript;
