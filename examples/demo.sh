@@ -11,6 +11,7 @@ cargo build -q -p cargo-dbmigrate -p todo-example
 export PATH="$target/debug:$PATH"   # makes `cargo dbmigrate` find the freshly built subcommand
 cd "$root/examples/todo"
 rm -f todo.db                       # start from an empty database each time
+: > todo.db                         # (an empty file: status, a read-only command, never creates one)
 
 step cargo dbmigrate check;    cargo dbmigrate check
 step cargo dbmigrate status;   cargo dbmigrate status

@@ -73,6 +73,11 @@ impl From<dbmigrate_runtime::Error> for CliError {
         let hint = match &e {
             Error::Dirty { version, .. } => Some(repair_hint(&version.to_string())),
             Error::Migration { dirty: true, file, .. } => Some(repair_hint(version_of(file).unwrap_or("<V>"))),
+            // PostgreSQL's active_sql_transaction: "… cannot run inside a transaction block".
+            Error::Migration { code: Some(code), file, .. } if code == "25001" => Some(format!(
+                "put `{}` on the first line of {file}, on its own, to run it outside a transaction",
+                dbmigrate_core::sql::NO_TRANSACTION_MARKER
+            )),
             Error::LockTimeout { .. } => Some("wait for the other migrator, or raise --lock-timeout".into()),
             Error::LockWait { .. } => Some(
                 "another session (often an open application transaction) holds the table: retry with --retry N, \
@@ -106,6 +111,13 @@ impl From<dbmigrate_runtime::Error> for CliError {
             Error::Missing(_) => {
                 Some("restore the deleted migration file, or mark it pending with `cargo dbmigrate repair`".into())
             }
+            Error::NoSqliteFile { mode: None, .. } => Some(
+                "`cargo dbmigrate run` creates it; or check the URL (a relative path is relative to the crate)".into(),
+            ),
+            Error::NoSqliteFile { mode: Some(m), .. } => Some(format!(
+                "check the path, or drop `?mode={m}` from the URL so that `cargo dbmigrate run` creates it"
+            )),
+            Error::ReadOnlyUrl { .. } => Some("drop `?mode=ro` from the URL to migrate".into()),
             Error::Connect { .. } => Some("check the URL, that the server is up, and the credentials".into()),
             Error::Timeout { .. } => Some(
                 "check that the URL points at that kind of server and that it is not overloaded, or raise \

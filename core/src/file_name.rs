@@ -244,3 +244,41 @@ mod tests {
         }
     }
 }
+
+/// The grammar over arbitrary names: it never panics, and what it accepts round-trips.
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1000))]
+
+        #[test]
+        fn any_text_never_panics(file in "\\PC*(\\.sql|\\.SQL|\\.down\\.sql|\\.DOWN\\.SQL)?") {
+            if let Err(e) = MigrationFileName::parse(&file) {
+                // A suggestion is itself a valid name.
+                if let Some(s) = e.suggestion {
+                    prop_assert!(matches!(MigrationFileName::parse(&s), Ok(Some(_))), "{file:?} → {s:?}");
+                }
+            }
+        }
+
+        #[test]
+        fn near_misses_never_panic(file in "[vVU|]?[0-9]{0,25}[_.\\- ]{0,3}[a-zA-Zé0-9_\\- ]{0,12}(\\.down)?\\.(sql|SQL|Sql)") {
+            if let Err(NameError { suggestion: Some(s), .. }) = MigrationFileName::parse(&file) {
+                prop_assert!(matches!(MigrationFileName::parse(&s), Ok(Some(_))), "{file:?} → {s:?}");
+            }
+        }
+
+        #[test]
+        fn written_names_parse_back(version in 0..=i64::MAX, name in "[a-z0-9_]{1,40}", down in any::<bool>()) {
+            let kind = if down { FileKind::Down } else { FileKind::Up };
+            let file = file_name(version, &name, kind);
+            let parsed = MigrationFileName::parse(&file).expect("valid").expect("sql");
+            prop_assert_eq!((parsed.version, parsed.name.as_str(), parsed.kind), (version, name.as_str(), kind));
+            prop_assert_eq!(parsed.refinery_stem(), label(version, &name));
+            prop_assert!(validate(version, &name).is_ok());
+        }
+    }
+}

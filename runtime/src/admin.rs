@@ -116,10 +116,11 @@ pub fn drop_database(url: &DatabaseUrl, connect_timeout: Duration, force: bool) 
 /// A connection to PostgreSQL's maintenance database `postgres`, else `template1` (a server
 /// where `postgres` was dropped), with the URL's credentials and TLS settings.
 fn maintenance(url: &DatabaseUrl, connect_timeout: Duration) -> Result<Box<dyn Backend>> {
-    match backend::connect(&url.with_database("postgres"), None, connect_timeout, connect_timeout) {
+    match backend::connect(&url.with_database("postgres"), None, connect_timeout, connect_timeout, false) {
         Ok(conn) => Ok(conn),
         Err(first) if !first.is_transient() => {
-            backend::connect(&url.with_database("template1"), None, connect_timeout, connect_timeout).map_err(|_| first)
+            backend::connect(&url.with_database("template1"), None, connect_timeout, connect_timeout, false)
+                .map_err(|_| first)
         }
         Err(e) => Err(e),
     }
@@ -127,7 +128,7 @@ fn maintenance(url: &DatabaseUrl, connect_timeout: Duration) -> Result<Box<dyn B
 
 /// A connection to a MySQL/MariaDB server without a database.
 fn server(url: &DatabaseUrl, connect_timeout: Duration) -> Result<Box<dyn Backend>> {
-    backend::connect(&url.with_database(""), None, connect_timeout, connect_timeout)
+    backend::connect(&url.with_database(""), None, connect_timeout, connect_timeout, false)
 }
 
 /// Whether PostgreSQL has database `name`: `1 / count` divides by zero (SQLSTATE 22012) exactly

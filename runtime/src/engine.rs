@@ -20,7 +20,7 @@ use crate::history::{AppliedRow, Audit, HistoryState, Table};
 use crate::hooks::{Cause, Event, Hooks, MigrateError, Planned};
 use crate::plan::{self, Checks, Fix, Goal, Scripts};
 use crate::script::{MigrationScript, Reversibility};
-use crate::url::{DatabaseUrl, Dialect};
+use crate::url::{DatabaseUrl, Dialect, SqliteMode};
 use dbmigrate_core::sql::{is_blank, line_of, wants_no_transaction};
 
 /// How the engine behaves; `Options::default()` matches refinery.
@@ -48,6 +48,9 @@ pub struct Options {
     pub abort_divergent: bool,
     /// Refuse to run when an applied migration has no script.
     pub abort_missing: bool,
+    /// The caller only reads (status, history): a missing SQLite file is an error
+    /// ([`Error::NoSqliteFile`]) instead of a new empty database. Servers ignore it.
+    pub read_only: bool,
 }
 
 impl Default for Options {
@@ -62,6 +65,7 @@ impl Default for Options {
             allow_out_of_order: false,
             abort_divergent: true,
             abort_missing: true,
+            read_only: false,
         }
     }
 }
@@ -230,7 +234,8 @@ impl Engine {
     /// Connects and runs the set-up SQL.
     pub fn connect(url: &DatabaseUrl, options: Options) -> Result<Self> {
         let table = Table::new(&options.table)?;
-        let conn = backend::connect(url, options.setup_sql.as_deref(), options.lock_timeout, options.connect_timeout)?;
+        let (setup, read_only) = (options.setup_sql.as_deref(), options.read_only);
+        let conn = backend::connect(url, setup, options.lock_timeout, options.connect_timeout, read_only)?;
         // Where DDL commits implicitly, one transaction cannot make a run all-or-nothing: say
         // so rather than silently run without one.
         if options.single_transaction && conn.transactions() == Transactions::Tracked {
@@ -258,7 +263,7 @@ impl Engine {
         hooks: &mut H,
     ) -> Result<Report, MigrateError<H::Error>> {
         let scripts = plan::index(scripts)?;
-        let _lock = self.conn.lock(&self.table, self.options.lock_timeout)?;
+        let _lock = self.lock_or_wait(hooks)?;
         let found = self.load(false)?.unwrap_or_default();
         refuse_dirty(&found, &scripts)?;
         // Rows recorded before a rehash or a renumber are the files' migrations: the plan is
@@ -267,6 +272,10 @@ impl Engine {
         let state = plan::fixed(&found, &fixes);
         let jobs = self.jobs(&scripts, &state, goal)?;
         if !jobs.is_empty() {
+            // Refused before the hook, so no backup is taken for a run that cannot write.
+            if self.url.sqlite_mode() == Some(SqliteMode::ReadOnly) {
+                return Err(Error::ReadOnlyUrl { changes: jobs.len() }.into());
+            }
             let planned = Planned {
                 direction: goal.direction(),
                 current: plan::newest(&state.rows),
@@ -330,6 +339,20 @@ impl Engine {
                 }
             })
             .collect()
+    }
+
+    /// Takes the migration lock; when another migrator holds it, says so once
+    /// ([`Event::WaitingForLock`], naming the holder where the backend can tell) and waits.
+    /// The first try does not wait (on MySQL/MariaDB `GET_LOCK` waits at least 1 s).
+    fn lock_or_wait<H: Hooks + ?Sized>(&mut self, hooks: &mut H) -> Result<LockGuard> {
+        match self.conn.lock(&self.table, Duration::ZERO) {
+            Err(Error::LockTimeout { .. }) if !self.options.lock_timeout.is_zero() => {
+                let holder = self.conn.lock_holder(&self.table);
+                hooks.on_event(&Event::WaitingForLock { holder });
+                self.conn.lock(&self.table, self.options.lock_timeout)
+            }
+            taken => taken,
+        }
     }
 
     /// The SQL `migrate` would send toward `goal`, in order; changes nothing.

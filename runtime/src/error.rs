@@ -113,6 +113,14 @@ pub enum Error {
     /// cancelled task with it).
     #[error("aborted before changing anything: {0}")]
     Aborted(String),
+    /// A SQLite file that is not there, opened by a caller that only reads or by a url whose
+    /// `mode` (`ro`, `rw`) does not create it.
+    #[error("the sqlite database {path} does not exist{}", .mode.map(|m| format!(" (the url says mode={m}, which does not create it)")).unwrap_or_default())]
+    NoSqliteFile { path: String, mode: Option<&'static str> },
+    #[error(
+        "the url opens the database read-only (mode=ro) and {changes} migration(s) would change it; nothing was changed"
+    )]
+    ReadOnlyUrl { changes: usize },
     #[error("i/o error on {path}: {message}")]
     Io { path: String, message: String },
 }

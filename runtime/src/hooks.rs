@@ -22,6 +22,13 @@ pub struct Planned {
 /// Progress reported while migrating; the engine itself prints nothing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
+    /// Another migrator holds the migration lock: the call waits for it (up to
+    /// [`Options::lock_timeout`](crate::Options)). Sent at most once per call, before the wait.
+    WaitingForLock {
+        /// Who holds it, when the backend can tell: `process 1234 (lock file …)` on SQLite,
+        /// `pid 1234 (application) from 10.0.0.5` on PostgreSQL.
+        holder: Option<String>,
+    },
     Started {
         version: i64,
         name: String,
@@ -75,7 +82,7 @@ pub trait Hooks {
         Ok(())
     }
 
-    /// Called as each migration starts and finishes.
+    /// Called as each migration starts and finishes, and before waiting for another migrator.
     fn on_event(&mut self, event: &Event) {
         let _ = event;
     }

@@ -79,4 +79,4 @@ pub use history::AppliedRow;
 pub use hooks::{Cause, Event, Hooks, MigrateError, Planned};
 pub use plan::Goal;
 pub use script::{MigrationScript, Reversibility};
-pub use url::{DatabaseUrl, Dialect, SqliteTarget, TlsConfig, TlsMode};
+pub use url::{DatabaseUrl, Dialect, SqliteMode, SqliteTarget, TlsConfig, TlsMode};

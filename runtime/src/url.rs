@@ -75,8 +75,31 @@ pub struct DatabaseUrl {
 
 #[derive(Clone)]
 enum Inner {
-    Sqlite(SqliteTarget),
+    Sqlite(SqliteTarget, SqliteMode),
     Server { dialect: Dialect, url: url::Url, tls: TlsConfig },
+}
+
+/// How a SQLite URL opens its file: SQLite's own URI parameter `mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SqliteMode {
+    /// `mode=ro`: read only; the file must exist and any write fails.
+    ReadOnly,
+    /// `mode=rw`: read and write; the file must exist.
+    ReadWrite,
+    /// `mode=rwc`, the default: read and write, creating the file when it is missing.
+    #[default]
+    ReadWriteCreate,
+}
+
+impl SqliteMode {
+    /// The parameter's value, as written in a url.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SqliteMode::ReadOnly => "ro",
+            SqliteMode::ReadWrite => "rw",
+            SqliteMode::ReadWriteCreate => "rwc",
+        }
+    }
 }
 
 /// Where a SQLite database lives.
@@ -87,28 +110,34 @@ pub enum SqliteTarget {
 }
 
 impl DatabaseUrl {
-    /// Parses `sqlite:path`, `sqlite://path`, `sqlite::memory:`,
+    /// Parses `sqlite:path`, `sqlite://path`, `sqlite::memory:` (with `?mode=ro|rw|rwc`),
     /// `postgres://`, `postgresql://`, `mysql://` and `mariadb://` URLs.
-    /// A relative SQLite path is resolved against `base_dir`.
+    /// A relative SQLite path is resolved against `base_dir`. Any text gets either a url or an
+    /// [`Error::Url`] that says what is wrong with an example of the right form, and never
+    /// holds the password.
     pub fn parse(text: &str, base_dir: &Path) -> Result<Self> {
         let text = text.trim();
-        let scheme = text.split(':').next().unwrap_or_default();
+        let Some((scheme, rest)) = split_scheme(text) else { return Err(not_a_url(text)) };
         let inner = match scheme.to_ascii_lowercase().as_str() {
-            "sqlite" => Inner::Sqlite(parse_sqlite(&text[scheme.len() + 1..], base_dir)),
+            "sqlite" => parse_sqlite(rest, base_dir)?,
             "postgres" | "postgresql" => server(Dialect::Postgres, text)?,
             "mysql" | "mariadb" => server(Dialect::Mysql, text)?,
-            _ => {
-                return Err(Error::Url(
-                    "expected a url starting with sqlite:, postgres://, postgresql://, mysql:// or mariadb://".into(),
-                ));
-            }
+            _ => return Err(Error::Url(format!("unknown scheme `{scheme}:`: {KNOWN_SCHEMES}"))),
         };
         Ok(DatabaseUrl { inner, fallback_timeout: None })
     }
 
+    /// How a SQLite URL opens its file (`?mode=`); `None` for a server URL.
+    pub fn sqlite_mode(&self) -> Option<SqliteMode> {
+        match &self.inner {
+            Inner::Sqlite(_, mode) => Some(*mode),
+            Inner::Server { .. } => None,
+        }
+    }
+
     pub fn dialect(&self) -> Dialect {
         match &self.inner {
-            Inner::Sqlite(_) => Dialect::Sqlite,
+            Inner::Sqlite(..) => Dialect::Sqlite,
             Inner::Server { dialect, .. } => *dialect,
         }
     }
@@ -116,7 +145,7 @@ impl DatabaseUrl {
     /// The SQLite target, for SQLite URLs.
     pub fn sqlite_target(&self) -> Option<&SqliteTarget> {
         match &self.inner {
-            Inner::Sqlite(t) => Some(t),
+            Inner::Sqlite(t, _) => Some(t),
             Inner::Server { .. } => None,
         }
     }
@@ -141,7 +170,7 @@ impl DatabaseUrl {
     pub(crate) fn server_url(&self) -> Option<&url::Url> {
         match &self.inner {
             Inner::Server { url, .. } => Some(url),
-            Inner::Sqlite(_) => None,
+            Inner::Sqlite(..) => None,
         }
     }
 
@@ -151,7 +180,7 @@ impl DatabaseUrl {
     pub fn tls(&self) -> Option<&TlsConfig> {
         match &self.inner {
             Inner::Server { tls, .. } => Some(tls),
-            Inner::Sqlite(_) => None,
+            Inner::Sqlite(..) => None,
         }
     }
 
@@ -262,25 +291,155 @@ fn decode(s: &str) -> String {
     percent_decode_str(s).decode_utf8_lossy().into_owned()
 }
 
-fn parse_sqlite(rest: &str, base_dir: &Path) -> SqliteTarget {
+const KNOWN_SCHEMES: &str = "expected a url starting with sqlite:, postgres://, postgresql://, mysql:// or \
+                             mariadb://, e.g. sqlite:dev.db or postgres://user@localhost:5432/app";
+const PG_EXAMPLE: &str = "postgres://user:password@localhost:5432/app";
+const MY_EXAMPLE: &str = "mysql://user:password@localhost:3306/app";
+
+/// The scheme and what follows its `:`, when `text` starts with one (RFC 3986: a letter, then
+/// letters, digits, `+`, `-`, `.`).
+fn split_scheme(text: &str) -> Option<(&str, &str)> {
+    let (scheme, rest) = text.split_once(':')?;
+    let valid = scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+        && scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c));
+    valid.then_some((scheme, rest))
+}
+
+/// The error for text without a scheme: a bare scheme, a libpq connection string, a file path,
+/// or something else. Only a path is echoed: anything else might be a secret pasted by mistake.
+fn not_a_url(text: &str) -> Error {
+    let message = match text.to_ascii_lowercase().as_str() {
+        "" => format!("the url is empty: {KNOWN_SCHEMES}"),
+        "sqlite" => "`sqlite` names no file: write e.g. sqlite:dev.db, sqlite:///var/lib/app/app.db or sqlite::memory:"
+            .to_owned(),
+        "postgres" | "postgresql" => format!("`{text}` names no server: write e.g. {PG_EXAMPLE}"),
+        "mysql" | "mariadb" => format!("`{text}` names no server: write e.g. {MY_EXAMPLE}"),
+        _ => {
+            if let Some(converted) = libpq_to_url(text) {
+                format!(
+                    "a libpq connection string (key=value) is not accepted: write it as a url, {converted}{}",
+                    if converted.contains(":***@") { " (with the password, percent-encoded, for ***)" } else { "" }
+                )
+            } else if looks_like_path(text) {
+                format!("`{text}` has no scheme: for a SQLite file write sqlite:{text}")
+            } else {
+                format!("the url has no scheme: {KNOWN_SCHEMES}")
+            }
+        }
+    };
+    Error::Url(message)
+}
+
+/// A file path, and nothing that could hold a password (`user:password@…`).
+fn looks_like_path(text: &str) -> bool {
+    !text.contains(|c: char| c.is_whitespace() || "=:@".contains(c))
+        && (text.contains('/') || [".db", ".sqlite", ".sqlite3"].iter().any(|ext| text.ends_with(ext)))
+}
+
+/// `host=h port=5432 dbname=app user=u password=x sslmode=require` as a postgres url, with the
+/// password shown as `***`; `None` when `text` is not a list of `key=value` words.
+fn libpq_to_url(text: &str) -> Option<String> {
+    use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+    const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+    let enc = |v: &str| utf8_percent_encode(v, UNRESERVED).to_string();
+    let pairs: Vec<(&str, &str)> = text.split_whitespace().map(|w| w.split_once('=')).collect::<Option<_>>()?;
+    let valid_key = |k: &str| !k.is_empty() && k.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
+    if !pairs.iter().all(|(k, _)| valid_key(k)) {
+        return None;
+    }
+    let get = |key: &str| pairs.iter().rev().find(|(k, _)| *k == key).map(|(_, v)| *v);
+    let mut url = String::from("postgres://");
+    if let Some(user) = get("user") {
+        url.push_str(&enc(user));
+    }
+    if get("password").is_some() {
+        url.push_str(":***");
+    }
+    if get("user").is_some() || get("password").is_some() {
+        url.push('@');
+    }
+    let host = get("host").unwrap_or("localhost");
+    let socket = host.starts_with('/');
+    url.push_str(if socket { "" } else { host });
+    if let Some(port) = get("port") {
+        url.push_str(&format!(":{}", enc(port)));
+    }
+    url.push_str(&format!("/{}", enc(get("dbname").unwrap_or_default())));
+    let mut query: Vec<String> = socket.then(|| format!("host={}", enc(host))).into_iter().collect();
+    let skip = ["user", "password", "host", "port", "dbname"];
+    query.extend(pairs.iter().filter(|(k, _)| !skip.contains(k)).map(|(k, v)| format!("{k}={}", enc(v))));
+    if !query.is_empty() {
+        url.push_str(&format!("?{}", query.join("&")));
+    }
+    Some(url)
+}
+
+/// What follows `sqlite:`: `//` is optional, `:memory:` is an in-memory database, the query
+/// holds only `mode`. An empty path is an error, not an in-memory database by surprise.
+fn parse_sqlite(rest: &str, base_dir: &Path) -> Result<Inner> {
     let rest = rest.strip_prefix("//").unwrap_or(rest);
-    // Query parameters are not used for SQLite; drop them from the path.
-    let path = rest.split('?').next().unwrap_or_default();
-    if path == ":memory:" || path.is_empty() {
-        return SqliteTarget::Memory;
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let mode = sqlite_mode(query)?;
+    if path == ":memory:" {
+        return Ok(Inner::Sqlite(SqliteTarget::Memory, mode));
+    }
+    if path.is_empty() {
+        return Err(Error::Url(
+            "the sqlite url names no file: write e.g. sqlite:dev.db, sqlite:///var/lib/app/app.db or sqlite::memory:"
+                .into(),
+        ));
     }
     let path = Path::new(path);
-    SqliteTarget::File(if path.is_absolute() { path.to_path_buf() } else { base_dir.join(path) })
+    let path = if path.is_absolute() { path.to_path_buf() } else { base_dir.join(path) };
+    Ok(Inner::Sqlite(SqliteTarget::File(path), mode))
+}
+
+/// The query of a SQLite url: `mode` is honoured, anything else refused by name (silently
+/// dropping `mode=ro` once let a "read-only" url write).
+fn sqlite_mode(query: &str) -> Result<SqliteMode> {
+    let mut mode = SqliteMode::default();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        if key != "mode" {
+            return Err(Error::Url(format!(
+                "unknown sqlite url parameter `{key}`: the only one known is mode (ro, rw or rwc), e.g. sqlite:app.db?mode=ro"
+            )));
+        }
+        mode = match value {
+            "ro" => SqliteMode::ReadOnly,
+            "rw" => SqliteMode::ReadWrite,
+            "rwc" => SqliteMode::ReadWriteCreate,
+            _ => {
+                return Err(Error::Url(format!(
+                    "unknown sqlite mode `{value}`: expected ro (read only), rw (read and write, the file must \
+                     exist) or rwc (create it too, the default)"
+                )));
+            }
+        };
+    }
+    Ok(mode)
 }
 
 fn server(dialect: Dialect, text: &str) -> Result<Inner> {
+    let example = if dialect == Dialect::Postgres { PG_EXAMPLE } else { MY_EXAMPLE };
     // url's parse errors never echo the input, so they are safe to show.
-    let url = url::Url::parse(text).map_err(|e| Error::Url(e.to_string()))?;
+    let url = url::Url::parse(text).map_err(|e| {
+        Error::Url(match e {
+            url::ParseError::EmptyHost => format!("the url names no host: write e.g. {example}"),
+            url::ParseError::InvalidPort => format!(
+                "the port is not a number from 0 to 65535 (in a password, write `/` as %2F, `?` as %3F \
+                 and `#` as %23): write e.g. {example}"
+            ),
+            other => format!("{other}: write e.g. {example}"),
+        })
+    })?;
     // PostgreSQL may name its host (or socket directory) in `?host=`.
     let has_host = url.host_str().is_some_and(|h| !h.is_empty())
         || (dialect == Dialect::Postgres && url.query_pairs().any(|(k, _)| k == "host"));
     if !has_host {
-        return Err(Error::Url("the url has no host".into()));
+        let socket =
+            if dialect == Dialect::Postgres { " (or a socket: postgres:///app?host=/var/run/postgresql)" } else { "" };
+        return Err(Error::Url(format!("the url names no host: write e.g. {example}{socket}")));
     }
     let tls = match dialect {
         Dialect::Postgres => pg_tls(&url)?,
@@ -376,8 +535,16 @@ fn bad_mode(key: &str, value: &str, allowed: &str) -> Error {
 impl fmt::Display for DatabaseUrl {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.inner {
-            Inner::Sqlite(SqliteTarget::Memory) => f.write_str("sqlite::memory:"),
-            Inner::Sqlite(SqliteTarget::File(p)) => write!(f, "sqlite:{}", p.display()),
+            Inner::Sqlite(target, mode) => {
+                match target {
+                    SqliteTarget::Memory => f.write_str("sqlite::memory:")?,
+                    SqliteTarget::File(p) => write!(f, "sqlite:{}", p.display())?,
+                }
+                match mode {
+                    SqliteMode::ReadWriteCreate => Ok(()),
+                    other => write!(f, "?mode={}", other.as_str()),
+                }
+            }
             Inner::Server { url, .. } => f.write_str(&redacted(url)),
         }
     }
@@ -447,6 +614,86 @@ mod tests {
         assert_eq!(p("sqlite:db/a.db").sqlite_target(), Some(&SqliteTarget::File("/base/db/a.db".into())));
         assert_eq!(p("sqlite://a.db").sqlite_target(), Some(&SqliteTarget::File("/base/a.db".into())));
         assert_eq!(p("sqlite:///abs/a.db").sqlite_target(), Some(&SqliteTarget::File("/abs/a.db".into())));
+    }
+
+    /// The message `text` is refused with; it must hold every one of `wanted`.
+    fn refused(text: &str, wanted: &[&str]) {
+        let message = match DatabaseUrl::parse(text, Path::new("/base")) {
+            Ok(url) => panic!("`{text}` was accepted as {url}"),
+            Err(e) => e.to_string(),
+        };
+        for w in wanted {
+            assert!(message.contains(w), "`{text}`: {message} lacks {w}");
+        }
+        assert!(!message.contains("s3cr"), "`{text}`: the password is shown in {message}");
+    }
+
+    #[test]
+    fn every_malformed_form_says_what_is_wrong_and_shows_the_right_form() {
+        refused("sqlite", &["`sqlite` names no file", "e.g. sqlite:dev.db"]);
+        refused("SQLite", &["names no file", "sqlite::memory:"]);
+        refused("sqlite:", &["the sqlite url names no file", "e.g. sqlite:dev.db"]);
+        refused("sqlite://", &["the sqlite url names no file"]);
+        refused("sqlite:?mode=ro", &["names no file"]);
+        refused("postgres", &["`postgres` names no server", "e.g. postgres://user:password@localhost:5432/app"]);
+        refused("postgresql", &["names no server"]);
+        refused("postgres://", &["names no host", "e.g. postgres://"]);
+        refused("postgresql://@", &["names no host"]);
+        refused("postgres://:5432/db", &["names no host"]);
+        refused("postgres://u:s3cret@:5432/db", &["names no host"]);
+        refused("mysql://@", &["names no host", "e.g. mysql://user:password@localhost:3306/app"]);
+        refused("mysql://", &["names no host"]);
+        refused("mysql", &["`mysql` names no server"]);
+        refused("file.db", &["`file.db` has no scheme", "sqlite:file.db"]);
+        refused("./file.db", &["sqlite:./file.db"]);
+        refused("/var/lib/app.sqlite3", &["sqlite:/var/lib/app.sqlite3"]);
+        refused("", &["the url is empty", "sqlite:"]);
+        refused("   ", &["the url is empty"]);
+        refused("s3cret", &["the url has no scheme", "e.g. sqlite:dev.db"]);
+        refused("oracle://h/db", &["unknown scheme `oracle:`", "postgres://"]);
+        refused("http://s3cret@h", &["unknown scheme `http:`"]);
+        refused("postgres://u:s3cret@h:70000/db", &["the port is not a number", "%2F"]);
+        refused("postgres://u:s3cr/t@h/db", &["the port is not a number", "%2F"]);
+        refused("mysql://u:s3cret@h:-1/db", &["the port is not a number"]);
+        refused("sqlite:a.db?mode=rwx", &["unknown sqlite mode `rwx`", "ro", "rwc"]);
+        refused("sqlite:a.db?cache=shared", &["unknown sqlite url parameter `cache`", "mode"]);
+    }
+
+    #[test]
+    fn a_libpq_string_is_refused_with_the_url_it_means() {
+        refused(
+            "host=localhost dbname=x user=postgres",
+            &["libpq connection string", "write it as a url, postgres://postgres@localhost/x"],
+        );
+        refused(
+            "host=db.example port=6432 dbname=app user=bob password=s3cret:x@y sslmode=require",
+            &["postgres://bob:***@db.example:6432/app?sslmode=require", "for ***"],
+        );
+        refused("host=/var/run/postgresql dbname=app", &["postgres:///app?host=%2Fvar%2Frun%2Fpostgresql"]);
+    }
+
+    #[test]
+    fn passwords_with_reserved_characters() {
+        assert_eq!(p("postgres://u:p@ss@h/db").password().as_deref(), Some("p@ss"));
+        assert_eq!(p("postgres://u:a:b@h/db").password().as_deref(), Some("a:b"));
+        assert_eq!(p("mysql://u:100%@h/db").password().as_deref(), Some("100%"));
+        assert_eq!(p("mysql://u:%ff%fe@h/db").password().as_deref(), Some("\u{fffd}\u{fffd}"));
+        assert_eq!(p("postgres://u:p%40ss@h/db").password().as_deref(), Some("p@ss"));
+        let shown = p("postgres://u:p@ss@h/db").to_string();
+        assert!(!shown.contains("p@ss") && !shown.contains("p%40ss"), "{shown}");
+        assert_eq!(p("mysql://%ff@h/%c3%28").database().as_deref(), Some("\u{fffd}("));
+    }
+
+    #[test]
+    fn sqlite_modes() {
+        assert_eq!(p("sqlite:a.db").sqlite_mode(), Some(SqliteMode::ReadWriteCreate));
+        assert_eq!(p("sqlite:a.db?mode=ro").sqlite_mode(), Some(SqliteMode::ReadOnly));
+        assert_eq!(p("sqlite:///abs/a.db?mode=rw").sqlite_mode(), Some(SqliteMode::ReadWrite));
+        assert_eq!(p("sqlite://a.db?mode=rwc").sqlite_mode(), Some(SqliteMode::ReadWriteCreate));
+        assert_eq!(p("sqlite:a.db?mode=ro").sqlite_target(), Some(&SqliteTarget::File("/base/a.db".into())));
+        assert_eq!(p("sqlite:a.db?mode=ro").to_string(), "sqlite:/base/a.db?mode=ro");
+        assert_eq!(p("sqlite:a.db").to_string(), "sqlite:/base/a.db");
+        assert_eq!(p("postgres://h/db").sqlite_mode(), None);
     }
 
     #[test]
@@ -520,5 +767,61 @@ mod tests {
         assert!(text.contains("ssl-mode `on`"), "{text}");
         assert!(text.contains("DISABLED, PREFERRED, REQUIRED, VERIFY_CA, VERIFY_IDENTITY"), "{text}");
         assert!(DatabaseUrl::parse("postgres://h/db?sslcert=/c.pem", Path::new("/")).is_err());
+    }
+}
+
+/// The parser over arbitrary text and URL-shaped text: it never panics, never shows the
+/// password, and what it accepts it shows in a form it accepts again.
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn check(text: &str) -> std::result::Result<(), TestCaseError> {
+        match DatabaseUrl::parse(text, Path::new("/base")) {
+            Ok(url) => {
+                let shown = url.to_string();
+                let again = DatabaseUrl::parse(&shown, Path::new("/base"));
+                prop_assert!(again.is_ok(), "{text:?} is shown as {shown:?}, which is refused");
+                if let Some(password) = url.password().filter(|p| p.len() >= 4) {
+                    prop_assert!(!shown.contains(&password), "{text:?} is shown with its password: {shown}");
+                }
+            }
+            Err(e) => {
+                let message = e.to_string();
+                prop_assert!(!message.contains("S3cretPw"), "{text:?}: {message}");
+            }
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1000))]
+
+        #[test]
+        fn any_text(text in "\\PC*") {
+            check(&text)?;
+        }
+
+        #[test]
+        fn url_shaped_text(
+            scheme in "(sqlite|SQLite|postgres|postgresql|mysql|mariadb|oracle|)",
+            colon in "(:|://|:///|)",
+            user in "[a-z@%:]{0,4}",
+            password in "(S3cretPw[@:%/?#a-f0-9]{0,4})?",
+            at in "@?",
+            host in "(localhost|127\\.0\\.0\\.1|\\[::1\\]|\\[::1|h|)",
+            port in "(:[0-9]{0,6}|:-1|:x|)",
+            path in "(/[a-z%0-9.:]{0,6}|)",
+            query in "(\\?[a-z_=%&-]{0,12}|\\?mode=(ro|rw|rwc|x)|\\?sslmode=[a-z-]{0,11}|\\?connect_timeout=[0-9x]{0,3}|)",
+        ) {
+            let password = if password.is_empty() { String::new() } else { format!(":{password}") };
+            check(&format!("{scheme}{colon}{user}{password}{at}{host}{port}{path}{query}"))?;
+        }
+
+        #[test]
+        fn libpq_shaped_text(pairs in proptest::collection::vec("(host|port|dbname|user|password|sslmode|x)=[a-z0-9/:@%=]{0,6}", 0..6)) {
+            check(&pairs.join(" "))?;
+        }
     }
 }

@@ -268,7 +268,13 @@ impl TestDb {
 
     fn admin(&self, sql: &str) {
         let out = match self.backend {
-            Backend::Sqlite => return,
+            // An empty file is an empty SQLite database: it exists, as a server's new database
+            // does, so the commands that only read (and never create a file) can open it.
+            Backend::Sqlite => {
+                let path = self.sqlite_path.as_ref().expect("sqlite path");
+                std::fs::write(path, b"").expect("create the sqlite file");
+                return;
+            }
             Backend::Postgres => {
                 let mut cmd = Command::new("psql");
                 cmd.args(["-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-qAtX", "-v", "ON_ERROR_STOP=1"]);

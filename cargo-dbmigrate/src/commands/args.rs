@@ -55,6 +55,15 @@ impl DbArgs {
         let mut notes = Notes::new(shell);
         session::open(&target, &self.choice(), false, &mut |note| notes.show(note))
     }
+
+    /// [`DbArgs::open`] for a command that only reads: a missing SQLite file is an error
+    /// naming it, instead of a new empty database.
+    pub fn open_read_only(&self, global: &GlobalArgs, shell: &Shell) -> Result<Session, CliError> {
+        let target = workspace::locate(global.selector())?;
+        let mut notes = Notes::new(shell);
+        let choice = DbChoice { read_only: true, ..self.choice() };
+        session::open(&target, &choice, false, &mut |note| notes.show(note))
+    }
 }
 
 /// The deploy-safety options of `run` and `down`.

@@ -34,7 +34,7 @@ impl ShowArgs {
 
 /// Runs `show`.
 pub fn run(args: &ShowArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
-    let mut session = args.db.open(global, shell)?;
+    let mut session = args.db.open_read_only(global, shell)?;
     let scripts = session::scripts(&session.set);
     let statuses = session.engine.status(&scripts)?;
     let status = statuses.iter().find(|s| s.version == args.version);

@@ -55,7 +55,7 @@ fn status_json(s: &MigrationStatus) -> serde_json::Value {
 
 /// Runs `status`.
 pub fn run(args: &StatusArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
-    let mut session = args.db.open(global, shell)?;
+    let mut session = args.db.open_read_only(global, shell)?;
     let scripts = session::scripts(&session.set);
     let rows = session.engine.status(&scripts)?;
     let problems = rows.iter().filter(|r| r.state != MigrationState::Applied).count();

@@ -27,6 +27,9 @@ pub struct DbChoice {
     pub require_url: bool,
     /// `run --allow-out-of-order` (or the crate's `allow-out-of-order`).
     pub allow_out_of_order: bool,
+    /// The command only reads (`status`, `history`…): a missing SQLite file is an error, never
+    /// created.
+    pub read_only: bool,
 }
 
 impl Default for DbChoice {
@@ -39,6 +42,7 @@ impl Default for DbChoice {
             no_dotenv: false,
             require_url: false,
             allow_out_of_order: false,
+            read_only: false,
         }
     }
 }
@@ -109,6 +113,7 @@ pub fn engine_options(target: &Target, db: &DbChoice, single_transaction: bool) 
         ddl_lock_timeout: db.ddl_lock_timeout.or(configured).unwrap_or(defaults.ddl_lock_timeout),
         single_transaction,
         allow_out_of_order: db.allow_out_of_order || target.config.allow_out_of_order,
+        read_only: db.read_only,
         ..defaults
     }
 }

@@ -77,6 +77,11 @@ impl<'a> Notes<'a> {
                     None => self.shell.status(verb, dbmigrate_core::label(*version, name)),
                 }
             }
+            // As Cargo's "Blocking waiting for file lock on package cache": once, before the wait.
+            Event::WaitingForLock { holder } => {
+                let by = holder.as_deref().map(|h| format!(" held by {h}")).unwrap_or_default();
+                self.shell.status("Blocking", format!("waiting for the migration lock{by}"));
+            }
             Event::Finished { version, name, duration, .. } => {
                 if let Some(bar) = &self.bar {
                     bar.inc(1);

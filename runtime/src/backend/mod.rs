@@ -84,9 +84,9 @@ pub(crate) enum Transactions {
 pub(crate) enum LockGuard {
     /// An in-memory SQLite database is private to its connection: nothing to lock.
     Unneeded,
-    /// An exclusive lock on `<database>.dbmigrate-lock`, released when the file closes.
+    /// An exclusive lock on `<database>.dbmigrate-lock`, removed and released when dropped.
     #[cfg(feature = "sqlite")]
-    File(std::fs::File),
+    File(sqlite::LockFile),
     /// A session advisory lock, released when its connection closes.
     #[cfg(feature = "postgres")]
     Postgres(Box<postgres::PgConn>),
@@ -132,17 +132,26 @@ pub(crate) trait Backend {
     /// Takes the migration lock on a dedicated connection (or lock file), waiting up to
     /// `timeout`, so the connection that migrates stays free to open its own transactions.
     fn lock(&self, table: &Table, timeout: Duration) -> Result<LockGuard>;
+
+    /// Who holds the migration lock (a pid, a connection, a client address), for a waiter's
+    /// message; `None` when the backend cannot tell.
+    fn lock_holder(&mut self, table: &Table) -> Option<String> {
+        let _ = table;
+        None
+    }
 }
 
 /// Opens a migration connection and runs the set-up SQL on it. `lock_timeout` is SQLite's
-/// busy timeout; `connect_timeout` bounds a server's handshake unless the url names its own.
+/// busy timeout; `connect_timeout` bounds a server's handshake unless the url names its own;
+/// `read_only` keeps SQLite from creating a missing file.
 pub(crate) fn connect(
     url: &DatabaseUrl,
     setup_sql: Option<&str>,
     lock_timeout: Duration,
     connect_timeout: Duration,
+    read_only: bool,
 ) -> Result<Box<dyn Backend>> {
-    let mut conn = open(url, lock_timeout, bound(url, connect_timeout))?;
+    let mut conn = open(url, lock_timeout, bound(url, connect_timeout), read_only)?;
     if let Some(sql) = setup_sql.filter(|s| !dbmigrate_core::sql::is_blank(s)) {
         run_setup(conn.as_mut(), url.dialect(), sql)?;
     }
@@ -162,10 +171,10 @@ fn run_setup(conn: &mut dyn Backend, dialect: Dialect, sql: &str) -> Result<()> 
 }
 
 #[allow(unused_variables)]
-fn open(url: &DatabaseUrl, lock_timeout: Duration, bound: Duration) -> Result<Box<dyn Backend>> {
+fn open(url: &DatabaseUrl, lock_timeout: Duration, bound: Duration, read_only: bool) -> Result<Box<dyn Backend>> {
     match url.dialect() {
         #[cfg(feature = "sqlite")]
-        Dialect::Sqlite => Ok(Box::new(sqlite::SqliteBackend::connect(url, lock_timeout)?)),
+        Dialect::Sqlite => Ok(Box::new(sqlite::SqliteBackend::connect(url, lock_timeout, read_only)?)),
         #[cfg(feature = "postgres")]
         Dialect::Postgres => Ok(Box::new(postgres::PgBackend::connect(url, bound)?)),
         #[cfg(feature = "mysql")]

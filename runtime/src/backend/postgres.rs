@@ -403,6 +403,27 @@ impl Backend for PgBackend {
     fn lock(&self, table: &Table, timeout: Duration) -> Result<LockGuard> {
         lock(&self.url, table, timeout, self.bound)
     }
+
+    /// The session holding the advisory lock, from `pg_locks` (a bigint key shows as
+    /// `classid` = high 32 bits, `objid` = low 32 bits, `objsubid` = 1).
+    fn lock_holder(&mut self, table: &Table) -> Option<String> {
+        let key = crate::lock::advisory_key(table.name()) as u64;
+        let sql = format!(
+            "SELECT a.pid, coalesce(a.application_name, ''), coalesce(host(a.client_addr), '') \
+             FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
+             WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 \
+             AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
+             AND l.classid = '{}'::oid AND l.objid = '{}'::oid",
+            key >> 32,
+            key & 0xffff_ffff
+        );
+        let rows = self.query_rows(&sql).ok()?;
+        let row = rows.first()?;
+        let (pid, app, addr) = (row.get(0)?, row.get(1).unwrap_or_default(), row.get(2).unwrap_or_default());
+        let app = if app.is_empty() { String::new() } else { format!(" ({app})") };
+        let addr = if addr.is_empty() { String::new() } else { format!(" from {addr}") };
+        Some(format!("pid {pid}{app}{addr}"))
+    }
 }
 
 fn row(r: &tokio_postgres::SimpleQueryRow) -> Result<AppliedRow, DbError> {

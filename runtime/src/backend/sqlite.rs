@@ -1,17 +1,20 @@
-//! SQLite through rusqlite. The lock is an exclusive lock on a side file, so
-//! the migration connection itself stays free to open its own transactions.
+//! SQLite through rusqlite. The lock is an exclusive lock on a side file
+//! (`<database>.dbmigrate-lock`, removed when the lock is released), so the migration
+//! connection itself stays free to open its own transactions.
 
 use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use rusqlite::fallible_iterator::FallibleIterator;
-use rusqlite::{Batch, Connection};
+use rusqlite::{Batch, Connection, OpenFlags};
 
 use super::{Backend, DbError, LockGuard, poll_lock};
 use crate::error::{Error, Result};
 use crate::history::{AppliedRow, DirtyMarker, HistoryState, Table, parse_direction};
 use crate::split::Statement;
-use crate::url::{DatabaseUrl, SqliteTarget};
+use crate::url::{DatabaseUrl, SqliteMode, SqliteTarget};
 
 pub(crate) struct SqliteBackend {
     conn: Connection,
@@ -19,19 +22,46 @@ pub(crate) struct SqliteBackend {
 }
 
 impl SqliteBackend {
-    pub fn connect(url: &DatabaseUrl, timeout: Duration) -> Result<Self> {
+    /// Opens the database as the url's `mode` says; `read_only` (a caller that only reads)
+    /// also refuses to create a missing file, so a mistyped path is an error, not a new
+    /// empty database reported as "nothing applied".
+    pub fn connect(url: &DatabaseUrl, timeout: Duration, read_only: bool) -> Result<Self> {
         let fail = |e: rusqlite::Error| {
             let transient = db_error(&e).transient;
             Error::Connect { url: url.to_string(), message: e.to_string(), transient }
         };
+        let mode = url.sqlite_mode().unwrap_or_default();
         let conn = match url.sqlite_target() {
-            Some(SqliteTarget::File(path)) => Connection::open(path).map_err(fail)?,
+            Some(SqliteTarget::File(path)) => {
+                let create = mode == SqliteMode::ReadWriteCreate && !read_only;
+                if !create && !path.exists() {
+                    return Err(Error::NoSqliteFile { path: path.display().to_string(), mode: url_mode(mode) });
+                }
+                Connection::open_with_flags(path, open_flags(mode, create)).map_err(fail)?
+            }
             _ => Connection::open_in_memory().map_err(fail)?,
         };
         // Other writers (the application) may hold the database briefly.
         conn.busy_timeout(timeout).map_err(fail)?;
         Ok(SqliteBackend { conn, url: url.clone() })
     }
+}
+
+/// `mode=ro` opens read-only, so any write fails in SQLite itself; otherwise read-write,
+/// creating the file only when asked. Not `SQLITE_OPEN_URI`: the path is a path, even one
+/// that starts with `file:`.
+fn open_flags(mode: SqliteMode, create: bool) -> OpenFlags {
+    let access = match mode {
+        SqliteMode::ReadOnly => OpenFlags::SQLITE_OPEN_READ_ONLY,
+        _ if create => OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
+        _ => OpenFlags::SQLITE_OPEN_READ_WRITE,
+    };
+    access | OpenFlags::SQLITE_OPEN_NO_MUTEX
+}
+
+/// The `mode` the url itself asked for, when not the default.
+fn url_mode(mode: SqliteMode) -> Option<&'static str> {
+    (mode != SqliteMode::ReadWriteCreate).then(|| mode.as_str())
 }
 
 fn db_error(e: &rusqlite::Error) -> DbError {
@@ -152,6 +182,10 @@ impl Backend for SqliteBackend {
     fn lock(&self, _table: &Table, timeout: Duration) -> Result<LockGuard> {
         lock(&self.url, timeout)
     }
+
+    fn lock_holder(&mut self, _table: &Table) -> Option<String> {
+        lock_holder(&self.url)
+    }
 }
 
 impl SqliteBackend {
@@ -181,26 +215,100 @@ impl SqliteBackend {
     }
 }
 
-/// An exclusive lock on `<database>.dbmigrate-lock`; in-memory databases are
-/// private to their connection and need none.
+/// The lock's side file: `<database>.dbmigrate-lock`, beside the database.
+pub(crate) fn lock_path(db: &Path) -> PathBuf {
+    let mut path = db.as_os_str().to_owned();
+    path.push(".dbmigrate-lock");
+    PathBuf::from(path)
+}
+
+/// The migration lock on SQLite: an exclusive lock on [`lock_path`], which holds the holder's
+/// pid for a waiter's message. The file exists only while the lock is held (or waited for).
+///
+/// Removing it safely: the holder unlinks the file *while still holding the lock* (in `Drop`,
+/// before the descriptor closes). A waiter that had opened the old file then gets the lock on
+/// an inode no path leads to; so every migrator, once it has the lock, checks that the path
+/// still names the inode it locked, and if not, opens the path afresh and tries again. Two
+/// migrators therefore never hold locks on different inodes both believing they hold the
+/// lock. Where inodes cannot be compared (not Unix), the file is left in place.
+pub(crate) struct LockFile {
+    // Held, never read: closing it releases the lock.
+    #[allow(dead_code)]
+    file: File,
+    path: PathBuf,
+}
+
+impl Drop for LockFile {
+    fn drop(&mut self) {
+        // Best effort: a file left behind only costs a stray file, never correctness.
+        #[cfg(unix)]
+        let _ = std::fs::remove_file(&self.path);
+        // `self.file` closes after this body, which releases the lock.
+    }
+}
+
+/// Whether `path` still names the file `file` has open.
+fn same_file(file: &File, path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        match (file.metadata(), std::fs::metadata(path)) {
+            (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+            _ => false,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (file, path);
+        true
+    }
+}
+
+/// Takes the lock; in-memory databases are private to their connection and need none.
 fn lock(url: &DatabaseUrl, timeout: Duration) -> Result<LockGuard> {
-    let Some(SqliteTarget::File(path)) = url.sqlite_target() else {
+    let Some(SqliteTarget::File(db)) = url.sqlite_target() else {
         return Ok(LockGuard::Unneeded);
     };
-    let mut lock_path = path.clone().into_os_string();
-    lock_path.push(".dbmigrate-lock");
-    let io = |e: std::io::Error| Error::Io {
-        path: std::path::Path::new(&lock_path).display().to_string(),
-        message: e.to_string(),
-    };
-    let file: File = OpenOptions::new().create(true).truncate(false).write(true).open(&lock_path).map_err(io)?;
-    poll_lock(url, timeout, || match file.try_lock() {
-        Ok(()) => Ok(true),
-        Err(std::fs::TryLockError::WouldBlock) => Ok(false),
-        Err(std::fs::TryLockError::Error(e)) => Err(io(e)),
+    let path = lock_path(db);
+    let io = |e: std::io::Error| Error::Io { path: path.display().to_string(), message: e.to_string() };
+    let open = || OpenOptions::new().create(true).truncate(false).read(true).write(true).open(&path).map_err(io);
+    let mut held: Option<File> = None;
+    poll_lock(url, timeout, || {
+        loop {
+            let file = match held.take() {
+                Some(file) => file,
+                None => open()?,
+            };
+            match file.try_lock() {
+                Ok(()) if same_file(&file, &path) => {
+                    held = Some(file);
+                    return Ok(true);
+                }
+                // The previous holder removed the file as it let go: lock the one at the path now.
+                Ok(()) => continue,
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    held = Some(file);
+                    return Ok(false);
+                }
+                Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
+            }
+        }
     })?;
-    // Dropping the file closes it, which releases the lock.
-    Ok(LockGuard::File(file))
+    let Some(mut file) = held else { return Err(io(std::io::Error::other("the lock file was not kept open"))) };
+    // Who holds it, for a waiter's message; the lock does not depend on it.
+    let _ = file.set_len(0).and_then(|()| write!(file, "{}", std::process::id()));
+    Ok(LockGuard::File(LockFile { file, path }))
+}
+
+/// Who holds the lock on `url`'s file, as well as the side file tells.
+fn lock_holder(url: &DatabaseUrl) -> Option<String> {
+    let Some(SqliteTarget::File(db)) = url.sqlite_target() else { return None };
+    let path = lock_path(db);
+    let pid = std::fs::read_to_string(&path).ok().and_then(|t| t.trim().parse::<u32>().ok());
+    Some(match pid {
+        Some(pid) => format!("process {pid} (lock file {})", path.display()),
+        None => format!("another process (lock file {})", path.display()),
+    })
 }
 
 #[cfg(test)]
@@ -210,7 +318,7 @@ mod tests {
     /// The line an error of `sql` is reported on, run against a fresh in-memory database.
     fn error_line(sql: &str) -> usize {
         let url = DatabaseUrl::parse("sqlite::memory:", std::path::Path::new("/")).expect("url");
-        let mut db = SqliteBackend::connect(&url, Duration::from_secs(1)).expect("connect");
+        let mut db = SqliteBackend::connect(&url, Duration::from_secs(1), false).expect("connect");
         let err = db.execute(sql).expect_err("fails");
         dbmigrate_core::sql::line_of(sql, err.offset.expect("an offset"))
     }

@@ -16,10 +16,14 @@ mod down_refusals;
 mod failure;
 mod faults;
 mod kill;
+mod lock_wait;
+mod no_transaction_hint;
 mod redaction;
+mod sqlite_modes;
 mod target;
 mod transcript;
 mod uptodate;
+mod urls;
 mod vaultwarden;
 
 /// One `#[test]` per backend for each function `fn name(backend: Backend)` of the module:
