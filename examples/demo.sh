@@ -11,14 +11,15 @@ cargo build -q -p cargo-dbmigrate -p todo-example
 export PATH="$target/debug:$PATH"   # makes `cargo dbmigrate` find the freshly built subcommand
 cd "$root/examples/todo"
 rm -f todo.db                       # start from an empty database each time
-: > todo.db                         # (an empty file: status, a read-only command, never creates one)
 
 step cargo dbmigrate check;    cargo dbmigrate check
+# status only reads, so it never creates a database: create the (empty) one first
+step cargo dbmigrate database create;  cargo dbmigrate database create
 step cargo dbmigrate status;   cargo dbmigrate status
 step cargo dbmigrate run;      cargo dbmigrate run
 step cargo dbmigrate current;  cargo dbmigrate current
 step cargo dbmigrate history;  cargo dbmigrate history
-step cargo dbmigrate down;     cargo dbmigrate down
+step cargo dbmigrate down --yes; cargo dbmigrate down --yes   # --yes: it would ask on a terminal
 step cargo dbmigrate status;   cargo dbmigrate status
 step cargo dbmigrate run;      cargo dbmigrate run
 step todo-example todo.db;     todo-example todo.db

@@ -63,6 +63,8 @@ fn run_directly_the_binary_takes_the_same_arguments() {
     direct().arg("--help").assert().success().stdout_eq(snapbox::file!["help.txt"]);
     let fixture = dbmigrate_tests::Fixture::new("direct");
     std::fs::create_dir(fixture.path().join("migrations")).expect("mkdir");
+    // `status` only reads: it never creates the database, so give it an empty one.
+    std::fs::write(fixture.path().join("direct.db"), "").expect("empty database");
     direct().args(["status", "--database-url", "sqlite:direct.db"]).current_dir(fixture.path()).assert().success();
     direct()
         .args(["dbmigrate", "status", "--database-url", "sqlite:direct.db"])

@@ -48,6 +48,10 @@ fn workspace() -> Fixture {
     for (file, sql) in FILES {
         fixture.write(&format!("app/migrations/{file}"), sql);
     }
+    // `current` only reads and never creates a database: every one the tests name exists.
+    for db in ["dev", "ws", "crate", "env", "flag"] {
+        fixture.write(&format!("app/{db}.db"), "");
+    }
     fixture
 }
 
@@ -119,7 +123,8 @@ fn ci_refuses_the_default_database_and_the_hint_works() {
     let out =
         cli().current_dir(dir).args(["status", "--exit-code"]).env("CI", "true").env("DATABASE_URL", "sqlite:ci.db");
     assert_code(&out.output().expect("run"), 0);
-    // `CI=false` is not CI.
+    // `CI=false` is not CI (`current` only reads: the default database must exist).
+    fixture.write("dev.db", "");
     let out = cli().current_dir(dir).arg("current").env("CI", "false").output().expect("run");
     assert_code(&out, 0);
 }
