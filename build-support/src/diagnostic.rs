@@ -71,6 +71,9 @@ rules! {
     ReleasedDeleted = "released-deleted",
     /// An unreleased migration is not newer than the newest released one.
     OutOfOrder = "out-of-order",
+    /// An unreleased migration arrived (in git) after an unreleased one with a higher version:
+    /// found by `cargo dbmigrate check`, which reads git, not by the build (a warning).
+    MergedOutOfOrder = "merged-out-of-order",
     /// The release log (`dbmigrate.lock`) cannot be read.
     LockUnreadable = "lock-unreadable",
     /// The release log holds git conflict markers.

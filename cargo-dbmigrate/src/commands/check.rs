@@ -26,7 +26,11 @@ pub struct CheckArgs {
 pub fn run(args: &CheckArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
     // The settings are checked as the build checks them: a bad one is a finding, not a failure.
     let manifest = workspace::locate_manifest(global.selector())?;
-    let checked = dbmigrate_build::internal::check_manifest(&manifest.path);
+    let mut checked = dbmigrate_build::internal::check_manifest(&manifest.path);
+    // Beyond the build's rules: what git knows of the order the files arrived in.
+    let late =
+        crate::ops::merge_order::late_arrivals(&checked.set.dir, checked.unreleased(), |f| checked.set.display(f));
+    checked.findings.extend(late);
     match args.format {
         Format::Json => print_json(&checked),
         Format::Human => print_human(&checked, shell)?,

@@ -8,6 +8,7 @@ pub mod database;
 pub mod deploy;
 pub mod dotenv;
 pub mod init;
+pub mod merge_order;
 pub mod new;
 pub mod renumber;
 pub mod restore;

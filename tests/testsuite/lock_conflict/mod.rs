@@ -112,3 +112,46 @@ fn the_same_version_on_both_sides_is_refused_and_the_lock_left_as_it_was() {
     assert!(text(&out).contains("both sides released version 3"), "{}", text(&out));
     assert_eq!(f.read("migrations/dbmigrate.lock"), before, "nothing half-written");
 }
+
+/// A branch's unreleased V5 merged after `main`'s unreleased V7: `check` warns on V5 (the
+/// build cannot see the order files arrived in), and the `renumber` it suggests clears it.
+#[test]
+fn an_unreleased_migration_merged_in_behind_a_newer_one_is_reported_by_check() {
+    let f = Fixture::new("merge-order");
+    let dir = f.path();
+    f.write("migrations/V1__base.sql", "create table base (id int);\n");
+    ok(git(dir, &["init", "-q"]));
+    ok(git(dir, &["add", "-A"]));
+    ok(git(dir, &["commit", "-qm", "base"]));
+    ok(git(dir, &["checkout", "-qb", "feature"]));
+    f.write("migrations/V5__feature.sql", "create table feature (id int);\n");
+    ok(git(dir, &["add", "-A"]));
+    ok(git(dir, &["commit", "-qm", "feature"]));
+    ok(git(dir, &["checkout", "-q", "main"]));
+    f.write("migrations/V7__main.sql", "create table main_t (id int);\n");
+    ok(git(dir, &["add", "-A"]));
+    ok(git(dir, &["commit", "-qm", "main"]));
+    // Before the merge, each branch is in order.
+    let check = f.cli().arg("check").output().expect("check");
+    assert!(check.status.success() && !text(&check).contains("merged-out-of-order"), "{}", text(&check));
+
+    ok(git(dir, &["merge", "-q", "--no-edit", "feature"]));
+    let check = f.cli().arg("check").output().expect("check");
+    let said = text(&check);
+    assert!(check.status.success(), "a warning, not an error: {said}");
+    assert!(said.contains("warning[merged-out-of-order]") && said.contains("V5__feature.sql"), "{said}");
+    assert!(said.contains("after the newer `V7__main.sql`"), "{said}");
+    let json = f.cli().args(["check", "--format", "json"]).output().expect("check json");
+    assert!(String::from_utf8_lossy(&json.stdout).contains("\"merged-out-of-order\""), "{}", text(&json));
+
+    // The first fix it names, followed as printed.
+    let fix = said
+        .lines()
+        .find_map(|l| l.split_once("`cargo dbmigrate renumber ").map(|(_, rest)| rest.trim_end_matches('`').to_owned()))
+        .expect("a renumber hint");
+    let renumber = f.cli().args(["renumber", &fix]).output().expect("renumber");
+    assert!(renumber.status.success(), "{}", text(&renumber));
+    ok(git(dir, &["commit", "-qam", "renumber"]));
+    let check = f.cli().arg("check").output().expect("check");
+    assert!(!text(&check).contains("merged-out-of-order"), "{}", text(&check));
+}
