@@ -46,8 +46,7 @@ pub fn run(args: &ReleaseArgs, global: &GlobalArgs, shell: &Shell) -> CliResult 
     let log_path = checked.release_log_path();
     let shown = fsutil::display_rel(&log_path, target.dir());
     let done = if args.resolve {
-        let resolved = resolve(&log_path, &shown, &target, shell)?;
-        resolved.then(|| vec![("Resolved", shown.clone(), None)]).unwrap_or_default()
+        if resolve(&log_path, &shown, &target, shell)? { vec![("Resolved", shown.clone(), None)] } else { Vec::new() }
     } else {
         let log = match (args.rehash, &args.reason) {
             (Some(version), Some(reason)) => rehash(&checked, version, reason, shell)?,
@@ -137,7 +136,12 @@ fn rehash(checked: &Checked, version: i64, reason: &str, shell: &Shell) -> Resul
 
 /// `--resolve`: the lock rebuilt from both sides of a git conflict, then checked like a build;
 /// whether there was a conflict to resolve.
-fn resolve(log_path: &std::path::Path, shown: &str, target: &workspace::Target, shell: &Shell) -> Result<bool, CliError> {
+fn resolve(
+    log_path: &std::path::Path,
+    shown: &str,
+    target: &workspace::Target,
+    shell: &Shell,
+) -> Result<bool, CliError> {
     let text = std::fs::read_to_string(log_path)
         .map_err(|e| CliError::failure(format!("cannot read `{shown}`: {e}")).hint("run it where the lock is"))?;
     let merged = match dbmigrate_build::internal::resolve_lock_conflict(&text, shown) {

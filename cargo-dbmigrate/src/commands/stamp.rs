@@ -5,8 +5,8 @@ use crate::cli::GlobalArgs;
 use crate::ops::session;
 use crate::render::Format;
 use crate::shell::Shell;
-use serde_json::json;
 use crate::{CliResult, exit_code};
+use serde_json::json;
 
 /// Mark every migration up to VERSION as applied without running it.
 #[derive(Debug, clap::Args)]
@@ -46,7 +46,8 @@ pub fn run(args: &StampArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
         shell.status("Fresh", "nothing to stamp");
     }
     if args.format == Format::Json {
-        let stamped: Vec<_> = report.migrations.iter().map(|m| json!({ "version": m.version, "name": m.name })).collect();
+        let stamped: Vec<_> =
+            report.migrations.iter().map(|m| json!({ "version": m.version, "name": m.name })).collect();
         crate::render::json::print(
             "stamp",
             json!({ "before": report.before, "after": report.after, "migrations": stamped }),
