@@ -77,8 +77,8 @@ fn every_command(backend: Backend) {
     assert_code(&out, 0);
     let stdout = String::from_utf8_lossy(&out.stdout);
     let lines: Vec<&str> = stdout.lines().collect();
-    assert_eq!(lines.len(), 3, "{stdout}");
-    assert!(lines[0].contains(" a") && lines[2].contains("fill"), "{stdout}");
+    assert_eq!(lines.len(), 4, "a header and a line each: {stdout}");
+    assert!(lines[0].starts_with("APPLIED ON") && lines[1].contains(" a") && lines[3].contains("fill"), "{stdout}");
     let history = json(&dbm(dir, url, &["history", "--format", "json"]))["migrations"].clone();
     let versions: Vec<i64> =
         history.as_array().expect("array").iter().map(|h| h["version"].as_i64().expect("v")).collect();
