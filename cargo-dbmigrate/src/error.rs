@@ -29,14 +29,15 @@ pub struct CliError {
     pub message: String,
     /// What to do, one line each, printed as `hint: …`.
     pub hints: Vec<String>,
-    /// Whether the command already printed a JSON document about this failure on stdout.
-    pub reported: bool,
+    /// What the command had done when it failed (e.g. the migrations a failed `run` applied),
+    /// as keys of its `--format json` document; printed beside `error`, `hints` and `exit_code`.
+    pub data: Option<serde_json::Value>,
 }
 
 impl CliError {
     /// An operational failure (exit 101).
     pub fn failure(message: impl Into<String>) -> Self {
-        Self { code: exit_code::FAILURE, message: message.into(), hints: Vec::new(), reported: false }
+        Self { code: exit_code::FAILURE, message: message.into(), hints: Vec::new(), data: None }
     }
 
     /// A usage error (exit 2).

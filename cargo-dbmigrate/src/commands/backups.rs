@@ -37,11 +37,14 @@ impl BackupsArgs {
 pub fn run(args: &BackupsArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
     let target = workspace::locate(global.selector())?;
     let config = BackupConfig::of(&target)?;
+    let mut chosen = None;
     let all = match &args.database_url {
         Some(url) => {
             let choice = DbChoice { url: Some(url.clone()), ..DbChoice::default() };
             let mut notes = crate::render::notes::Notes::new(shell);
-            let url = session::target_url(&target, &choice, &mut |note| notes.show(note))?.url;
+            let target = session::target_url(&target, &choice, &mut |note| notes.show(note))?;
+            let url = target.url.clone();
+            chosen = Some(target);
             match Source::of(&url)? {
                 Some(source) => backup::of_source(&config.dir, &source)?,
                 None => Vec::new(),
@@ -53,7 +56,11 @@ pub fn run(args: &BackupsArgs, global: &GlobalArgs, shell: &Shell) -> CliResult 
     if args.format == Format::Json {
         let list: Vec<_> = all.iter().map(json).collect();
         let stale: Vec<&str> = stale.iter().map(|p| p.as_str()).collect();
-        crate::shell::outln!("{}", serde_json::json!({ "dir": config.dir, "backups": list, "unfinished": stale }));
+        let database = chosen.as_ref().map(crate::render::notes::target_json);
+        crate::render::json::print(
+            "backups",
+            serde_json::json!({ "database": database, "dir": config.dir, "backups": list, "unfinished": stale }),
+        );
         return Ok(exit_code::OK);
     }
     if !stale.is_empty() {
@@ -64,7 +71,8 @@ pub fn run(args: &BackupsArgs, global: &GlobalArgs, shell: &Shell) -> CliResult 
         ));
     }
     if all.is_empty() {
-        shell.status("Empty", format!("no backups in {}", config.dir));
+        crate::shell::outln!("no backups");
+        shell.note(format!("backups are kept in {}", config.dir));
         return Ok(exit_code::OK);
     }
     print_table(&all);
@@ -81,29 +89,41 @@ fn json(b: &Backup) -> serde_json::Value {
     value
 }
 
-/// One line a backup, the columns as wide as their widest entry.
+/// The backups grouped under their database, one line each; the ID holds the time
+/// (`<database>-<version>-<UTC time>.<ext>`), so the table fits in 100 columns.
 fn print_table(all: &[Backup]) {
-    let rows: Vec<[String; 6]> = all
-        .iter()
-        .map(|b| {
-            [
-                b.id.clone(),
-                dbmigrate_core::version::display(b.version),
-                b.time.clone(),
-                crate::render::size(b.bytes),
-                kind_name(b.kind()).to_owned(),
-                b.source().unwrap_or("unknown (no manifest)").to_owned(),
-            ]
-        })
-        .collect();
-    let header = ["ID", "VERSION", "TIME (UTC)", "SIZE", "KIND", "DATABASE"].map(str::to_owned);
-    let widths: Vec<usize> =
-        (0..6).map(|i| rows.iter().chain([&header]).map(|r| r[i].chars().count()).max().unwrap_or(0)).collect();
-    for row in std::iter::once(&header).chain(&rows) {
-        let cells: Vec<String> = row.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
-        crate::shell::outln!("{}", cells.join("  ").trim_end());
+    let mut sources: Vec<&str> = Vec::new();
+    for b in all {
+        let source = b.source().unwrap_or(UNKNOWN);
+        if !sources.contains(&source) {
+            sources.push(source);
+        }
+    }
+    for (i, source) in sources.iter().enumerate() {
+        if i > 0 {
+            crate::shell::outln!("");
+        }
+        crate::shell::outln!("{source}");
+        let rows: Vec<[String; 4]> = all
+            .iter()
+            .filter(|b| b.source().unwrap_or(UNKNOWN) == *source)
+            .map(|b| {
+                [
+                    b.id.clone(),
+                    dbmigrate_core::version::display(b.version),
+                    crate::render::size(b.bytes),
+                    kind_name(b.kind()).to_owned(),
+                ]
+            })
+            .collect();
+        for line in crate::render::table(["ID", "VERSION", "SIZE", "KIND"], &rows) {
+            crate::shell::outln!("  {line}");
+        }
     }
 }
+
+/// The heading of backups without a manifest (taken by an older cargo-dbmigrate).
+const UNKNOWN: &str = "unknown database (no manifest)";
 
 fn kind_name(kind: Option<Kind>) -> &'static str {
     match kind {

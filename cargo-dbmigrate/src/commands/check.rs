@@ -62,13 +62,19 @@ fn print_human(checked: &Checked, shell: &Shell) -> Result<(), CliError> {
 
 fn print_json(checked: &Checked) {
     let findings: Vec<serde_json::Value> = checked.findings.iter().map(crate::render::finding::json).collect();
-    let doc = serde_json::json!({
-        "ok": !checked.has_errors(),
+    let data = serde_json::json!({
         "migrations_dir": checked.set.display_dir,
-        "migrations": checked.set.migrations.len(),
+        "total": checked.set.migrations.len(),
         "released": checked.release_log.released().count(),
         "unreleased": checked.unreleased().map(|m| m.version).collect::<Vec<_>>(),
         "findings": findings,
     });
-    crate::shell::outln!("{doc:#}");
+    if !checked.has_errors() {
+        return crate::render::json::print("check", data);
+    }
+    let errors = checked.findings.iter().filter(|f| f.is_error()).count();
+    let mut error = CliError::problems(format!("{errors} problem(s) in `{}`", checked.set.display_dir))
+        .hint("`cargo build` refuses these migrations too; fix them as each finding's `help` says");
+    error.data = Some(data);
+    crate::shell::outln!("{}", crate::render::json::failure("check", &error));
 }

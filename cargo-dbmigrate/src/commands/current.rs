@@ -31,9 +31,9 @@ pub fn run(args: &CurrentArgs, global: &GlobalArgs, shell: &Shell) -> CliResult 
     let version = session.engine.current_version()?;
     let name = version.and_then(|v| session.set.get(v)).map(|m| m.name.clone());
     match args.format {
-        Format::Json => crate::shell::outln!(
-            "{}",
-            json!({ "version": version, "name": name, "database": crate::render::notes::target_json(&session.target) })
+        Format::Json => crate::render::json::print(
+            "current",
+            json!({ "version": version, "name": name, "database": crate::render::notes::target_json(&session.target) }),
         ),
         Format::Human => match version {
             Some(v) => crate::shell::outln!("{v} {}", name.as_deref().unwrap_or("(no file)")),

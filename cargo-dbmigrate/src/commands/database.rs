@@ -10,6 +10,7 @@ use crate::render::deploy::{Invocation, restore_command};
 use crate::render::notes::{Notes, target_json};
 use crate::shell::Shell;
 use crate::{CliError, CliResult, exit_code, workspace};
+use dbmigrate_runtime::Direction;
 use dbmigrate_runtime::admin::{Created, Dropped};
 use std::io::{BufRead, IsTerminal, Write};
 
@@ -67,6 +68,15 @@ struct DropArgs {
 }
 
 impl DatabaseArgs {
+    /// The command's name in its JSON document.
+    pub fn name(&self) -> &'static str {
+        match &self.action {
+            Action::Create(_) => "database create",
+            Action::Drop(_) => "database drop",
+            Action::Reset(_) => "database reset",
+        }
+    }
+
     /// The output format asked for.
     pub fn format(&self) -> Format {
         match &self.action {
@@ -81,6 +91,7 @@ pub fn run(args: &DatabaseArgs, global: &GlobalArgs, shell: &Shell) -> CliResult
     let target = workspace::locate(global.selector())?;
     let mut notes = Notes::new(shell);
     let mut notify = |note: crate::ops::Note<'_>| notes.show(note);
+    let name = args.name();
     match &args.action {
         Action::Create(a) => {
             let (chosen, created) = database::create(&target, &a.db.choice(), &mut notify)?;
@@ -88,23 +99,39 @@ pub fn run(args: &DatabaseArgs, global: &GlobalArgs, shell: &Shell) -> CliResult
                 Created::Created => "created",
                 Created::AlreadyExists => "already exists",
             };
-            report(&chosen, "create", result, None, a.format, shell);
+            let data = report(&chosen, "create", result, None, shell);
+            print_json(name, data, a.format);
         }
         Action::Drop(a) => {
             let how = DropHow { backup: !a.no_backup, force: a.force };
             let mut confirm = |chosen: &Chosen| confirm(a.yes, "drop", chosen);
             let (chosen, done) = database::drop(&target, &a.db.choice(), how, &mut confirm, &mut notify)?;
-            dropped(&chosen, &done, a, global, shell);
+            print_json(name, dropped(&chosen, &done, a, global, shell), a.format);
         }
         Action::Reset(a) => {
             let how = DropHow { backup: !a.no_backup, force: a.force };
             let mut confirm = |chosen: &Chosen| confirm(a.yes, "reset", chosen);
             let (chosen, done) = database::drop(&target, &a.db.choice(), how, &mut confirm, &mut notify)?;
-            dropped(&chosen, &done, a, global, shell);
+            let mut data = dropped(&chosen, &done, a, global, shell);
+            data["action"] = "reset".into();
             match database::recreate_and_run(&target, &a.db.choice(), &mut notify) {
+                Ok(deployed) if a.format == Format::Json => {
+                    let run = crate::render::deploy::data(&deployed);
+                    for key in ["before", "after", "migrations"] {
+                        data[key] = run[key].clone();
+                    }
+                    print_json(name, data, a.format);
+                }
                 Ok(deployed) => return crate::render::deploy::deployed(&deployed, Format::Human, shell),
                 Err(failed) => {
-                    return Err(crate::render::deploy::failed(failed, a.format, invocation(a, global), shell));
+                    let how = invocation(a, global);
+                    let mut error = crate::render::deploy::failed(failed, Direction::Up, how, shell);
+                    let run = error.data.take().unwrap_or_default();
+                    for key in ["before", "after", "migrations"] {
+                        data[key] = run[key].clone();
+                    }
+                    error.data = Some(data);
+                    return Err(error);
                 }
             }
         }
@@ -112,18 +139,19 @@ pub fn run(args: &DatabaseArgs, global: &GlobalArgs, shell: &Shell) -> CliResult
     Ok(exit_code::OK)
 }
 
-/// The status line (or JSON document) of a finished action.
-fn report(chosen: &Chosen, action: &str, result: &str, backup: Option<&str>, format: Format, shell: &Shell) {
-    match format {
-        Format::Json => crate::shell::outln!(
-            "{}",
-            serde_json::json!({ "action": action, "result": result, "database": target_json(chosen), "backup": backup })
-        ),
-        Format::Human => match result {
-            "already exists" | "absent" => shell.status("Skipped", format!("{} {result}", chosen.url)),
-            _ => shell.status(&capitalised(result), &chosen.url),
-        },
+fn print_json(command: &str, data: serde_json::Value, format: Format) {
+    if format == Format::Json {
+        crate::render::json::print(command, data);
     }
+}
+
+/// The status line of a finished action, and its data for the JSON document.
+fn report(chosen: &Chosen, action: &str, result: &str, backup: Option<&str>, shell: &Shell) -> serde_json::Value {
+    match result {
+        "already exists" | "absent" => shell.status("Skipped", format!("{} {result}", chosen.url)),
+        _ => shell.status(&capitalised(result), &chosen.url),
+    }
+    serde_json::json!({ "action": action, "result": result, "database": target_json(chosen), "backup": backup })
 }
 
 fn capitalised(word: &str) -> String {
@@ -132,13 +160,13 @@ fn capitalised(word: &str) -> String {
 }
 
 /// Reports a drop, and the way back from its backup.
-fn dropped(chosen: &Chosen, done: &DropDone, a: &DropArgs, global: &GlobalArgs, shell: &Shell) {
+fn dropped(chosen: &Chosen, done: &DropDone, a: &DropArgs, global: &GlobalArgs, shell: &Shell) -> serde_json::Value {
     let result = match done.dropped {
         Dropped::Dropped => "dropped",
         Dropped::Absent => "absent",
     };
     let backup = done.backup.as_ref().map(|b| b.path.to_string());
-    report(chosen, "drop", result, backup.as_deref(), a.format, shell);
+    let data = report(chosen, "drop", result, backup.as_deref(), shell);
     if let Some(b) = &done.backup {
         let how = invocation(a, global);
         let url = chosen.url.to_string();
@@ -146,6 +174,7 @@ fn dropped(chosen: &Chosen, done: &DropDone, a: &DropArgs, global: &GlobalArgs, 
         shell.note(format!("the dropped database is backed up in {}", b.path));
         shell.note(format!("to bring it back: {create} && {}", restore_command(how, &url, b)));
     }
+    data
 }
 
 fn invocation<'a>(a: &'a DropArgs, global: &'a GlobalArgs) -> Invocation<'a> {

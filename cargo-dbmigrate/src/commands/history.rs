@@ -2,7 +2,7 @@
 
 use super::args::DbArgs;
 use crate::cli::GlobalArgs;
-use crate::render::Format;
+use crate::render::{self, Format};
 use crate::shell::Shell;
 use crate::{CliResult, exit_code};
 use serde_json::json;
@@ -36,9 +36,16 @@ pub fn run(args: &HistoryArgs, global: &GlobalArgs, shell: &Shell) -> CliResult 
                 .iter()
                 .map(|r| json!({ "version": r.version, "name": r.name, "applied_on": r.applied_on, "checksum": r.checksum }))
                 .collect();
-            crate::shell::outln!("{}", json!(list));
+            render::json::print("history", json!({ "migrations": list }));
         }
-        Format::Human => rows.iter().for_each(|r| crate::shell::outln!("{}  {}  {}", r.applied_on, r.version, r.name)),
+        Format::Human if rows.is_empty() => crate::shell::outln!("no migrations applied"),
+        Format::Human => {
+            let cells: Vec<[String; 3]> =
+                rows.iter().map(|r| [render::time(&r.applied_on), r.version.to_string(), r.name.clone()]).collect();
+            for line in render::table(["APPLIED ON", "VERSION", "NAME"], &cells) {
+                crate::shell::outln!("{line}");
+            }
+        }
     }
     Ok(exit_code::OK)
 }

@@ -3,6 +3,7 @@
 use crate::cli::GlobalArgs;
 use crate::ops::Note;
 use crate::ops::init::{self, Driver, Plan, Setup, Source};
+use crate::render::Format;
 use crate::shell::Shell;
 use crate::{CliError, CliResult, exit_code, fsutil, workspace};
 use camino::Utf8Path;
@@ -36,6 +37,9 @@ pub struct InitArgs {
     /// instead of the checkout this binary was built from or crates.io
     #[arg(long, value_name = "DIR")]
     pub dbmigrate_build_path: Option<PathBuf>,
+    /// Output format; `json` prints one document (the files, not the diff)
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
 }
 
 /// A database refinery can drive.
@@ -84,6 +88,9 @@ pub fn run(args: &InitArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
             ),
         );
     }
+    if args.format == Format::Json {
+        return json(&plan, args.dry_run, &target.package, root.as_std_path(), shell);
+    }
     if args.dry_run {
         return dry_run(&plan, root.as_std_path(), shell);
     }
@@ -100,6 +107,31 @@ pub fn run(args: &InitArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
     finish(&plan.build_rs, root.as_std_path(), plan.manual, shell)
 }
 
+/// `--format json`: writes (unless a dry run), then one document listing the files.
+fn json(plan: &Plan, dry_run: bool, package: &str, root: &Path, shell: &Shell) -> CliResult {
+    let mut files = Vec::new();
+    if plan.create_dir {
+        files.push(serde_json::json!({ "path": format!("{}/", fsutil::display_rel(&plan.migrations, root)), "action": "created" }));
+    }
+    for change in &plan.changes {
+        let action = if change.old.is_some() { "updated" } else { "created" };
+        files.push(serde_json::json!({ "path": fsutil::display_rel(&change.path, root), "action": action }));
+    }
+    if !dry_run {
+        init::apply(plan, &mut |_| {})?;
+    }
+    let data = serde_json::json!({ "package": package, "dry_run": dry_run, "files": files });
+    if !plan.manual {
+        crate::render::json::print("init", data);
+        return Ok(exit_code::OK);
+    }
+    let mut err = manual_error(&plan.build_rs, root);
+    shell.print_error(&err);
+    err.data = Some(data);
+    crate::shell::outln!("{}", crate::render::json::failure("init", &err));
+    Ok(err.code)
+}
+
 /// `path` relative to the crate, for messages.
 fn rel(path: &Path, root: &Utf8Path) -> String {
     fsutil::display_rel(path, root)
@@ -107,11 +139,7 @@ fn rel(path: &Path, root: &Utf8Path) -> String {
 
 fn finish(build_rs: &Path, root: &Path, manual: bool, shell: &Shell) -> CliResult {
     if manual {
-        let err = CliError::problems(format!(
-            "`{}` has no plain `fn main() {{ … }}` to add the migration check to",
-            fsutil::display_rel(build_rs, root)
-        ))
-        .hint(format!("add this line to the function your build script runs: {}", template::BUILD_CALL.trim()));
+        let err = manual_error(build_rs, root);
         shell.print_error(&err);
         return Ok(err.code);
     }
@@ -121,6 +149,15 @@ fn finish(build_rs: &Path, root: &Path, manual: bool, shell: &Shell) -> CliResul
     }
     shell.note("create the first migration with `cargo dbmigrate new <message>`");
     Ok(exit_code::OK)
+}
+
+/// A build script the call could not be added to.
+fn manual_error(build_rs: &Path, root: &Path) -> CliError {
+    CliError::problems(format!(
+        "`{}` has no plain `fn main() {{ … }}` to add the migration check to",
+        fsutil::display_rel(build_rs, root)
+    ))
+    .hint(format!("add this line to the function your build script runs: {}", template::BUILD_CALL.trim()))
 }
 
 fn dry_run(plan: &Plan, root: &Path, shell: &Shell) -> CliResult {

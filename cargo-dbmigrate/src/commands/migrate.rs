@@ -6,11 +6,11 @@ use crate::cli::GlobalArgs;
 use crate::ops::deploy::{self, Deploy};
 use crate::ops::session;
 use crate::render::Format;
-use crate::render::deploy::Invocation;
+use crate::render::deploy::{Invocation, Outcome};
 use crate::render::notes::Notes;
 use crate::shell::Shell;
 use crate::{CliResult, exit_code, workspace};
-use dbmigrate_runtime::Goal;
+use dbmigrate_runtime::{Direction, Goal};
 use std::io::{BufRead, IsTerminal, Write};
 
 /// What `run` or `down` was asked to do.
@@ -29,6 +29,24 @@ pub struct Request<'a> {
 
 /// Runs the request: backups, retries, verification and restores happen in `ops::deploy`.
 pub fn execute(request: &Request<'_>, global: &GlobalArgs, shell: &Shell) -> CliResult {
+    let direction = direction(request.goal);
+    // Whatever failed, the document has the keys of every `run`/`down` document.
+    deploy_or_dry_run(request, direction, global, shell).map_err(|mut e| {
+        if e.data.is_none() {
+            e.data = Some(Outcome { dry_run: request.dry_run, ..Outcome::new(direction) }.json());
+        }
+        e
+    })
+}
+
+fn direction(goal: Goal) -> Direction {
+    match goal {
+        Goal::Latest | Goal::UpTo(_) => Direction::Up,
+        _ => Direction::Down,
+    }
+}
+
+fn deploy_or_dry_run(request: &Request<'_>, direction: Direction, global: &GlobalArgs, shell: &Shell) -> CliResult {
     let target = workspace::locate(global.selector())?;
     let mut db = request.db.choice();
     db.ddl_lock_timeout = request.deploy.ddl_lock_timeout.map(std::time::Duration::from_secs);
@@ -38,7 +56,7 @@ pub fn execute(request: &Request<'_>, global: &GlobalArgs, shell: &Shell) -> Cli
     if request.dry_run {
         let mut session = session::open(&target, &db, request.single_transaction, &mut notify)?;
         let sql = session.engine.dry_run(&session::scripts(&session.set), request.goal)?;
-        return print_dry_run(&sql, request.format);
+        return print_dry_run(&sql, direction, request.format);
     }
     if request.confirm && std::io::stdin().is_terminal() {
         let url = session::database_url(&target, &db)?;
@@ -60,14 +78,18 @@ pub fn execute(request: &Request<'_>, global: &GlobalArgs, shell: &Shell) -> Cli
                 package: global.package.as_deref(),
                 url_given: request.db.database_url.is_some(),
             };
-            Err(crate::render::deploy::failed(failed, request.format, how, shell))
+            Err(crate::render::deploy::failed(failed, direction, how, shell))
         }
     }
 }
 
-fn print_dry_run(sql: &[String], format: Format) -> CliResult {
+fn print_dry_run(sql: &[String], direction: Direction, format: Format) -> CliResult {
     match format {
-        Format::Json => crate::shell::outln!("{}", serde_json::json!({ "dry_run": true, "sql": sql })),
+        Format::Json => {
+            let command = if direction == Direction::Up { "run" } else { "down" };
+            let outcome = Outcome { dry_run: true, sql: Some(sql), ..Outcome::new(direction) };
+            crate::render::json::print(command, outcome.json());
+        }
         Format::Human => sql.iter().for_each(|s| crate::shell::outln!("{}", s.trim_end())),
     }
     Ok(exit_code::OK)

@@ -64,43 +64,61 @@ pub enum Command {
 }
 
 impl Command {
-    /// Whether the command was asked for one JSON document on stdout.
-    fn wants_json(&self) -> bool {
-        let format = match self {
+    /// The output format asked for.
+    fn format(&self) -> crate::render::Format {
+        match self {
+            Command::Init(a) => a.format,
+            Command::New(a) => a.format,
             Command::Check(a) => a.format,
+            Command::Release(a) => a.format,
+            Command::Renumber(a) => a.format,
             Command::Run(a) => a.format(),
             Command::Down(a) => a.format(),
             Command::Status(a) => a.format(),
             Command::Current(a) => a.format(),
             Command::History(a) => a.format(),
             Command::Show(a) => a.format(),
+            Command::Stamp(a) => a.format(),
+            Command::Repair(a) => a.format(),
             Command::Backups(a) => a.format(),
             Command::Restore(a) => a.format(),
             Command::Database(a) => a.format(),
-            Command::Init(_)
-            | Command::New(_)
-            | Command::Release(_)
-            | Command::Renumber(_)
-            | Command::Stamp(_)
-            | Command::Repair(_) => return false,
-        };
-        format == crate::render::Format::Json
+        }
+    }
+
+    /// The `command` of its JSON document: the words a user types after `cargo dbmigrate`.
+    fn name(&self) -> &'static str {
+        match self {
+            Command::Init(_) => "init",
+            Command::New(_) => "new",
+            Command::Check(_) => "check",
+            Command::Release(_) => "release",
+            Command::Renumber(_) => "renumber",
+            Command::Run(_) => "run",
+            Command::Down(_) => "down",
+            Command::Status(_) => "status",
+            Command::Current(_) => "current",
+            Command::History(_) => "history",
+            Command::Show(_) => "show",
+            Command::Stamp(_) => "stamp",
+            Command::Repair(_) => "repair",
+            Command::Backups(_) => "backups",
+            Command::Restore(_) => "restore",
+            Command::Database(a) => a.name(),
+        }
     }
 }
 
-/// Runs a parsed command. A failure of a command asked for JSON is a JSON document on stdout
-/// too (unless the command printed its own), so a pipeline parsing stdout never reads nothing.
+/// Runs a parsed command. A failure of a command asked for JSON is its JSON document on stdout
+/// too (the envelope with `error`, `hints`, `exit_code`), so a pipeline never reads nothing.
 pub fn run(command: Command, global: &GlobalArgs, shell: &Shell) -> CliResult {
-    let json = command.wants_json();
+    let json = command.format() == crate::render::Format::Json;
+    let name = command.name();
     let result = dispatch(command, global, shell);
     if let Err(e) = &result
         && json
-        && !e.reported
     {
-        crate::shell::outln!(
-            "{}",
-            serde_json::json!({ "ok": false, "error": e.message, "hints": e.hints, "exit_code": e.code })
-        );
+        crate::shell::outln!("{}", crate::render::json::failure(name, e));
     }
     result
 }

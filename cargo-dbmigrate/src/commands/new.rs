@@ -2,6 +2,7 @@
 
 use crate::cli::GlobalArgs;
 use crate::ops::new::Rule;
+use crate::render::Format;
 use crate::shell::Shell;
 use crate::{CliResult, fsutil, workspace};
 
@@ -25,6 +26,9 @@ pub struct NewArgs {
     /// Do not create the down (revert) file
     #[arg(long)]
     pub no_down: bool,
+    /// Output format; `json` prints one document instead of the paths
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
 }
 
 /// Runs `new`: the names of the files written go to stdout, relative to the current folder.
@@ -47,7 +51,16 @@ pub fn run(args: &NewArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
     let cwd = std::env::current_dir().unwrap_or_default();
     for path in &created.files {
         shell.status("Created", fsutil::display_rel(path, target.dir()));
-        crate::shell::outln!("{}", fsutil::display_rel(path, &cwd));
+        if args.format == Format::Human {
+            crate::shell::outln!("{}", fsutil::display_rel(path, &cwd));
+        }
+    }
+    if args.format == Format::Json {
+        let files: Vec<String> = created.files.iter().map(|p| fsutil::display_rel(p, &cwd)).collect();
+        crate::render::json::print(
+            "new",
+            serde_json::json!({ "version": created.version, "name": name, "files": files }),
+        );
     }
     Ok(crate::exit_code::OK)
 }

@@ -2,6 +2,7 @@
 //! `cargo build` refuses any edit of them.
 
 use crate::cli::GlobalArgs;
+use crate::render::Format;
 use crate::shell::Shell;
 use crate::{CliError, CliResult, exit_code, fsutil, workspace};
 use dbmigrate_build::internal::{Checked, Finding, ReleaseLog, Rule};
@@ -33,6 +34,9 @@ pub struct ReleaseArgs {
     /// Rebuild a lock left with git conflict markers from both sides' releases
     #[arg(long, conflicts_with_all = ["up_to", "rehash"])]
     pub resolve: bool,
+    /// Output format
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
 }
 
 /// Runs `release`.
@@ -41,20 +45,35 @@ pub fn run(args: &ReleaseArgs, global: &GlobalArgs, shell: &Shell) -> CliResult 
     let checked = dbmigrate_build::internal::check(target.dir().as_std_path(), &target.config);
     let log_path = checked.release_log_path();
     let shown = fsutil::display_rel(&log_path, target.dir());
-    if args.resolve {
-        return resolve(&log_path, &shown, &target, shell);
-    }
-    let log = match (args.rehash, &args.reason) {
-        (Some(version), Some(reason)) => rehash(&checked, version, reason, shell)?,
-        _ => release(&checked, args.up_to, shell)?,
+    let done = if args.resolve {
+        if resolve(&log_path, &shown, &target, shell)? { vec![("Resolved", shown.clone(), None)] } else { Vec::new() }
+    } else {
+        let log = match (args.rehash, &args.reason) {
+            (Some(version), Some(reason)) => rehash(&checked, version, reason, shell)?,
+            _ => release(&checked, args.up_to, shell)?,
+        };
+        match log {
+            Some((log, done)) => {
+                // Written first: what is announced is what the lock holds.
+                fsutil::write_atomic(&log_path, &log.render())?;
+                for (verb, file, reason) in &done {
+                    shell.status(verb, reason.as_ref().map_or_else(|| file.clone(), |r| format!("{file} ({r})")));
+                }
+                shell.note(format!("commit `{shown}` together with the migrations"));
+                done
+            }
+            None => Vec::new(),
+        }
     };
-    let Some((log, done)) = log else { return Ok(exit_code::OK) };
-    // Written first: what is announced is what the lock holds.
-    fsutil::write_atomic(&log_path, &log.render())?;
-    for (verb, what) in done {
-        shell.status(verb, what);
+    if args.format == Format::Json {
+        let changes: Vec<_> = done
+            .iter()
+            .map(|(verb, file, reason)| {
+                serde_json::json!({ "action": verb.to_lowercase(), "file": file, "reason": reason })
+            })
+            .collect();
+        crate::render::json::print("release", serde_json::json!({ "lock_file": shown, "changes": changes }));
     }
-    shell.note(format!("commit `{shown}` together with the migrations"));
     Ok(exit_code::OK)
 }
 
@@ -70,7 +89,8 @@ fn refuse_on_errors<'a>(findings: impl Iterator<Item = &'a Finding>, shell: &She
 }
 
 /// The new release log and the lines to announce once it is written.
-type Recorded = Option<(ReleaseLog, Vec<(&'static str, String)>)>;
+/// Each line: the verb, the up file, and the reason of a rehash.
+type Recorded = Option<(ReleaseLog, Vec<(&'static str, String, Option<String>)>)>;
 
 fn release(checked: &Checked, up_to: Option<i64>, shell: &Shell) -> Result<Recorded, CliError> {
     refuse_on_errors(checked.findings.iter(), shell)?;
@@ -83,7 +103,7 @@ fn release(checked: &Checked, up_to: Option<i64>, shell: &Shell) -> Result<Recor
     let mut done = Vec::new();
     for m in chosen {
         log.record(m);
-        done.push(("Released", checked.set.display(&m.up_file)));
+        done.push(("Released", checked.set.display(&m.up_file), None));
     }
     Ok(Some((log, done)))
 }
@@ -111,17 +131,23 @@ fn rehash(checked: &Checked, version: i64, reason: &str, shell: &Shell) -> Resul
     }
     let mut log = checked.release_log.clone();
     log.rehash(m, reason);
-    Ok(Some((log, vec![("Rehashed", format!("{} ({reason})", checked.set.display(&m.up_file)))])))
+    Ok(Some((log, vec![("Rehashed", checked.set.display(&m.up_file), Some(reason.to_owned()))])))
 }
 
-/// `--resolve`: the lock rebuilt from both sides of a git conflict, then checked like a build.
-fn resolve(log_path: &std::path::Path, shown: &str, target: &workspace::Target, shell: &Shell) -> CliResult {
+/// `--resolve`: the lock rebuilt from both sides of a git conflict, then checked like a build;
+/// whether there was a conflict to resolve.
+fn resolve(
+    log_path: &std::path::Path,
+    shown: &str,
+    target: &workspace::Target,
+    shell: &Shell,
+) -> Result<bool, CliError> {
     let text = std::fs::read_to_string(log_path)
         .map_err(|e| CliError::failure(format!("cannot read `{shown}`: {e}")).hint("run it where the lock is"))?;
     let merged = match dbmigrate_build::internal::resolve_lock_conflict(&text, shown) {
         None => {
             shell.status("Unchanged", format!("`{shown}` has no git conflict to resolve"));
-            return Ok(exit_code::OK);
+            return Ok(false);
         }
         Some(Err(findings)) => {
             crate::render::finding::print_all(&findings, shell);
@@ -141,5 +167,5 @@ fn resolve(log_path: &std::path::Path, shown: &str, target: &workspace::Target, 
             .hint("fix them as each `help:` says; `cargo dbmigrate check` lists them again"));
     }
     shell.note(format!("`git add {shown}`, then continue the merge or rebase"));
-    Ok(exit_code::OK)
+    Ok(true)
 }

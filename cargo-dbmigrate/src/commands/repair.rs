@@ -3,6 +3,7 @@
 use super::args::{DbArgs, parse_version};
 use crate::cli::GlobalArgs;
 use crate::ops::session;
+use crate::render::Format;
 use crate::shell::Shell;
 use crate::{CliResult, exit_code};
 use dbmigrate_runtime::{RepairAction, RepairChange, Repaired};
@@ -25,6 +26,16 @@ pub struct RepairArgs {
     state: RepairAs,
     #[command(flatten)]
     db: DbArgs,
+    /// Output format
+    #[arg(long, value_enum, default_value_t)]
+    format: Format,
+}
+
+impl RepairArgs {
+    /// The output format asked for.
+    pub fn format(&self) -> Format {
+        self.format
+    }
 }
 
 /// How the user resolved a dirty migration.
@@ -50,7 +61,23 @@ pub fn run(args: &RepairArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
         .find(|s| s.version == args.version)
         .map_or_else(|| format!("version {}", args.version), |s| dbmigrate_core::label(s.version, &s.name));
     let (verb, text) = describe(&repaired, &label, args.state);
-    shell.status(verb, text);
+    shell.status(verb, &text);
+    if args.format == Format::Json {
+        let change = match &repaired.change {
+            RepairChange::Nothing => "nothing",
+            RepairChange::Recorded => "recorded",
+            RepairChange::Removed => "removed",
+            RepairChange::Rewritten(_) => "rewritten",
+        };
+        let name = scripts.iter().find(|s| s.version == args.version).map(|s| s.name.clone());
+        crate::render::json::print(
+            "repair",
+            serde_json::json!({
+                "version": args.version, "name": name, "state": args.state.word(), "change": change,
+                "marker_cleared": repaired.marker_cleared, "message": text,
+            }),
+        );
+    }
     Ok(exit_code::OK)
 }
 

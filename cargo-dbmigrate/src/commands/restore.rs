@@ -64,9 +64,9 @@ pub fn run(args: &RestoreArgs, global: &GlobalArgs, shell: &Shell) -> CliResult 
     let done = restore::restore(&target, &args.db.choice(), &how, &mut confirm, &mut |note| notes.show(note))?;
     if args.format == Format::Json {
         let before = done.before.map(|b| b.path.to_string());
-        crate::shell::outln!(
-            "{}",
-            serde_json::json!({ "restored": done.chosen.id, "version": done.chosen.version, "backup": before })
+        crate::render::json::print(
+            "restore",
+            serde_json::json!({ "restored_from": done.chosen.id, "version": done.chosen.version, "backup": before }),
         );
     } else {
         let version = dbmigrate_core::version::display(done.chosen.version);

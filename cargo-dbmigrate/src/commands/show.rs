@@ -45,8 +45,8 @@ pub fn run(args: &ShowArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
     let checksum = scripts.iter().find(|s| s.version == args.version).and_then(|s| s.checksum().ok());
     let state = status.map_or("pending", |s| render::state_name(s.state));
     match args.format {
-        Format::Json => crate::shell::outln!(
-            "{}",
+        Format::Json => render::json::print(
+            "show",
             json!({
                 "version": migration.version, "name": migration.name, "state": state,
                 "applied_on": status.and_then(|s| s.applied_on.clone()),
@@ -54,14 +54,14 @@ pub fn run(args: &ShowArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
                 "refinery_checksum": checksum.map(|c| c.to_string()),
                 "down_file": migration.down_file.as_deref().map(|f| session.set.display(f)),
                 "down_sha256": migration.down_hash.map(|h| h.to_string()),
-                "up": session.set.texts.up(migration), "down": session.set.texts.down(migration),
+                "up_sql": session.set.texts.up(migration), "down_sql": session.set.texts.down(migration),
                 "database": crate::render::notes::target_json(&session.target),
-            })
+            }),
         ),
         Format::Human => {
             crate::shell::outln!("version:   {}\nname:      {}\nstate:     {state}", migration.version, migration.name);
             if let Some(on) = status.and_then(|s| s.applied_on.as_deref()) {
-                crate::shell::outln!("applied:   {on}");
+                crate::shell::outln!("applied:   {}", render::time(on));
             }
             crate::shell::outln!("sha256:    {}", migration.up_hash);
             if let Some(c) = checksum {

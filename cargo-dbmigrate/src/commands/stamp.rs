@@ -3,8 +3,10 @@
 use super::args::{DbArgs, parse_version};
 use crate::cli::GlobalArgs;
 use crate::ops::session;
+use crate::render::Format;
 use crate::shell::Shell;
 use crate::{CliResult, exit_code};
+use serde_json::json;
 
 /// Mark every migration up to VERSION as applied without running it.
 #[derive(Debug, clap::Args)]
@@ -20,6 +22,16 @@ pub struct StampArgs {
     version: i64,
     #[command(flatten)]
     db: DbArgs,
+    /// Output format
+    #[arg(long, value_enum, default_value_t)]
+    format: Format,
+}
+
+impl StampArgs {
+    /// The output format asked for.
+    pub fn format(&self) -> Format {
+        self.format
+    }
 }
 
 /// Runs `stamp`.
@@ -32,6 +44,14 @@ pub fn run(args: &StampArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
     }
     if report.migrations.is_empty() {
         shell.status("Fresh", "nothing to stamp");
+    }
+    if args.format == Format::Json {
+        let stamped: Vec<_> =
+            report.migrations.iter().map(|m| json!({ "version": m.version, "name": m.name })).collect();
+        crate::render::json::print(
+            "stamp",
+            json!({ "before": report.before, "after": report.after, "migrations": stamped }),
+        );
     }
     Ok(exit_code::OK)
 }

@@ -59,9 +59,8 @@ pub fn run(args: &StatusArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
     let scripts = session::scripts(&session.set);
     let rows = session.engine.status(&scripts)?;
     let problems = rows.iter().filter(|r| r.state != MigrationState::Applied).count();
-    match args.format {
-        Format::Json => crate::shell::outln!("{}", json!(rows.iter().map(status_json).collect::<Vec<_>>())),
-        Format::Human => print_status(&rows),
+    if args.format == Format::Human {
+        print_status(&rows);
     }
     for (r, n) in rows.iter().filter_map(|r| r.statements_done.map(|n| (r, n))) {
         shell.note(format!(
@@ -92,7 +91,23 @@ pub fn run(args: &StatusArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
             "{problems} migration(s) not applied as written; `cargo dbmigrate run` applies pending ones"
         ));
     }
-    Ok(if args.exit_code && problems > 0 { exit_code::PROBLEMS } else { exit_code::OK })
+    let code = if args.exit_code && problems > 0 { exit_code::PROBLEMS } else { exit_code::OK };
+    if args.format == Format::Json {
+        print_json(&rows, problems, code);
+    }
+    Ok(code)
+}
+
+/// The document: every row, and with `--exit-code` and problems, `ok: false` and the reason.
+fn print_json(rows: &[MigrationStatus], problems: usize, code: i32) {
+    let data = json!({ "migrations": rows.iter().map(status_json).collect::<Vec<_>>(), "problems": problems });
+    if code == exit_code::OK {
+        return render::json::print("status", data);
+    }
+    let mut error = crate::CliError::problems(format!("{problems} migration(s) not applied as written"))
+        .hint("`cargo dbmigrate run` applies pending ones; `cargo dbmigrate status` shows each state");
+    error.data = Some(data);
+    crate::shell::outln!("{}", render::json::failure("status", &error));
 }
 
 fn print_status(rows: &[MigrationStatus]) {
@@ -100,16 +115,19 @@ fn print_status(rows: &[MigrationStatus]) {
         crate::shell::outln!("no migrations");
         return;
     }
-    let width = rows.iter().map(|r| r.name.len()).max().unwrap_or(4).max(4);
-    crate::shell::outln!("{:<10} {:<15} {:<width$} {:<31} DOWN", "STATE", "VERSION", "NAME", "APPLIED ON");
-    for r in rows {
-        let on = r.applied_on.as_deref().unwrap_or("-");
-        let down = render::down_name(r.reversibility);
-        crate::shell::outln!(
-            "{:<10} {:<15} {:<width$} {on:<31} {down}",
-            render::state_name(r.state),
-            r.version,
-            r.name
-        );
+    let cells: Vec<[String; 5]> = rows
+        .iter()
+        .map(|r| {
+            [
+                render::state_name(r.state).to_owned(),
+                r.version.to_string(),
+                r.name.clone(),
+                r.applied_on.as_deref().map_or_else(|| "-".to_owned(), render::time),
+                render::down_name(r.reversibility).to_owned(),
+            ]
+        })
+        .collect();
+    for line in render::table(["STATE", "VERSION", "NAME", "APPLIED ON", "DOWN"], &cells) {
+        crate::shell::outln!("{line}");
     }
 }

@@ -7,7 +7,7 @@ use crate::render::Format;
 use crate::shell::Shell;
 use crate::{CliError, CliResult, exit_code};
 use dbmigrate_core::version::display as version_text;
-use dbmigrate_runtime::{Direction, Report};
+use dbmigrate_runtime::{Applied, Direction};
 use std::path::Path;
 use std::time::Duration;
 
@@ -24,7 +24,8 @@ pub struct Invocation<'a> {
 pub fn deployed(done: &Deployed, format: Format, shell: &Shell) -> CliResult {
     let report = &done.report;
     if format == Format::Json {
-        crate::shell::outln!("{}", summary_json(report, done.backup.as_ref()));
+        let command = if report.direction == Direction::Up { "run" } else { "down" };
+        super::json::print(command, data(done));
         return Ok(exit_code::OK);
     }
     let total: Duration = report.migrations.iter().map(|m| m.duration).sum();
@@ -43,35 +44,87 @@ pub fn deployed(done: &Deployed, format: Format, shell: &Shell) -> CliResult {
     Ok(exit_code::OK)
 }
 
-fn summary_json(report: &Report, backup: Option<&Backup>) -> serde_json::Value {
-    let migrations: Vec<_> = report
-        .migrations
-        .iter()
-        .map(|m| serde_json::json!({ "version": m.version, "name": m.name, "duration_ms": m.duration.as_secs_f64() * 1000.0 }))
-        .collect();
-    let direction = if report.direction == Direction::Up { "up" } else { "down" };
-    serde_json::json!({
-        "direction": direction,
-        "before": report.before,
-        "after": report.after,
-        "migrations": migrations,
-        "verified": true,
-        "backup": backup.map(|b| b.path.as_str()),
-    })
+/// The data of a finished deploy, for its JSON document (and `database reset`'s).
+pub fn data(done: &Deployed) -> serde_json::Value {
+    let report = &done.report;
+    Outcome {
+        direction: report.direction,
+        before: report.before,
+        after: report.after,
+        migrations: &report.migrations,
+        backup: done.backup.as_ref(),
+        ..Outcome::new(report.direction)
+    }
+    .json()
+}
+
+/// The keys of every `run` and `down` document, whether it succeeded, failed or was a dry run.
+pub struct Outcome<'a> {
+    pub direction: Direction,
+    pub dry_run: bool,
+    /// Highest applied version before and after; `None` when not known (dry run, failure).
+    pub before: Option<i64>,
+    pub after: Option<i64>,
+    /// Applied (or reverted), including those done before a failure.
+    pub migrations: &'a [Applied],
+    /// The statements a dry run would execute.
+    pub sql: Option<&'a [String]>,
+    pub backup: Option<&'a Backup>,
+    pub restored: bool,
+}
+
+impl<'a> Outcome<'a> {
+    /// Nothing done yet.
+    pub fn new(direction: Direction) -> Self {
+        Self {
+            direction,
+            dry_run: false,
+            before: None,
+            after: None,
+            migrations: &[],
+            sql: None,
+            backup: None,
+            restored: false,
+        }
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        let migrations: Vec<_> = self
+            .migrations
+            .iter()
+            .map(|m| serde_json::json!({ "version": m.version, "name": m.name, "duration_ms": super::json::millis(m.duration) }))
+            .collect();
+        serde_json::json!({
+            "direction": if self.direction == Direction::Up { "up" } else { "down" },
+            "dry_run": self.dry_run,
+            "before": self.before,
+            "after": self.after,
+            "migrations": migrations,
+            "sql": self.sql,
+            "backup": self.backup.map(|b| b.path.as_str()),
+            "restored": self.restored,
+        })
+    }
 }
 
 /// A failed deploy: the error to return, with the way back as hints; a failed automatic
 /// restore is printed first, and the JSON document when asked for.
-pub fn failed(failed: DeployFailed, format: Format, how: Invocation<'_>, shell: &Shell) -> CliError {
-    match failed {
+pub fn failed(failed: DeployFailed, direction: Direction, how: Invocation<'_>, shell: &Shell) -> CliError {
+    let mut error = match failed {
         DeployFailed::Refused(error) => error,
-        DeployFailed::Verification(f) => verification_failed(*f, shell),
-        DeployFailed::Migration(f) => migration_failed(*f, format, how, shell),
+        DeployFailed::Verification(f) => verification_failed(*f, direction, shell),
+        DeployFailed::Migration(f) => migration_failed(*f, direction, how, shell),
+    };
+    if error.data.is_none() {
+        error.data = Some(Outcome::new(direction).json());
     }
+    error
 }
 
-fn verification_failed(f: Failure, shell: &Shell) -> CliError {
+fn verification_failed(f: Failure, direction: Direction, shell: &Shell) -> CliError {
+    let data = failure_data(&f, direction);
     let mut error = f.error;
+    error.data = Some(data);
     match (&f.restore, &f.backup) {
         (Some(Ok(())), Some(b)) => error.hints.insert(0, format!("the database was restored from {}", b.id)),
         (Some(Err(r)), _) => shell.print_error(r),
@@ -80,7 +133,8 @@ fn verification_failed(f: Failure, shell: &Shell) -> CliError {
     error
 }
 
-fn migration_failed(f: Failure, format: Format, how: Invocation<'_>, shell: &Shell) -> CliError {
+fn migration_failed(f: Failure, direction: Direction, how: Invocation<'_>, shell: &Shell) -> CliError {
+    let data = failure_data(&f, direction);
     let mut error = f.error;
     if let Some(backup) = &f.backup {
         let restore = restore_command(how, &f.url.to_string(), backup);
@@ -98,18 +152,19 @@ fn migration_failed(f: Failure, format: Format, how: Invocation<'_>, shell: &She
             None => error.hints.insert(0, format!("to put the database back as it was before this run: {restore}")),
         }
     }
-    if format == Format::Json {
-        let json = serde_json::json!({
-            "ok": false,
-            "error": error.message,
-            "applied": f.applied.iter().map(|a| serde_json::json!({"version": a.version, "name": a.name})).collect::<Vec<_>>(),
-            "backup": f.backup.as_ref().map(|b| b.path.as_str()),
-            "restored": matches!(f.restore, Some(Ok(()))),
-        });
-        crate::shell::outln!("{json}");
-        error.reported = true;
-    }
+    error.data = Some(data);
     error
+}
+
+/// What a failed deploy did, for its JSON document.
+fn failure_data(f: &Failure, direction: Direction) -> serde_json::Value {
+    Outcome {
+        migrations: &f.applied,
+        backup: f.backup.as_ref(),
+        restored: matches!(f.restore, Some(Ok(()))),
+        ..Outcome::new(direction)
+    }
+    .json()
 }
 
 /// The command that restores `backup`, as the user would type it (never with a password: the

@@ -23,7 +23,10 @@ impl<'a> Notes<'a> {
         let shell = self.shell;
         match note {
             Note::Finding(f) => shell.raw(super::finding::render(f, shell.styled())),
-            Note::Target(chosen) => shell.status("Database", format!("{} ({})", chosen.url, chosen.source)),
+            Note::Target(chosen) => {
+                super::json::remember_target(chosen);
+                shell.status("Database", format!("{} ({})", chosen.url, chosen.source));
+            }
             Note::Connecting(url) => shell.verbose("Connecting", url),
             Note::UpToDate => {
                 shell.verbose("Up to date", "the history matches the unchanged migrations folder; no file was read");

@@ -88,3 +88,5 @@ fn cargo_itself_runs_the_subcommand() {
         .success()
         .stdout_eq(str!["cargo-dbmigrate [..]\n"]);
 }
+
+mod json_contract;

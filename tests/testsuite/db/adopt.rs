@@ -39,7 +39,7 @@ fn adopts_refinery_history(backend: Backend) {
     refinery_history(&db, &[(1, "a", V1), (2, "b", V2)]);
 
     assert_code(&dbm(dir, url, &["status", "--exit-code"]), 0);
-    let status = json(&dbm(dir, url, &["status", "--format", "json"]));
+    let status = json(&dbm(dir, url, &["status", "--format", "json"]))["migrations"].clone();
     assert_eq!(status[0]["state"], "applied", "{status}");
     assert_eq!(status[1]["state"], "applied", "{status}");
     assert_eq!(status[0]["applied_on"], "2025-06-01T10:00:00.123456789Z", "{status}");
@@ -73,7 +73,7 @@ fn crlf_conversion_is_unchanged(backend: Backend) {
     fixture.write("migrations/V1__a.down.sql", "DROP TABLE a;\r\n");
     fixture.write("migrations/V2__b.sql", &V2.replace('\n', "\r\n"));
     assert_code(&dbm(dir, url, &["status", "--exit-code"]), 0);
-    let status = json(&dbm(dir, url, &["status", "--format", "json"]));
+    let status = json(&dbm(dir, url, &["status", "--format", "json"]))["migrations"].clone();
     assert_eq!(status[0]["state"], "applied", "{status}");
     let out = dbm(dir, url, &["run"]);
     assert_code(&out, 0);
@@ -91,7 +91,7 @@ fn applied_crlf_now_lf_is_unchanged(backend: Backend) {
     db.query("INSERT INTO a VALUES (1)");
     refinery_history(&db, &[(1, "a", &V1.replace('\n', "\r\n"))]);
 
-    let status = json(&dbm(dir, url, &["status", "--format", "json"]));
+    let status = json(&dbm(dir, url, &["status", "--format", "json"]))["migrations"].clone();
     assert_eq!(status[0]["state"], "applied", "{status}");
     assert_eq!(status[1]["state"], "pending", "{status}");
     assert_code(&dbm(dir, url, &["run"]), 0);

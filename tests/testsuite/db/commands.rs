@@ -38,7 +38,7 @@ fn every_command(backend: Backend) {
     // Fresh database: everything pending.
     assert_code(&dbm(dir, url, &["status"]), 0);
     assert_code(&dbm(dir, url, &["status", "--exit-code"]), 1);
-    let status = json(&dbm(dir, url, &["status", "--format", "json"]));
+    let status = json(&dbm(dir, url, &["status", "--format", "json"]))["migrations"].clone();
     let pending = |v: i64| (v, "pending".to_string());
     assert_eq!(states(&status), vec![pending(1), pending(2), pending(3)]);
 
@@ -62,7 +62,7 @@ fn every_command(backend: Backend) {
     assert_eq!(db.versions(), vec![1, 2, 3]);
     assert_eq!(db.query("SELECT count(*) FROM a"), "2");
     assert_code(&dbm(dir, url, &["status", "--exit-code"]), 0);
-    let status = json(&dbm(dir, url, &["status", "--format", "json"]));
+    let status = json(&dbm(dir, url, &["status", "--format", "json"]))["migrations"].clone();
     let applied = |v: i64| (v, "applied".to_string());
     assert_eq!(states(&status), vec![applied(1), applied(2), applied(3)]);
     assert!(status[0]["applied_on"].is_string(), "{status}");
@@ -77,9 +77,9 @@ fn every_command(backend: Backend) {
     assert_code(&out, 0);
     let stdout = String::from_utf8_lossy(&out.stdout);
     let lines: Vec<&str> = stdout.lines().collect();
-    assert_eq!(lines.len(), 3, "{stdout}");
-    assert!(lines[0].contains(" a") && lines[2].contains("fill"), "{stdout}");
-    let history = json(&dbm(dir, url, &["history", "--format", "json"]));
+    assert_eq!(lines.len(), 4, "a header and a line each: {stdout}");
+    assert!(lines[0].starts_with("APPLIED ON") && lines[1].contains(" a") && lines[3].contains("fill"), "{stdout}");
+    let history = json(&dbm(dir, url, &["history", "--format", "json"]))["migrations"].clone();
     let versions: Vec<i64> =
         history.as_array().expect("array").iter().map(|h| h["version"].as_i64().expect("v")).collect();
     assert_eq!(versions, vec![1, 2, 3]);
@@ -91,8 +91,8 @@ fn every_command(backend: Backend) {
     assert!(stdout.contains("INSERT INTO a VALUES (2);") && stdout.contains("DELETE FROM b;"), "{stdout}");
     let show = json(&dbm(dir, url, &["show", "V3", "--format", "json"]));
     assert_eq!(show["state"], "applied", "{show}");
-    assert_eq!(show["up"], FILES[4].1, "{show}");
-    assert_eq!(show["down"], FILES[5].1, "{show}");
+    assert_eq!(show["up_sql"], FILES[4].1, "{show}");
+    assert_eq!(show["down_sql"], FILES[5].1, "{show}");
     assert_missing_show_fails(dir, url);
 
     // down (one step by default), --steps, --to
@@ -169,7 +169,7 @@ fn stamp_adopts_without_running(backend: Backend) {
     assert_code(&out, 0);
     assert_eq!(db.versions(), vec![1, 2]);
     assert_eq!(db.query("SELECT count(*) FROM a"), "0", "V1's INSERT must not run");
-    let status = json(&dbm(dir, url, &["status", "--format", "json"]));
+    let status = json(&dbm(dir, url, &["status", "--format", "json"]))["migrations"].clone();
     assert_eq!(states(&status), vec![(1, "applied".into()), (2, "applied".into()), (3, "pending".into())]);
     assert_code(&dbm(dir, url, &["run"]), 0);
     assert_eq!(db.versions(), vec![1, 2, 3]);
@@ -211,7 +211,7 @@ fn reading_an_empty_database_writes_nothing(backend: Backend) {
         let out = dbm(dir, url, args);
         assert_code(&out, 0);
     }
-    assert_eq!(json(&dbm(dir, url, &["history", "--format", "json"])), serde_json::json!([]));
+    assert_eq!(json(&dbm(dir, url, &["history", "--format", "json"]))["migrations"].clone(), serde_json::json!([]));
     assert!(json(&dbm(dir, url, &["current", "--format", "json"]))["version"].is_null());
     assert!(!db.has_table("refinery_schema_history"), "read-only commands created the history table");
     assert_eq!(db.tables(), Vec::<String>::new());
@@ -226,7 +226,7 @@ fn deleted_file_is_missing(backend: Backend) {
     std::fs::remove_file(dir.join("migrations/V2__b.sql")).expect("rm");
     std::fs::remove_file(dir.join("migrations/V2__b.down.sql")).expect("rm");
 
-    let status = json(&dbm(dir, url, &["status", "--format", "json"]));
+    let status = json(&dbm(dir, url, &["status", "--format", "json"]))["migrations"].clone();
     assert_eq!(states(&status), vec![(1, "applied".into()), (2, "missing".into()), (3, "pending".into())]);
     assert_code(&dbm(dir, url, &["status", "--exit-code"]), 1);
     // run and down refuse, naming it, and change nothing.

@@ -31,7 +31,7 @@ fn init_then_new_produce_a_crate_that_builds() {
     let status = status.expect("run status");
     assert!(status.status.success(), "{}", text(&status));
     let rows: serde_json::Value = serde_json::from_slice(&status.stdout).expect("json");
-    assert_eq!(rows[0]["state"], "applied", "{rows}");
+    assert_eq!(rows["migrations"][0]["state"], "applied", "{rows}");
 }
 
 #[test]

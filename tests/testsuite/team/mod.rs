@@ -27,7 +27,8 @@ fn ok(f: &Fixture, db: &TestDb, args: &[&str], expected: i32) -> String {
 fn states(f: &Fixture, db: &TestDb) -> Vec<(i64, String)> {
     let out = dbm(f.path(), &db.url, &["status", "--format", "json"]);
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out)));
-    json.as_array()
+    json["migrations"]
+        .as_array()
         .expect("an array")
         .iter()
         .map(|r| (r["version"].as_i64().expect("version"), r["state"].as_str().expect("state").to_owned()))
