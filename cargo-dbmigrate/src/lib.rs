@@ -43,8 +43,10 @@ pub fn main_entry() -> i32 {
             shell.print_error(&e);
             e.code
         }
-        // The reader closed the pipe: it wanted no more, as with `cargo metadata | head -c1`.
-        (Ok(_), Some(std::io::ErrorKind::BrokenPipe)) => exit_code::OK,
+        // The reader closed the pipe: it wanted no more, as with `cargo metadata | head -c1`,
+        // so nothing is said; the command's own result stands (`check | head` with problems
+        // still exits 1, for `set -o pipefail`).
+        (Ok(code), Some(std::io::ErrorKind::BrokenPipe)) => code,
         (Ok(_), Some(kind)) => {
             shell.print_error(&CliError::failure(format!("cannot write to stdout: {}", std::io::Error::from(kind))));
             exit_code::FAILURE

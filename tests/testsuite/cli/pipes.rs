@@ -1,5 +1,6 @@
 //! A reader that stops reading (`cargo dbmigrate status | head -1`): every command that prints
-//! to stdout ends quietly with 0, as `cargo metadata | head -c1` does, instead of panicking.
+//! to stdout ends quietly with its own exit code (0 when it succeeded, as `cargo metadata |
+//! head -c1` does), instead of panicking.
 
 use dbmigrate_tests::{Fixture, cli_bin, text};
 use std::process::{Command, Output, Stdio};
@@ -105,4 +106,15 @@ fn a_failure_is_still_reported_when_stdout_is_closed() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_ne!(out.status.code(), Some(0), "{stderr}");
     assert!(stderr.lines().any(|l| l.starts_with("error: ")), "{stderr}");
+}
+
+#[test]
+fn a_found_problem_keeps_its_exit_code_when_stdout_is_closed() {
+    // Quiet, but still truthful for `set -o pipefail`: `status --exit-code | head` with a
+    // pending migration exits 1, as it would with its output read.
+    let fixture = migrated_crate();
+    let out = with_closed_stdout(fixture.path(), &["status", "--exit-code", "--format", "json"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(!stderr.contains("error") && !stderr.contains("panicked"), "{stderr}");
 }
