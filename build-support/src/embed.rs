@@ -274,6 +274,8 @@ fn source(
             }
             None => table.push_str("None"),
         }
+        // An unreleased migration edited after it was applied is reverted with its recorded down.
+        table.push_str(if checked.release_log.contains(m.version) { ", released: true" } else { ", released: false" });
         // A database that applied the text before a rehash is updated, not refused, by `run`.
         match checked.release_log.rehash_reason(m.version) {
             Some(reason) => {
@@ -435,6 +437,8 @@ const LOCAL_INFO_TEMPLATE: &str = r#"
         pub up: &'static str,
         /// The down SQL.
         pub down: Option<&'static str>,
+        /// Whether the lock holds this version (it was released).
+        pub released: bool,
         /// The reason of the newest `release --rehash` of this version, if any.
         pub rehash: Option<&'static str>,
     }

@@ -73,21 +73,24 @@ fn print_dry_run(sql: &[String], format: Format) -> CliResult {
     Ok(exit_code::OK)
 }
 
-/// Asks before reverting, naming how much and which database; anything but yes cancels.
+/// Asks before reverting (or redoing), naming how much and which database; anything but yes
+/// cancels.
 fn confirm(goal: Goal, url: &dbmigrate_runtime::DatabaseUrl) -> Result<(), crate::CliError> {
+    let (verb, command) = if matches!(goal, Goal::Redo(_)) { ("redo", "redo") } else { ("revert", "down") };
     let what = match goal {
-        Goal::DownSteps(1) => "the newest migration".to_owned(),
+        Goal::DownSteps(1) | Goal::Redo(1) => "the newest migration".to_owned(),
+        Goal::Redo(n) => format!("the newest {n} migrations"),
         Goal::DownSteps(n) => format!("the newest {n} migrations"),
         Goal::DownTo(v) if v < 1 => "every migration".to_owned(),
         Goal::DownTo(v) => format!("every migration newer than {v}"),
         Goal::Latest | Goal::UpTo(_) => return Ok(()),
     };
-    eprint!("revert {what} of {url}? [y/N] ");
+    eprint!("{verb} {what} of {url}? [y/N] ");
     let _ = std::io::stderr().flush();
     let mut answer = String::new();
     let _ = std::io::stdin().lock().read_line(&mut answer);
     match answer.trim() {
         "y" | "Y" | "yes" => Ok(()),
-        _ => Err(crate::CliError::usage("down cancelled; nothing was changed")),
+        _ => Err(crate::CliError::usage(format!("{command} cancelled; nothing was changed"))),
     }
 }
