@@ -279,9 +279,7 @@ pub(crate) fn plan_down<'s, 'a>(
             // knows how to undo it; the file's down may not.
             let found = recorded.iter().find(|r| r.version == row.version && r.checksum.trim() == row.checksum.trim());
             match found.and_then(|r| r.down.as_deref()) {
-                Some(down) if !dbmigrate_core::sql::is_blank(down) => {
-                    Ok(Revert { script, down: down.to_owned() })
-                }
+                Some(down) if !dbmigrate_core::sql::is_blank(down) => Ok(Revert { script, down: down.to_owned() }),
                 Some(_) | None => Err(Error::NoRecordedDown { file: script.file_name(), recorded: found.is_some() }),
             }
         })

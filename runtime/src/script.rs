@@ -47,7 +47,14 @@ impl<'a> MigrationScript<'a> {
         up: impl Into<Cow<'a, str>>,
         down: Option<impl Into<Cow<'a, str>>>,
     ) -> Self {
-        MigrationScript { version, name: name.into(), up: up.into(), down: down.map(Into::into), rehash: None, released: false }
+        MigrationScript {
+            version,
+            name: name.into(),
+            up: up.into(),
+            down: down.map(Into::into),
+            rehash: None,
+            released: false,
+        }
     }
 
     /// The same script, marked as deliberately edited after its release (see [`Self::rehash`]).

@@ -273,7 +273,8 @@ impl Backend for MysqlBackend {
         let rows = self.query_sets(&table.select_downs_sql())?.into_iter().next().unwrap_or_default();
         rows.into_iter()
             .map(|r| {
-                let (version, checksum, down) = mysql::from_row_opt::<(i64, String, Option<String>)>(r).map_err(bad_row)?;
+                let (version, checksum, down) =
+                    mysql::from_row_opt::<(i64, String, Option<String>)>(r).map_err(bad_row)?;
                 Ok(RecordedDown { version, checksum, down })
             })
             .collect()
