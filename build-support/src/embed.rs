@@ -541,6 +541,22 @@ mod tests {
     }
 
     #[test]
+    fn whether_a_migration_is_released_is_embedded() {
+        let dir = krate(&[("V1__a.sql", "select 1;")]);
+        let root = dir.path();
+        let (set, _) = MigrationSet::load(root, "migrations");
+        let mut log = crate::release_log::ReleaseLog::default();
+        set.migrations.iter().for_each(|m| log.record(m));
+        std::fs::write(root.join("migrations").join(crate::release_log::RELEASE_LOG_FILE), log.render())
+            .expect("write");
+        std::fs::write(root.join("migrations/V2__b.sql"), "select 2;").expect("write");
+        let blocking = code(&dir, Runtime::Blocking);
+        assert_eq!(blocking.matches(", released: true, rehash: None },").count(), 1, "{blocking}");
+        assert_eq!(blocking.matches(", released: false, rehash: None },").count(), 1, "{blocking}");
+        assert!(code(&dir, Runtime::Off).contains("pub released: bool,"));
+    }
+
+    #[test]
     fn migrations_dir_overrides_the_config() {
         let dir = krate(&[]);
         std::fs::create_dir(dir.path().join("sql")).expect("mkdir");

@@ -336,4 +336,19 @@ mod tests {
         assert!(sql.starts_with("INSERT INTO h (version, name, applied_on, checksum) VALUES (7, 'o''k', '"));
         assert!(sql.ends_with("', '42')"));
     }
+
+    #[test]
+    fn a_down_text_is_recorded_as_hex_for_every_dialect() {
+        let t = Table::new("h").expect("valid");
+        let sql = t.record_down_sql(Dialect::Mysql, 7, 42, Some("it's \\ x"));
+        assert!(sql.contains("CONVERT(X'69742773205c2078' USING utf8mb4)"), "{sql}");
+        assert!(!sql.contains("it's"), "{sql}");
+        assert!(
+            t.record_down_sql(Dialect::Postgres, 7, 42, Some("a"))
+                .contains("convert_from(decode('61', 'hex'), 'UTF8')")
+        );
+        assert!(t.record_down_sql(Dialect::Sqlite, 7, 42, Some("a")).contains("CAST(X'61' AS TEXT)"));
+        assert!(t.record_down_sql(Dialect::Sqlite, 7, 42, None).contains(", NULL, "));
+        assert!(t.forget_down_sql(7).ends_with("WHERE history_table = 'h' AND version = 7"));
+    }
 }

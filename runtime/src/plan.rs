@@ -380,4 +380,40 @@ mod tests {
         let files = vec![s[0].clone(), other];
         assert!(fixes(&index(&files).expect("valid"), &state(vec![old, row(&s[1])])).expect("fixes").is_empty());
     }
+
+    #[test]
+    fn an_edited_unreleased_migration_reverts_with_its_recorded_down() {
+        let s = scripts();
+        let applied = row(&s[0]);
+        let mut edited = s[0].clone();
+        edited.up = "CREATE TABLE a(x INT, y INT);".into();
+        edited.down = Some("DROP TABLE a; -- new".into());
+        let files = vec![edited.clone()];
+        let idx = index(&files).expect("valid");
+        let st = state(vec![applied.clone()]);
+        assert!(wants_recorded(&idx, &st).expect("ok"));
+        let recorded = |checksum: &str, down: Option<&str>| RecordedDown {
+            version: 1,
+            checksum: checksum.to_owned(),
+            down: down.map(str::to_owned),
+        };
+        let old = recorded(&applied.checksum, Some("DROP TABLE a; -- old"));
+        let reverts = plan_down(&idx, &st, Goal::Redo(1), std::slice::from_ref(&old)).expect("plan");
+        assert_eq!(reverts[0].down, "DROP TABLE a; -- old");
+        // Recorded for another text (another apply), or without a down: refused, nothing guessed.
+        let other = recorded("42", Some("DROP TABLE a;"));
+        let refused = plan_down(&idx, &st, Goal::DownSteps(1), &[other]);
+        assert!(matches!(refused, Err(Error::NoRecordedDown { recorded: false, .. })), "{refused:?}");
+        let refused = plan_down(&idx, &st, Goal::DownSteps(1), &[recorded(&applied.checksum, None)]);
+        assert!(matches!(refused, Err(Error::NoRecordedDown { recorded: true, .. })), "{refused:?}");
+        // Released: today's refusal, whatever was recorded.
+        let files = vec![edited.with_released(true)];
+        let idx = index(&files).expect("valid");
+        assert!(!wants_recorded(&idx, &st).expect("ok"));
+        assert!(matches!(plan_down(&idx, &st, Goal::DownSteps(1), &[old]), Err(Error::Divergent(_))));
+        // Unchanged: the file's down, recorded or not.
+        let idx = index(&s[..1]).expect("valid");
+        let reverts = plan_down(&idx, &st, Goal::Redo(5), &[]).expect("plan");
+        assert_eq!(reverts[0].down, "DROP TABLE a;");
+    }
 }
