@@ -1,4 +1,4 @@
-//! The body `run` and `down` share: a dry run that prints the SQL, or a deploy whose notes,
+//! The body `run`, `down` and `redo` share: a dry run that prints the SQL, or a deploy whose notes,
 //! outcome and failure are rendered for people or for scripts.
 
 use super::args::{DbArgs, DeployArgs};
@@ -13,7 +13,7 @@ use crate::{CliResult, exit_code, workspace};
 use dbmigrate_runtime::Goal;
 use std::io::{BufRead, IsTerminal, Write};
 
-/// What `run` or `down` was asked to do.
+/// What `run`, `down` or `redo` was asked to do.
 pub struct Request<'a> {
     pub goal: Goal,
     pub db: &'a DbArgs,
@@ -23,7 +23,7 @@ pub struct Request<'a> {
     /// `run --allow-out-of-order`.
     pub allow_out_of_order: bool,
     pub format: Format,
-    /// Ask on a terminal before changing anything (`down` without `--yes`).
+    /// Ask on a terminal before changing anything (`down` and `redo` without `--yes`).
     pub confirm: bool,
 }
 

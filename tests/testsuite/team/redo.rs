@@ -224,3 +224,36 @@ fn pg_killed_between_the_halves() {
     assert_eq!(db.tables(), ["posts", "users"]);
     ok(&f, &db, &["status", "--exit-code"], 0);
 }
+
+/// On a terminal (`script` gives it one) `redo` asks first, naming the database; anything but
+/// yes cancels with exit 2 and changes nothing.
+#[test]
+fn redo_asks_on_a_terminal() {
+    let f = two_migrations("team_redo_ask");
+    let db = TestDb::new(Backend::Sqlite, "redo_ask", f.path());
+    ok(&f, &db, &["run"], 0);
+    let ask = |answer: &str| {
+        let command =
+            format!("{} dbmigrate redo --no-backup --database-url {}", dbmigrate_tests::cli_bin().display(), db.url);
+        let mut child = std::process::Command::new("script")
+            .args(["-qec", &command, "/dev/null"])
+            .current_dir(f.path())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn script");
+        std::io::Write::write_all(&mut child.stdin.take().expect("stdin"), answer.as_bytes()).expect("answer");
+        child.wait_with_output().expect("wait")
+    };
+    let no = ask("n\n");
+    let printed = dbmigrate_tests::text(&no);
+    assert!(printed.contains("redo the newest migration of sqlite:") && printed.contains("[y/N]"), "{printed}");
+    assert!(printed.contains("redo cancelled; nothing was changed"), "{printed}");
+    assert_eq!(dbmigrate_tests::code(&no), 2, "{printed}");
+    let history = db.query("SELECT applied_on FROM refinery_schema_history WHERE version = 20260102000000");
+    let yes = ask("y\n");
+    assert_eq!(dbmigrate_tests::code(&yes), 0, "{}", dbmigrate_tests::text(&yes));
+    let again = db.query("SELECT applied_on FROM refinery_schema_history WHERE version = 20260102000000");
+    assert_ne!(history, again, "applied again after yes");
+}
