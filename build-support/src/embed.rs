@@ -274,6 +274,8 @@ fn source(
             }
             None => table.push_str("None"),
         }
+        // An unreleased migration edited after it was applied is reverted with its recorded down.
+        table.push_str(if checked.release_log.contains(m.version) { ", released: true" } else { ", released: false" });
         // A database that applied the text before a rehash is updated, not refused, by `run`.
         match checked.release_log.rehash_reason(m.version) {
             Some(reason) => {
@@ -435,6 +437,8 @@ const LOCAL_INFO_TEMPLATE: &str = r#"
         pub up: &'static str,
         /// The down SQL.
         pub down: Option<&'static str>,
+        /// Whether the lock holds this version (it was released).
+        pub released: bool,
         /// The reason of the newest `release --rehash` of this version, if any.
         pub rehash: Option<&'static str>,
     }
@@ -534,6 +538,22 @@ mod tests {
         assert_eq!(blocking.matches("rehash: None },").count(), 1, "{blocking}");
         let local = code(&dir, Runtime::Off);
         assert!(local.contains("pub rehash: Option<&'static str>,"), "{local}");
+    }
+
+    #[test]
+    fn whether_a_migration_is_released_is_embedded() {
+        let dir = krate(&[("V1__a.sql", "select 1;")]);
+        let root = dir.path();
+        let (set, _) = MigrationSet::load(root, "migrations");
+        let mut log = crate::release_log::ReleaseLog::default();
+        set.migrations.iter().for_each(|m| log.record(m));
+        std::fs::write(root.join("migrations").join(crate::release_log::RELEASE_LOG_FILE), log.render())
+            .expect("write");
+        std::fs::write(root.join("migrations/V2__b.sql"), "select 2;").expect("write");
+        let blocking = code(&dir, Runtime::Blocking);
+        assert_eq!(blocking.matches(", released: true, rehash: None },").count(), 1, "{blocking}");
+        assert_eq!(blocking.matches(", released: false, rehash: None },").count(), 1, "{blocking}");
+        assert!(code(&dir, Runtime::Off).contains("pub released: bool,"));
     }
 
     #[test]

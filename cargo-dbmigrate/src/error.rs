@@ -93,6 +93,11 @@ impl From<dbmigrate_runtime::Error> for CliError {
             Error::NoDown(_) | Error::Irreversible(_) => {
                 Some("write the statements that undo it into its .down.sql file".into())
             }
+            Error::NoRecordedDown { file, .. } => Some(format!(
+                "put back the up text that was applied (e.g. `git stash`), revert it with `cargo dbmigrate down`, \
+                 then bring the edit back (`git stash pop`) and apply it with `cargo dbmigrate run`; {file} is unreleased, \
+                 so nothing else needs to change"
+            )),
             Error::SingleTransactionUnsupported => Some(
                 "run without it: each migration is tracked statement by statement, and a failure shows as dirty; \
                  --restore-on-failure gets back to the backup taken before the run"

@@ -29,12 +29,17 @@ pub struct EmbeddedMigration {
     /// The reason of the newest `release --rehash` of this version, if any: a database that
     /// applied the text before it gets its history row's checksum updated instead of a refusal.
     pub rehash: Option<&'static str>,
+    /// Whether the lock holds this version: an unreleased migration edited since it was applied
+    /// is reverted with the down text recorded then; a released one is refused.
+    pub released: bool,
 }
 
 impl EmbeddedMigration {
     /// The migration as the engine's input.
     pub fn script(&self) -> MigrationScript<'static> {
-        MigrationScript::new(self.version, self.name, self.up, self.down).with_rehash(self.rehash)
+        MigrationScript::new(self.version, self.name, self.up, self.down)
+            .with_rehash(self.rehash)
+            .with_released(self.released)
     }
 }
 
@@ -111,6 +116,7 @@ mod tests {
         up: "CREATE TABLE t (x INTEGER);",
         down: Some("DROP TABLE t;"),
         rehash: Some("fixed a comment"),
+        released: true,
     }];
 
     #[test]
@@ -120,7 +126,8 @@ mod tests {
         assert_eq!(options.lock_timeout, Options::default().lock_timeout);
         let scripts = embedded_scripts(MIGRATIONS);
         let expected = MigrationScript::new(1, "init", "CREATE TABLE t (x INTEGER);", Some("DROP TABLE t;"))
-            .with_rehash(Some("fixed a comment"));
+            .with_rehash(Some("fixed a comment"))
+            .with_released(true);
         assert_eq!(scripts, [expected]);
     }
 

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use crate::backend::{self, Backend, DbError, LockGuard, Transactions};
 use crate::ddl_lock::{self, Scope};
 use crate::error::{Anomaly, Direction, Error, Result};
-use crate::history::{AppliedRow, Audit, HistoryState, Table};
+use crate::history::{AppliedRow, Audit, HistoryState, RecordedDown, Table};
 use crate::hooks::{Cause, Event, Hooks, MigrateError, Planned};
 use crate::plan::{self, Checks, Fix, Goal, Scripts};
 use crate::script::{MigrationScript, Reversibility};
@@ -76,6 +76,8 @@ pub struct Applied {
     pub version: i64,
     pub name: String,
     pub duration: Duration,
+    /// Applied (up) or reverted (down): a redo does both.
+    pub direction: Direction,
 }
 
 /// What a `migrate` or `stamp` did.
@@ -270,7 +272,8 @@ impl Engine {
         // made against the history as it reads once they are corrected.
         let fixes = plan::fixes(&scripts, &found)?;
         let state = plan::fixed(&found, &fixes);
-        let jobs = self.jobs(&scripts, &state, goal)?;
+        let recorded = self.recorded(&scripts, &state, goal)?;
+        let jobs = self.jobs(&scripts, &state, goal, &recorded)?;
         if !jobs.is_empty() {
             // Refused before the hook, so no backup is taken for a run that cannot write.
             if self.url.sqlite_mode() == Some(SqliteMode::ReadOnly) {
@@ -287,7 +290,9 @@ impl Engine {
             self.load(true)?;
         }
         self.apply_fixes(&fixes, hooks)?;
-        self.execute(jobs, &state, goal.direction(), hooks)
+        // A redo ends with its migrations applied again.
+        let direction = if matches!(goal, Goal::Redo(_)) { Direction::Up } else { goal.direction() };
+        self.execute(jobs, &state, direction, hooks)
     }
 
     /// Corrects the history rows of rehashed and renumbered migrations, each with its audit row
@@ -322,8 +327,11 @@ impl Engine {
                     Audit { version: to, previous_version: from, action, previous_checksum: old, checksum, reason };
                 let steps = vec![
                     Step::Record(self.table.ensure_audit_sql(self.dialect())),
+                    Step::Record(self.table.ensure_downs_sql(self.dialect())),
                     Step::Begin,
                     Step::Record(self.table.rewrite_sql(from, to, checksum)),
+                    // The recorded way back follows its row.
+                    Step::Record(self.table.move_down_sql(from, to, checksum)),
                     Step::Record(self.table.audit_sql(&audit)),
                     Step::Commit,
                 ];
@@ -362,7 +370,8 @@ impl Engine {
         refuse_dirty(&found, &scripts)?;
         let fixes = plan::fixes(&scripts, &found)?;
         let state = plan::fixed(&found, &fixes);
-        let jobs = self.jobs(&scripts, &state, goal)?;
+        let recorded = self.recorded(&scripts, &state, goal)?;
+        let jobs = self.jobs(&scripts, &state, goal, &recorded)?;
         out.extend(self.fix_jobs(&fixes).iter().flat_map(|j| &j.steps).map(|step| self.render_step(step)));
         out.extend(self.render(&jobs));
         Ok(out)
@@ -374,14 +383,36 @@ impl Engine {
         Ok(MigrationLock { _guard: self.conn.lock(&self.table, self.options.lock_timeout)? })
     }
 
-    /// What `goal` runs against `state`, refused before anything is sent when it must be.
-    fn jobs(&self, scripts: &Scripts<'_, '_>, state: &HistoryState, goal: Goal) -> Result<Vec<Job>> {
-        refuse_dirty(state, scripts)?;
-        let chosen = plan::plan(scripts, state, goal, self.checks())?;
-        match goal.direction() {
-            Direction::Up => chosen.iter().map(|s| self.up_job(s)).collect(),
-            Direction::Down => chosen.iter().map(|s| self.down_job(s)).collect(),
+    /// The down texts recorded at apply time, read only when reverting may need one.
+    fn recorded(&mut self, scripts: &Scripts<'_, '_>, state: &HistoryState, goal: Goal) -> Result<Vec<RecordedDown>> {
+        if goal.direction() == Direction::Up || !plan::wants_recorded(scripts, state)? {
+            return Ok(Vec::new());
         }
+        self.conn.recorded_downs(&self.table).map_err(|e| e.into_error("could not read the recorded down scripts"))
+    }
+
+    /// What `goal` runs against `state`, refused before anything is sent when it must be: a
+    /// redo's up half is planned with its down half, so neither starts unless both can run.
+    fn jobs(
+        &self,
+        scripts: &Scripts<'_, '_>,
+        state: &HistoryState,
+        goal: Goal,
+        recorded: &[RecordedDown],
+    ) -> Result<Vec<Job>> {
+        refuse_dirty(state, scripts)?;
+        if goal.direction() == Direction::Up {
+            let chosen = plan::plan(scripts, state, goal, self.checks())?;
+            return chosen.iter().map(|s| self.up_job(s)).collect();
+        }
+        let reverts = plan::plan_down(scripts, state, goal, recorded)?;
+        let mut jobs: Vec<Job> = reverts.iter().map(|r| self.down_job(r)).collect::<Result<_>>()?;
+        if matches!(goal, Goal::Redo(_)) {
+            for r in reverts.iter().rev() {
+                jobs.push(self.up_job(r.script)?);
+            }
+        }
+        Ok(jobs)
     }
 
     /// Whether the database is exactly at `known` — each (version, name, refinery checksum)
@@ -440,7 +471,12 @@ impl Engine {
         self.run_job(&job, false)?;
         let migrations = pending
             .iter()
-            .map(|s| Applied { version: s.version, name: s.name.to_string(), duration: Duration::ZERO })
+            .map(|s| Applied {
+                version: s.version,
+                name: s.name.to_string(),
+                duration: Duration::ZERO,
+                direction: Direction::Up,
+            })
             .collect();
         Ok(self.report(&state, Direction::Up, migrations))
     }
@@ -549,7 +585,7 @@ impl Engine {
 
     /// Per-migration transactions, unless the whole run is one or the script
     /// asks to run outside of any.
-    fn wrap(&self, sql: &str, record: Step) -> Result<Vec<Step>> {
+    fn wrap(&self, sql: &str, record: Vec<Step>) -> Result<Vec<Step>> {
         let mut steps = Vec::new();
         let own_tx = !self.options.single_transaction && !wants_no_transaction(sql);
         if own_tx {
@@ -559,7 +595,7 @@ impl Engine {
         if !is_blank(sql) {
             steps.extend(self.statements(sql));
         }
-        steps.push(record);
+        steps.extend(record);
         if own_tx {
             steps.push(Step::Commit);
         }
@@ -579,7 +615,7 @@ impl Engine {
 
     /// Where DDL commits implicitly, or for a no-transaction file: statement by statement with a
     /// progress marker; the history change and the marker's removal share a transaction.
-    fn tracked(&self, version: i64, direction: Direction, sql: &str, record: Step) -> Vec<Step> {
+    fn tracked(&self, version: i64, direction: Direction, sql: &str, record: Vec<Step>) -> Vec<Step> {
         let mut steps = Vec::new();
         if !self.tracked_ddl() {
             // MySQL/MariaDB create it with the history table; here only a no-transaction file needs it.
@@ -602,13 +638,13 @@ impl Engine {
         }
         steps.extend(reset.map(|sql| Step::Setting(sql.to_string())));
         steps.push(Step::Begin);
-        steps.push(record);
+        steps.extend(record);
         steps.push(Step::Record(self.table.mark_clear_sql(version)));
         steps.push(Step::Commit);
         steps
     }
 
-    fn job(&self, s: &MigrationScript<'_>, direction: Direction, sql: &str, record: Step) -> Result<Job> {
+    fn job(&self, s: &MigrationScript<'_>, direction: Direction, sql: &str, record: Vec<Step>) -> Result<Job> {
         let file = match direction {
             Direction::Up => s.file_name(),
             Direction::Down => dbmigrate_core::file_name::down_file(s.version, &s.name),
@@ -623,13 +659,21 @@ impl Engine {
         Ok(Job { version: s.version, name: s.name.to_string(), file, direction, steps, tracked, split })
     }
 
+    /// Applies `s` and records, with its history row, the down text that undoes this very up
+    /// text, so it can be reverted after the file is edited.
     fn up_job(&self, s: &MigrationScript<'_>) -> Result<Job> {
-        self.job(s, Direction::Up, &s.up, insert_step(s)?)
+        let record = vec![
+            insert_step(s)?,
+            Step::Record(self.table.forget_down_sql(s.version)),
+            Step::Record(self.table.record_down_sql(self.dialect(), s.version, s.checksum()?, s.down.as_deref())),
+        ];
+        self.job(s, Direction::Up, &s.up, record)
     }
 
-    fn down_job(&self, s: &MigrationScript<'_>) -> Result<Job> {
-        let record = Step::Record(self.table.delete_sql(s.version));
-        self.job(s, Direction::Down, s.down.as_deref().unwrap_or_default(), record)
+    fn down_job(&self, r: &plan::Revert<'_, '_>) -> Result<Job> {
+        let v = r.script.version;
+        let record = vec![Step::Record(self.table.delete_sql(v)), Step::Record(self.table.forget_down_sql(v))];
+        self.job(r.script, Direction::Down, &r.down, record)
     }
 
     /// Whether DDL commits implicitly, so migrations are tracked by a progress marker.
@@ -654,6 +698,9 @@ impl Engine {
         if jobs.is_empty() {
             return out;
         }
+        // Every job writes or deletes a recorded down text. Created before any transaction:
+        // DDL commits implicitly on MySQL/MariaDB.
+        out.push(self.table.ensure_downs_sql(self.dialect()));
         if self.single_tx() {
             out.push(self.conn.begin_sql().to_string());
             out.extend(ddl_lock::set_sql(self.dialect(), self.options.ddl_lock_timeout, Scope::Transaction));
@@ -707,7 +754,11 @@ impl Engine {
             let _ = self.conn.execute(sql);
         }
         for sql in self.run_settings(&jobs) {
-            let context = if single { "could not begin the transaction" } else { "could not set the ddl lock timeout" };
+            let context = match () {
+                () if sql.contains(self.table.downs()) => "could not create the table of recorded down scripts",
+                () if single => "could not begin the transaction",
+                () => "could not set the ddl lock timeout",
+            };
             self.send_control(&sql, context)?;
         }
         let total = jobs.len();
@@ -726,10 +777,12 @@ impl Engine {
             }
             let duration = job.split + start.elapsed();
             hooks.on_event(&Event::Finished { version, name: name.clone(), direction: job.direction, duration });
-            if let Some(newest) = newest.filter(|n| job.direction == Direction::Up && version < *n) {
+            // A redo re-applies what it just reverted: that is not out of order.
+            let redone = done.iter().any(|a: &Applied| a.version == version && a.direction == Direction::Down);
+            if let Some(newest) = newest.filter(|n| job.direction == Direction::Up && version < *n && !redone) {
                 hooks.on_event(&Event::OutOfOrder { version, name: name.clone(), newest });
             }
-            done.push(Applied { version, name, duration });
+            done.push(Applied { version, name, duration, direction: job.direction });
         }
         if single {
             self.send_control("COMMIT", "could not commit the transaction")?;
@@ -740,9 +793,12 @@ impl Engine {
     fn report(&self, state: &HistoryState, direction: Direction, done: Vec<Applied>) -> Report {
         let before = plan::newest(&state.rows);
         let mut versions: Vec<i64> = state.rows.iter().map(|r| r.version).collect();
-        match direction {
-            Direction::Up => versions.extend(done.iter().map(|a| a.version)),
-            Direction::Down => versions.retain(|v| !done.iter().any(|a| a.version == *v)),
+        // In order: a redo reverts, then applies the same versions again.
+        for a in &done {
+            match a.direction {
+                Direction::Up => versions.push(a.version),
+                Direction::Down => versions.retain(|v| *v != a.version),
+            }
         }
         Report { direction, before, after: versions.into_iter().max(), migrations: done }
     }

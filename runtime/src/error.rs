@@ -105,6 +105,12 @@ pub enum Error {
     NoDown(String),
     #[error("cannot revert {0}: its down script is empty, the migration is irreversible")]
     Irreversible(String),
+    /// An unreleased migration edited since it was applied, with no usable down text recorded
+    /// when it was applied (`recorded`: one was, but it was empty or absent).
+    #[error("cannot revert {file}: it was edited since it was applied, and {}",
+        if *.recorded { "it had no down script (or an empty one) when it was applied" }
+        else { "the down script it was applied with was not recorded (applied by refinery or an older dbmigrate)" })]
+    NoRecordedDown { file: String, recorded: bool },
     #[error("no migration with version {0}")]
     UnknownVersion(i64),
     #[error("{0} must run outside a transaction and cannot be combined with single-transaction mode")]

@@ -1,6 +1,8 @@
 //! refinery's history table (kept byte-compatible), the side table that holds dbmigrate's
 //! own state (the progress marker of a migration that runs outside a transaction), and the
-//! audit table recording every history row the engine corrected (rehash, renumber).
+//! audit table recording every history row the engine corrected (rehash, renumber), and the
+//! down text each migration had when it was applied (so an edited, unreleased migration can
+//! still be reverted exactly).
 
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -176,6 +178,73 @@ impl Table {
         )
     }
 
+    /// The table of recorded down texts: one row per applied migration, keyed by the history
+    /// table, the version and the checksum of the up text it was applied with. A fixed name with
+    /// a column for the history table, as for the audit table.
+    pub fn downs(&self) -> &'static str {
+        DOWNS_TABLE
+    }
+
+    /// Creates the recorded-downs table where it is missing (on PostgreSQL only when absent).
+    pub fn ensure_downs_sql(&self, dialect: Dialect) -> String {
+        // MySQL's TEXT holds 64 KiB; a down file may be longer.
+        let text = if dialect == Dialect::Mysql { "LONGTEXT" } else { "TEXT" };
+        let create = format!(
+            "CREATE TABLE IF NOT EXISTS {}(history_table VARCHAR(64) NOT NULL, version BIGINT NOT NULL, \
+             checksum VARCHAR(255) NOT NULL, down_sql {text}, recorded_on VARCHAR(255))",
+            self.downs()
+        );
+        match dialect {
+            Dialect::Postgres => format!(
+                "DO $dbmigrate$ BEGIN IF to_regclass('{}') IS NULL THEN {create}; END IF; END $dbmigrate$",
+                self.downs()
+            ),
+            _ => create,
+        }
+    }
+
+    /// Forgets the recorded down of `version` (reverted, or about to be recorded again).
+    pub fn forget_down_sql(&self, version: i64) -> String {
+        format!("DELETE FROM {} WHERE history_table = '{}' AND version = {version}", self.downs(), self.0)
+    }
+
+    /// Records `down` (`None`: the migration had no down file) as the way back from the up
+    /// text with `checksum`. The text goes as hex, decoded by the server: no quoting rule
+    /// (MySQL's backslashes) can alter it.
+    pub fn record_down_sql(&self, dialect: Dialect, version: i64, checksum: u64, down: Option<&str>) -> String {
+        let text = match down {
+            None => "NULL".to_string(),
+            Some(d) => {
+                let hex: String = d.bytes().map(|b| format!("{b:02x}")).collect();
+                match dialect {
+                    Dialect::Postgres => format!("convert_from(decode('{hex}', 'hex'), 'UTF8')"),
+                    Dialect::Mysql => format!("CONVERT(X'{hex}' USING utf8mb4)"),
+                    Dialect::Sqlite => format!("CAST(X'{hex}' AS TEXT)"),
+                }
+            }
+        };
+        format!(
+            "INSERT INTO {} (history_table, version, checksum, down_sql, recorded_on) VALUES ('{}', {version}, '{checksum}', {text}, '{}')",
+            self.downs(),
+            self.0,
+            now_rfc3339()
+        )
+    }
+
+    /// Moves the recorded down of `from` to `to`, for the up text now hashed as `checksum`.
+    pub fn move_down_sql(&self, from: i64, to: i64, checksum: u64) -> String {
+        format!(
+            "UPDATE {} SET version = {to}, checksum = '{checksum}' WHERE history_table = '{}' AND version = {from}",
+            self.downs(),
+            self.0
+        )
+    }
+
+    /// The recorded downs of this history table.
+    pub fn select_downs_sql(&self) -> String {
+        format!("SELECT version, checksum, down_sql FROM {} WHERE history_table = '{}'", self.downs(), self.0)
+    }
+
     pub fn mark_start_sql(&self, version: i64, direction: Direction) -> String {
         format!(
             "INSERT INTO {} (version, direction, statements_done, started_on) VALUES ({version}, '{direction}', 0, '{}')",
@@ -195,6 +264,19 @@ impl Table {
 
 /// Where the engine records the history rows it corrected (rehash, renumber, repair).
 pub const AUDIT_TABLE: &str = "dbmigrate_audit";
+
+/// Where the engine records each applied migration's down text.
+pub const DOWNS_TABLE: &str = "dbmigrate_downs";
+
+/// The down text recorded when a migration was applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RecordedDown {
+    pub version: i64,
+    /// The checksum of the up text it was applied with, as in the history row.
+    pub checksum: String,
+    /// `None`: the migration had no down file then.
+    pub down: Option<String>,
+}
 
 /// One correction of a history row, for the audit table.
 #[derive(Debug, Clone, Copy)]
@@ -253,5 +335,20 @@ mod tests {
         let sql = t.insert_sql(7, "o'k", 42);
         assert!(sql.starts_with("INSERT INTO h (version, name, applied_on, checksum) VALUES (7, 'o''k', '"));
         assert!(sql.ends_with("', '42')"));
+    }
+
+    #[test]
+    fn a_down_text_is_recorded_as_hex_for_every_dialect() {
+        let t = Table::new("h").expect("valid");
+        let sql = t.record_down_sql(Dialect::Mysql, 7, 42, Some("it's \\ x"));
+        assert!(sql.contains("CONVERT(X'69742773205c2078' USING utf8mb4)"), "{sql}");
+        assert!(!sql.contains("it's"), "{sql}");
+        assert!(
+            t.record_down_sql(Dialect::Postgres, 7, 42, Some("a"))
+                .contains("convert_from(decode('61', 'hex'), 'UTF8')")
+        );
+        assert!(t.record_down_sql(Dialect::Sqlite, 7, 42, Some("a")).contains("CAST(X'61' AS TEXT)"));
+        assert!(t.record_down_sql(Dialect::Sqlite, 7, 42, None).contains(", NULL, "));
+        assert!(t.forget_down_sql(7).ends_with("WHERE history_table = 'h' AND version = 7"));
     }
 }

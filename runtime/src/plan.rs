@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use crate::error::{Anomaly, Direction, Error, Result};
-use crate::history::{AppliedRow, HistoryState};
+use crate::history::{AppliedRow, HistoryState, RecordedDown};
 use crate::script::{MigrationScript, Reversibility};
 
 /// Where a migration goes: up (applying pending migrations) or down (reverting applied ones).
@@ -19,6 +19,9 @@ pub enum Goal {
     DownSteps(usize),
     /// Revert every applied migration with a version above this one (0 reverts all).
     DownTo(i64),
+    /// Revert this many of the newest applied migrations, then apply them again from their
+    /// files, under one lock: the dev loop "apply, edit, redo".
+    Redo(usize),
 }
 
 impl Goal {
@@ -26,7 +29,8 @@ impl Goal {
     pub fn direction(self) -> Direction {
         match self {
             Goal::Latest | Goal::UpTo(_) => Direction::Up,
-            Goal::DownSteps(_) | Goal::DownTo(_) => Direction::Down,
+            // It reverts first: a failure before anything is re-applied is a failed revert.
+            Goal::DownSteps(_) | Goal::DownTo(_) | Goal::Redo(_) => Direction::Down,
         }
     }
 }
@@ -170,7 +174,9 @@ pub(crate) fn plan<'s, 'a>(
     match goal {
         Goal::Latest => plan_up(scripts, state, i64::MAX, checks),
         Goal::UpTo(v) => plan_up(scripts, state, v, checks),
-        Goal::DownSteps(_) | Goal::DownTo(_) => plan_down(scripts, state, goal),
+        Goal::DownSteps(_) | Goal::DownTo(_) | Goal::Redo(_) => {
+            Ok(plan_down(scripts, state, goal, &[])?.into_iter().map(|r| r.script).collect())
+        }
     }
 }
 
@@ -212,19 +218,44 @@ pub(crate) fn plan_up<'s, 'a>(
     Ok(pending)
 }
 
-/// The scripts a down goal reverts, newest first; refuses if any of them
-/// cannot be reverted.
-fn plan_down<'s, 'a>(
+/// One migration to revert, and the down text to revert it with.
+#[derive(Debug)]
+pub(crate) struct Revert<'s, 'a> {
+    pub script: &'s MigrationScript<'a>,
+    /// The file's down text, or, for an unreleased migration edited since it was applied, the
+    /// one recorded when it was applied.
+    pub down: String,
+}
+
+/// Whether reverting toward `goal` may need a recorded down text: an applied, unreleased
+/// migration whose file was edited since (so the history read is not followed by another
+/// round trip for nothing).
+pub(crate) fn wants_recorded(scripts: &Scripts<'_, '_>, state: &HistoryState) -> Result<bool> {
+    for (v, rows) in by_version(&state.rows) {
+        if let Some(s) = scripts.get(&v)
+            && !s.released
+            && check_rows(s, &rows)? == Some(Anomaly::Edited)
+        {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// The scripts a down goal (or a redo) reverts, newest first, each with its down text; refuses
+/// if any of them cannot be reverted.
+pub(crate) fn plan_down<'s, 'a>(
     scripts: &Scripts<'s, 'a>,
     state: &HistoryState,
     goal: Goal,
-) -> Result<Vec<&'s MigrationScript<'a>>> {
+    recorded: &[RecordedDown],
+) -> Result<Vec<Revert<'s, 'a>>> {
     let grouped = by_version(&state.rows);
     refuse_anomalies(scripts, &grouped)?;
     // One row a version, newest first: a duplicated row must never revert a migration twice.
     let rows: Vec<&AppliedRow> = grouped.values().rev().map(|rows| rows[0]).collect();
     let chosen: Vec<&AppliedRow> = match goal {
-        Goal::DownSteps(n) => rows.into_iter().take(n).collect(),
+        Goal::DownSteps(n) | Goal::Redo(n) => rows.into_iter().take(n).collect(),
         Goal::DownTo(v) => rows.into_iter().take_while(|r| r.version > v).collect(),
         Goal::Latest | Goal::UpTo(_) => Vec::new(),
     };
@@ -232,13 +263,24 @@ fn plan_down<'s, 'a>(
         .into_iter()
         .map(|row| {
             let script = scripts.get(&row.version).ok_or_else(|| Error::Missing(vec![row.version]))?;
-            if !row_matches(script, row)? {
+            if row_matches(script, row)? {
+                return match script.reversibility() {
+                    Reversibility::Reversible => {
+                        Ok(Revert { script, down: script.down.as_deref().unwrap_or_default().to_owned() })
+                    }
+                    Reversibility::NoDown => Err(Error::NoDown(script.file_name())),
+                    Reversibility::Irreversible => Err(Error::Irreversible(script.file_name())),
+                };
+            }
+            if script.released {
                 return Err(Error::Divergent(vec![script.file_name()]));
             }
-            match script.reversibility() {
-                Reversibility::Reversible => Ok(*script),
-                Reversibility::NoDown => Err(Error::NoDown(script.file_name())),
-                Reversibility::Irreversible => Err(Error::Irreversible(script.file_name())),
+            // Edited since it was applied and not released: the text it was applied with
+            // knows how to undo it; the file's down may not.
+            let found = recorded.iter().find(|r| r.version == row.version && r.checksum.trim() == row.checksum.trim());
+            match found.and_then(|r| r.down.as_deref()) {
+                Some(down) if !dbmigrate_core::sql::is_blank(down) => Ok(Revert { script, down: down.to_owned() }),
+                Some(_) | None => Err(Error::NoRecordedDown { file: script.file_name(), recorded: found.is_some() }),
             }
         })
         .collect()
@@ -337,5 +379,41 @@ mod tests {
         let other = MigrationScript { version: 4, up: "CREATE TABLE z(x INT);".into(), ..s[1].clone() };
         let files = vec![s[0].clone(), other];
         assert!(fixes(&index(&files).expect("valid"), &state(vec![old, row(&s[1])])).expect("fixes").is_empty());
+    }
+
+    #[test]
+    fn an_edited_unreleased_migration_reverts_with_its_recorded_down() {
+        let s = scripts();
+        let applied = row(&s[0]);
+        let mut edited = s[0].clone();
+        edited.up = "CREATE TABLE a(x INT, y INT);".into();
+        edited.down = Some("DROP TABLE a; -- new".into());
+        let files = vec![edited.clone()];
+        let idx = index(&files).expect("valid");
+        let st = state(vec![applied.clone()]);
+        assert!(wants_recorded(&idx, &st).expect("ok"));
+        let recorded = |checksum: &str, down: Option<&str>| RecordedDown {
+            version: 1,
+            checksum: checksum.to_owned(),
+            down: down.map(str::to_owned),
+        };
+        let old = recorded(&applied.checksum, Some("DROP TABLE a; -- old"));
+        let reverts = plan_down(&idx, &st, Goal::Redo(1), std::slice::from_ref(&old)).expect("plan");
+        assert_eq!(reverts[0].down, "DROP TABLE a; -- old");
+        // Recorded for another text (another apply), or without a down: refused, nothing guessed.
+        let other = recorded("42", Some("DROP TABLE a;"));
+        let refused = plan_down(&idx, &st, Goal::DownSteps(1), &[other]);
+        assert!(matches!(refused, Err(Error::NoRecordedDown { recorded: false, .. })), "{refused:?}");
+        let refused = plan_down(&idx, &st, Goal::DownSteps(1), &[recorded(&applied.checksum, None)]);
+        assert!(matches!(refused, Err(Error::NoRecordedDown { recorded: true, .. })), "{refused:?}");
+        // Released: today's refusal, whatever was recorded.
+        let files = vec![edited.with_released(true)];
+        let idx = index(&files).expect("valid");
+        assert!(!wants_recorded(&idx, &st).expect("ok"));
+        assert!(matches!(plan_down(&idx, &st, Goal::DownSteps(1), &[old]), Err(Error::Divergent(_))));
+        // Unchanged: the file's down, recorded or not.
+        let idx = index(&s[..1]).expect("valid");
+        let reverts = plan_down(&idx, &st, Goal::Redo(5), &[]).expect("plan");
+        assert_eq!(reverts[0].down, "DROP TABLE a;");
     }
 }

@@ -23,6 +23,10 @@ pub struct MigrationScript<'a> {
     /// history row holding another checksum for it was applied from the text before that
     /// deliberate edit, so the engine updates the row instead of refusing it as divergent.
     pub rehash: Option<Cow<'a, str>>,
+    /// Whether the lock (`migrations/dbmigrate.lock`) holds this version. An unreleased
+    /// migration edited after it was applied is reverted with the down text recorded when it
+    /// was applied (the dev loop: apply, edit, `redo`); a released one is refused as divergent.
+    pub released: bool,
 }
 
 /// Whether a script can be reverted.
@@ -43,13 +47,27 @@ impl<'a> MigrationScript<'a> {
         up: impl Into<Cow<'a, str>>,
         down: Option<impl Into<Cow<'a, str>>>,
     ) -> Self {
-        MigrationScript { version, name: name.into(), up: up.into(), down: down.map(Into::into), rehash: None }
+        MigrationScript {
+            version,
+            name: name.into(),
+            up: up.into(),
+            down: down.map(Into::into),
+            rehash: None,
+            released: false,
+        }
     }
 
     /// The same script, marked as deliberately edited after its release (see [`Self::rehash`]).
     #[must_use]
     pub fn with_rehash(mut self, reason: Option<impl Into<Cow<'a, str>>>) -> Self {
         self.rehash = reason.map(Into::into);
+        self
+    }
+
+    /// The same script, marked as released (in the lock) or not (see [`Self::released`]).
+    #[must_use]
+    pub fn with_released(mut self, released: bool) -> Self {
+        self.released = released;
         self
     }
 

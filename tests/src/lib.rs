@@ -343,7 +343,7 @@ impl TestDb {
             .collect()
     }
 
-    /// The user tables (not the history tables), sorted.
+    /// The user tables (not the history tables nor dbmigrate's own), sorted.
     pub fn tables(&self) -> Vec<String> {
         let sql = match self.backend {
             Backend::Sqlite => "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name",
@@ -355,7 +355,13 @@ impl TestDb {
         self.query(sql)
             .lines()
             .map(str::to_string)
-            .filter(|t| !t.is_empty() && !t.starts_with("refinery_schema_history") && !t.starts_with("sqlite_"))
+            // dbmigrate's own tables (audit, recorded downs) are not the application's.
+            .filter(|t| {
+                !t.is_empty()
+                    && !t.starts_with("refinery_schema_history")
+                    && !t.starts_with("sqlite_")
+                    && !t.starts_with("dbmigrate_")
+            })
             .collect()
     }
 }

@@ -1,4 +1,4 @@
-//! The body `run` and `down` share: a dry run that prints the SQL, or a deploy whose notes,
+//! The body `run`, `down` and `redo` share: a dry run that prints the SQL, or a deploy whose notes,
 //! outcome and failure are rendered for people or for scripts.
 
 use super::args::{DbArgs, DeployArgs};
@@ -13,7 +13,7 @@ use crate::{CliResult, exit_code, workspace};
 use dbmigrate_runtime::{Direction, Goal};
 use std::io::{BufRead, IsTerminal, Write};
 
-/// What `run` or `down` was asked to do.
+/// What `run`, `down` or `redo` was asked to do.
 pub struct Request<'a> {
     pub goal: Goal,
     pub db: &'a DbArgs,
@@ -23,7 +23,7 @@ pub struct Request<'a> {
     /// `run --allow-out-of-order`.
     pub allow_out_of_order: bool,
     pub format: Format,
-    /// Ask on a terminal before changing anything (`down` without `--yes`).
+    /// Ask on a terminal before changing anything (`down` and `redo` without `--yes`).
     pub confirm: bool,
 }
 
@@ -95,21 +95,24 @@ fn print_dry_run(sql: &[String], direction: Direction, format: Format) -> CliRes
     Ok(exit_code::OK)
 }
 
-/// Asks before reverting, naming how much and which database; anything but yes cancels.
+/// Asks before reverting (or redoing), naming how much and which database; anything but yes
+/// cancels.
 fn confirm(goal: Goal, url: &dbmigrate_runtime::DatabaseUrl) -> Result<(), crate::CliError> {
+    let (verb, command) = if matches!(goal, Goal::Redo(_)) { ("redo", "redo") } else { ("revert", "down") };
     let what = match goal {
-        Goal::DownSteps(1) => "the newest migration".to_owned(),
+        Goal::DownSteps(1) | Goal::Redo(1) => "the newest migration".to_owned(),
+        Goal::Redo(n) => format!("the newest {n} migrations"),
         Goal::DownSteps(n) => format!("the newest {n} migrations"),
         Goal::DownTo(v) if v < 1 => "every migration".to_owned(),
         Goal::DownTo(v) => format!("every migration newer than {v}"),
         Goal::Latest | Goal::UpTo(_) => return Ok(()),
     };
-    eprint!("revert {what} of {url}? [y/N] ");
+    eprint!("{verb} {what} of {url}? [y/N] ");
     let _ = std::io::stderr().flush();
     let mut answer = String::new();
     let _ = std::io::stdin().lock().read_line(&mut answer);
     match answer.trim() {
         "y" | "Y" | "yes" => Ok(()),
-        _ => Err(crate::CliError::usage("down cancelled; nothing was changed")),
+        _ => Err(crate::CliError::usage(format!("{command} cancelled; nothing was changed"))),
     }
 }

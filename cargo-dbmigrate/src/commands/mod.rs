@@ -17,6 +17,7 @@ mod history;
 mod init;
 mod migrate;
 mod new;
+mod redo;
 mod release;
 mod renumber;
 mod repair;
@@ -43,6 +44,8 @@ pub enum Command {
     Run(run::RunArgs),
     /// Revert applied migrations, newest first (downgrade)
     Down(down::DownArgs),
+    /// Revert the newest applied migration(s), then apply them again (the dev loop)
+    Redo(redo::RedoArgs),
     /// Show every migration and its state in the database
     Status(status::StatusArgs),
     /// Show the database's current version
@@ -74,6 +77,7 @@ impl Command {
             Command::Renumber(a) => a.format,
             Command::Run(a) => a.format(),
             Command::Down(a) => a.format(),
+            Command::Redo(a) => a.format(),
             Command::Status(a) => a.format(),
             Command::Current(a) => a.format(),
             Command::History(a) => a.format(),
@@ -132,6 +136,7 @@ fn dispatch(command: Command, global: &GlobalArgs, shell: &Shell) -> CliResult {
         Command::Renumber(args) => renumber::run(&args, global, shell),
         Command::Run(args) => run::run(&args, global, shell),
         Command::Down(args) => down::run(&args, global, shell),
+        Command::Redo(args) => redo::run(&args, global, shell),
         Command::Status(args) => status::run(&args, global, shell),
         Command::Current(args) => current::run(&args, global, shell),
         Command::History(args) => history::run(&args, global, shell),

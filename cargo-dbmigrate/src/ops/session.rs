@@ -138,7 +138,9 @@ pub fn load_valid_set(target: &Target, notify: &mut Notify<'_>) -> Result<Migrat
 }
 
 /// The engine's input for a migration set (borrowed, no copies of the SQL), with the reason of
-/// each version's rehash in the lock, so a database that applied it before the rehash is updated.
+/// each version's rehash in the lock, so a database that applied it before the rehash is updated,
+/// and whether the lock holds it, so an unreleased one edited after it was applied is reverted
+/// with its recorded down text.
 pub fn scripts(set: &MigrationSet) -> Vec<MigrationScript<'_>> {
     use dbmigrate_build::internal::{RELEASE_LOG_FILE, ReleaseLog};
     // The set was validated against this lock already: a lock that cannot be read has no rehash.
@@ -148,6 +150,7 @@ pub fn scripts(set: &MigrationSet) -> Vec<MigrationScript<'_>> {
         .map(|m| {
             MigrationScript::new(m.version, m.name.as_str(), set.texts.up(m).unwrap_or_default(), set.texts.down(m))
                 .with_rehash(log.rehash_reason(m.version).map(str::to_owned))
+                .with_released(log.contains(m.version))
         })
         .collect()
 }

@@ -46,7 +46,13 @@ impl<'a> Notes<'a> {
             Note::Failed { direction, applied, half_applied } => {
                 let verb = if direction == Direction::Up { "applied" } else { "reverted" };
                 let half = half_applied.map(|f| format!("; {f} was left half applied (dirty)")).unwrap_or_default();
-                shell.note(format!("{verb} before the failure: {}{half}", done_list(applied, shell.verbosity())));
+                // A redo reverts, then applies: each half is listed with its own verb.
+                let (ours, other): (Vec<_>, Vec<_>) = applied.iter().cloned().partition(|a| a.direction == direction);
+                let then = match other.as_slice() {
+                    [] => String::new(),
+                    other => format!("; then applied: {}", done_list(other, shell.verbosity())),
+                };
+                shell.note(format!("{verb} before the failure: {}{then}{half}", done_list(&ours, shell.verbosity())));
             }
             Note::Retrying { error, wait, attempt, of } => {
                 shell.warn(format!("{error}; retrying in {:.1}s ({attempt}/{of})", wait.as_secs_f64()));

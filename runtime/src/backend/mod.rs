@@ -26,7 +26,7 @@
 use std::time::Duration;
 
 use crate::error::{Error, Result};
-use crate::history::{HistoryState, Table};
+use crate::history::{HistoryState, RecordedDown, Table};
 use crate::split::Statement;
 use crate::url::{DatabaseUrl, Dialect};
 
@@ -105,6 +105,9 @@ pub(crate) trait Backend {
     /// first, in the same round trip where the dialect allows. Without it,
     /// returns `None` when the history table does not exist.
     fn load(&mut self, table: &Table, create: bool) -> Result<Option<HistoryState>, DbError>;
+
+    /// The down texts recorded when migrations were applied (none when the table is absent).
+    fn recorded_downs(&mut self, table: &Table) -> Result<Vec<RecordedDown>, DbError>;
 
     /// The SQL that opens a transaction for one migration.
     fn begin_sql(&self) -> &'static str {

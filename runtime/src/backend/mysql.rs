@@ -13,7 +13,7 @@ use mysql::{Conn, DriverError, OptsBuilder, SslOpts};
 
 use super::{Backend, DbError, LockGuard, Transactions, timed_out};
 use crate::error::{Error, Phase, Result};
-use crate::history::{AppliedRow, DirtyMarker, HistoryState, Table, parse_direction};
+use crate::history::{AppliedRow, DirtyMarker, HistoryState, RecordedDown, Table, parse_direction};
 use crate::split::Statement;
 use crate::url::{CONNECT_TIMEOUT, DatabaseUrl, MY_TLS_PARAMS, TlsConfig, TlsMode};
 
@@ -264,6 +264,20 @@ impl Backend for MysqlBackend {
         let rows = rows.into_iter().map(history_row).collect::<Result<Vec<_>, _>>()?;
         let dirty = side.into_iter().next().map(side_row).transpose()?;
         Ok(Some(HistoryState { rows, dirty }))
+    }
+
+    fn recorded_downs(&mut self, table: &Table) -> Result<Vec<RecordedDown>, DbError> {
+        if !self.table_exists(table.downs())? {
+            return Ok(Vec::new());
+        }
+        let rows = self.query_sets(&table.select_downs_sql())?.into_iter().next().unwrap_or_default();
+        rows.into_iter()
+            .map(|r| {
+                let (version, checksum, down) =
+                    mysql::from_row_opt::<(i64, String, Option<String>)>(r).map_err(bad_row)?;
+                Ok(RecordedDown { version, checksum, down })
+            })
+            .collect()
     }
 
     fn begin_sql(&self) -> &'static str {

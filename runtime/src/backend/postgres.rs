@@ -18,7 +18,7 @@ use tokio_postgres_rustls::MakeRustlsConnect;
 
 use super::{Backend, DbError, LockGuard, poll_lock, timed_out};
 use crate::error::{Error, Phase, Result};
-use crate::history::{AppliedRow, DirtyMarker, HistoryState, Table, parse_direction};
+use crate::history::{AppliedRow, DirtyMarker, HistoryState, RecordedDown, Table, parse_direction};
 use crate::split::Statement;
 use crate::url::{CONNECT_TIMEOUT, DatabaseUrl, PG_TLS_PARAMS, TlsConfig, TlsMode};
 
@@ -392,6 +392,24 @@ impl Backend for PgBackend {
         };
         let dirty = marker.first().map(side_row).transpose()?;
         Ok(Some(HistoryState { rows, dirty }))
+    }
+
+    fn recorded_downs(&mut self, table: &Table) -> Result<Vec<RecordedDown>, DbError> {
+        let exists = self.query_rows(&format!("SELECT to_regclass('{}') IS NOT NULL", table.downs()))?;
+        if exists.first().and_then(|r| r.get(0)) != Some("t") {
+            return Ok(Vec::new());
+        }
+        let rows = self.query_rows(&table.select_downs_sql())?;
+        rows.iter()
+            .map(|r| {
+                let version = r.get(0).unwrap_or_default();
+                let version = version
+                    .parse()
+                    .map_err(|_| DbError::plain(format!("recorded down with a non-numeric version `{version}`")))?;
+                let (checksum, down) = (r.get(1).unwrap_or_default().to_string(), r.get(2).map(str::to_string));
+                Ok(RecordedDown { version, checksum, down })
+            })
+            .collect()
     }
 
     fn split<'s>(&self, sql: &'s str) -> Option<Vec<Statement<'s>>> {

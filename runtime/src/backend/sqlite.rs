@@ -12,7 +12,7 @@ use rusqlite::{Batch, Connection, OpenFlags};
 
 use super::{Backend, DbError, LockGuard, poll_lock};
 use crate::error::{Error, Result};
-use crate::history::{AppliedRow, DirtyMarker, HistoryState, Table, parse_direction};
+use crate::history::{AppliedRow, DirtyMarker, HistoryState, RecordedDown, Table, parse_direction};
 use crate::split::Statement;
 use crate::url::{DatabaseUrl, SqliteMode, SqliteTarget};
 
@@ -167,6 +167,16 @@ impl Backend for SqliteBackend {
             .and_then(Iterator::collect::<rusqlite::Result<Vec<_>>>)
             .map_err(|e| db_error(&e))?;
         Ok(Some(HistoryState { rows, dirty: self.marker(table)? }))
+    }
+
+    fn recorded_downs(&mut self, table: &Table) -> Result<Vec<RecordedDown>, DbError> {
+        if !self.table_exists(table.downs())? {
+            return Ok(Vec::new());
+        }
+        let mut stmt = self.conn.prepare(&table.select_downs_sql()).map_err(|e| db_error(&e))?;
+        stmt.query_map([], |r| Ok(RecordedDown { version: r.get(0)?, checksum: r.get(1)?, down: r.get(2)? }))
+            .and_then(Iterator::collect::<rusqlite::Result<Vec<_>>>)
+            .map_err(|e| db_error(&e))
     }
 
     fn begin_sql(&self) -> &'static str {

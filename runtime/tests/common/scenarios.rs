@@ -226,6 +226,11 @@ pub fn down_refusals(db: &TestDb) {
     assert!(err.to_string().contains("V2__b.sql"));
     let mut edited = two.clone();
     edited[2].up = "CREATE TABLE w (z BIGINT);".into();
+    // Unreleased, it would revert with the down recorded when it was applied: there was none.
+    let err = engine.migrate(&edited, Goal::DownSteps(1), &mut quiet).map_err(Error::from).expect_err("no down");
+    assert!(matches!(&err, Error::NoRecordedDown { recorded: true, .. }), "{err}");
+    // Released, an edit is refused as divergent.
+    edited[2].released = true;
     let err = engine.migrate(&edited, Goal::DownSteps(1), &mut quiet).map_err(Error::from).expect_err("divergent");
     assert!(matches!(&err, Error::Divergent(_)), "{err}");
     // Nothing changed by any refusal.

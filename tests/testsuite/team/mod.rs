@@ -7,6 +7,7 @@ use std::process::Output;
 
 mod hints;
 mod out_of_order;
+mod redo;
 mod rehash;
 mod renumber;
 
