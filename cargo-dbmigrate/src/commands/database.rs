@@ -122,7 +122,7 @@ pub fn run(args: &DatabaseArgs, global: &GlobalArgs, shell: &Shell) -> CliResult
                     }
                     print_json(name, data, a.format);
                 }
-                Ok(deployed) => return crate::render::deploy::deployed(&deployed, Format::Human, shell),
+                Ok(deployed) => return crate::render::deploy::deployed(&deployed, "run", Format::Human, shell),
                 Err(failed) => {
                     let how = invocation(a, global);
                     let mut error = crate::render::deploy::failed(failed, Direction::Up, how, shell);

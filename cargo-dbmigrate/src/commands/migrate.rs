@@ -39,6 +39,15 @@ pub fn execute(request: &Request<'_>, global: &GlobalArgs, shell: &Shell) -> Cli
     })
 }
 
+/// The `command` of the JSON document: the command that made the goal.
+fn command_name(goal: Goal) -> &'static str {
+    match goal {
+        Goal::Latest | Goal::UpTo(_) => "run",
+        Goal::Redo(_) => "redo",
+        _ => "down",
+    }
+}
+
 fn direction(goal: Goal) -> Direction {
     match goal {
         Goal::Latest | Goal::UpTo(_) => Direction::Up,
@@ -56,7 +65,7 @@ fn deploy_or_dry_run(request: &Request<'_>, direction: Direction, global: &Globa
     if request.dry_run {
         let mut session = session::open(&target, &db, request.single_transaction, &mut notify)?;
         let sql = session.engine.dry_run(&session::scripts(&session.set), request.goal)?;
-        return print_dry_run(&sql, direction, request.format);
+        return print_dry_run(&sql, direction, command_name(request.goal), request.format);
     }
     if request.confirm && std::io::stdin().is_terminal() {
         let url = session::database_url(&target, &db)?;
@@ -71,7 +80,7 @@ fn deploy_or_dry_run(request: &Request<'_>, direction: Direction, global: &Globa
         stop: crate::signals::stop_between_migrations(),
     };
     match deploy::deploy(&target, &db, &plan, &mut notify) {
-        Ok(done) => crate::render::deploy::deployed(&done, request.format, shell),
+        Ok(done) => crate::render::deploy::deployed(&done, command_name(request.goal), request.format, shell),
         Err(failed) => {
             let how = Invocation {
                 manifest_path: global.manifest_path.as_deref(),
@@ -83,10 +92,9 @@ fn deploy_or_dry_run(request: &Request<'_>, direction: Direction, global: &Globa
     }
 }
 
-fn print_dry_run(sql: &[String], direction: Direction, format: Format) -> CliResult {
+fn print_dry_run(sql: &[String], direction: Direction, command: &str, format: Format) -> CliResult {
     match format {
         Format::Json => {
-            let command = if direction == Direction::Up { "run" } else { "down" };
             let outcome = Outcome { dry_run: true, sql: Some(sql), ..Outcome::new(direction) };
             crate::render::json::print(command, outcome.json());
         }

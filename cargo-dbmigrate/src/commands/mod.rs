@@ -100,6 +100,7 @@ impl Command {
             Command::Renumber(_) => "renumber",
             Command::Run(_) => "run",
             Command::Down(_) => "down",
+            Command::Redo(_) => "redo",
             Command::Status(_) => "status",
             Command::Current(_) => "current",
             Command::History(_) => "history",

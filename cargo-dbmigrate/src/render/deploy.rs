@@ -21,10 +21,9 @@ pub struct Invocation<'a> {
 }
 
 /// A finished deploy: a summary line, or the JSON document.
-pub fn deployed(done: &Deployed, format: Format, shell: &Shell) -> CliResult {
+pub fn deployed(done: &Deployed, command: &str, format: Format, shell: &Shell) -> CliResult {
     let report = &done.report;
     if format == Format::Json {
-        let command = if report.direction == Direction::Up { "run" } else { "down" };
         super::json::print(command, data(done));
         return Ok(exit_code::OK);
     }
@@ -92,7 +91,10 @@ impl<'a> Outcome<'a> {
         let migrations: Vec<_> = self
             .migrations
             .iter()
-            .map(|m| serde_json::json!({ "version": m.version, "name": m.name, "duration_ms": super::json::millis(m.duration) }))
+            .map(|m| {
+                let direction = if m.direction == Direction::Up { "up" } else { "down" };
+                serde_json::json!({ "version": m.version, "name": m.name, "direction": direction, "duration_ms": super::json::millis(m.duration) })
+            })
             .collect();
         serde_json::json!({
             "direction": if self.direction == Direction::Up { "up" } else { "down" },

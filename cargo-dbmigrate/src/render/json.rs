@@ -13,6 +13,7 @@ pub const FORMAT_VERSION: u32 = 1;
 const DATABASE_COMMANDS: &[&str] = &[
     "run",
     "down",
+    "redo",
     "status",
     "current",
     "history",

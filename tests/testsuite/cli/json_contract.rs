@@ -114,6 +114,7 @@ fn every_command_prints_the_documented_shape() {
         &["database", "create", "--format", "json"][..],
         &["run", "--dry-run", "--format", "json"],
         &["run", "--format", "json"],
+        &["redo", "--yes", "--format", "json"],
         &["down", "--dry-run", "--format", "json"],
         &["down", "--format", "json"],
         &["status", "--format", "json"],
