@@ -19,9 +19,11 @@ fn fixture(name: &str) -> Fixture {
     )
 }
 
+/// The tables of the file, less dbmigrate's own bookkeeping (`dbmigrate_*`).
 fn tables(db: &Path) -> String {
     let out = std::process::Command::new("sqlite3").arg(db).arg(".tables").output().expect("sqlite3");
-    String::from_utf8_lossy(&out.stdout).split_whitespace().collect::<Vec<_>>().join(" ")
+    let names = String::from_utf8_lossy(&out.stdout);
+    names.split_whitespace().filter(|t| !t.starts_with("dbmigrate_")).collect::<Vec<_>>().join(" ")
 }
 
 #[test]
