@@ -72,7 +72,12 @@ impl From<dbmigrate_runtime::Error> for CliError {
         use dbmigrate_runtime::Error;
         let hint = match &e {
             Error::Dirty { version, .. } => Some(repair_hint(&version.to_string())),
-            Error::Migration { dirty: true, file, .. } => Some(repair_hint(version_of(file).unwrap_or("<V>"))),
+            Error::Migration { dirty: true, file, .. } => Some(match version_of(file) {
+                Some(version) => repair_hint(version),
+                None => "after fixing the schema by hand, `cargo dbmigrate status` names the dirty migration and \
+                         the `repair` that resolves it"
+                    .into(),
+            }),
             Error::LockTimeout { .. } => Some("wait for the other migrator, or raise --lock-timeout".into()),
             Error::LockWait { .. } => Some(
                 "another session (often an open application transaction) holds the table: retry with --retry N, \
@@ -94,18 +99,22 @@ impl From<dbmigrate_runtime::Error> for CliError {
             ),
             Error::History { version, anomaly, .. } => Some(match anomaly {
                 dbmigrate_runtime::Anomaly::Renamed(old) => format!(
-                    "rename the file back to V{version}__{old}.sql, or, if the history's name is what is wrong: `cargo dbmigrate repair --version {version} --as applied`"
+                    "rename the file back to V{version}__{old}.sql, or, if the history's name is what is wrong: `cargo dbmigrate repair {version} --as applied`"
                 ),
                 _ => format!(
-                    "if the migration's changes are in the database, make the history record it as it is now: `cargo dbmigrate repair --version {version} --as applied`"
+                    "if the migration's changes are in the database, make the history record it as it is now: `cargo dbmigrate repair {version} --as applied`"
                 ),
             }),
             Error::Divergent(_) => {
                 Some("revert the edit, and put the change in a new migration (`cargo dbmigrate new`)".into())
             }
-            Error::Missing(_) => {
-                Some("restore the deleted migration file, or mark it pending with `cargo dbmigrate repair`".into())
-            }
+            Error::Missing(versions) => Some(format!(
+                "restore the deleted migration file, or forget it with `cargo dbmigrate repair {} --as pending`",
+                match versions.as_slice() {
+                    [one] => one.to_string(),
+                    _ => "VERSION".to_owned(),
+                }
+            )),
             Error::Connect { .. } => Some("check the URL, that the server is up, and the credentials".into()),
             Error::Timeout { .. } => Some(
                 "check that the URL points at that kind of server and that it is not overloaded, or raise \
@@ -129,14 +138,15 @@ impl From<dbmigrate_runtime::Error> for CliError {
 
 fn repair_hint(version: &str) -> String {
     format!(
-        "after fixing the schema by hand: `cargo dbmigrate repair --version {version} --as applied` \
+        "after fixing the schema by hand: `cargo dbmigrate repair {version} --as applied` \
          (or `--as pending` after undoing it)"
     )
 }
 
-/// The version in a migration's file name (`V20260101120000__add_email.sql`).
+/// The version in a migration's file name (`V20260101120000__add_email.sql`, also as a path).
 fn version_of(file: &str) -> Option<&str> {
-    let digits = file.strip_prefix('V')?.split("__").next()?;
+    let name = file.rsplit(['/', '\\']).next()?;
+    let digits = name.strip_prefix('V')?.split("__").next()?;
     (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())).then_some(digits)
 }
 

@@ -27,7 +27,7 @@ impl CurrentArgs {
 
 /// Runs `current`.
 pub fn run(args: &CurrentArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
-    let mut session = args.db.open(global, shell)?;
+    let mut session = args.db.open_to_inspect(global, shell)?;
     let version = session.engine.current_version()?;
     let name = version.and_then(|v| session.set.get(v)).map(|m| m.name.clone());
     match args.format {

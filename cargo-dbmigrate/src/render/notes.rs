@@ -43,7 +43,14 @@ impl<'a> Notes<'a> {
             Note::Failed { direction, applied, half_applied } => {
                 let verb = if direction == Direction::Up { "applied" } else { "reverted" };
                 let half = half_applied.map(|f| format!("; {f} was left half applied (dirty)")).unwrap_or_default();
-                shell.note(format!("{verb} before the failure: {}{half}", done_list(applied, shell.verbosity())));
+                // "applied before the failure: none" read as if something had been tried; a
+                // refusal before the first migration tried nothing.
+                match applied {
+                    [] if half.is_empty() => shell.note(format!("nothing was {verb}")),
+                    [] => shell.note(format!("no migration was {verb} whole{half}")),
+                    _ => shell
+                        .note(format!("{verb} before the failure: {}{half}", done_list(applied, shell.verbosity()))),
+                }
             }
             Note::Retrying { error, wait, attempt, of } => {
                 shell.warn(format!("{error}; retrying in {:.1}s ({attempt}/{of})", wait.as_secs_f64()));
@@ -112,7 +119,7 @@ fn done_list(applied: &[dbmigrate_runtime::Applied], verbosity: Verbosity) -> St
     const LONG: usize = 8;
     let label = |a: &dbmigrate_runtime::Applied| dbmigrate_core::label(a.version, &a.name);
     match applied {
-        [] => "none".to_owned(),
+        [] => "nothing".to_owned(),
         [first, .., last] if applied.len() > LONG && verbosity < Verbosity::Verbose => {
             format!("{} migrations, {} … {} (-v lists them all)", applied.len(), label(first), label(last))
         }

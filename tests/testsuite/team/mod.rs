@@ -9,6 +9,8 @@ mod hints;
 mod out_of_order;
 mod rehash;
 mod renumber;
+mod texts;
+mod typos;
 
 /// Asserts the exit code, showing the output otherwise.
 #[track_caller]
