@@ -150,18 +150,18 @@ mod tests {
         let set = known(&[20261201131500, 20261201131510, 20261201131520]);
         assert!(require(20261201131510, &set, Zero::NotAllowed).is_ok());
         assert!(require(0, &set, Zero::Target).is_ok());
-        let e = require(0, &set, Zero::NotAllowed).unwrap_err();
+        let e = require(0, &set, Zero::NotAllowed).expect_err("refused");
         assert_eq!(e.code, crate::exit_code::USAGE);
-        let e = require(2026120113151, &set, Zero::Target).unwrap_err();
+        let e = require(2026120113151, &set, Zero::Target).expect_err("refused");
         assert_eq!(e.hints[0], "did you mean 20261201131510?");
         assert_eq!(e.hints[1], "the nearest versions: 0 (before the first), 20261201131500 (m20261201131500)");
-        let e = require(20261201131515, &set, Zero::Target).unwrap_err();
+        let e = require(20261201131515, &set, Zero::Target).expect_err("refused");
         assert_eq!(e.hints[0], "did you mean 20261201131510?", "one digit changed");
         assert_eq!(
             e.hints[1],
             "the nearest versions: 20261201131510 (m20261201131510), 20261201131520 (m20261201131520)"
         );
-        let e = require(5, &[], Zero::NotAllowed).unwrap_err();
+        let e = require(5, &[], Zero::NotAllowed).expect_err("refused");
         assert_eq!(e.hints[0], "the nearest versions: none, there are no migrations");
     }
 }

@@ -23,7 +23,7 @@ const STEPS: &[&[&str]] = &[
     &["status"],
     &["current"],
     &["history"],
-    &["run", "--target", "1"],
+    &["run", "--to", "1"],
     &["status"],
     &["status", "--format", "json"],
     &["run", "--dry-run"],
@@ -64,7 +64,7 @@ fn transcript(backend: Backend) {
     step(&["run", "--no-backup", "--format", "json"]);
     step(&["status"]);
     if backend == Backend::Mariadb {
-        step(&["repair", "--version", "4", "--as", "pending"]);
+        step(&["repair", "4", "--as", "pending"]);
         db.query("DROP TABLE c");
     }
     step(&["run", "--restore-on-failure"]);
@@ -75,7 +75,7 @@ fn transcript(backend: Backend) {
     std::fs::write(dir.join("migrations/V4__keep.down.sql"), "-- irreversible\n").expect("write V4 down");
     step(&["run", "--no-backup"]);
     step(&["down", "--no-backup"]);
-    step(&["repair", "--version", "4", "--as", "applied"]);
+    step(&["repair", "4", "--as", "applied"]);
     step(&["status", "--exit-code"]);
     let backups = dbmigrate_tests::cli().current_dir(dir).arg("backups").output().expect("run backups");
     let _ = writeln!(out, "$ cargo dbmigrate backups\nexit: {}", code(&backups));
