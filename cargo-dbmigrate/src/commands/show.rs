@@ -99,12 +99,19 @@ fn show_without_file(args: &ShowArgs, session: &mut Session) -> CliResult {
                 "database": crate::render::notes::target_json(&session.target),
             })
         ),
-        Format::Human => crate::shell::outln!(
-            "version:   {}\nname:      {}\nstate:     missing\napplied:   {}\n\n-- no file: the history records it, the migrations folder does not --",
-            row.version,
-            row.name,
-            row.applied_on
-        ),
+        Format::Human => {
+            // With file errors, its file may be there but unusable (a duplicate version, say).
+            let why = match session.file_errors {
+                0 => "the history records it, the migrations folder does not",
+                _ => "the history records it; no file for it passes the check (see the warnings above)",
+            };
+            crate::shell::outln!(
+                "version:   {}\nname:      {}\nstate:     missing\napplied:   {}\n\n-- no file: {why} --",
+                row.version,
+                row.name,
+                row.applied_on
+            );
+        }
     }
     Ok(exit_code::OK)
 }

@@ -88,6 +88,13 @@ pub fn run(args: &StatusArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
         }
     }
     fixes(&rows).into_iter().for_each(|note| shell.note(note));
+    if session.file_errors > 0 {
+        // A file that fails the check is left out, so its migration reads as pending or missing.
+        shell.note(format!(
+            "{} file error(s) above: a migration whose file fails the check shows as missing or not at all",
+            session.file_errors
+        ));
+    }
     let failing = problems + session.file_errors;
     Ok(if args.exit_code && failing > 0 { exit_code::PROBLEMS } else { exit_code::OK })
 }

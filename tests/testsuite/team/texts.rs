@@ -49,6 +49,21 @@ fn postgres_inspection_answers_despite_a_bad_file() {
     inspection_answers_despite_a_bad_file(Backend::Postgres);
 }
 
+/// A duplicated version drops both files from the set: inspection says why the applied one reads
+/// as missing instead of claiming its file is gone.
+#[test]
+fn sqlite_inspection_explains_a_file_left_out() {
+    let (f, db) = two_migrations(Backend::Sqlite);
+    f.write(&format!("migrations/V{V1}__create_a2.sql"), "CREATE TABLE a2 (id INT);\n");
+    let status = ok(&f, &db, &["status"], 0);
+    assert!(status.contains("duplicate-version"), "{status}");
+    assert!(status.contains("1 file error(s) above"), "{status}");
+    let current = ok(&f, &db, &["current"], 0);
+    assert!(current.contains(&format!("{V1} (no file that passes the check)")), "{current}");
+    let shown = ok(&f, &db, &["show", &V1.to_string()], 0);
+    assert!(shown.contains("no file for it passes the check"), "{shown}");
+}
+
 fn refusal_reports_nothing_applied(backend: Backend) {
     let (f, db) = two_migrations(backend);
     ok(&f, &db, &["run"], 0);
