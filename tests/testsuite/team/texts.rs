@@ -84,7 +84,7 @@ fn postgres_refusal_reports_nothing_applied() {
     refusal_reports_nothing_applied(Backend::Postgres);
 }
 
-fn status_note_names_the_real_fix(backend: Backend) {
+fn status_note_names_the_real_fix(backend: Backend, revert: bool) {
     let (f, db) = two_migrations(backend);
     // Edited after it was applied: divergent, which `run` refuses rather than fixes.
     f.write(&format!("migrations/V{V1}__create_a.sql"), "CREATE TABLE a (id INT, x INT);\n");
@@ -93,20 +93,26 @@ fn status_note_names_the_real_fix(backend: Backend) {
     assert!(printed.contains("1 pending: `cargo dbmigrate run` applies it"), "{printed}");
     assert!(printed.contains(&format!("1 divergent or renamed ({V1})")), "{printed}");
     assert!(printed.contains("revert the edit"), "{printed}");
-    // What the note suggests for divergent works: with the edit reverted, run finishes.
-    f.write(&format!("migrations/V{V1}__create_a.sql"), "CREATE TABLE a (id INT);\n");
+    // Both fixes the note suggests for divergent work: the edit reverted, or the row
+    // recorded as the file is now (`repair`), and then `run` finishes.
+    if revert {
+        f.write(&format!("migrations/V{V1}__create_a.sql"), "CREATE TABLE a (id INT);\n");
+    } else {
+        db.query("ALTER TABLE a ADD COLUMN x INT");
+        ok(&f, &db, &["repair", &V1.to_string(), "--as", "applied"], 0);
+    }
     ok(&f, &db, &["run"], 0);
     assert_eq!(db.versions(), [V1, V2]);
 }
 
 #[test]
 fn sqlite_status_note_names_the_real_fix() {
-    status_note_names_the_real_fix(Backend::Sqlite);
+    status_note_names_the_real_fix(Backend::Sqlite, true);
 }
 
 #[test]
 fn postgres_status_note_names_the_real_fix() {
-    status_note_names_the_real_fix(Backend::Postgres);
+    status_note_names_the_real_fix(Backend::Postgres, false);
 }
 
 /// A MariaDB migration whose second DDL statement fails leaves the first committed (dirty).
