@@ -9,7 +9,7 @@ pub const EXIT_CODES_HELP: &str = "\
 Exit codes:
   0    success
   1    a check found problems (check, status --exit-code, init when build.rs needs a manual edit)
-  2    usage error (unknown flag, bad value, unknown package)
+  2    usage error (unknown flag, bad value, unknown package, a version that names no migration)
   101  the operation failed (I/O, database, a migration's SQL)
   130  run/down stopped by Ctrl-C or SIGTERM between two migrations
 A reader that closes stdout early (`| head -1`) ends the command quietly, with 0 as Cargo does.";

@@ -73,7 +73,12 @@ impl From<dbmigrate_runtime::Error> for CliError {
         use dbmigrate_runtime::Error;
         let hint = match &e {
             Error::Dirty { version, .. } => Some(repair_hint(&version.to_string())),
-            Error::Migration { dirty: true, file, .. } => Some(repair_hint(version_of(file).unwrap_or("<V>"))),
+            Error::Migration { dirty: true, file, .. } => Some(match version_of(file) {
+                Some(version) => repair_hint(version),
+                None => "after fixing the schema by hand, `cargo dbmigrate status` names the dirty migration and \
+                         the `repair` that resolves it"
+                    .into(),
+            }),
             // PostgreSQL's active_sql_transaction: "… cannot run inside a transaction block".
             Error::Migration { code: Some(code), file, .. } if code == "25001" => Some(format!(
                 "put `{}` on the first line of {file}, on its own, to run it outside a transaction",
@@ -105,18 +110,22 @@ impl From<dbmigrate_runtime::Error> for CliError {
             ),
             Error::History { version, anomaly, .. } => Some(match anomaly {
                 dbmigrate_runtime::Anomaly::Renamed(old) => format!(
-                    "rename the file back to V{version}__{old}.sql, or, if the history's name is what is wrong: `cargo dbmigrate repair --version {version} --as applied`"
+                    "rename the file back to V{version}__{old}.sql, or, if the history's name is what is wrong: `cargo dbmigrate repair {version} --as applied`"
                 ),
                 _ => format!(
-                    "if the migration's changes are in the database, make the history record it as it is now: `cargo dbmigrate repair --version {version} --as applied`"
+                    "if the migration's changes are in the database, make the history record it as it is now: `cargo dbmigrate repair {version} --as applied`"
                 ),
             }),
             Error::Divergent(_) => {
                 Some("revert the edit, and put the change in a new migration (`cargo dbmigrate new`)".into())
             }
-            Error::Missing(_) => {
-                Some("restore the deleted migration file, or mark it pending with `cargo dbmigrate repair`".into())
-            }
+            Error::Missing(versions) => Some(format!(
+                "restore the deleted migration file, or forget it with `cargo dbmigrate repair {} --as pending`",
+                match versions.as_slice() {
+                    [one] => one.to_string(),
+                    _ => "VERSION".to_owned(),
+                }
+            )),
             Error::NoSqliteFile { mode: None, .. } => Some(
                 "`cargo dbmigrate run` creates it; or check the URL (a relative path is relative to the crate)".into(),
             ),
@@ -147,14 +156,15 @@ impl From<dbmigrate_runtime::Error> for CliError {
 
 fn repair_hint(version: &str) -> String {
     format!(
-        "after fixing the schema by hand: `cargo dbmigrate repair --version {version} --as applied` \
+        "after fixing the schema by hand: `cargo dbmigrate repair {version} --as applied` \
          (or `--as pending` after undoing it)"
     )
 }
 
-/// The version in a migration's file name (`V20260101120000__add_email.sql`).
+/// The version in a migration's file name (`V20260101120000__add_email.sql`, also as a path).
 fn version_of(file: &str) -> Option<&str> {
-    let digits = file.strip_prefix('V')?.split("__").next()?;
+    let name = file.rsplit(['/', '\\']).next()?;
+    let digits = name.strip_prefix('V')?.split("__").next()?;
     (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())).then_some(digits)
 }
 

@@ -3,6 +3,7 @@
 
 use crate::cli::GlobalArgs;
 use crate::ops::session::{self, DbChoice, Session};
+use crate::ops::versions;
 use crate::render::notes::Notes;
 use crate::shell::Shell;
 use crate::{CliError, workspace};
@@ -56,13 +57,27 @@ impl DbArgs {
         session::open(&target, &self.choice(), false, &mut |note| notes.show(note))
     }
 
-    /// [`DbArgs::open`] for a command that only reads: a missing SQLite file is an error
-    /// naming it, instead of a new empty database.
-    pub fn open_read_only(&self, global: &GlobalArgs, shell: &Shell) -> Result<Session, CliError> {
+    /// Like [`DbArgs::open`] for a command that only reads: file errors are warnings
+    /// (`session.file_errors` counts them), and a missing SQLite file is an error naming it,
+    /// instead of a new empty database.
+    pub fn open_to_inspect(&self, global: &GlobalArgs, shell: &Shell) -> Result<Session, CliError> {
         let target = workspace::locate(global.selector())?;
         let mut notes = Notes::new(shell);
         let choice = DbChoice { read_only: true, ..self.choice() };
-        session::open(&target, &choice, false, &mut |note| notes.show(note))
+        session::open_for(&target, &choice, false, session::Purpose::Inspect, &mut |note| notes.show(note))
+    }
+
+    /// Refuses (exit 2) a version argument that names no migration: checked against the files
+    /// first, and against the database's history only when the files do not know it.
+    pub fn require_version(
+        &self,
+        global: &GlobalArgs,
+        version: i64,
+        zero: versions::Zero,
+        history: versions::History,
+    ) -> Result<(), CliError> {
+        let target = workspace::locate(global.selector())?;
+        versions::require_known(&target, &self.choice(), version, zero, history)
     }
 }
 
@@ -87,6 +102,9 @@ pub struct DeployArgs {
 }
 
 /// A version given on the command line: `20260101120000` or `V20260101120000`.
+///
+/// One spelling everywhere: the migration a command is about is a positional `VERSION`
+/// (`show`, `stamp`, `repair`), and where `run`/`down`/`redo` stop is `--to VERSION`.
 pub fn parse_version(text: &str) -> Result<i64, String> {
     dbmigrate_core::version::parse(text)
 }

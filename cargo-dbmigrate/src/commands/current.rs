@@ -27,7 +27,7 @@ impl CurrentArgs {
 
 /// Runs `current`.
 pub fn run(args: &CurrentArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
-    let mut session = args.db.open_read_only(global, shell)?;
+    let mut session = args.db.open_to_inspect(global, shell)?;
     let version = session.engine.current_version()?;
     let name = version.and_then(|v| session.set.get(v)).map(|m| m.name.clone());
     match args.format {
@@ -36,7 +36,10 @@ pub fn run(args: &CurrentArgs, global: &GlobalArgs, shell: &Shell) -> CliResult 
             json!({ "version": version, "name": name, "database": crate::render::notes::target_json(&session.target) }),
         ),
         Format::Human => match version {
-            Some(v) => crate::shell::outln!("{v} {}", name.as_deref().unwrap_or("(no file)")),
+            Some(v) => {
+                let none = if session.file_errors > 0 { "(no file that passes the check)" } else { "(no file)" };
+                crate::shell::outln!("{v} {}", name.as_deref().unwrap_or(none));
+            }
             None => crate::shell::outln!("{}", dbmigrate_core::version::NONE),
         },
     }

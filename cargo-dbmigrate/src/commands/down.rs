@@ -5,6 +5,7 @@ use super::args::{DbArgs, DeployArgs, parse_version};
 use super::migrate::{self, Request};
 use crate::CliResult;
 use crate::cli::GlobalArgs;
+use crate::ops::versions::{History, Zero};
 use crate::render::Format;
 use crate::shell::Shell;
 use dbmigrate_runtime::Goal;
@@ -28,7 +29,7 @@ pub struct DownArgs {
     /// How many migrations to revert
     #[arg(long, value_name = "N", conflicts_with = "to")]
     steps: Option<usize>,
-    /// Revert every migration newer than this version (0 reverts all)
+    /// Revert every migration newer than this version (one that exists; 0 reverts all)
     #[arg(long, value_name = "VERSION", value_parser = parse_version)]
     to: Option<i64>,
     /// Print the SQL that would run; change nothing
@@ -51,6 +52,9 @@ impl DownArgs {
 
 /// Runs `down`.
 pub fn run(args: &DownArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
+    if let Some(v) = args.to {
+        args.db.require_version(global, v, Zero::Target, History::Counts)?;
+    }
     let goal = match args.to {
         // 0 means "before the first migration", so a `V0__` migration is reverted too.
         Some(0) => Goal::DownTo(-1),

@@ -27,7 +27,7 @@ impl HistoryArgs {
 
 /// Runs `history`.
 pub fn run(args: &HistoryArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
-    let mut session = args.db.open_read_only(global, shell)?;
+    let mut session = args.db.open_to_inspect(global, shell)?;
     let mut rows = session.engine.history()?;
     rows.sort_by(|a, b| (&a.applied_on, a.version).cmp(&(&b.applied_on, b.version)));
     match args.format {

@@ -56,7 +56,7 @@ pub enum Command {
     Show(show::ShowArgs),
     /// Mark migrations as applied without running them (adopt an existing database)
     Stamp(stamp::StampArgs),
-    /// Resolve a migration left half applied on MySQL/MariaDB
+    /// Record a migration as applied or pending after a fix by hand (dirty, edited, deleted)
     Repair(repair::RepairArgs),
     /// List the backups taken before migrations
     Backups(backups::BackupsArgs),

@@ -3,6 +3,7 @@
 use super::args::{DbArgs, parse_version};
 use crate::cli::GlobalArgs;
 use crate::ops::session;
+use crate::ops::versions::{History, Zero};
 use crate::render::Format;
 use crate::shell::Shell;
 use crate::{CliResult, exit_code};
@@ -14,13 +15,18 @@ use dbmigrate_runtime::{RepairAction, RepairChange, Repaired};
     disable_version_flag = true,
     after_help = "\
 Examples:
-  cargo dbmigrate repair --version 20260101120000 --as applied   # fixed forward by hand
-  cargo dbmigrate repair --version 20260101120000 --as pending   # undone by hand"
+  cargo dbmigrate repair 20260101120000 --as applied   # fixed forward by hand
+  cargo dbmigrate repair 20260101120000 --as pending   # undone by hand"
 )]
 pub struct RepairArgs {
-    /// The dirty migration's version
-    #[arg(long = "version", id = "repair_version", value_name = "VERSION", value_parser = parse_version)]
-    version: i64,
+    /// The migration's version (in the files or the history)
+    #[arg(id = "repair_version", value_name = "VERSION", value_parser = parse_version,
+          required_unless_present = "repair_version_flag")]
+    version: Option<i64>,
+    /// The old spelling of VERSION, kept working but hidden.
+    #[arg(long = "version", id = "repair_version_flag", value_name = "VERSION", value_parser = parse_version,
+          hide = true, conflicts_with = "repair_version")]
+    version_flag: Option<i64>,
     /// What the migration is now
     #[arg(long = "as", value_enum)]
     state: RepairAs,
@@ -49,17 +55,20 @@ pub enum RepairAs {
 
 /// Runs `repair`.
 pub fn run(args: &RepairArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
+    // Clap requires exactly one of the two spellings.
+    let version = args.version.or(args.version_flag).unwrap_or_default();
+    args.db.require_version(global, version, Zero::NotAllowed, History::Counts)?;
     let mut session = args.db.open(global, shell)?;
     let scripts = session::scripts(&session.set);
     let action = match args.state {
         RepairAs::Applied => RepairAction::AsApplied,
         RepairAs::Pending => RepairAction::AsPending,
     };
-    let repaired = session.engine.repair(&scripts, args.version, action)?;
+    let repaired = session.engine.repair(&scripts, version, action)?;
     let label = scripts
         .iter()
-        .find(|s| s.version == args.version)
-        .map_or_else(|| format!("version {}", args.version), |s| dbmigrate_core::label(s.version, &s.name));
+        .find(|s| s.version == version)
+        .map_or_else(|| format!("version {version}"), |s| dbmigrate_core::label(s.version, &s.name));
     let (verb, text) = describe(&repaired, &label, args.state);
     shell.status(verb, &text);
     if args.format == Format::Json {
@@ -69,11 +78,11 @@ pub fn run(args: &RepairArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
             RepairChange::Removed => "removed",
             RepairChange::Rewritten(_) => "rewritten",
         };
-        let name = scripts.iter().find(|s| s.version == args.version).map(|s| s.name.clone());
+        let name = scripts.iter().find(|s| s.version == version).map(|s| s.name.clone());
         crate::render::json::print(
             "repair",
             serde_json::json!({
-                "version": args.version, "name": name, "state": args.state.word(), "change": change,
+                "version": version, "name": name, "state": args.state.word(), "change": change,
                 "marker_cleared": repaired.marker_cleared, "message": text,
             }),
         );

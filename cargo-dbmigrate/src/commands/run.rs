@@ -5,6 +5,7 @@ use super::args::{DbArgs, DeployArgs, parse_version};
 use super::migrate::{self, Request};
 use crate::CliResult;
 use crate::cli::GlobalArgs;
+use crate::ops::versions::{History, Zero};
 use crate::render::Format;
 use crate::shell::Shell;
 use dbmigrate_runtime::Goal;
@@ -15,7 +16,7 @@ use dbmigrate_runtime::Goal;
 Examples:
   cargo dbmigrate run
   cargo dbmigrate run --database-url postgres://app@db.internal/app --format json
-  cargo dbmigrate run --target 20260101120000 --dry-run
+  cargo dbmigrate run --to 20260101120000 --dry-run
 
 Each migration and its history row are committed in one transaction (PostgreSQL, SQLite);
 a file starting with `-- dbmigrate:no-transaction` runs outside one. Only one migrator
@@ -25,9 +26,10 @@ pub struct RunArgs {
     db: DbArgs,
     #[command(flatten)]
     deploy: DeployArgs,
-    /// Stop after this version
-    #[arg(long, value_name = "VERSION", value_parser = parse_version)]
-    target: Option<i64>,
+    /// Stop after this version (one that exists; 0 applies nothing)
+    // `--target` is the old spelling, kept working but hidden.
+    #[arg(long, alias = "target", value_name = "VERSION", value_parser = parse_version)]
+    to: Option<i64>,
     /// Print the SQL that would run, history writes included; change nothing
     #[arg(long)]
     dry_run: bool,
@@ -60,7 +62,10 @@ pub fn run(args: &RunArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
             shell.status("Created", url);
         }
     }
-    let goal = args.target.map_or(Goal::Latest, Goal::UpTo);
+    if let Some(v) = args.to {
+        args.db.require_version(global, v, Zero::Target, History::Counts)?;
+    }
+    let goal = args.to.map_or(Goal::Latest, Goal::UpTo);
     let request = Request {
         goal,
         db: &args.db,

@@ -2,7 +2,8 @@
 
 use super::args::{DbArgs, parse_version};
 use crate::cli::GlobalArgs;
-use crate::ops::session;
+use crate::ops::session::{self, Session};
+use crate::ops::versions::{History, Zero};
 use crate::render;
 use crate::render::Format;
 use crate::shell::Shell;
@@ -34,13 +35,13 @@ impl ShowArgs {
 
 /// Runs `show`.
 pub fn run(args: &ShowArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
-    let mut session = args.db.open_read_only(global, shell)?;
+    args.db.require_version(global, args.version, Zero::NotAllowed, History::Counts)?;
+    let mut session = args.db.open_to_inspect(global, shell)?;
     let scripts = session::scripts(&session.set);
     let statuses = session.engine.status(&scripts)?;
     let status = statuses.iter().find(|s| s.version == args.version);
     let Some(migration) = session.set.get(args.version) else {
-        return Err(CliError::usage(format!("no migration file with version {}", args.version))
-            .hint("`cargo dbmigrate status` lists the versions"));
+        return show_without_file(args, &mut session);
     };
     let checksum = scripts.iter().find(|s| s.version == args.version).and_then(|s| s.checksum().ok());
     let state = status.map_or("pending", |s| render::state_name(s.state));
@@ -76,6 +77,40 @@ pub fn run(args: &ShowArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
                 (Some(f), Some(sql)) => crate::shell::outln!("\n-- {} --\n{}", session.set.display(f), sql.trim_end()),
                 _ => crate::shell::outln!("\n-- no down file: the migration cannot be reverted --"),
             }
+        }
+    }
+    Ok(exit_code::OK)
+}
+
+/// A version only the history knows (its file was deleted or renamed): the row, and no SQL.
+fn show_without_file(args: &ShowArgs, session: &mut Session) -> CliResult {
+    let history = session.engine.history()?;
+    let Some(row) = history.iter().find(|r| r.version == args.version) else {
+        // The version was in the history a moment ago: another session removed it since.
+        return Err(CliError::failure(format!("version {} is no longer in the history", args.version)));
+    };
+    match args.format {
+        Format::Json => crate::shell::outln!(
+            "{}",
+            json!({
+                "version": row.version, "name": row.name, "state": "missing",
+                "applied_on": row.applied_on, "refinery_checksum": row.checksum,
+                "up_file": null, "down_file": null, "up": null, "down": null,
+                "database": crate::render::notes::target_json(&session.target),
+            })
+        ),
+        Format::Human => {
+            // With file errors, its file may be there but unusable (a duplicate version, say).
+            let why = match session.file_errors {
+                0 => "the history records it, the migrations folder does not",
+                _ => "the history records it; no file for it passes the check (see the warnings above)",
+            };
+            crate::shell::outln!(
+                "version:   {}\nname:      {}\nstate:     missing\napplied:   {}\n\n-- no file: {why} --",
+                row.version,
+                row.name,
+                row.applied_on
+            );
         }
     }
     Ok(exit_code::OK)

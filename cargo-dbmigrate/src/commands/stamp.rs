@@ -3,6 +3,7 @@
 use super::args::{DbArgs, parse_version};
 use crate::cli::GlobalArgs;
 use crate::ops::session;
+use crate::ops::versions::{History, Zero};
 use crate::render::Format;
 use crate::shell::Shell;
 use crate::{CliResult, exit_code};
@@ -36,6 +37,7 @@ impl StampArgs {
 
 /// Runs `stamp`.
 pub fn run(args: &StampArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
+    args.db.require_version(global, args.version, Zero::NotAllowed, History::FilesOnly)?;
     let mut session = args.db.open(global, shell)?;
     let scripts = session::scripts(&session.set);
     let report = session.engine.stamp(&scripts, args.version)?;

@@ -21,7 +21,7 @@ Examples:
 pub struct StatusArgs {
     #[command(flatten)]
     db: DbArgs,
-    /// Exit with 1 when a migration is pending, divergent, missing or dirty
+    /// Exit with 1 when a migration is pending, divergent, missing or dirty, or a file fails the check
     #[arg(long)]
     exit_code: bool,
     /// Output format
@@ -55,7 +55,7 @@ fn status_json(s: &MigrationStatus) -> serde_json::Value {
 
 /// Runs `status`.
 pub fn run(args: &StatusArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
-    let mut session = args.db.open_read_only(global, shell)?;
+    let mut session = args.db.open_to_inspect(global, shell)?;
     let scripts = session::scripts(&session.set);
     let rows = session.engine.status(&scripts)?;
     let problems = rows.iter().filter(|r| r.state != MigrationState::Applied).count();
@@ -65,7 +65,7 @@ pub fn run(args: &StatusArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
     for (r, n) in rows.iter().filter_map(|r| r.statements_done.map(|n| (r, n))) {
         shell.note(format!(
             "{} is dirty: it stopped after {n} statement(s); fix the schema by hand, then \
-             `cargo dbmigrate repair --version {} --as applied` (or `--as pending`)",
+             `cargo dbmigrate repair {} --as applied` (or `--as pending`)",
             dbmigrate_core::label(r.version, &r.name),
             r.version
         ));
@@ -86,12 +86,16 @@ pub fn run(args: &StatusArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
             ));
         }
     }
-    if problems > 0 {
+    fixes(&rows).into_iter().for_each(|note| shell.note(note));
+    if session.file_errors > 0 {
+        // A file that fails the check is left out, so its migration reads as pending or missing.
         shell.note(format!(
-            "{problems} migration(s) not applied as written; `cargo dbmigrate run` applies pending ones"
+            "{} file error(s) above: a migration whose file fails the check shows as missing or not at all",
+            session.file_errors
         ));
     }
-    let code = if args.exit_code && problems > 0 { exit_code::PROBLEMS } else { exit_code::OK };
+    let failing = problems + session.file_errors;
+    let code = if args.exit_code && failing > 0 { exit_code::PROBLEMS } else { exit_code::OK };
     if args.format == Format::Json {
         print_json(&rows, problems, code);
     }
@@ -104,10 +108,62 @@ fn print_json(rows: &[MigrationStatus], problems: usize, code: i32) {
     if code == exit_code::OK {
         return render::json::print("status", data);
     }
-    let mut error = crate::CliError::problems(format!("{problems} migration(s) not applied as written"))
-        .hint("`cargo dbmigrate run` applies pending ones; `cargo dbmigrate status` shows each state");
+    let mut error = crate::CliError::problems(format!("{problems} migration(s) not applied as written"));
+    error.hints = fixes(rows);
     error.data = Some(data);
     crate::shell::outln!("{}", render::json::failure("status", &error));
+}
+
+/// One note per kind of problem, naming what really moves it forward: `run` only applies
+/// pending migrations (and updates rehashed or renumbered rows); the others need a person.
+fn fixes(rows: &[MigrationStatus]) -> Vec<String> {
+    use MigrationState as S;
+    let of = |states: &[S]| rows.iter().filter(|r| states.contains(&r.state)).map(|r| r.version).collect::<Vec<_>>();
+    let mut notes = Vec::new();
+    let pending = of(&[S::Pending]);
+    if !pending.is_empty() {
+        let it = if pending.len() == 1 { "it" } else { "them" };
+        notes.push(format!("{} pending: `cargo dbmigrate run` applies {it}", pending.len()));
+    }
+    let differ = of(&[S::Divergent, S::Renamed, S::NoChecksum, S::Duplicate]);
+    if !differ.is_empty() {
+        notes.push(format!(
+            "{} divergent or renamed ({}): `cargo dbmigrate run` refuses while the history differs from the files; \
+             revert the edit and put the change in a new migration, or, if the database has the schema the file \
+             now describes, `cargo dbmigrate repair {} --as applied`",
+            differ.len(),
+            listed(&differ),
+            one_or_placeholder(&differ)
+        ));
+    }
+    let missing = of(&[S::Missing]);
+    if !missing.is_empty() {
+        notes.push(format!(
+            "{} missing ({}): the history records a migration the folder lacks; restore its file, or \
+             `cargo dbmigrate repair {} --as pending` to forget it",
+            missing.len(),
+            listed(&missing),
+            one_or_placeholder(&missing)
+        ));
+    }
+    notes
+}
+
+/// Up to three versions, then an ellipsis.
+fn listed(versions: &[i64]) -> String {
+    let mut text: Vec<String> = versions.iter().take(3).map(i64::to_string).collect();
+    if versions.len() > 3 {
+        text.push("…".into());
+    }
+    text.join(", ")
+}
+
+/// The version to put in a hint: the one there is, or a placeholder for each of several.
+fn one_or_placeholder(versions: &[i64]) -> String {
+    match versions {
+        [one] => one.to_string(),
+        _ => "VERSION".into(),
+    }
 }
 
 fn print_status(rows: &[MigrationStatus]) {

@@ -192,28 +192,51 @@ impl Run<'_> {
         }
     }
 
-    /// A failed run: note what was done, then restore when asked.
-    fn failed(&self, e: Error, state: State, notify: &mut Notify<'_>) -> Failure {
+    /// A failed run: restore when asked, then note what was done. A restored database holds
+    /// nothing half applied, so neither the note nor the error says so (nor suggests `repair`).
+    fn failed(&self, mut e: Error, state: State, notify: &mut Notify<'_>) -> Failure {
         let half_applied = match &e {
-            Error::Migration { dirty: true, file, .. } => Some(file.as_str()),
+            Error::Migration { dirty: true, file, .. } => Some(file.clone()),
             _ => None,
         };
-        let direction = self.deploy.goal.direction();
-        notify(Note::Failed { direction, applied: &state.applied, half_applied });
         // A half-applied file changed the schema although its history row was never written.
         let changed = !state.applied.is_empty() || half_applied.is_some();
-        self.restore_if_asked(e.into(), state, changed, notify)
+        let restore = self.restore(&state, notify);
+        let restored = matches!(restore, Some(Ok(())));
+        if restored && let Error::Migration { dirty, .. } = &mut e {
+            *dirty = false;
+        }
+        let half_applied = half_applied.as_deref().filter(|_| !restored);
+        notify(Note::Failed { direction: self.deploy.goal.direction(), applied: &state.applied, half_applied });
+        self.settle(e.into(), state, changed, restore, notify)
     }
 
-    /// Restores when asked, then settles the backup: kept when it holds a state worth going
-    /// back to, discarded when the failure changed nothing.
+    /// Restores when asked, then settles the backup.
     fn restore_if_asked(&self, error: CliError, state: State, changed: bool, notify: &mut Notify<'_>) -> Failure {
-        let restore = match &state.backup {
+        let restore = self.restore(&state, notify);
+        self.settle(error, state, changed, restore, notify)
+    }
+
+    /// Puts the backup back when asked; `None` when no restore was attempted.
+    fn restore(&self, state: &State, notify: &mut Notify<'_>) -> Option<Result<(), CliError>> {
+        match &state.backup {
             Some(backup) if self.deploy.restore_on_failure => {
                 Some(restore_after_failure(self.target, self.url, backup, notify))
             }
             _ => None,
-        };
+        }
+    }
+
+    /// Settles the backup: kept when it holds a state worth going back to, discarded when the
+    /// failure changed nothing.
+    fn settle(
+        &self,
+        error: CliError,
+        state: State,
+        changed: bool,
+        restore: Option<Result<(), CliError>>,
+        notify: &mut Notify<'_>,
+    ) -> Failure {
         if let Some(taken) = &state.backup
             && let Err(e) = settle_after_failure(taken, changed || restore.is_some())
         {

@@ -14,6 +14,7 @@ pub mod renumber;
 pub mod restore;
 pub mod safety;
 pub mod session;
+pub mod versions;
 
 use crate::backup::Backup;
 use camino::Utf8Path;

@@ -53,6 +53,18 @@ pub struct Session {
     pub engine: Engine,
     /// The database and where its URL came from.
     pub target: Chosen,
+    /// How many errors the files have: only a read-only session is opened despite them.
+    pub file_errors: usize,
+}
+
+/// What a session does with a migration set that fails the check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// The command changes the database: errors refuse, as the build does.
+    Change,
+    /// The command only reads (`status`, `current`, `history`, `show`): errors are shown as
+    /// warnings and the database is still reported, since that is when it is needed most.
+    Inspect,
 }
 
 /// Where the database URL came from.
@@ -93,11 +105,22 @@ pub fn open(
     single_transaction: bool,
     notify: &mut Notify<'_>,
 ) -> Result<Session, CliError> {
+    open_for(target, db, single_transaction, Purpose::Change, notify)
+}
+
+/// Validates `target`'s migrations (refusing on errors only for [`Purpose::Change`]), then connects.
+pub fn open_for(
+    target: &Target,
+    db: &DbChoice,
+    single_transaction: bool,
+    purpose: Purpose,
+    notify: &mut Notify<'_>,
+) -> Result<Session, CliError> {
     let chosen = target_url(target, db, notify)?;
-    let set = load_valid_set(target, notify)?;
+    let (set, file_errors) = load_set(target, purpose, notify)?;
     notify(Note::Connecting(&chosen.url));
     let engine = Engine::connect(&chosen.url, engine_options(target, db, single_transaction))?;
-    Ok(Session { set, engine, target: chosen })
+    Ok(Session { set, engine, target: chosen, file_errors })
 }
 
 /// The engine's options, from the crate's settings and the command line: the one place they
@@ -121,20 +144,37 @@ pub fn engine_options(target: &Target, db: &DbChoice, single_transaction: bool) 
 /// The migration set, validated exactly as `cargo build` validates it (names, released
 /// migrations unchanged); every finding is noted, and errors refuse.
 pub fn load_valid_set(target: &Target, notify: &mut Notify<'_>) -> Result<MigrationSet, CliError> {
+    load_set(target, Purpose::Change, notify).map(|(set, _)| set)
+}
+
+/// The migration set and its count of errors. For [`Purpose::Change`] errors refuse; for
+/// [`Purpose::Inspect`] they are shown as warnings and the usable part of the set is returned.
+pub fn load_set(target: &Target, purpose: Purpose, notify: &mut Notify<'_>) -> Result<(MigrationSet, usize), CliError> {
+    use dbmigrate_build::internal::{Rule, Severity};
     let checked = dbmigrate_build::internal::check(target.dir().as_std_path(), &target.config);
     // A missing down file is authoring advice, for `check` and the build; a database command
     // has nothing to say about it until `down` itself needs the file.
-    let relevant = checked.findings.iter().filter(|f| f.rule != dbmigrate_build::internal::Rule::NoDown);
-    relevant.for_each(|f| notify(Note::Finding(f)));
+    for f in checked.findings.iter().filter(|f| f.rule != Rule::NoDown) {
+        if purpose == Purpose::Inspect && f.is_error() {
+            let mut warning = f.clone();
+            warning.severity = Severity::Warning;
+            warning
+                .help
+                .push("until it is fixed, `cargo build` and every command that changes the database refuse".into());
+            notify(Note::Finding(&warning));
+        } else {
+            notify(Note::Finding(f));
+        }
+    }
     let errors = checked.findings.iter().filter(|f| f.is_error()).count();
-    if errors > 0 {
+    if errors > 0 && purpose == Purpose::Change {
         return Err(CliError::problems(format!(
             "the migrations of `{}` have {errors} error(s); nothing was run",
             target.package
         ))
         .hint("fix them as shown above; `cargo dbmigrate check` lists them again"));
     }
-    Ok(checked.set)
+    Ok((checked.set, errors))
 }
 
 /// The engine's input for a migration set (borrowed, no copies of the SQL), with the reason of

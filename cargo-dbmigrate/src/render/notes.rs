@@ -46,13 +46,22 @@ impl<'a> Notes<'a> {
             Note::Failed { direction, applied, half_applied } => {
                 let verb = if direction == Direction::Up { "applied" } else { "reverted" };
                 let half = half_applied.map(|f| format!("; {f} was left half applied (dirty)")).unwrap_or_default();
-                // A redo reverts, then applies: each half is listed with its own verb.
+                // "applied before the failure: none" read as if something had been tried; a
+                // refusal before the first migration tried nothing. A redo reverts, then
+                // applies: each half is listed with its own verb.
                 let (ours, other): (Vec<_>, Vec<_>) = applied.iter().cloned().partition(|a| a.direction == direction);
                 let then = match other.as_slice() {
                     [] => String::new(),
                     other => format!("; then applied: {}", done_list(other, shell.verbosity())),
                 };
-                shell.note(format!("{verb} before the failure: {}{then}{half}", done_list(&ours, shell.verbosity())));
+                match applied {
+                    [] if half.is_empty() => shell.note(format!("nothing was {verb}")),
+                    [] => shell.note(format!("no migration was {verb} whole{half}")),
+                    _ => shell.note(format!(
+                        "{verb} before the failure: {}{then}{half}",
+                        done_list(&ours, shell.verbosity())
+                    )),
+                }
             }
             Note::Retrying { error, wait, attempt, of } => {
                 shell.warn(format!("{error}; retrying in {:.1}s ({attempt}/{of})", wait.as_secs_f64()));
@@ -126,7 +135,7 @@ fn done_list(applied: &[dbmigrate_runtime::Applied], verbosity: Verbosity) -> St
     const LONG: usize = 8;
     let label = |a: &dbmigrate_runtime::Applied| dbmigrate_core::label(a.version, &a.name);
     match applied {
-        [] => "none".to_owned(),
+        [] => "nothing".to_owned(),
         [first, .., last] if applied.len() > LONG && verbosity < Verbosity::Verbose => {
             format!("{} migrations, {} … {} (-v lists them all)", applied.len(), label(first), label(last))
         }

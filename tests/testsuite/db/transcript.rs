@@ -28,7 +28,7 @@ const STEPS: &[&[&str]] = &[
     &["current", "--format", "json"],
     &["history"],
     &["history", "--format", "json"],
-    &["run", "--target", "1"],
+    &["run", "--to", "1"],
     &["status"],
     &["status", "--format", "json"],
     &["run", "--dry-run"],
@@ -75,7 +75,7 @@ fn transcript(backend: Backend) {
     step(&["status"]);
     step(&["status", "--exit-code", "--format", "json"]);
     if backend == Backend::Mariadb {
-        step(&["repair", "--version", "4", "--as", "pending"]);
+        step(&["repair", "4", "--as", "pending"]);
         db.query("DROP TABLE c");
     }
     step(&["run", "--restore-on-failure"]);
@@ -86,8 +86,8 @@ fn transcript(backend: Backend) {
     std::fs::write(dir.join("migrations/V4__keep.down.sql"), "-- irreversible\n").expect("write V4 down");
     step(&["run", "--no-backup"]);
     step(&["down", "--no-backup"]);
-    step(&["repair", "--version", "4", "--as", "applied"]);
-    step(&["repair", "--version", "4", "--as", "applied", "--format", "json"]);
+    step(&["repair", "4", "--as", "applied"]);
+    step(&["repair", "4", "--as", "applied", "--format", "json"]);
     step(&["status", "--exit-code"]);
     step(&["status", "--format", "json", "--exit-code"]);
     let backups = dbmigrate_tests::cli().current_dir(dir).arg("backups").output().expect("run backups");

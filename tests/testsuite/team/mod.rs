@@ -10,6 +10,8 @@ mod out_of_order;
 mod redo;
 mod rehash;
 mod renumber;
+mod texts;
+mod typos;
 
 /// Asserts the exit code, showing the output otherwise.
 #[track_caller]
