@@ -291,7 +291,7 @@ impl Engine {
         }
         self.apply_fixes(&fixes, hooks)?;
         // A redo ends with its migrations applied again.
-        let direction = if matches!(goal, Goal::Redo(_)) { Direction::Up } else { goal.direction() };
+        let direction = if goal.is_redo() { Direction::Up } else { goal.direction() };
         self.execute(jobs, &state, direction, hooks)
     }
 
@@ -407,7 +407,7 @@ impl Engine {
         }
         let reverts = plan::plan_down(scripts, state, goal, recorded)?;
         let mut jobs: Vec<Job> = reverts.iter().map(|r| self.down_job(r)).collect::<Result<_>>()?;
-        if matches!(goal, Goal::Redo(_)) {
+        if goal.is_redo() {
             for r in reverts.iter().rev() {
                 jobs.push(self.up_job(r.script)?);
             }

@@ -22,6 +22,9 @@ pub enum Goal {
     /// Revert this many of the newest applied migrations, then apply them again from their
     /// files, under one lock: the dev loop "apply, edit, redo".
     Redo(usize),
+    /// Revert every applied migration with a version above this one, then apply them again
+    /// (0 redoes all).
+    RedoTo(i64),
 }
 
 impl Goal {
@@ -30,8 +33,13 @@ impl Goal {
         match self {
             Goal::Latest | Goal::UpTo(_) => Direction::Up,
             // It reverts first: a failure before anything is re-applied is a failed revert.
-            Goal::DownSteps(_) | Goal::DownTo(_) | Goal::Redo(_) => Direction::Down,
+            Goal::DownSteps(_) | Goal::DownTo(_) | Goal::Redo(_) | Goal::RedoTo(_) => Direction::Down,
         }
+    }
+
+    /// Whether the goal reverts and then applies again.
+    pub fn is_redo(self) -> bool {
+        matches!(self, Goal::Redo(_) | Goal::RedoTo(_))
     }
 }
 
@@ -174,7 +182,7 @@ pub(crate) fn plan<'s, 'a>(
     match goal {
         Goal::Latest => plan_up(scripts, state, i64::MAX, checks),
         Goal::UpTo(v) => plan_up(scripts, state, v, checks),
-        Goal::DownSteps(_) | Goal::DownTo(_) | Goal::Redo(_) => {
+        Goal::DownSteps(_) | Goal::DownTo(_) | Goal::Redo(_) | Goal::RedoTo(_) => {
             Ok(plan_down(scripts, state, goal, &[])?.into_iter().map(|r| r.script).collect())
         }
     }
@@ -256,7 +264,7 @@ pub(crate) fn plan_down<'s, 'a>(
     let rows: Vec<&AppliedRow> = grouped.values().rev().map(|rows| rows[0]).collect();
     let chosen: Vec<&AppliedRow> = match goal {
         Goal::DownSteps(n) | Goal::Redo(n) => rows.into_iter().take(n).collect(),
-        Goal::DownTo(v) => rows.into_iter().take_while(|r| r.version > v).collect(),
+        Goal::DownTo(v) | Goal::RedoTo(v) => rows.into_iter().take_while(|r| r.version > v).collect(),
         Goal::Latest | Goal::UpTo(_) => Vec::new(),
     };
     chosen

@@ -43,7 +43,7 @@ pub fn execute(request: &Request<'_>, global: &GlobalArgs, shell: &Shell) -> Cli
 fn command_name(goal: Goal) -> &'static str {
     match goal {
         Goal::Latest | Goal::UpTo(_) => "run",
-        Goal::Redo(_) => "redo",
+        Goal::Redo(_) | Goal::RedoTo(_) => "redo",
         _ => "down",
     }
 }
@@ -106,13 +106,13 @@ fn print_dry_run(sql: &[String], direction: Direction, command: &str, format: Fo
 /// Asks before reverting (or redoing), naming how much and which database; anything but yes
 /// cancels.
 fn confirm(goal: Goal, url: &dbmigrate_runtime::DatabaseUrl) -> Result<(), crate::CliError> {
-    let (verb, command) = if matches!(goal, Goal::Redo(_)) { ("redo", "redo") } else { ("revert", "down") };
+    let (verb, command) = if goal.is_redo() { ("redo", "redo") } else { ("revert", "down") };
     let what = match goal {
         Goal::DownSteps(1) | Goal::Redo(1) => "the newest migration".to_owned(),
         Goal::Redo(n) => format!("the newest {n} migrations"),
         Goal::DownSteps(n) => format!("the newest {n} migrations"),
-        Goal::DownTo(v) if v < 1 => "every migration".to_owned(),
-        Goal::DownTo(v) => format!("every migration newer than {v}"),
+        Goal::DownTo(v) | Goal::RedoTo(v) if v < 1 => "every migration".to_owned(),
+        Goal::DownTo(v) | Goal::RedoTo(v) => format!("every migration newer than {v}"),
         Goal::Latest | Goal::UpTo(_) => return Ok(()),
     };
     eprint!("{verb} {what} of {url}? [y/N] ");

@@ -1,10 +1,11 @@
 //! `redo`: revert the newest applied migration(s) and apply them again from their files, under
 //! one migration lock, with a backup first, for the dev loop "apply, edit, redo".
 
-use super::args::{DbArgs, DeployArgs};
+use super::args::{DbArgs, DeployArgs, parse_version};
 use super::migrate::{self, Request};
 use crate::CliResult;
 use crate::cli::GlobalArgs;
+use crate::ops::versions::{History, Zero};
 use crate::render::Format;
 use crate::shell::Shell;
 use dbmigrate_runtime::Goal;
@@ -15,6 +16,7 @@ use dbmigrate_runtime::Goal;
 Examples:
   cargo dbmigrate redo
   cargo dbmigrate redo --steps 2
+  cargo dbmigrate redo --to 20260101120000
   cargo dbmigrate redo --dry-run
 
 For the dev loop: apply a migration, edit its files, redo. An unreleased migration edited
@@ -30,8 +32,11 @@ pub struct RedoArgs {
     #[command(flatten)]
     deploy: DeployArgs,
     /// How many of the newest applied migrations to redo
-    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..), conflicts_with = "to")]
     steps: u64,
+    /// Redo every migration newer than this version (one that exists; 0 redoes all)
+    #[arg(long, value_name = "VERSION", value_parser = parse_version)]
+    to: Option<i64>,
     /// Print the SQL that would run, history writes included; change nothing
     #[arg(long)]
     dry_run: bool,
@@ -52,8 +57,17 @@ impl RedoArgs {
 
 /// Runs `redo`.
 pub fn run(args: &RedoArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
+    if let Some(v) = args.to {
+        args.db.require_version(global, v, Zero::Target, History::Counts)?;
+    }
+    let goal = match args.to {
+        // As for `down`: 0 means "before the first migration", `V0__` included.
+        Some(0) => Goal::RedoTo(-1),
+        Some(v) => Goal::RedoTo(v),
+        None => Goal::Redo(usize::try_from(args.steps).unwrap_or(usize::MAX)),
+    };
     let request = Request {
-        goal: Goal::Redo(usize::try_from(args.steps).unwrap_or(usize::MAX)),
+        goal,
         db: &args.db,
         deploy: &args.deploy,
         dry_run: args.dry_run,

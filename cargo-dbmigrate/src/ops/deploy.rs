@@ -284,7 +284,7 @@ fn verify(engine: &mut Engine, scripts: &[MigrationScript<'_>], goal: Goal) -> R
         Goal::UpTo(t) => v <= t,
         Goal::Latest => true,
         // A redo re-applies what it reverted; a migration it left pending would have failed it.
-        Goal::DownSteps(_) | Goal::DownTo(_) | Goal::Redo(_) => false,
+        Goal::DownSteps(_) | Goal::DownTo(_) | Goal::Redo(_) | Goal::RedoTo(_) => false,
     };
     let wrong: Vec<String> = status
         .iter()

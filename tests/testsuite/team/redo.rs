@@ -257,3 +257,26 @@ fn redo_asks_on_a_terminal() {
     let again = db.query("SELECT applied_on FROM refinery_schema_history WHERE version = 20260102000000");
     assert_ne!(history, again, "applied again after yes");
 }
+
+/// `redo --to V` redoes every migration newer than V (the version spelling `down --to` has),
+/// and `--to 0` redoes them all.
+#[test]
+fn redo_to_a_version_redoes_the_newer_ones() {
+    let f = two_migrations("team_redo_to");
+    let db = TestDb::new(Backend::Sqlite, "redo_to", f.path());
+    ok(&f, &db, &["run"], 0);
+    let redo = |to: &str| {
+        let out = dbm(f.path(), &db.url, &["redo", "--to", to, "--yes", "--format", "json"]);
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {out:?}"));
+        assert_eq!(json["command"], "redo", "{json}");
+        json["migrations"]
+            .as_array()
+            .expect("migrations")
+            .iter()
+            .map(|m| m["version"].as_i64().expect("v"))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(redo("20260101000000"), [20260102000000, 20260102000000]);
+    assert_eq!(redo("0"), [20260102000000, 20260101000000, 20260101000000, 20260102000000]);
+    assert!(states(&f, &db).iter().all(|(_, s)| s == "applied"), "{:?}", states(&f, &db));
+}
