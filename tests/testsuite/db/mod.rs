@@ -19,6 +19,7 @@ mod redaction;
 mod transcript;
 mod uptodate;
 mod vaultwarden;
+mod version_zero;
 
 /// One `#[test]` per backend for each function `fn name(backend: Backend)` of the module:
 /// `db::<topic>::<backend>::<name>`.
