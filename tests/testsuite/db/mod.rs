@@ -15,6 +15,7 @@ mod down_refusals;
 mod failure;
 mod faults;
 mod kill;
+mod pg_restart;
 mod redaction;
 mod transcript;
 mod uptodate;
