@@ -17,6 +17,7 @@ mod faults;
 mod kill;
 mod pg_restart;
 mod redaction;
+mod signals_matrix;
 mod transcript;
 mod uptodate;
 mod vaultwarden;
