@@ -123,6 +123,11 @@ fn scenario(backend: Backend, phase: Phase, signal: &str) {
     if phase == Phase::Record {
         drop_slow_trigger(&db);
     }
+    if phase == Phase::Backup && signal == "KILL" {
+        // The dump cut short stays a hidden temp file: never listed, so never offered to restore.
+        let listed = crate::backup::backups(dir);
+        assert!(listed.is_empty(), "{listed:?}: {what}");
+    }
     truthful_then_rerun(&fixture, &db, &what);
 }
 
@@ -189,8 +194,14 @@ fn wait_until_held(
         assert!(start.elapsed() < Duration::from_secs(30), "never reached {phase:?}: {}", stderr.lock().expect("e"));
         std::thread::sleep(Duration::from_millis(20));
     }
-    // SQLite's phases show nothing outside the process: let it get into the wait it announced.
-    let settle = if backend == Backend::Sqlite || phase == Phase::Apply || phase == Phase::Backup { 300 } else { 0 };
+    // SQLite's waits and a statement under way show nothing outside the process: let it get into
+    // what it announced. A backup is signalled as soon as it is announced (SQLite's is quick).
+    let settle = match phase {
+        Phase::Backup => 0,
+        Phase::Apply => 300,
+        _ if backend == Backend::Sqlite => 300,
+        _ => 0,
+    };
     std::thread::sleep(Duration::from_millis(settle));
 }
 
