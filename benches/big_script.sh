@@ -92,9 +92,11 @@ for mb in $sizes; do
   for b in "${backends[@]}"; do
     # Alternated, so a slow spell of the disk (MariaDB commits each statement) hits both sides.
     tools=(); raws=()
-    for _ in $(seq "$runs"); do
+    for i in $(seq "$runs"); do
       tools+=("$(apply "$b" tool "$rows")")
       raws+=("$(apply "$b" client "$rows")")
+      # Each pair as it comes (on stderr): a slow backend's full set can take an hour.
+      echo "  $b $mb MB run $i: tool $(secs "${tools[-1]}") s, client $(secs "${raws[-1]}") s" >&2
     done
     tool=$(printf '%s\n' "${tools[@]}" | median)
     raw=$(printf '%s\n' "${raws[@]}" | median)

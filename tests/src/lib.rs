@@ -1,6 +1,8 @@
 //! Shared helpers for the end-to-end tests: the real CLI binary, throwaway crates built with a
 //! real `cargo build`, and snapshot assertions.
 
+pub mod pg_server;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;

@@ -13,8 +13,9 @@
 //!   connecting): the tcp connect is bounded by the driver's connect timeout `B`; the
 //!   greeting, TLS and authentication run on a helper thread the caller waits `B` for (on
 //!   expiry the thread is abandoned, blocked on a socket nobody reads, until the server answers
-//!   or the process ends). The lock connection runs only `GET_LOCK`, so its sockets carry a
-//!   read timeout of `--lock-timeout + B` and a write timeout of `B`.
+//!   or the process ends). The history reads run the same way, `B` each (on expiry the
+//!   connection is abandoned with its thread). The lock connection runs only `GET_LOCK`, so its
+//!   sockets carry a read timeout of `--lock-timeout + B` and a write timeout of `B`.
 //! - Migration statements (and set-up SQL) may legitimately run for minutes and have no read
 //!   timeout. A dead peer is found by TCP keepalives (first probe after 30 s idle, then every
 //!   10 s, 3 probes) and `TCP_USER_TIMEOUT` of 60 s (unacknowledged data, Linux), so a
@@ -53,15 +54,35 @@ pub(crate) struct DbError {
     /// backend from the driver's typed error ([`io_transient`], [`sqlstate_transient`],
     /// [`mysql_transient`]).
     pub transient: bool,
+    /// A bounded read ran out (url, seconds, phase): reported as [`Error::Timeout`], whose
+    /// hint names the option that sets the bound, rather than as a database error.
+    pub timeout: Option<(String, u64, crate::error::Phase)>,
 }
 
 impl DbError {
     /// An error of ours (an unreadable row), never transient.
     pub fn plain(message: String) -> Self {
-        DbError { message, code: None, offset: None, transient: false }
+        DbError { message, code: None, offset: None, transient: false, timeout: None }
+    }
+
+    /// A bounded read that got no answer within `bound`: transient, since the server may answer
+    /// the next try.
+    #[allow(dead_code)]
+    pub fn timed_out(url: &DatabaseUrl, bound: Duration, phase: crate::error::Phase) -> Self {
+        let message = timed_out(url, bound, phase).to_string();
+        DbError {
+            message,
+            code: None,
+            offset: None,
+            transient: true,
+            timeout: Some((url.to_string(), bound.as_secs(), phase)),
+        }
     }
 
     pub fn into_error(self, context: impl Into<String>) -> Error {
+        if let Some((url, seconds, phase)) = self.timeout {
+            return Error::Timeout { url, seconds, phase };
+        }
         Error::Database { context: context.into(), message: self.message, code: self.code, transient: self.transient }
     }
 }

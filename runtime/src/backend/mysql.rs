@@ -18,7 +18,8 @@ use crate::split::Statement;
 use crate::url::{CONNECT_TIMEOUT, DatabaseUrl, MY_TLS_PARAMS, TlsConfig, TlsMode};
 
 pub(crate) struct MysqlBackend {
-    conn: Conn,
+    /// `None` once a bounded read ran out: the connection was left to its helper thread.
+    conn: Option<Conn>,
     url: DatabaseUrl,
     /// The bound on the handshake (see the module docs of `backend`).
     bound: Duration,
@@ -26,7 +27,7 @@ pub(crate) struct MysqlBackend {
 
 impl MysqlBackend {
     pub fn connect(url: &DatabaseUrl, bound: Duration) -> Result<Self> {
-        Ok(MysqlBackend { conn: open(url, bound, None)?, url: url.clone(), bound })
+        Ok(MysqlBackend { conn: Some(open(url, bound, None)?), url: url.clone(), bound })
     }
 }
 
@@ -112,15 +113,16 @@ fn keepalives(opts: OptsBuilder) -> OptsBuilder {
     opts
 }
 
-/// Runs a blocking handshake on a helper thread and waits for it until `deadline` (plus half
-/// a second, so that the driver's own tcp connect timeout, also the bound, reports itself).
+/// Runs blocking driver work (the handshake, a bounded read) on a helper thread and waits for
+/// it until `deadline` (plus half a second, so that the driver's own tcp connect timeout, also
+/// the bound, reports itself first).
 /// `None` when it did not finish: the synchronous driver's socket cannot be reached from here
 /// to cut it, so the thread is left blocked until the server answers or the process ends.
 fn within<T: Send + 'static>(deadline: Instant, work: impl FnOnce() -> T + Send + 'static) -> Option<T> {
     let (tx, rx) = std::sync::mpsc::sync_channel(1);
     // A thread that cannot be started (the process is out of them) fails like a timeout.
     let send = move || drop(tx.send(work()));
-    std::thread::Builder::new().name("dbmigrate-connect".into()).spawn(send).ok()?;
+    std::thread::Builder::new().name("dbmigrate-bounded".into()).spawn(send).ok()?;
     let left = deadline.saturating_duration_since(Instant::now()) + Duration::from_millis(500);
     rx.recv_timeout(left).ok()
 }
@@ -184,8 +186,15 @@ fn my_error(e: &mysql::Error) -> DbError {
             code: Some(format!("{}, sqlstate {}", m.code, m.state)),
             offset: None,
             transient: super::mysql_transient(m.code, &m.state),
+            timeout: None,
         },
-        other => DbError { message: crate::error::chain(other), code: None, offset: None, transient: lost(other) },
+        other => DbError {
+            message: crate::error::chain(other),
+            code: None,
+            offset: None,
+            transient: lost(other),
+            timeout: None,
+        },
     }
 }
 
@@ -222,10 +231,37 @@ impl MysqlBackend {
         err
     }
 
-    /// Runs `sql` and returns the rows of every result set, propagating an
-    /// error from any of them.
+    /// The connection, unless a bounded read abandoned it (then every later call fails alike).
+    fn conn(&mut self) -> Result<Conn, DbError> {
+        self.conn.take().ok_or_else(|| DbError::timed_out(&self.url, self.bound, Phase::ReadingTheReply))
+    }
+
+    /// Runs `sql` (a migration statement or set-up SQL, which may legitimately run for minutes:
+    /// no read timeout) and returns the rows of every result set, propagating an error from any.
     fn query_sets(&mut self, sql: &str) -> Result<Vec<Vec<mysql::Row>>, DbError> {
-        let result = drain(&mut self.conn, sql);
+        let mut conn = self.conn()?;
+        let result = drain(&mut conn, sql);
+        self.conn = Some(conn);
+        result.map_err(|e| self.fail(&e))
+    }
+
+    /// Like [`MysqlBackend::query_sets`] for a read that must answer within the bound (the
+    /// history's). The driver's socket timeouts are fixed at connect time, so the read runs on a
+    /// helper thread that owns the connection and hands it back; when the bound runs out the
+    /// connection stays with that thread (blocked until the server answers or the process
+    /// ends) and the read is a transient timeout.
+    fn read_sets(&mut self, sql: &str) -> Result<Vec<Vec<mysql::Row>>, DbError> {
+        let mut conn = self.conn()?;
+        let sql = sql.to_owned();
+        let deadline = Instant::now() + self.bound;
+        let answer = within(deadline, move || {
+            let result = drain(&mut conn, &sql);
+            (conn, result)
+        });
+        let Some((conn, result)) = answer else {
+            return Err(DbError::timed_out(&self.url, self.bound, Phase::ReadingTheReply));
+        };
+        self.conn = Some(conn);
         result.map_err(|e| self.fail(&e))
     }
 
@@ -233,7 +269,7 @@ impl MysqlBackend {
         let sql = format!(
             "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = '{name}'"
         );
-        let sets = self.query_sets(&sql)?;
+        let sets = self.read_sets(&sql)?;
         let count = sets.first().and_then(|s| s.first()).and_then(|r| r.get::<i64, _>(0)).unwrap_or(0);
         Ok(count > 0)
     }
@@ -256,7 +292,7 @@ impl Backend for MysqlBackend {
         } else {
             reads
         };
-        let mut sets = self.query_sets(&sql)?;
+        let mut sets = self.read_sets(&sql)?;
         let skip = if create { 2 } else { 0 };
         let mut sets = sets.drain(..).skip(skip);
         let rows = sets.next().unwrap_or_default();

@@ -285,7 +285,7 @@ fn pg_error(e: &tokio_postgres::Error, sql: &str) -> DbError {
     let Some(db) = e.as_db_error() else {
         // No answer from the server: the connection failed or was closed under us.
         let transient = e.is_closed() || super::io_transient(e);
-        return DbError { message: crate::error::chain(e), code: None, offset: None, transient };
+        return DbError { message: crate::error::chain(e), code: None, offset: None, transient, timeout: None };
     };
     let mut message = db.message().to_string();
     if let Some(detail) = db.detail() {
@@ -297,7 +297,7 @@ fn pg_error(e: &tokio_postgres::Error, sql: &str) -> DbError {
         _ => None,
     };
     let code = db.code().code();
-    DbError { message, code: Some(code.to_string()), offset, transient: super::sqlstate_transient(code) }
+    DbError { message, code: Some(code.to_string()), offset, transient: super::sqlstate_transient(code), timeout: None }
 }
 
 impl PgBackend {
@@ -309,10 +309,10 @@ impl PgBackend {
     /// Runs a bounded read (the history's): a server that does not answer within the bound is
     /// a transient failure, not a hang.
     fn query_rows(&mut self, sql: &str) -> Result<Vec<tokio_postgres::SimpleQueryRow>, DbError> {
-        let messages = self.conn.run(Some(self.bound), self.conn.client.simple_query(sql)).ok_or_else(|| {
-            let message = timed_out(&self.url, self.bound, Phase::ReadingTheReply).to_string();
-            DbError { message, code: None, offset: None, transient: true }
-        })?;
+        let messages = self
+            .conn
+            .run(Some(self.bound), self.conn.client.simple_query(sql))
+            .ok_or_else(|| DbError::timed_out(&self.url, self.bound, Phase::ReadingTheReply))?;
         let messages = messages.map_err(|e| self.scrubbed(pg_error(&e, sql)))?;
         Ok(rows(messages))
     }
@@ -332,10 +332,10 @@ impl PgBackend {
     /// The rows of each statement's result, in order (one entry per completed statement): a
     /// bounded read, like [`PgBackend::query_rows`].
     fn query_sets(&mut self, sql: &str) -> Result<Vec<Vec<tokio_postgres::SimpleQueryRow>>, DbError> {
-        let messages = self.conn.run(Some(self.bound), self.conn.client.simple_query(sql)).ok_or_else(|| {
-            let message = timed_out(&self.url, self.bound, Phase::ReadingTheReply).to_string();
-            DbError { message, code: None, offset: None, transient: true }
-        })?;
+        let messages = self
+            .conn
+            .run(Some(self.bound), self.conn.client.simple_query(sql))
+            .ok_or_else(|| DbError::timed_out(&self.url, self.bound, Phase::ReadingTheReply))?;
         let messages = messages.map_err(|e| self.scrubbed(pg_error(&e, sql)))?;
         let mut sets = vec![Vec::new()];
         for m in messages {

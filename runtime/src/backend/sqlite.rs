@@ -81,7 +81,7 @@ fn db_error(e: &rusqlite::Error) -> DbError {
         rusqlite::Error::SqlInputError { offset, .. } => usize::try_from(*offset).ok(),
         _ => None,
     };
-    DbError { message, code, offset, transient }
+    DbError { message, code, offset, transient, timeout: None }
 }
 
 /// How many bytes of `rest` the statement SQLite shows as `expanded` spans. SQLite gives each

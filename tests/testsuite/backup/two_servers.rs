@@ -4,83 +4,12 @@
 
 use super::{V1, backups, snapshot};
 use crate::db::{assert_code, crate_with};
+use dbmigrate_tests::pg_server::PgServer;
 use dbmigrate_tests::{Backend, TestDb, dbm, text};
-use std::path::PathBuf;
-use std::process::Command;
-
-/// A throwaway PostgreSQL server, stopped and deleted on drop.
-struct Server {
-    dir: tempfile::TempDir,
-    port: u16,
-}
-
-impl Server {
-    /// `None` where the binaries or the `postgres` user are missing (not this project's CI).
-    fn start() -> Option<Self> {
-        let bin = pg_bin()?;
-        let dir = tempfile::Builder::new().prefix("dbm-pg2-").tempdir().ok()?;
-        let (uid, gid) = postgres_ids()?;
-        std::os::unix::fs::chown(dir.path(), Some(uid), Some(gid)).ok()?;
-        let data = dir.path().join("data");
-        let as_postgres = |args: &[&str]| {
-            Command::new("runuser").args(["-u", "postgres", "--"]).args(args).output().map(|o| o.status.success())
-        };
-        let initdb = bin.join("initdb").display().to_string();
-        let data_s = data.display().to_string();
-        if !as_postgres(&[&initdb, "-D", &data_s, "-A", "trust", "-U", "postgres"]).ok()? {
-            return None;
-        }
-        let port = free_port()?;
-        let opts = format!("-p {port} -k {} -c listen_addresses=127.0.0.1", dir.path().display());
-        let pg_ctl = bin.join("pg_ctl").display().to_string();
-        let log = dir.path().join("log").display().to_string();
-        as_postgres(&[&pg_ctl, "-D", &data_s, "-o", &opts, "-l", &log, "-w", "-t", "30", "start"]).ok()?;
-        Some(Server { dir, port })
-    }
-
-    fn admin(&self, sql: &str) {
-        let out = Command::new("psql")
-            .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", "postgres", "-d", "postgres", "-qAtc", sql])
-            .output()
-            .expect("psql");
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(bin) = pg_bin() {
-            let data = self.dir.path().join("data").display().to_string();
-            let pg_ctl = bin.join("pg_ctl").display().to_string();
-            let _ = Command::new("runuser")
-                .args(["-u", "postgres", "--", &pg_ctl, "-D", &data, "-m", "immediate", "stop"])
-                .output();
-        }
-    }
-}
-
-fn pg_bin() -> Option<PathBuf> {
-    let mut found: Vec<PathBuf> =
-        std::fs::read_dir("/usr/lib/postgresql").ok()?.filter_map(|e| Some(e.ok()?.path())).collect();
-    found.sort();
-    found.pop().map(|p| p.join("bin")).filter(|p| p.join("pg_ctl").is_file())
-}
-
-fn postgres_ids() -> Option<(u32, u32)> {
-    let id = |flag: &str| -> Option<u32> {
-        let out = Command::new("id").args([flag, "postgres"]).output().ok()?;
-        String::from_utf8_lossy(&out.stdout).trim().parse().ok()
-    };
-    Some((id("-u")?, id("-g")?))
-}
-
-fn free_port() -> Option<u16> {
-    std::net::TcpListener::bind("127.0.0.1:0").ok()?.local_addr().ok().map(|a| a.port())
-}
 
 #[test]
 fn two_servers_with_one_database_name_never_mix_backups() {
-    let Some(second) = Server::start() else {
+    let Some(second) = PgServer::start() else {
         eprintln!("skipped: no PostgreSQL binaries or postgres user to start a second server with");
         return;
     };

@@ -1,10 +1,11 @@
-//! A server that accepts TCP and then never answers (or answers a few bytes and stalls): every
-//! database command gives up within its bound, names the phase that timed out, and never hangs.
+//! A server that accepts TCP and then never answers (or answers a few bytes and stalls, or
+//! completes the handshake and stalls the history query): every database command gives up within
+//! its bound, names the phase that timed out, and never hangs.
 
 use super::crate_with;
-use dbmigrate_tests::{code, dbm_command, text};
-use std::io::Write;
-use std::net::TcpListener;
+use dbmigrate_tests::{Backend, TestDb, code, dbm_command, text};
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
 use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -120,4 +121,77 @@ fn a_zero_or_malformed_url_timeout_is_refused() {
     }
     let out = run_bounded("postgres://postgres@127.0.0.1:1/app", &["status", "--connect-timeout", "0"]);
     assert_ne!(code(&out), 0, "{}", text(&out));
+}
+
+/// A proxy on 127.0.0.1 to the real server at `upstream`, forwarding both ways (so the
+/// handshake and login are real) until the client sends a query naming the history table:
+/// from then on that connection forwards nothing more, in either direction, and stays open.
+fn stalling_proxy(upstream: u16) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            let Ok(server) = TcpStream::connect(("127.0.0.1", upstream)) else { continue };
+            let (Ok(client2), Ok(server2)) = (client.try_clone(), server.try_clone()) else { continue };
+            std::thread::spawn(move || forward_until_history(client, server));
+            // Replies flow until the client's side stops: then nothing more is sent to it.
+            std::thread::spawn(move || forward(server2, client2));
+        }
+    });
+    port
+}
+
+/// Copies `from` to `to` until the bytes seen name `refinery_schema_history` (other than in
+/// MariaDB's `GET_LOCK`, whose own bound is the lock timeout's); then holds both sockets open
+/// without reading or writing again.
+fn forward_until_history(mut from: TcpStream, mut to: TcpStream) {
+    const NEEDLE: &[u8] = b"refinery_schema_history";
+    let (mut seen, mut buf) = (Vec::new(), [0u8; 8192]);
+    while let Ok(n @ 1..) = from.read(&mut buf) {
+        seen.extend_from_slice(&buf[..n]);
+        let has = |needle: &[u8]| seen.windows(needle.len()).any(|w| w == needle);
+        if has(NEEDLE) && !has(b"GET_LOCK") {
+            // Stop the reply direction too: the server's answer must never arrive.
+            let _ = to.shutdown(std::net::Shutdown::Read);
+            std::thread::sleep(Duration::from_secs(600));
+            return;
+        }
+        seen.drain(..seen.len().saturating_sub(NEEDLE.len()));
+        if to.write_all(&buf[..n]).is_err() {
+            return;
+        }
+    }
+}
+
+fn forward(mut from: TcpStream, mut to: TcpStream) {
+    let _ = std::io::copy(&mut from, &mut to);
+}
+
+/// A server that logs the client in and then never answers the history query: `status`,
+/// `current`, `history` and `run` fail with a timeout naming the phase, never hang.
+fn history_read_stalls(backend: Backend, upstream: u16, params: &str) {
+    let fixture = crate_with("stall", &[("V1__a.sql", "CREATE TABLE a (id INT);\n")]);
+    let db = TestDb::new(backend, "stall", fixture.path());
+    let port = stalling_proxy(upstream);
+    let scheme = if backend == Backend::Postgres { "postgres://postgres" } else { "mysql://root" };
+    let url = format!("{scheme}@127.0.0.1:{port}/{}?{params}", db.name);
+    for command in [&["status"][..], &["current"], &["history"], &["run", "--no-backup"]] {
+        let args: Vec<&str> = command.iter().chain(&["--connect-timeout", "2"]).copied().collect();
+        let out = run_bounded(&url, &args);
+        let shown = text(&out);
+        assert_eq!(code(&out), 101, "{args:?}: {shown}");
+        assert!(shown.contains("timed out after 2s") && shown.contains("(reading the reply)"), "{args:?}: {shown}");
+        assert!(shown.contains("--connect-timeout"), "the hint names the option: {shown}");
+    }
+    assert_eq!(db.versions(), Vec::<i64>::new(), "nothing was applied through the stalled server");
+}
+
+#[test]
+fn maria_history_read_stalls() {
+    history_read_stalls(Backend::Mariadb, 3306, "ssl-mode=DISABLED");
+}
+
+#[test]
+fn pg_history_read_stalls() {
+    history_read_stalls(Backend::Postgres, 5432, "sslmode=disable");
 }

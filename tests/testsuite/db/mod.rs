@@ -18,13 +18,16 @@ mod faults;
 mod kill;
 mod lock_wait;
 mod no_transaction_hint;
+mod pg_restart;
 mod redaction;
+mod signals_matrix;
 mod sqlite_modes;
 mod target;
 mod transcript;
 mod uptodate;
 mod urls;
 mod vaultwarden;
+mod version_zero;
 
 /// One `#[test]` per backend for each function `fn name(backend: Backend)` of the module:
 /// `db::<topic>::<backend>::<name>`.
