@@ -27,7 +27,7 @@ pub struct Deploy {
     /// How many times to retry a transient failure.
     pub retry: u32,
     /// Set (by a signal handler) when the deploy should stop before the next migration.
-    pub stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+    pub stop: Option<crate::signals::Stop>,
 }
 
 /// A deploy that reached its goal and verified it.
@@ -261,6 +261,11 @@ impl Hooks for DeployHooks<'_, '_, '_> {
     type Error = CliError;
 
     fn before_apply(&mut self, planned: &Planned) -> Result<(), CliError> {
+        // Under the migration lock, about to change things: a signal now waits for a
+        // migration boundary instead of ending the process.
+        if let Some(stop) = &self.run.deploy.stop {
+            stop.commit();
+        }
         if self.run.deploy.backup && self.backup.is_none() {
             *self.backup = take_backup(self.run.target, self.run.url, planned.current, Kind::Deploy, self.notify)?;
         }
@@ -272,7 +277,7 @@ impl Hooks for DeployHooks<'_, '_, '_> {
     }
 
     fn keep_going(&mut self) -> bool {
-        self.run.deploy.stop.as_ref().is_none_or(|stop| !stop.load(std::sync::atomic::Ordering::SeqCst))
+        self.run.deploy.stop.as_ref().is_none_or(|stop| !stop.requested())
     }
 }
 

@@ -75,7 +75,7 @@ fn lock_timeout_expires(backend: Backend) {
     let slow = match backend {
         Backend::Sqlite => {
             "CREATE TABLE s (id INTEGER);\nINSERT INTO s SELECT x FROM (WITH RECURSIVE c(x) AS \
-             (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 6000000) SELECT x FROM c);\n"
+             (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 20000000) SELECT x FROM c);\n"
         }
         Backend::Postgres => "CREATE TABLE s (id INT);\nSELECT pg_sleep(4);\n",
         Backend::Mariadb => "CREATE TABLE s (id INT);\nSELECT SLEEP(4);\n",
