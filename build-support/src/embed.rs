@@ -347,7 +347,15 @@ fn runtime_source(config: &crate::Config) -> String {
         }
         None => setup.push_str("None"),
     }
-    RUNTIME_TEMPLATE.replace("{history_table}", &table).replace("{setup}", &setup)
+    let ddl = match config.ddl_lock_timeout {
+        Some(seconds) => format!("Some({seconds})"),
+        None => "None".to_owned(),
+    };
+    RUNTIME_TEMPLATE
+        .replace("{history_table}", &table)
+        .replace("{setup}", &setup)
+        .replace("{ddl_lock_timeout}", &ddl)
+        .replace("{allow_out_of_order}", if config.allow_out_of_order { "true" } else { "false" })
 }
 
 const ASYNC_TEMPLATE: &str = r#"
@@ -361,9 +369,14 @@ const ASYNC_TEMPLATE: &str = r#"
 "#;
 
 const RUNTIME_TEMPLATE: &str = r#"
-    /// The engine settings from `[package.metadata.dbmigrate]` (history table, set-up SQL).
-    pub const SETTINGS: ::dbmigrate_runtime::EmbeddedSettings =
-        ::dbmigrate_runtime::EmbeddedSettings { history_table: {history_table}, setup_sql: {setup} };
+    /// The engine settings from `[package.metadata.dbmigrate]` (history table, set-up SQL,
+    /// DDL lock timeout, out-of-order).
+    pub const SETTINGS: ::dbmigrate_runtime::EmbeddedSettings = ::dbmigrate_runtime::EmbeddedSettings {
+        history_table: {history_table},
+        setup_sql: {setup},
+        ddl_lock_timeout_secs: {ddl_lock_timeout},
+        allow_out_of_order: {allow_out_of_order},
+    };
 
     /// The migrations as the engine's input.
     pub fn scripts() -> ::std::vec::Vec<::dbmigrate_runtime::MigrationScript<'static>> {
@@ -593,7 +606,7 @@ mod tests {
         assert!(!code.contains("pub struct MigrationInfo"), "{code}");
         assert!(code.contains("::dbmigrate_runtime::run_embedded(database_url, &SETTINGS, MIGRATIONS)\n"), "{code}");
         assert!(code.contains("::dbmigrate_runtime::embedded_scripts(MIGRATIONS)\n"), "{code}");
-        assert!(code.contains("history_table: \"refinery_schema_history\", setup_sql: None }"), "{code}");
+        assert!(code.contains("history_table: \"refinery_schema_history\",\n        setup_sql: None,\n        ddl_lock_timeout_secs: None,\n        allow_out_of_order: false,\n"), "{code}");
         assert!(!code.contains("run_async"), "{code}");
         assert!(code.trim_end().ends_with("    }\n}"), "the module is closed once: {code}");
     }
@@ -610,10 +623,14 @@ mod tests {
     fn settings_are_embedded_as_literals() {
         let dir = krate(&[]);
         let manifest = "[package]\nname = \"app\"\n[package.metadata.dbmigrate]\nhistory-table = \"app_history\"\n\
-                        setup-sql = 'SET sql_mode = \"ANSI\"'\n";
+                        setup-sql = 'SET sql_mode = \"ANSI\"'\nddl-lock-timeout = 9\nallow-out-of-order = true\n";
         std::fs::write(dir.path().join("Cargo.toml"), manifest).expect("write");
         let code = code(&dir, Runtime::Blocking);
-        let expected = r#"history_table: "app_history", setup_sql: Some("SET sql_mode = \"ANSI\"") }"#;
+        let expected = r#"history_table: "app_history",
+        setup_sql: Some("SET sql_mode = \"ANSI\""),
+        ddl_lock_timeout_secs: Some(9),
+        allow_out_of_order: true,
+"#;
         assert!(code.contains(expected), "{code}");
     }
 }

@@ -50,15 +50,24 @@ pub struct EmbeddedSettings {
     pub history_table: &'static str,
     /// SQL run on the migration connection first (`setup-sql`).
     pub setup_sql: Option<&'static str>,
+    /// `ddl-lock-timeout` in seconds, when set (else the engine's default).
+    pub ddl_lock_timeout_secs: Option<u64>,
+    /// `allow-out-of-order`: apply pending migrations older than the newest applied one.
+    pub allow_out_of_order: bool,
 }
 
 impl EmbeddedSettings {
     /// The engine options: these settings, every other option at its default.
     pub fn options(&self) -> Options {
+        let defaults = Options::default();
         Options {
             table: self.history_table.to_owned(),
             setup_sql: self.setup_sql.map(str::to_owned),
-            ..Options::default()
+            ddl_lock_timeout: self
+                .ddl_lock_timeout_secs
+                .map_or(defaults.ddl_lock_timeout, std::time::Duration::from_secs),
+            allow_out_of_order: self.allow_out_of_order,
+            ..defaults
         }
     }
 }
@@ -106,7 +115,12 @@ pub async fn run_embedded_async(
 mod tests {
     use super::*;
 
-    const SETTINGS: EmbeddedSettings = EmbeddedSettings { history_table: "app_history", setup_sql: Some("SELECT 1") };
+    const SETTINGS: EmbeddedSettings = EmbeddedSettings {
+        history_table: "app_history",
+        setup_sql: Some("SELECT 1"),
+        ddl_lock_timeout_secs: Some(9),
+        allow_out_of_order: true,
+    };
 
     const MIGRATIONS: &[EmbeddedMigration] = &[EmbeddedMigration {
         version: 1,
@@ -124,6 +138,8 @@ mod tests {
         let options = SETTINGS.options();
         assert_eq!((options.table.as_str(), options.setup_sql.as_deref()), ("app_history", Some("SELECT 1")));
         assert_eq!(options.lock_timeout, Options::default().lock_timeout);
+        // The crate's settings, which the app's `migrations::run` honours as the CLI does.
+        assert_eq!((options.ddl_lock_timeout, options.allow_out_of_order), (std::time::Duration::from_secs(9), true));
         let scripts = embedded_scripts(MIGRATIONS);
         let expected = MigrationScript::new(1, "init", "CREATE TABLE t (x INTEGER);", Some("DROP TABLE t;"))
             .with_rehash(Some("fixed a comment"))
