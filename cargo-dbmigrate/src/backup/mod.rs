@@ -108,14 +108,15 @@ fn remove_stale_temps(dir: &Utf8Path, prefix: &str) {
     }
 }
 
-/// The temp files of backups that never finished (of any source).
+/// The temp files of backups that never finished (of any source), with the side files SQLite
+/// keeps beside a database it was writing (`-journal`, `-wal`, `-shm`).
 pub fn stale_temps(dir: &Utf8Path) -> Vec<Utf8PathBuf> {
     let Ok(entries) = dir.read_dir_utf8() else { return Vec::new() };
-    entries
-        .filter_map(Result::ok)
-        .filter(|e| e.file_name().starts_with(".dbm-backup-") && e.file_name().ends_with(".tmp"))
-        .map(|e| e.path().to_owned())
-        .collect()
+    let is_temp = |name: &str| {
+        let base = ["-journal", "-wal", "-shm"].iter().find_map(|s| name.strip_suffix(s)).unwrap_or(name);
+        name.starts_with(".dbm-backup-") && base.ends_with(".tmp")
+    };
+    entries.filter_map(Result::ok).filter(|e| is_temp(e.file_name())).map(|e| e.path().to_owned()).collect()
 }
 
 /// Publishes the verified temp file under its final name (never over another backup), with

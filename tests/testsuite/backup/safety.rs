@@ -134,6 +134,8 @@ fn a_killed_backup_leaves_no_temp_file(backend: Backend) {
     // What a backup killed half way leaves: a temp file of this database's prefix.
     let prefix = temp_prefix_of(&dir);
     std::fs::write(dir.join(format!("{prefix}abcdef.tmp")), b"half a backup").expect("write");
+    // And the journal SQLite keeps beside a temp database it was writing when killed.
+    std::fs::write(dir.join(format!("{prefix}abcdef.tmp-journal")), b"a journal").expect("write");
     let out = dbmigrate_tests::cli().current_dir(fixture.path()).arg("backups").output().expect("run");
     assert!(String::from_utf8_lossy(&out.stderr).contains("unfinished"), "{}", text(&out));
     fixture.write("migrations/V2__t2b.sql", "CREATE TABLE t2b (id INTEGER);\n");
@@ -169,7 +171,7 @@ fn temp_prefix_of(dir: &Path) -> String {
 fn temps(dir: &Path) -> Vec<String> {
     let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
     let names = entries.filter_map(Result::ok).map(|e| e.file_name().to_string_lossy().into_owned());
-    names.filter(|n| n.ends_with(".tmp")).collect()
+    names.filter(|n| n.starts_with(".dbm-backup-") && n.contains(".tmp")).collect()
 }
 
 /// A bit-rotted SQLite backup (its manifest updated to match, so the engine's own check is
