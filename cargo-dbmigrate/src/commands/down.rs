@@ -2,10 +2,9 @@
 //! stderr, and a summary (or one JSON document) at the end.
 
 use super::args::{DbArgs, DeployArgs, parse_version};
-use super::migrate::{self, Request};
+use super::migrate::Revert;
 use crate::CliResult;
 use crate::cli::GlobalArgs;
-use crate::ops::versions::{History, Zero};
 use crate::render::Format;
 use crate::shell::Shell;
 use dbmigrate_runtime::Goal;
@@ -52,24 +51,13 @@ impl DownArgs {
 
 /// Runs `down`.
 pub fn run(args: &DownArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
-    if let Some(v) = args.to {
-        args.db.require_version(global, v, Zero::Target, History::Counts)?;
-    }
-    let goal = match args.to {
-        // 0 means "before the first migration", so a `V0__` migration is reverted too.
-        Some(0) => Goal::DownTo(-1),
-        Some(v) => Goal::DownTo(v),
-        None => Goal::DownSteps(args.steps.unwrap_or(1)),
-    };
-    let request = Request {
-        goal,
+    let revert = Revert {
         db: &args.db,
         deploy: &args.deploy,
+        to: args.to,
         dry_run: args.dry_run,
-        single_transaction: false,
-        allow_out_of_order: false,
+        yes: args.yes,
         format: args.format,
-        confirm: !args.yes,
     };
-    migrate::execute(&request, global, shell)
+    revert.execute(Goal::DownTo, Goal::DownSteps(args.steps.unwrap_or(1)), global, shell)
 }

@@ -27,6 +27,43 @@ pub struct Request<'a> {
     pub confirm: bool,
 }
 
+/// What `down` and `redo` share: revert to `to` (a version that must exist; 0 is before the
+/// first, `V0__` included) or by `steps`, asking first on a terminal unless `yes`.
+pub struct Revert<'a> {
+    pub db: &'a DbArgs,
+    pub deploy: &'a DeployArgs,
+    pub to: Option<i64>,
+    pub dry_run: bool,
+    pub yes: bool,
+    pub format: Format,
+}
+
+impl Revert<'_> {
+    /// Checks `to`, makes the goal (`to_goal` of a version, else `steps_goal`) and runs it.
+    pub fn execute(&self, to_goal: fn(i64) -> Goal, steps_goal: Goal, global: &GlobalArgs, shell: &Shell) -> CliResult {
+        if let Some(v) = self.to {
+            let (zero, history) = (crate::ops::versions::Zero::Target, crate::ops::versions::History::Counts);
+            self.db.require_version(global, v, zero, history)?;
+        }
+        let goal = match self.to {
+            Some(0) => to_goal(-1),
+            Some(v) => to_goal(v),
+            None => steps_goal,
+        };
+        let request = Request {
+            goal,
+            db: self.db,
+            deploy: self.deploy,
+            dry_run: self.dry_run,
+            single_transaction: false,
+            allow_out_of_order: false,
+            format: self.format,
+            confirm: !self.yes,
+        };
+        execute(&request, global, shell)
+    }
+}
+
 /// Runs the request: backups, retries, verification and restores happen in `ops::deploy`.
 pub fn execute(request: &Request<'_>, global: &GlobalArgs, shell: &Shell) -> CliResult {
     let direction = direction(request.goal);

@@ -2,10 +2,9 @@
 //! one migration lock, with a backup first, for the dev loop "apply, edit, redo".
 
 use super::args::{DbArgs, DeployArgs, parse_version};
-use super::migrate::{self, Request};
+use super::migrate::Revert;
 use crate::CliResult;
 use crate::cli::GlobalArgs;
-use crate::ops::versions::{History, Zero};
 use crate::render::Format;
 use crate::shell::Shell;
 use dbmigrate_runtime::Goal;
@@ -57,24 +56,14 @@ impl RedoArgs {
 
 /// Runs `redo`.
 pub fn run(args: &RedoArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
-    if let Some(v) = args.to {
-        args.db.require_version(global, v, Zero::Target, History::Counts)?;
-    }
-    let goal = match args.to {
-        // As for `down`: 0 means "before the first migration", `V0__` included.
-        Some(0) => Goal::RedoTo(-1),
-        Some(v) => Goal::RedoTo(v),
-        None => Goal::Redo(usize::try_from(args.steps).unwrap_or(usize::MAX)),
-    };
-    let request = Request {
-        goal,
+    let revert = Revert {
         db: &args.db,
         deploy: &args.deploy,
+        to: args.to,
         dry_run: args.dry_run,
-        single_transaction: false,
-        allow_out_of_order: false,
+        yes: args.yes,
         format: args.format,
-        confirm: !args.yes,
     };
-    migrate::execute(&request, global, shell)
+    let steps = Goal::Redo(usize::try_from(args.steps).unwrap_or(usize::MAX));
+    revert.execute(Goal::RedoTo, steps, global, shell)
 }
