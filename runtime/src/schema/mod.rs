@@ -12,3 +12,14 @@ pub use diff::{Difference, Renames, differences};
 pub use introspect_sqlite::{dump_sqlite, introspect_sqlite};
 pub use model::{Column, ForeignKey, Index, Schema, Table};
 pub use render_sqlite::{Migration, render_sqlite};
+
+/// The tables the engine keeps beside the history table `history`: bookkeeping, never part of
+/// an application's schema.
+pub fn engine_tables(history: &str) -> Vec<String> {
+    vec![
+        history.to_owned(),
+        format!("{history}_dbmigrate"),
+        crate::history::DOWNS_TABLE.to_owned(),
+        crate::history::AUDIT_TABLE.to_owned(),
+    ]
+}
