@@ -23,3 +23,13 @@ pub fn engine_tables(history: &str) -> Vec<String> {
         crate::history::AUDIT_TABLE.to_owned(),
     ]
 }
+
+/// The schema of the SQLite file at `path`, without the engine's tables for the history table
+/// `history`: for tests and tools that hold no connection of their own.
+#[cfg(feature = "sqlite")]
+pub fn introspect_sqlite_file(path: &std::path::Path, history: &str) -> std::result::Result<Schema, String> {
+    let conn = rusqlite::Connection::open(path).map_err(|e| e.to_string())?;
+    let skip = engine_tables(history);
+    let skip: Vec<&str> = skip.iter().map(String::as_str).collect();
+    introspect_sqlite(&conn, &skip).map_err(|e| e.to_string())
+}

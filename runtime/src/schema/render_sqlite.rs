@@ -253,18 +253,35 @@ fn original_columns(d: &TableDiff) -> Vec<&str> {
 
 /// SQLite's documented rebuild: the new definition under a scratch name, the rows copied
 /// (`copy`: target column, source column), the old table dropped, the new one renamed, and
-/// its indexes created again.
+/// its indexes created again. A NOT NULL column without a default that nothing fills gets a
+/// placeholder, marked for a person to replace.
 fn rebuild_sql(t: &Table, copy: &[(String, String)]) -> String {
     let scratch = format!("dbmigrate_new_{}", t.name);
-    let into: Vec<String> = copy.iter().map(|(c, _)| quote(c)).collect();
-    let from: Vec<String> = copy.iter().map(|(_, c)| quote(c)).collect();
+    let mut into: Vec<String> = copy.iter().map(|(c, _)| quote(c)).collect();
+    let mut from: Vec<String> = copy.iter().map(|(_, c)| quote(c)).collect();
+    let unfilled: Vec<&Column> = t
+        .columns
+        .iter()
+        .filter(|c| c.not_null && c.default.is_none() && !c.primary_key && !copy.iter().any(|(n, _)| *n == c.name))
+        .collect();
     let mut out = vec![
-        format!("-- SQLite cannot make this change with ALTER TABLE: the table is rebuilt."),
+        "-- SQLite cannot make this change with ALTER TABLE: the table is rebuilt.".to_owned(),
         format!("{};", table_sql(t, &scratch)),
-        format!("INSERT INTO {} ({}) SELECT {} FROM {};", quote(&scratch), into.join(", "), from.join(", "), quote(&t.name)),
-        format!("DROP TABLE {};", quote(&t.name)),
-        format!("ALTER TABLE {} RENAME TO {};", quote(&scratch), quote(&t.name)),
     ];
+    for c in &unfilled {
+        into.push(quote(&c.name));
+        from.push(placeholder(&c.decl_type).to_owned());
+        out.push(format!("-- dbmigrate:todo replace the placeholder copied into `{}` with each row's value", c.name));
+    }
+    out.push(format!(
+        "INSERT INTO {} ({}) SELECT {} FROM {};",
+        quote(&scratch),
+        into.join(", "),
+        from.join(", "),
+        quote(&t.name)
+    ));
+    out.push(format!("DROP TABLE {};", quote(&t.name)));
+    out.push(format!("ALTER TABLE {} RENAME TO {};", quote(&scratch), quote(&t.name)));
     out.extend(t.indexes.values().map(|i| format!("{};", i.sql.as_deref().unwrap_or_default())));
     out.join("\n")
 }
