@@ -36,9 +36,9 @@ pub enum Command {
     Init(init::InitArgs),
     /// Create a new migration: timestamped up and down SQL files
     New(new::NewArgs),
-    /// Write the migration that turns the migrations' schema into the desired one (autogenerate)
+    /// Autogenerate: write the migration from the migrations' schema to schema.sql
     Diff(diff::DiffArgs),
-    /// Write the desired schema file from the migrations (`schema dump`)
+    /// Write schema.sql, the desired schema, from the migrations (`schema dump`)
     Schema(schema::SchemaArgs),
     /// Check the migrations as `cargo build` does (names, order, released ones unchanged)
     Check(check::CheckArgs),

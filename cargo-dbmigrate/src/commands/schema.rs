@@ -8,6 +8,10 @@ use crate::{CliError, CliResult, exit_code, fsutil, workspace};
 
 /// Work with the desired schema file (`schema.sql`)
 #[derive(Debug, clap::Args)]
+#[command(after_help = "\
+Examples:
+  cargo dbmigrate schema dump
+  cargo dbmigrate schema dump --stdout")]
 pub struct SchemaArgs {
     #[command(subcommand)]
     pub action: SchemaAction,
