@@ -57,8 +57,12 @@ fn schema_drift(global: &GlobalArgs) -> Result<Vec<dbmigrate_build::internal::Fi
     let comparison = crate::ops::autogen::compare(&target, &renames, &mut |_| {})?;
     let file = crate::fsutil::display_rel(&comparison.schema_file, target.dir().as_std_path());
     let findings = comparison.diff.describe().into_iter().map(|line| {
-        Finding::error(Rule::SchemaDrift, file.clone(), format!("the migrations do not give the desired schema: {line}"))
-            .help("write the migration that closes the gap with `cargo dbmigrate diff -m \"<message>\"`")
+        Finding::error(
+            Rule::SchemaDrift,
+            file.clone(),
+            format!("the migrations do not give the desired schema: {line}"),
+        )
+        .help("write the migration that closes the gap with `cargo dbmigrate diff -m \"<message>\"`")
     });
     Ok(findings.collect())
 }

@@ -75,7 +75,8 @@ fn desired(path: &std::path::Path) -> Result<Schema, CliError> {
         CliError::failure(format!("cannot read the desired schema `{shown}`: {e}"))
             .hint("write it with `cargo dbmigrate schema dump`, or set `schema` in [package.metadata.dbmigrate]")
     })?;
-    let conn = Connection::open_in_memory().map_err(|e| CliError::failure(format!("cannot open sqlite in memory: {e}")))?;
+    let conn =
+        Connection::open_in_memory().map_err(|e| CliError::failure(format!("cannot open sqlite in memory: {e}")))?;
     conn.execute_batch(&sql).map_err(|e| {
         CliError::failure(format!("the desired schema `{shown}` does not load into sqlite: {e}"))
             .hint("fix the statement it names; the file holds plain sqlite ddl")
@@ -99,7 +100,8 @@ fn replayed(target: &Target, notify: &mut Notify<'_>) -> Result<(Schema, String)
             .hint("the migrations must apply to an empty sqlite database for `diff` to compare them")
     })?;
     drop(engine);
-    let conn = Connection::open(&file).map_err(|e| CliError::failure(format!("cannot open the replayed schema: {e}")))?;
+    let conn =
+        Connection::open(&file).map_err(|e| CliError::failure(format!("cannot open the replayed schema: {e}")))?;
     let skip = schema::engine_tables(&table);
     let skip: Vec<&str> = skip.iter().map(String::as_str).collect();
     let model = schema::introspect_sqlite(&conn, &skip).map_err(|e| read_failed(&e))?;

@@ -55,7 +55,8 @@ pub fn create_with_sql(target: &Target, name: &str, message: &str, up: &str, dow
     let (version, rule) = next_version(timestamp(now), newest)?;
     let one_line = message.replace(['\n', '\r'], " ");
     let created_at = now.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
-    let header = format!("-- {one_line}\n-- Generated {created_at} by cargo dbmigrate diff: review it before applying.\n\n");
+    let header =
+        format!("-- {one_line}\n-- Generated {created_at} by cargo dbmigrate diff: review it before applying.\n\n");
     let up_path = inside(&dir, &up_file(version, name))?;
     fsutil::create_new(&up_path, &format!("{header}{up}"))?;
     let down_path = inside(&dir, &down_file(version, name))?;

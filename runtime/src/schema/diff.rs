@@ -90,7 +90,12 @@ impl TableDiff {
         out.extend(self.added.iter().map(|c| format!("column `{t}.{}` is missing", c.name)));
         out.extend(self.dropped.iter().map(|c| format!("column `{t}.{}` is not in the desired schema", c.name)));
         for (now, want) in &self.changed {
-            out.push(format!("column `{t}.{}` is {} but should be {}", now.name, column_shape(now), column_shape(want)));
+            out.push(format!(
+                "column `{t}.{}` is {} but should be {}",
+                now.name,
+                column_shape(now),
+                column_shape(want)
+            ));
         }
         if self.constraints_changed {
             out.push(format!("the keys or unique constraints of table `{t}` differ"));
@@ -122,12 +127,13 @@ pub fn differences(current: &Schema, desired: &Schema, renames: &Renames) -> Dif
     let mut diff = Difference::default();
     let mut current_tables = current.tables.clone();
     for (old, new) in &renames.tables {
-        if desired.tables.contains_key(new) && !current.tables.contains_key(new) {
-            if let Some(mut t) = current_tables.remove(old) {
-                t.name.clone_from(new);
-                current_tables.insert(new.clone(), t);
-                diff.renamed_tables.push((old.clone(), new.clone()));
-            }
+        if desired.tables.contains_key(new)
+            && !current.tables.contains_key(new)
+            && let Some(mut t) = current_tables.remove(old)
+        {
+            t.name.clone_from(new);
+            current_tables.insert(new.clone(), t);
+            diff.renamed_tables.push((old.clone(), new.clone()));
         }
     }
     let created: Vec<&Table> = desired.tables.values().filter(|t| !current_tables.contains_key(&t.name)).collect();
@@ -150,7 +156,8 @@ pub fn differences(current: &Schema, desired: &Schema, renames: &Renames) -> Dif
 }
 
 fn same_columns(a: &Table, b: &Table) -> bool {
-    let shape = |t: &Table| t.columns.iter().map(|c| (c.decl_type.to_ascii_lowercase(), c.not_null)).collect::<Vec<_>>();
+    let shape =
+        |t: &Table| t.columns.iter().map(|c| (c.decl_type.to_ascii_lowercase(), c.not_null)).collect::<Vec<_>>();
     shape(a) == shape(b)
 }
 
@@ -177,12 +184,14 @@ fn table_diff(now: &Table, want: &Table, renames: &Renames) -> TableDiff {
     let mut from = now.clone();
     let mut d = TableDiff::default();
     for ((table, old), new) in &renames.columns {
-        if *table == want.name && want.column(new).is_some() && from.column(new).is_none() {
-            if let Some(c) = from.columns.iter_mut().find(|c| c.name == *old) {
-                c.name.clone_from(new);
-                rename_in_keys(&mut from, old, new);
-                d.renamed_columns.push((old.clone(), new.clone()));
-            }
+        if *table == want.name
+            && want.column(new).is_some()
+            && from.column(new).is_none()
+            && let Some(c) = from.columns.iter_mut().find(|c| c.name == *old)
+        {
+            c.name.clone_from(new);
+            rename_in_keys(&mut from, old, new);
+            d.renamed_columns.push((old.clone(), new.clone()));
         }
     }
     for c in &want.columns {
@@ -198,9 +207,8 @@ fn table_diff(now: &Table, want: &Table, renames: &Renames) -> TableDiff {
             d.likely_renames.push((gone.name.clone(), new.name.clone()));
         }
     }
-    d.constraints_changed = from.primary_key != want.primary_key
-        || from.uniques != want.uniques
-        || from.foreign_keys != want.foreign_keys;
+    d.constraints_changed =
+        from.primary_key != want.primary_key || from.uniques != want.uniques || from.foreign_keys != want.foreign_keys;
     let differs = |a: &Index, b: Option<&Index>| b.is_none_or(|b| a.shape() != b.shape());
     d.dropped_indexes = from.indexes.values().filter(|i| differs(i, want.indexes.get(&i.name))).cloned().collect();
     d.created_indexes = want.indexes.values().filter(|i| differs(i, from.indexes.get(&i.name))).cloned().collect();

@@ -33,7 +33,9 @@ pub fn dump_sqlite(conn: &Connection, skip: &[&str]) -> rusqlite::Result<String>
     };
     for (_, name, sql) in objects.iter().filter(|o| o.0 == "table") {
         push(sql.as_deref().unwrap_or_default());
-        let mut stmt = conn.prepare("SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ?1 AND sql IS NOT NULL ORDER BY name")?;
+        let mut stmt = conn.prepare(
+            "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ?1 AND sql IS NOT NULL ORDER BY name",
+        )?;
         for sql in stmt.query_map([name], |r| r.get::<_, String>(0))? {
             push(&sql?);
         }
@@ -62,9 +64,17 @@ fn objects(conn: &Connection, skip: &[&str]) -> rusqlite::Result<Vec<Object>> {
 
 fn table(conn: &Connection, name: &str, sql: Option<String>) -> rusqlite::Result<Table> {
     let mut t = Table { name: name.to_owned(), sql, ..Table::default() };
-    let mut stmt = conn.prepare("SELECT name, type, \"notnull\", dflt_value, pk, hidden FROM pragma_table_xinfo(?1) ORDER BY cid")?;
+    let mut stmt = conn
+        .prepare("SELECT name, type, \"notnull\", dflt_value, pk, hidden FROM pragma_table_xinfo(?1) ORDER BY cid")?;
     let rows = stmt.query_map([name], |r| {
-        Ok((r.get::<_, String>(0)?, r.get(1)?, r.get::<_, i64>(2)?, r.get(3)?, r.get::<_, i64>(4)?, r.get::<_, i64>(5)?))
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get(1)?,
+            r.get::<_, i64>(2)?,
+            r.get(3)?,
+            r.get::<_, i64>(4)?,
+            r.get::<_, i64>(5)?,
+        ))
     })?;
     let mut pk = Vec::new();
     for row in rows {
@@ -95,10 +105,18 @@ fn indexes(conn: &Connection, t: &mut Table) -> rusqlite::Result<()> {
                 t.uniques.insert(columns);
             }
             "c" => {
-                let sql: Option<String> = conn
-                    .query_row("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?1", [&name], |r| r.get(0))?;
-                let index =
-                    Index { name: name.clone(), table: t.name.clone(), columns, unique: unique != 0, partial: partial != 0, sql };
+                let sql: Option<String> =
+                    conn.query_row("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?1", [&name], |r| {
+                        r.get(0)
+                    })?;
+                let index = Index {
+                    name: name.clone(),
+                    table: t.name.clone(),
+                    columns,
+                    unique: unique != 0,
+                    partial: partial != 0,
+                    sql,
+                };
                 t.indexes.insert(name, index);
             }
             // `pk`: the primary key, already read from the columns.

@@ -32,7 +32,9 @@ pub fn render_sqlite(diff: &Difference) -> Migration {
         s.push(rename_table(old, new), rename_table(new, old));
     }
     for (old, new) in &diff.likely_table_renames {
-        s.warnings.push(format!("table `{old}` is dropped and `{new}` created with the same columns: a rename? pass `--rename {old}={new}`"));
+        s.warnings.push(format!(
+            "table `{old}` is dropped and `{new}` created with the same columns: a rename? pass `--rename {old}={new}`"
+        ));
         s.push(format!("-- likely a rename: {}", rename_table(old, new)), "");
     }
     let plans: Vec<Plan<'_>> = diff.altered.iter().map(Plan::new).collect();
@@ -45,7 +47,8 @@ pub fn render_sqlite(diff: &Difference) -> Migration {
     plans.iter().for_each(|p| p.dropped_columns(&mut s));
     for t in &diff.dropped {
         s.warnings.push(format!("dropping table `{}` loses its rows", t.name));
-        let down = format!("-- Recreates the structure of `{}`; its rows are not restored.\n{}", t.name, create_table(t));
+        let down =
+            format!("-- Recreates the structure of `{}`; its rows are not restored.\n{}", t.name, create_table(t));
         s.push(format!("-- dbmigrate:destructive\nDROP TABLE {};", quote(&t.name)), down);
     }
     plans.iter().for_each(|p| p.created_indexes(&mut s));
@@ -141,7 +144,8 @@ impl<'a> Plan<'a> {
 
     fn renames_and_dropped_indexes(&self, s: &mut Steps) {
         for (old, new) in &self.d.renamed_columns {
-            let sql = |a: &str, b: &str| format!("ALTER TABLE {} RENAME COLUMN {} TO {};", self.name(), quote(a), quote(b));
+            let sql =
+                |a: &str, b: &str| format!("ALTER TABLE {} RENAME COLUMN {} TO {};", self.name(), quote(a), quote(b));
             // A rebuild's down recreates the table with its old column names.
             s.push(sql(old, new), if self.rebuild { String::new() } else { sql(new, old) });
         }
@@ -150,7 +154,15 @@ impl<'a> Plan<'a> {
             s.warnings.push(format!(
                 "column `{t}.{gone}` is dropped and `{t}.{new}` added with the same type: a rename? pass `--rename {t}.{gone}={new}`"
             ));
-            s.push(format!("-- likely a rename: ALTER TABLE {} RENAME COLUMN {} TO {};", self.name(), quote(gone), quote(new)), "");
+            s.push(
+                format!(
+                    "-- likely a rename: ALTER TABLE {} RENAME COLUMN {} TO {};",
+                    self.name(),
+                    quote(gone),
+                    quote(new)
+                ),
+                "",
+            );
         }
         if self.rebuild {
             return;
@@ -187,13 +199,12 @@ impl<'a> Plan<'a> {
         }
         let d = self.d;
         let backfilled = |n: &str| d.added.iter().any(|c| c.name == n && needs_backfill(&d.to, c));
-        let up_copy: Vec<(String, String)> = d
-            .to
-            .columns
-            .iter()
-            .filter(|c| d.from.column(&c.name).is_some() || backfilled(&c.name))
-            .map(|c| (c.name.clone(), c.name.clone()))
-            .collect();
+        let up_copy: Vec<(String, String)> =
+            d.to.columns
+                .iter()
+                .filter(|c| d.from.column(&c.name).is_some() || backfilled(&c.name))
+                .map(|c| (c.name.clone(), c.name.clone()))
+                .collect();
         let renamed = |old: &str| -> String {
             d.renamed_columns.iter().find(|(o, _)| o == old).map_or(old, |(_, n)| n.as_str()).to_owned()
         };
@@ -226,7 +237,10 @@ impl<'a> Plan<'a> {
         for c in &self.d.dropped {
             s.warnings.push(format!("dropping column `{}.{}` loses its data", self.d.to.name, c.name));
             let up = format!("-- dbmigrate:destructive\nALTER TABLE {name} DROP COLUMN {};", quote(&c.name));
-            let down = format!("-- Recreates the column; its values are not restored.\nALTER TABLE {name} ADD COLUMN {};", column_def(c));
+            let down = format!(
+                "-- Recreates the column; its values are not restored.\nALTER TABLE {name} ADD COLUMN {};",
+                column_def(c)
+            );
             s.push(up, down);
         }
     }

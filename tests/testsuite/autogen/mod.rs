@@ -125,7 +125,9 @@ fn a_removed_column_is_destructive_with_a_warning() {
 
 #[test]
 fn a_removed_table_is_destructive_and_its_down_recreates_it() {
-    let old = format!("{USERS}CREATE TABLE logs (id INTEGER PRIMARY KEY, line TEXT);\nCREATE INDEX logs_line ON logs (line);\n");
+    let old = format!(
+        "{USERS}CREATE TABLE logs (id INTEGER PRIMARY KEY, line TEXT);\nCREATE INDEX logs_line ON logs (line);\n"
+    );
     let (up, down, stderr) = round_trip(&old, USERS, "INSERT INTO logs (line) VALUES ('x');", &[]);
     assert!(up.contains("-- dbmigrate:destructive\nDROP TABLE \"logs\";"), "{up}");
     assert!(down.contains("rows are not restored") && down.contains("CREATE INDEX logs_line"), "{down}");
@@ -134,7 +136,8 @@ fn a_removed_table_is_destructive_and_its_down_recreates_it() {
 
 #[test]
 fn new_changed_and_removed_indexes() {
-    let old = format!("{USERS}CREATE INDEX users_mail ON users (mail);\nCREATE INDEX users_id_mail ON users (id, mail);\n");
+    let old =
+        format!("{USERS}CREATE INDEX users_mail ON users (mail);\nCREATE INDEX users_id_mail ON users (id, mail);\n");
     let desired = format!(
         "{USERS}CREATE UNIQUE INDEX users_mail ON users (mail);\nCREATE INDEX users_lower ON users (lower(mail)) WHERE id > 0;\n"
     );
@@ -163,7 +166,8 @@ fn a_drop_and_add_of_one_type_is_flagged_as_a_likely_rename() {
 #[test]
 fn declared_renames_of_a_column_and_a_table_keep_the_data() {
     let desired = "CREATE TABLE people (id INTEGER PRIMARY KEY, email TEXT NOT NULL);\n";
-    let (up, down, _) = round_trip(USERS, desired, ROWS, &["--rename", "users=people", "--rename", "people.mail=email"]);
+    let (up, down, _) =
+        round_trip(USERS, desired, ROWS, &["--rename", "users=people", "--rename", "people.mail=email"]);
     assert!(up.contains("ALTER TABLE \"users\" RENAME TO \"people\";"), "{up}");
     assert!(up.contains("ALTER TABLE \"people\" RENAME COLUMN \"mail\" TO \"email\";"), "{up}");
     assert!(!up.contains("destructive"), "{up}");
@@ -214,7 +218,8 @@ fn check_schema_finds_drift_and_passes_once_the_migration_exists() {
 
 #[test]
 fn schema_dump_then_check_schema_passes() {
-    let old = format!("{USERS}CREATE INDEX users_mail ON users (mail);\nCREATE TABLE a (x INTEGER REFERENCES users (id));\n");
+    let old =
+        format!("{USERS}CREATE INDEX users_mail ON users (mail);\nCREATE TABLE a (x INTEGER REFERENCES users (id));\n");
     let f = project(&old, "");
     std::fs::remove_file(f.path().join("schema.sql")).expect("rm");
     let out = run(&f, &["check", "--schema"]);
