@@ -5,7 +5,7 @@ use super::Notify;
 use crate::CliError;
 use crate::workspace::Target;
 use dbmigrate_runtime::schema::{self, Difference, Migration, Renames, Schema};
-use dbmigrate_runtime::{DatabaseUrl, Engine, Goal, Options};
+use dbmigrate_runtime::{DatabaseUrl, Dialect, Engine, Goal, Options};
 use rusqlite::Connection;
 use std::path::PathBuf;
 
@@ -43,7 +43,11 @@ pub fn generate(
     if comparison.diff.is_empty() {
         return Ok(Generated { comparison, migration: Migration::default(), created: None });
     }
-    let migration = schema::render_sqlite(&comparison.diff);
+    let migration = schema::render_sqlite(&comparison.diff).map_err(|why| {
+        CliError::failure(why).hint(
+            "write this change by hand with `cargo dbmigrate new <message>` (the sqlite docs' 12-step rebuild, foreign keys off, outside a transaction), then run `cargo dbmigrate check --schema`",
+        )
+    })?;
     let created = if dry_run {
         None
     } else {
@@ -54,6 +58,7 @@ pub fn generate(
 
 /// The differences between the schema the migrations build and the desired one.
 pub fn compare(target: &Target, renames: &Renames, notify: &mut Notify<'_>) -> Result<Comparison, CliError> {
+    require_sqlite(target)?;
     let schema_file = target.dir().as_std_path().join(&target.config.schema);
     let desired = desired(&schema_file)?;
     let (current, _) = replayed(target, notify)?;
@@ -64,8 +69,23 @@ pub fn compare(target: &Target, renames: &Renames, notify: &mut Notify<'_>) -> R
 
 /// The schema file's text as `schema dump` writes it, from the migrations.
 pub fn dump(target: &Target, notify: &mut Notify<'_>) -> Result<(PathBuf, String), CliError> {
+    require_sqlite(target)?;
     let (_, sql) = replayed(target, notify)?;
     Ok((target.dir().as_std_path().join(&target.config.schema), sql))
+}
+
+/// Refuses a crate whose database is not SQLite: its DDL would be read by the wrong dialect.
+/// The database is the one `run` would use; a crate with none configured is SQLite's default.
+fn require_sqlite(target: &Target) -> Result<(), CliError> {
+    let Ok(url) = super::session::database_url(target, &super::session::DbChoice::default()) else { return Ok(()) };
+    if url.dialect() == Dialect::Sqlite {
+        return Ok(());
+    }
+    Err(CliError::failure(format!(
+        "autogenerate reads sqlite only so far, and the database of `{}` is {url}",
+        target.package
+    ))
+    .hint("write this migration by hand with `cargo dbmigrate new <message>`; postgresql and mysql/mariadb come next"))
 }
 
 /// The desired schema: the file loaded into an in-memory SQLite database.

@@ -47,6 +47,8 @@ pub struct TableDiff {
     pub created_indexes: Vec<Index>,
     /// A dropped and an added column of the same type: (dropped, added).
     pub likely_renames: Vec<(String, String)>,
+    /// Other tables, current or desired, whose foreign keys point at this one.
+    pub referenced_by: BTreeSet<String>,
 }
 
 impl Difference {
@@ -147,7 +149,12 @@ pub fn differences(current: &Schema, desired: &Schema, renames: &Renames) -> Dif
     diff.dropped = parents_first(&dropped).into_iter().rev().collect();
     for (name, want) in &desired.tables {
         let Some(now) = current_tables.get(name) else { continue };
-        let t = table_diff(now, want, renames);
+        let mut t = table_diff(now, want, renames);
+        let referencing = current_tables.values().chain(desired.tables.values());
+        t.referenced_by = referencing
+            .filter(|o| o.name != *name && o.references().contains(name.as_str()))
+            .map(|o| o.name.clone())
+            .collect();
         if !t.is_empty() {
             diff.altered.push(t);
         }

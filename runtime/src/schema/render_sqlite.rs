@@ -25,8 +25,22 @@ impl Steps {
     }
 }
 
-/// The SQLite migration that applies `diff`.
-pub fn render_sqlite(diff: &Difference) -> Migration {
+/// The SQLite migration that applies `diff`, or why it cannot be generated safely.
+///
+/// A table that other tables reference is never rebuilt: SQLite turns `DROP TABLE` into a
+/// `DELETE` that fires the children's `ON DELETE` actions while foreign keys are on, and a
+/// migration's transaction cannot turn them off.
+pub fn render_sqlite(diff: &Difference) -> Result<Migration, String> {
+    let plans: Vec<Plan<'_>> = diff.altered.iter().map(Plan::new).collect();
+    if let Some(p) = plans.iter().find(|p| p.rebuild && !p.d.referenced_by.is_empty()) {
+        let children: Vec<String> = p.d.referenced_by.iter().map(|c| format!("`{c}`")).collect();
+        return Err(format!(
+            "table `{}` needs a rebuild, which sqlite cannot do safely while {} reference it: \
+             dropping the old table would fire their foreign keys' on delete actions",
+            p.d.to.name,
+            children.join(", ")
+        ));
+    }
     let mut s = Steps::default();
     for (old, new) in &diff.renamed_tables {
         s.push(rename_table(old, new), rename_table(new, old));
@@ -37,7 +51,6 @@ pub fn render_sqlite(diff: &Difference) -> Migration {
         ));
         s.push(format!("-- likely a rename: {}", rename_table(old, new)), "");
     }
-    let plans: Vec<Plan<'_>> = diff.altered.iter().map(Plan::new).collect();
     plans.iter().for_each(|p| p.renames_and_dropped_indexes(&mut s));
     for t in &diff.created {
         s.push(create_table(t), format!("DROP TABLE {};", quote(&t.name)));
@@ -55,7 +68,7 @@ pub fn render_sqlite(diff: &Difference) -> Migration {
     let join = |parts: Vec<&str>| parts.into_iter().filter(|p| !p.is_empty()).collect::<Vec<_>>().join("\n\n");
     let up = join(s.list.iter().map(|(u, _)| u.as_str()).collect());
     let down = join(s.list.iter().rev().map(|(_, d)| d.as_str()).collect());
-    Migration { up: up + "\n", down: down + "\n", warnings: s.warnings }
+    Ok(Migration { up: up + "\n", down: down + "\n", warnings: s.warnings })
 }
 
 fn rename_table(from: &str, to: &str) -> String {
@@ -297,5 +310,21 @@ fn rebuild_sql(t: &Table, copy: &[(String, String)]) -> String {
     out.push(format!("DROP TABLE {};", quote(&t.name)));
     out.push(format!("ALTER TABLE {} RENAME TO {};", quote(&scratch), quote(&t.name)));
     out.extend(t.indexes.values().map(|i| format!("{};", i.sql.as_deref().unwrap_or_default())));
+    if !t.foreign_keys.is_empty() {
+        out.push(foreign_key_check(&t.name));
+    }
     out.join("\n")
+}
+
+/// SQLite's `PRAGMA foreign_key_check` of the rebuilt table, made to fail the migration (and
+/// roll it back) when a copied row no longer satisfies its foreign keys.
+fn foreign_key_check(table: &str) -> String {
+    let literal = format!("'{}'", table.replace('\'', "''"));
+    [
+        "-- Its rows must still satisfy its foreign keys (PRAGMA foreign_key_check).",
+        "CREATE TEMP TABLE dbmigrate_fk_check (rows_violating_foreign_keys INTEGER CHECK (rows_violating_foreign_keys = 0));",
+        &format!("INSERT INTO dbmigrate_fk_check SELECT count(*) FROM pragma_foreign_key_check({literal});"),
+        "DROP TABLE dbmigrate_fk_check;",
+    ]
+    .join("\n")
 }

@@ -241,3 +241,80 @@ fn a_bad_rename_is_a_usage_error() {
     assert_eq!(code(&out), 2, "{}", text(&out));
     assert!(text(&out).contains("hint: write `--rename old_table=new_table`"), "{}", text(&out));
 }
+
+const POSTS: &str =
+    "CREATE TABLE posts (id INTEGER PRIMARY KEY, user_id INTEGER REFERENCES users (id) ON DELETE CASCADE);\n";
+
+#[test]
+fn a_changed_foreign_key_action_rebuilds_and_checks_the_keys() {
+    let old = format!("{USERS}{POSTS}");
+    let desired = format!("{USERS}{}", POSTS.replace("CASCADE", "SET NULL"));
+    let rows = format!("{ROWS} INSERT INTO posts (user_id) VALUES (1);");
+    let (up, down, _) = round_trip(&old, &desired, &rows, &[]);
+    assert!(up.contains("ON DELETE SET NULL") && up.contains("pragma_foreign_key_check('posts')"), "{up}");
+    assert!(down.contains("ON DELETE CASCADE"), "{down}");
+}
+
+#[test]
+fn a_rebuild_that_breaks_a_foreign_key_fails_and_changes_nothing() {
+    let f = project(USERS, &format!("{USERS}{POSTS}"));
+    ok(run(&f, &["diff", "-m", "posts"]));
+    f.write("schema.sql", &format!("{USERS}{}", POSTS.replace("user_id INTEGER", "user_id INTEGER NOT NULL")));
+    ok(run(&f, &["diff", "-m", "required user"]));
+    let db = f.path().join("app.db");
+    let url = format!("sqlite:{}", db.display());
+    ok(dbm(f.path(), &url, &["run", "--to", "1", "--no-backup"]));
+    let next = f.list("migrations").into_iter().find(|n| n.ends_with("__posts.sql")).expect("posts");
+    let version = next.trim_start_matches('V').split("__").next().expect("version").to_owned();
+    ok(dbm(f.path(), &url, &["run", "--to", &version, "--no-backup"]));
+    // An orphan row, possible while SQLite's foreign keys are off.
+    sqlite(&db, "INSERT INTO posts (user_id) VALUES (42);");
+    let out = dbm(f.path(), &url, &["run", "--no-backup"]);
+    assert_eq!(code(&out), 101, "{}", text(&out));
+    let all = text(&out);
+    assert!(all.contains("FOREIGN KEY constraint failed") || all.contains("rows_violating_foreign_keys"), "{all}");
+    let posts = schema::introspect_sqlite_file(&db, HISTORY).expect("introspect").tables["posts"].clone();
+    assert!(!posts.columns[1].not_null, "the failed rebuild was rolled back");
+}
+
+#[test]
+fn a_self_referencing_table_with_a_composite_unique_constraint() {
+    let desired = format!(
+        "{USERS}CREATE TABLE nodes (id INTEGER PRIMARY KEY, parent INTEGER REFERENCES nodes (id), a TEXT, b TEXT, UNIQUE (a, b));\n"
+    );
+    round_trip(USERS, &desired, ROWS, &[]);
+    let with_unique = "CREATE TABLE users (id INTEGER PRIMARY KEY, mail TEXT NOT NULL, UNIQUE (mail, id));\n";
+    let (up, _, _) = round_trip(USERS, with_unique, ROWS, &[]);
+    assert!(up.contains("UNIQUE (mail, id)"), "{up}");
+}
+
+#[test]
+fn a_crate_on_another_database_is_refused_with_the_way_forward() {
+    let f = project(USERS, USERS);
+    let out = f
+        .cli()
+        .args(["diff", "-m", "x"])
+        .env("DATABASE_URL", "postgres://postgres:s3cret@127.0.0.1/app")
+        .output()
+        .expect("run");
+    assert_eq!(code(&out), 101, "{}", text(&out));
+    let all = text(&out);
+    assert!(all.contains("autogenerate reads sqlite only so far"), "{all}");
+    assert!(all.contains("hint: write this migration by hand with `cargo dbmigrate new <message>`"), "{all}");
+    assert!(!all.contains("s3cret"), "never a password: {all}");
+}
+
+#[test]
+fn a_referenced_table_is_not_rebuilt_so_no_child_row_is_deleted() {
+    let old = format!("{USERS}{POSTS}");
+    let desired = format!("{}{POSTS}", USERS.replace("mail TEXT NOT NULL", "mail VARCHAR(100) NOT NULL"));
+    let f = project(&old, &desired);
+    let out = run(&f, &["diff", "-m", "longer mail"]);
+    assert_eq!(code(&out), 101, "{}", text(&out));
+    let all = text(&out);
+    assert!(all.contains("table `users` needs a rebuild") && all.contains("`posts` reference it"), "{all}");
+    assert!(all.contains("hint: write this change by hand with `cargo dbmigrate new <message>`"), "{all}");
+    assert_eq!(f.list("migrations").len(), 2, "nothing written");
+    // The hint's command works.
+    ok(run(&f, &["new", "longer", "mail"]));
+}
