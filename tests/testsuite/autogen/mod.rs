@@ -61,6 +61,12 @@ fn round_trip(old: &str, desired: &str, rows: &str, extra: &[&str]) -> (String, 
     let up_name = up_name.unwrap_or_else(|| panic!("no migration written: {files:?}"));
     let up = f.read(&format!("migrations/{up_name}"));
     let down = f.read(&format!("migrations/{}", up_name.replace(".sql", ".down.sql")));
+    if up.contains("-- dbmigrate:todo") {
+        resolve_todos(&f, up_name);
+    }
+    if down.contains("-- dbmigrate:todo") {
+        resolve_todos(&f, &up_name.replace(".sql", ".down.sql"));
+    }
     let db = f.path().join("app.db");
     let url = format!("sqlite:{}", db.display());
     ok(dbm(f.path(), &url, &["run", "--to", "1", "--no-backup"]));
@@ -76,6 +82,18 @@ fn round_trip(old: &str, desired: &str, rows: &str, extra: &[&str]) -> (String, 
     let got = schema::introspect_sqlite_file(&db, HISTORY).expect("introspect");
     assert_same(&got, &before, &format!("after the down:\n{down}"));
     (up, down, stderr)
+}
+
+/// Proves the build's guard refuses the placeholders, then plays the person who reviewed them.
+fn resolve_todos(f: &Fixture, up_name: &str) {
+    let out = run(f, &["check"]);
+    assert_eq!(code(&out), 1, "{}", text(&out));
+    assert!(text(&out).contains("todo-left"), "{}", text(&out));
+    let path = format!("migrations/{up_name}");
+    let text = f.read(&path);
+    let kept: Vec<&str> = text.lines().filter(|l| !l.starts_with("-- dbmigrate:todo")).collect();
+    f.write(&path, &(kept.join("\n") + "\n"));
+    ok(run(f, &["check"]));
 }
 
 const USERS: &str = "CREATE TABLE users (id INTEGER PRIMARY KEY, mail TEXT NOT NULL);\n";
@@ -158,7 +176,8 @@ fn a_changed_column_type_rebuilds_the_table_keeping_rows_and_indexes() {
 #[test]
 fn a_drop_and_add_of_one_type_is_flagged_as_a_likely_rename() {
     let desired = "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT);\n";
-    let (up, _, stderr) = round_trip(USERS, desired, ROWS, &[]);
+    let (up, down, stderr) = round_trip(USERS, desired, ROWS, &[]);
+    assert!(down.contains("-- dbmigrate:todo replace the placeholder copied into `mail`"), "{down}");
     assert!(up.contains("-- likely a rename: ALTER TABLE \"users\" RENAME COLUMN \"mail\" TO \"email\";"), "{up}");
     assert!(stderr.contains("--rename users.mail=email"), "{stderr}");
 }
