@@ -204,7 +204,7 @@ fn table_diff(now: &Table, want: &Table, renames: &Renames) -> TableDiff {
     for c in &want.columns {
         match from.column(&c.name) {
             None => d.added.push(c.clone()),
-            Some(old) if old != c => d.changed.push((old.clone(), c.clone())),
+            Some(old) if !old.same_as(c) => d.changed.push((old.clone(), c.clone())),
             Some(_) => {}
         }
     }

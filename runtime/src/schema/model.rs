@@ -66,6 +66,19 @@ pub struct ForeignKey {
     pub on_delete: String,
 }
 
+impl Column {
+    /// Whether `other` is the same column to the database: a type's case and spacing do not
+    /// matter (`varchar(20)` is `VARCHAR (20)`).
+    pub fn same_as(&self, other: &Column) -> bool {
+        let ty = |c: &Column| c.decl_type.to_ascii_lowercase().split_whitespace().collect::<String>();
+        self.name == other.name
+            && ty(self) == ty(other)
+            && self.not_null == other.not_null
+            && self.default == other.default
+            && self.primary_key == other.primary_key
+    }
+}
+
 impl Table {
     /// The column named `name`.
     pub fn column(&self, name: &str) -> Option<&Column> {
@@ -88,14 +101,39 @@ impl Table {
 }
 
 impl Index {
-    /// The index's definition with whitespace and case of keywords normalised, for comparing.
+    /// The index's definition without case, whitespace, identifier quotes or `IF NOT EXISTS`,
+    /// for comparing: `ON "users"(mail)` and `on users (mail)` are one index.
     pub fn shape(&self) -> String {
-        let sql = self.sql.as_deref().unwrap_or_default();
-        sql.split_whitespace().collect::<Vec<_>>().join(" ").to_ascii_lowercase()
+        let sql = self.sql.as_deref().unwrap_or_default().to_ascii_lowercase();
+        let words: Vec<&str> = sql.split_whitespace().collect();
+        let sql = words.join(" ").replace("if not exists ", "");
+        sql.chars().filter(|c| !c.is_whitespace() && !matches!(c, '"' | '`' | '[' | ']')).collect()
     }
 }
 
 /// `name` quoted as an SQL identifier.
 pub fn quote(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_index_written_another_way_is_the_same_index() {
+        let index = |sql: &str| Index { sql: Some(sql.into()), ..Index::default() };
+        let a = index("CREATE INDEX users_mail ON users (mail)");
+        assert_eq!(a.shape(), index("create index if not exists \"users_mail\" on \"users\"(mail)").shape());
+        assert_ne!(a.shape(), index("CREATE UNIQUE INDEX users_mail ON users (mail)").shape());
+        assert_ne!(a.shape(), index("CREATE INDEX users_mail ON users (mail) WHERE mail > ''").shape());
+    }
+
+    #[test]
+    fn a_type_written_another_way_is_the_same_column() {
+        let col = |ty: &str| Column { name: "c".into(), decl_type: ty.into(), ..Column::default() };
+        assert!(col("varchar(20)").same_as(&col("VARCHAR (20)")));
+        assert!(!col("varchar(20)").same_as(&col("varchar(30)")));
+        assert!(!col("TEXT").same_as(&Column { not_null: true, ..col("TEXT") }));
+    }
 }

@@ -328,3 +328,59 @@ fn foreign_key_check(table: &str) -> String {
     ]
     .join("\n")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::{ForeignKey, Index, Renames, Schema, differences};
+
+    fn users(extra: &[Column]) -> Table {
+        let mut columns =
+            vec![Column { name: "id".into(), decl_type: "INTEGER".into(), primary_key: true, ..Column::default() }];
+        columns.extend_from_slice(extra);
+        Table { name: "users".into(), columns, primary_key: vec!["id".into()], ..Table::default() }
+    }
+
+    fn schema(tables: Vec<Table>) -> Schema {
+        Schema { tables: tables.into_iter().map(|t| (t.name.clone(), t)).collect(), ..Schema::default() }
+    }
+
+    fn render(now: Vec<Table>, want: Vec<Table>) -> Result<Migration, String> {
+        render_sqlite(&differences(&schema(now), &schema(want), &Renames::default()))
+    }
+
+    #[test]
+    fn the_down_undoes_the_up_in_reverse_order() {
+        let phone = Column { name: "phone".into(), decl_type: "TEXT".into(), ..Column::default() };
+        let mut want = users(std::slice::from_ref(&phone));
+        let sql = "CREATE INDEX users_phone ON users (phone)";
+        want.indexes.insert(
+            "users_phone".into(),
+            Index { name: "users_phone".into(), sql: Some(sql.into()), ..Index::default() },
+        );
+        let m = render(vec![users(&[])], vec![want]).expect("renders");
+        assert_eq!(
+            m.up,
+            "ALTER TABLE \"users\" ADD COLUMN \"phone\" TEXT;\n\nCREATE INDEX users_phone ON users (phone);\n"
+        );
+        assert_eq!(m.down, "DROP INDEX \"users_phone\";\n\nALTER TABLE \"users\" DROP COLUMN \"phone\";\n");
+    }
+
+    #[test]
+    fn a_rebuild_of_a_referenced_table_is_refused() {
+        let nick = Column { name: "nick".into(), decl_type: "TEXT".into(), not_null: true, ..Column::default() };
+        let mut posts = Table { name: "posts".into(), ..Table::default() };
+        let fk = ForeignKey { columns: vec!["user_id".into()], ref_table: "users".into(), ..ForeignKey::default() };
+        posts.foreign_keys.insert(fk);
+        let why = render(vec![users(&[]), posts.clone()], vec![users(&[nick]), posts]).expect_err("refused");
+        assert!(why.contains("table `users` needs a rebuild") && why.contains("`posts`"), "{why}");
+    }
+
+    #[test]
+    fn placeholders_follow_the_type_affinity() {
+        assert_eq!(placeholder("BIGINT"), "0");
+        assert_eq!(placeholder("varchar(20)"), "''");
+        assert_eq!(placeholder("BLOB"), "x''");
+        assert_eq!(placeholder("REAL"), "0");
+    }
+}

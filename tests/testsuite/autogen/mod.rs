@@ -337,3 +337,15 @@ fn a_referenced_table_is_not_rebuilt_so_no_child_row_is_deleted() {
     // The hint's command works.
     ok(run(&f, &["new", "longer", "mail"]));
 }
+
+#[test]
+fn the_same_schema_written_another_way_is_no_drift() {
+    let old =
+        "CREATE TABLE users (id integer primary key, mail text not null);\nCREATE INDEX users_mail ON users(mail);\n";
+    let desired = "CREATE TABLE \"users\" (\n  id INTEGER PRIMARY KEY,\n  mail TEXT NOT NULL\n);\n\
+                   CREATE INDEX IF NOT EXISTS \"users_mail\" ON \"users\" (mail);\n";
+    let f = project(old, desired);
+    ok(run(&f, &["check", "--schema"]));
+    let out = ok(run(&f, &["diff", "-m", "nothing"]));
+    assert!(out.contains("nothing was written"), "{out}");
+}
