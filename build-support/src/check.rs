@@ -82,8 +82,35 @@ pub(crate) fn check_with(crate_root: &Path, config: &Config, load: Load<'_>) -> 
     // Without a readable lock nothing is known to be unreleased: no `no-down` guesses.
     let lock_read = log_findings.is_empty();
     findings.extend(log_findings);
-    let findings = down_warnings_for_unreleased(findings, &release_log, lock_read);
+    let mut findings = down_warnings_for_unreleased(findings, &release_log, lock_read);
+    findings.extend(todos_left(&set, &release_log));
     Checked { config: config.clone(), set, release_log, findings, manifests: Vec::new() }
+}
+
+/// An unreleased up or down file still holding a `-- dbmigrate:todo` line (a placeholder
+/// `cargo dbmigrate diff` wrote for a person to replace) is refused until the line is resolved.
+fn todos_left(set: &MigrationSet, log: &ReleaseLog) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for m in set.migrations.iter().filter(|m| !log.contains(m.version)) {
+        let files =
+            [(set.texts.up(m), up_file(m.version, &m.name)), (set.texts.down(m), down_file(m.version, &m.name))];
+        for (text, file) in files {
+            let Some(text) = text else { continue };
+            let Some((n, line)) =
+                text.lines().enumerate().find(|(_, l)| l.trim_start().starts_with("-- dbmigrate:todo"))
+            else {
+                continue;
+            };
+            let message = "the migration holds a placeholder left for a person to replace";
+            out.push(
+                Finding::error(Rule::TodoLeft, set.display(&file), message)
+                    .at_line(n + 1, line)
+                    .about(m.version)
+                    .help("replace the placeholder in the statement below it with the real value, then delete the `-- dbmigrate:todo` line"),
+            );
+        }
+    }
+    out
 }
 
 /// The most `no-down` warnings listed one by one; the rest are counted in one more, so that

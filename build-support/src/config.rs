@@ -27,6 +27,9 @@ pub struct Config {
     /// Whether `run` applies pending migrations older than the newest applied one (off: it
     /// refuses them, naming the files).
     pub allow_out_of_order: bool,
+    /// The desired schema for `cargo dbmigrate diff` and `check --schema`, relative to the crate
+    /// root.
+    pub schema: String,
 }
 
 /// The keys users may set, in the order `init` writes them.
@@ -38,6 +41,7 @@ pub const KEYS: &[&str] = &[
     "setup-sql",
     "ddl-lock-timeout",
     "allow-out-of-order",
+    "schema",
 ];
 
 impl Default for Config {
@@ -50,6 +54,7 @@ impl Default for Config {
             setup_sql: None,
             ddl_lock_timeout: None,
             allow_out_of_order: false,
+            schema: "schema.sql".to_owned(),
         }
     }
 }
@@ -181,6 +186,7 @@ fn apply(config: &mut Config, item: Option<&Item>, file: &Path, where_: &str) ->
             "database-url-env" => &mut config.database_url_env,
             "default-database" => &mut config.default_database,
             "history-table" => &mut config.history_table,
+            "schema" => &mut config.schema,
             "setup-sql" => {
                 config.setup_sql = Some(text.to_owned());
                 continue;

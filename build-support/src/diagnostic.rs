@@ -82,6 +82,12 @@ rules! {
     LockMalformed = "lock-malformed",
     /// The crate's path is not UTF-8, so `include_str!` cannot embed the files.
     NonUtf8Path = "non-utf8-path",
+    /// An unreleased up or down file holds a `-- dbmigrate:todo` line: a placeholder `cargo dbmigrate
+    /// diff` left for a person to replace.
+    TodoLeft = "todo-left",
+    /// Replaying the migrations does not give the desired schema: found by `cargo dbmigrate
+    /// check --schema`, not by the build.
+    SchemaDrift = "schema-drift",
 }
 
 impl fmt::Display for Rule {

@@ -59,6 +59,7 @@ mod history;
 mod hooks;
 mod lock;
 mod plan;
+pub mod schema;
 mod script;
 mod split;
 mod url;

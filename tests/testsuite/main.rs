@@ -4,6 +4,7 @@
 //! `out/` (the files expected after) where a case edits a project. `SNAPSHOTS=overwrite`
 //! rewrites snapshots.
 
+mod autogen;
 mod backup;
 mod build_guard;
 mod cli;

@@ -13,10 +13,16 @@ use dbmigrate_build::internal::Checked;
 Examples:
   cargo dbmigrate check
   cargo dbmigrate check -p server --format json
+  cargo dbmigrate check --schema
 
 Exit code 0 when the migrations are clean, 1 when a problem was found. The rules are the ones
-`dbmigrate_build::embed()` applies in build.rs, so a clean check means a clean build.")]
+`dbmigrate_build::embed()` applies in build.rs, so a clean check means a clean build.
+With --schema (SQLite for now) the migrations are also replayed into a scratch database and
+compared with the desired schema file; each difference is a `schema-drift` finding.")]
 pub struct CheckArgs {
+    /// Also compare the schema the migrations build with the desired schema file (`schema.sql`)
+    #[arg(long)]
+    pub schema: bool,
     /// Output format; `json` prints one document on stdout
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
@@ -31,11 +37,34 @@ pub fn run(args: &CheckArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
     let late =
         crate::ops::merge_order::late_arrivals(&checked.set.dir, checked.unreleased(), |f| checked.set.display(f));
     checked.findings.extend(late);
+    if args.schema && !checked.has_errors() {
+        let drift = schema_drift(global)?;
+        checked.findings.extend(drift);
+    }
     match args.format {
         Format::Json => print_json(&checked),
         Format::Human => print_human(&checked, shell)?,
     }
     Ok(if checked.has_errors() { exit_code::PROBLEMS } else { exit_code::OK })
+}
+
+/// The differences between the migrations' schema and the desired one, as findings.
+fn schema_drift(global: &GlobalArgs) -> Result<Vec<dbmigrate_build::internal::Finding>, CliError> {
+    use dbmigrate_build::internal::{Finding, Rule};
+    let target = workspace::locate(global.selector())?;
+    let renames = dbmigrate_runtime::schema::Renames::default();
+    // The set's findings were collected above already.
+    let comparison = crate::ops::autogen::compare(&target, &renames, &mut |_| {})?;
+    let file = crate::fsutil::display_rel(&comparison.schema_file, target.dir().as_std_path());
+    let findings = comparison.diff.describe().into_iter().map(|line| {
+        Finding::error(
+            Rule::SchemaDrift,
+            file.clone(),
+            format!("the migrations do not give the desired schema: {line}"),
+        )
+        .help("write the migration that closes the gap with `cargo dbmigrate diff -m \"<message>\"`")
+    });
+    Ok(findings.collect())
 }
 
 fn print_human(checked: &Checked, shell: &Shell) -> Result<(), CliError> {

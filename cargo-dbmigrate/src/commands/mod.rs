@@ -12,6 +12,7 @@ mod backups;
 mod check;
 mod current;
 mod database;
+mod diff;
 mod down;
 mod history;
 mod init;
@@ -23,6 +24,7 @@ mod renumber;
 mod repair;
 mod restore;
 mod run;
+mod schema;
 mod show;
 mod stamp;
 mod status;
@@ -34,6 +36,10 @@ pub enum Command {
     Init(init::InitArgs),
     /// Create a new migration: timestamped up and down SQL files
     New(new::NewArgs),
+    /// Autogenerate: write the migration from the migrations' schema to schema.sql
+    Diff(diff::DiffArgs),
+    /// Write schema.sql, the desired schema, from the migrations (`schema dump`)
+    Schema(schema::SchemaArgs),
     /// Check the migrations as `cargo build` does (names, order, released ones unchanged)
     Check(check::CheckArgs),
     /// Lock the unreleased migrations so that `cargo build` refuses edits of them
@@ -72,6 +78,8 @@ impl Command {
         match self {
             Command::Init(a) => a.format,
             Command::New(a) => a.format,
+            Command::Diff(a) => a.format,
+            Command::Schema(a) => a.format(),
             Command::Check(a) => a.format,
             Command::Release(a) => a.format,
             Command::Renumber(a) => a.format,
@@ -95,6 +103,8 @@ impl Command {
         match self {
             Command::Init(_) => "init",
             Command::New(_) => "new",
+            Command::Diff(_) => "diff",
+            Command::Schema(_) => "schema dump",
             Command::Check(_) => "check",
             Command::Release(_) => "release",
             Command::Renumber(_) => "renumber",
@@ -132,6 +142,8 @@ fn dispatch(command: Command, global: &GlobalArgs, shell: &Shell) -> CliResult {
     match command {
         Command::Init(args) => init::run(&args, global, shell),
         Command::New(args) => new::run(&args, global, shell),
+        Command::Diff(args) => diff::run(&args, global, shell),
+        Command::Schema(args) => schema::run(&args, global, shell),
         Command::Check(args) => check::run(&args, global, shell),
         Command::Release(args) => release::run(&args, global, shell),
         Command::Renumber(args) => renumber::run(&args, global, shell),

@@ -4,6 +4,7 @@
 //! Layers point one way: `commands` (arguments, rendering) → `ops` (the work) → the
 //! mechanisms (`workspace`, `backup`, `uptodate`) and the engine.
 
+pub mod autogen;
 pub mod database;
 pub mod deploy;
 pub mod dotenv;

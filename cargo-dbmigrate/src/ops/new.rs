@@ -43,6 +43,31 @@ pub fn create(target: &Target, name: &str, message: &str, with_down: bool) -> Re
     Ok(Created { files, version, rule })
 }
 
+/// Writes the migration `name` with the given up and down SQL (from `diff`), versioned as
+/// [`create`] versions, both files or neither.
+pub fn create_with_sql(target: &Target, name: &str, message: &str, up: &str, down: &str) -> Result<Created, CliError> {
+    let dir = target.migrations_dir().into_std_path_buf();
+    let newest = dbmigrate_core::version::newest_in(&dir).map_err(|e| {
+        CliError::failure(format!("cannot read the migrations folder `{}`: {e}", dir.display()))
+            .hint("create it with `cargo dbmigrate init`")
+    })?;
+    let now = OffsetDateTime::now_utc();
+    let (version, rule) = next_version(timestamp(now), newest)?;
+    let one_line = message.replace(['\n', '\r'], " ");
+    let created_at = now.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
+    let header =
+        format!("-- {one_line}\n-- Generated {created_at} by cargo dbmigrate diff: review it before applying.\n\n");
+    let up_path = inside(&dir, &up_file(version, name))?;
+    fsutil::create_new(&up_path, &format!("{header}{up}"))?;
+    let down_path = inside(&dir, &down_file(version, name))?;
+    if let Err(e) = fsutil::create_new(&down_path, &format!("-- Revert: {one_line}\n\n{down}")) {
+        // Nothing half-written: a migration is both files or neither.
+        let _ = std::fs::remove_file(&up_path);
+        return Err(e);
+    }
+    Ok(Created { files: vec![up_path, down_path], version, rule })
+}
+
 /// Turns the user's message into `[a-z0-9_]+`, or says what is wrong with it.
 pub fn migration_name(message: &str) -> Result<String, CliError> {
     let bad = |why: &str| {

@@ -97,6 +97,9 @@ fn every_command_prints_the_documented_shape() {
     let fixture = crate::db::crate_with("contract", FILES);
     let dir = fixture.path();
     check(local(dir, &["check", "--format", "json"]));
+    check(local(dir, &["schema", "dump", "--format", "json"]));
+    fixture.write("schema.sql", &format!("{}CREATE TABLE c (id INT);\n", fixture.read("schema.sql")));
+    check(local(dir, &["diff", "-m", "add c", "--dry-run", "--format", "json"]));
     fixture.write("migrations/V3_broken.sql", "SELECT 1;\n");
     check(local(dir, &["check", "--format", "json"]));
     std::fs::remove_file(dir.join("migrations/V3_broken.sql")).expect("rm");

@@ -1,0 +1,139 @@
+//! The schema model: what a database's catalog says about its tables, in deterministic order,
+//! with no driver types so the differ is testable without a database.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+/// A database schema: its tables, and the objects that are not modelled.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Schema {
+    pub tables: BTreeMap<String, Table>,
+    /// Objects read but not compared (views, triggers), as `view name`.
+    pub not_compared: BTreeSet<String>,
+}
+
+/// One table.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Table {
+    pub name: String,
+    /// In declaration order (the order `CREATE TABLE` writes them).
+    pub columns: Vec<Column>,
+    /// The primary key's columns, in key order; empty when there is none.
+    pub primary_key: Vec<String>,
+    /// Unique constraints, each as its columns in order.
+    pub uniques: BTreeSet<Vec<String>>,
+    /// Indexes created with `CREATE INDEX`, by name.
+    pub indexes: BTreeMap<String, Index>,
+    /// Foreign keys, sorted.
+    pub foreign_keys: BTreeSet<ForeignKey>,
+    /// The dialect's own `CREATE TABLE` text, when the catalog keeps it (SQLite): recreating a
+    /// table from it keeps what the model does not hold (checks, collations, `AUTOINCREMENT`).
+    pub sql: Option<String>,
+}
+
+/// One column.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Column {
+    pub name: String,
+    /// The declared type as written (`INTEGER`, `varchar(20)`); empty when none was declared.
+    pub decl_type: String,
+    pub not_null: bool,
+    /// The default's SQL expression, as the catalog gives it.
+    pub default: Option<String>,
+    /// Whether the column is part of the primary key.
+    pub primary_key: bool,
+}
+
+/// An index made by `CREATE INDEX`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Index {
+    pub name: String,
+    pub table: String,
+    /// Column names; an expression's entry is empty.
+    pub columns: Vec<String>,
+    pub unique: bool,
+    pub partial: bool,
+    /// The dialect's `CREATE INDEX` text, when the catalog keeps it.
+    pub sql: Option<String>,
+}
+
+/// A foreign key, with its actions as the catalog spells them (`CASCADE`, `NO ACTION`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ForeignKey {
+    pub columns: Vec<String>,
+    pub ref_table: String,
+    pub ref_columns: Vec<String>,
+    pub on_update: String,
+    pub on_delete: String,
+}
+
+impl Column {
+    /// Whether `other` is the same column to the database: a type's case and spacing do not
+    /// matter (`varchar(20)` is `VARCHAR (20)`).
+    pub fn same_as(&self, other: &Column) -> bool {
+        let ty = |c: &Column| c.decl_type.to_ascii_lowercase().split_whitespace().collect::<String>();
+        self.name == other.name
+            && ty(self) == ty(other)
+            && self.not_null == other.not_null
+            && self.default == other.default
+            && self.primary_key == other.primary_key
+    }
+}
+
+impl Table {
+    /// The column named `name`.
+    pub fn column(&self, name: &str) -> Option<&Column> {
+        self.columns.iter().find(|c| c.name == name)
+    }
+
+    /// Whether a unique constraint, the primary key or a foreign key names `column`: dropping
+    /// or adding it then takes a table rebuild on SQLite.
+    pub fn constrains(&self, column: &str) -> bool {
+        let named = |cols: &[String]| cols.iter().any(|c| c == column);
+        named(&self.primary_key)
+            || self.uniques.iter().any(|u| named(u))
+            || self.foreign_keys.iter().any(|f| named(&f.columns))
+    }
+
+    /// The tables this one's foreign keys point at (itself excluded).
+    pub fn references(&self) -> BTreeSet<&str> {
+        self.foreign_keys.iter().map(|f| f.ref_table.as_str()).filter(|t| *t != self.name).collect()
+    }
+}
+
+impl Index {
+    /// The index's definition without case, whitespace, identifier quotes or `IF NOT EXISTS`,
+    /// for comparing: `ON "users"(mail)` and `on users (mail)` are one index.
+    pub fn shape(&self) -> String {
+        let sql = self.sql.as_deref().unwrap_or_default().to_ascii_lowercase();
+        let words: Vec<&str> = sql.split_whitespace().collect();
+        let sql = words.join(" ").replace("if not exists ", "");
+        sql.chars().filter(|c| !c.is_whitespace() && !matches!(c, '"' | '`' | '[' | ']')).collect()
+    }
+}
+
+/// `name` quoted as an SQL identifier.
+pub fn quote(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_index_written_another_way_is_the_same_index() {
+        let index = |sql: &str| Index { sql: Some(sql.into()), ..Index::default() };
+        let a = index("CREATE INDEX users_mail ON users (mail)");
+        assert_eq!(a.shape(), index("create index if not exists \"users_mail\" on \"users\"(mail)").shape());
+        assert_ne!(a.shape(), index("CREATE UNIQUE INDEX users_mail ON users (mail)").shape());
+        assert_ne!(a.shape(), index("CREATE INDEX users_mail ON users (mail) WHERE mail > ''").shape());
+    }
+
+    #[test]
+    fn a_type_written_another_way_is_the_same_column() {
+        let col = |ty: &str| Column { name: "c".into(), decl_type: ty.into(), ..Column::default() };
+        assert!(col("varchar(20)").same_as(&col("VARCHAR (20)")));
+        assert!(!col("varchar(20)").same_as(&col("varchar(30)")));
+        assert!(!col("TEXT").same_as(&Column { not_null: true, ..col("TEXT") }));
+    }
+}
