@@ -19,14 +19,15 @@ use dbmigrate_runtime::{Engine, MigrationScript, SqliteTarget};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-/// v2: the fingerprint is FNV-1a over explicit bytes; v1 used `std`'s `DefaultHasher`, whose
-/// output may change with the Rust release that built the CLI.
-const HEADER: &str = "dbmigrate-uptodate v2";
+/// v3: the folder's entries are hashed one by one and summed (no sorting, no allocation per
+/// file); v2 hashed the sorted list; v1 used `std`'s `DefaultHasher`, whose output may change
+/// with the Rust release that built the CLI.
+const HEADER: &str = "dbmigrate-uptodate v3";
 
 /// The remembered migrations, if the folder is unchanged since they were validated.
 pub struct Known {
-    /// (version, name, refinery checksum) of each.
-    set: Vec<(i64, String, u64)>,
+    /// `<version> <name> <refinery checksum>` lines, parsed only when the history is read.
+    lines: String,
     /// The folder's fingerprint they were validated at.
     fingerprint: u64,
     /// Where a database found exactly at them is remembered.
@@ -36,14 +37,17 @@ pub struct Known {
 /// The remembered migrations, if the folder is unchanged since they were validated.
 pub fn known(target: &Target) -> Option<Known> {
     let cache = cache_path(target);
-    let (stored, set) = read_file(&cache)?;
-    (fingerprint(target)? == stored).then_some(Known { set, fingerprint: stored, cache })
+    let text = std::fs::read_to_string(&cache).ok()?;
+    let (head, lines) = text.split_once('\n')?;
+    let stored = u64::from_str_radix(head.strip_prefix(HEADER)?.trim(), 16).ok()?;
+    (fingerprint(target)? == stored).then(|| Known { lines: lines.to_owned(), fingerprint: stored, cache })
 }
 
 /// The newest version (`None` for an empty set) when the database is exactly at `known`;
 /// `None` from the outer option means "don't know": do the full run.
 pub fn check(known: &Known, engine: &mut Engine) -> Option<Option<i64>> {
-    let newest = known.set.iter().map(|(v, _, _)| *v).max();
+    let set = parse_set(&known.lines)?;
+    let newest = set.iter().map(|(v, _, _)| *v).max();
     let file = match engine.url().sqlite_target() {
         Some(SqliteTarget::File(path)) => Some(path.clone()),
         _ => None,
@@ -53,8 +57,7 @@ pub fn check(known: &Known, engine: &mut Engine) -> Option<Option<i64>> {
     if before.is_some() && read_db_file(&seen_path) == before {
         return Some(newest);
     }
-    let borrowed: Vec<(i64, &str, u64)> = known.set.iter().map(|(v, n, c)| (*v, n.as_str(), *c)).collect();
-    if !engine.is_up_to_date(&borrowed).ok()? {
+    if !engine.is_up_to_date(&set).ok()? {
         return None;
     }
     // Remembered only when nothing committed during the read: the state then held `known`.
@@ -129,7 +132,7 @@ fn busy(db: &Path, suffix: &str) -> bool {
 pub fn remember(target: &Target, scripts: &[MigrationScript<'_>]) {
     let Some(fingerprint) = fingerprint(target) else { return };
     let path = cache_path(target);
-    if read_file(&path).is_some_and(|(f, _)| f == fingerprint) {
+    if read_fingerprint(&path) == Some(fingerprint) {
         return;
     }
     let mut text = format!("{HEADER} {fingerprint:016x}\n");
@@ -142,18 +145,22 @@ pub fn remember(target: &Target, scripts: &[MigrationScript<'_>]) {
     }
 }
 
-fn read_file(path: &Path) -> Option<(u64, Vec<(i64, String, u64)>)> {
+/// The fingerprint a cache file was written at.
+fn read_fingerprint(path: &Path) -> Option<u64> {
     let text = std::fs::read_to_string(path).ok()?;
-    let mut lines = text.lines();
-    let fingerprint = lines.next()?.strip_prefix(HEADER)?.trim();
-    let fingerprint = u64::from_str_radix(fingerprint, 16).ok()?;
-    let mut known = Vec::new();
-    for line in lines {
-        let mut fields = line.split(' ');
-        let (v, n, c) = (fields.next()?, fields.next()?, fields.next()?);
-        known.push((v.parse().ok()?, n.to_owned(), c.parse().ok()?));
-    }
-    Some((fingerprint, known))
+    u64::from_str_radix(text.lines().next()?.strip_prefix(HEADER)?.trim(), 16).ok()
+}
+
+/// (version, name, refinery checksum) of each cached line; `None` when one does not parse.
+fn parse_set(lines: &str) -> Option<Vec<(i64, &str, u64)>> {
+    lines
+        .lines()
+        .map(|line| {
+            let mut fields = line.split(' ');
+            let (v, n, c) = (fields.next()?, fields.next()?, fields.next()?);
+            Some((v.parse().ok()?, n, c.parse().ok()?))
+        })
+        .collect()
 }
 
 /// `<target-dir>/dbmigrate/uptodate-<package>-<hash of the crate folder>`.
@@ -170,23 +177,26 @@ fn cache_path(target: &Target) -> PathBuf {
 /// the history table, and every folder entry's name and [`Stamp`]. `None` when the folder
 /// cannot be read, holds anything but regular files (a subfolder, a symlink, whose stamps do
 /// not show changes inside or behind them), or holds a racy stamp ([`Stamp::is_racy`]).
+///
+/// Each entry is hashed on its own and the hashes summed, so the listing's order does not
+/// matter and no entry is copied or sorted; the count is hashed too.
 fn fingerprint(target: &Target) -> Option<u64> {
     let dir = target.migrations_dir();
-    let mut entries: Vec<(String, Stamp)> = std::fs::read_dir(&dir)
-        .ok()?
-        .map(|e| e.ok().and_then(|e| Some((e.file_name().into_string().ok()?, Stamp::of(&e.metadata().ok()?)?))))
-        .collect::<Option<_>>()?;
-    entries.sort_by(|a, b| a.0.cmp(&b.0));
     let now = dbmigrate_core::stamp::epoch_nanos(SystemTime::now())?;
-    let mut h = Fnv1a::new()
-        .str(&target.config.migrations)
-        .str(&target.config.history_table)
-        .field(dir.as_os_str().as_encoded_bytes());
-    for (name, stamp) in &entries {
+    let (mut sum, mut count) = (0u64, 0u64);
+    for entry in std::fs::read_dir(&dir).ok()? {
+        let entry = entry.ok()?;
+        let stamp = Stamp::of(&entry.metadata().ok()?)?;
         if stamp.is_racy(now) {
             return None;
         }
-        h = h.str(name).bytes(&stamp.to_le_bytes());
+        let name = entry.file_name();
+        sum = sum.wrapping_add(Fnv1a::new().field(name.as_encoded_bytes()).bytes(&stamp.to_le_bytes()).finish());
+        count += 1;
     }
-    Some(h.finish())
+    let h = Fnv1a::new()
+        .str(&target.config.migrations)
+        .str(&target.config.history_table)
+        .field(dir.as_os_str().as_encoded_bytes());
+    Some(h.bytes(&count.to_le_bytes()).bytes(&sum.to_le_bytes()).finish())
 }
