@@ -46,8 +46,6 @@ pub fn known(target: &Target) -> Option<Known> {
 /// The newest version (`None` for an empty set) when the database is exactly at `known`;
 /// `None` from the outer option means "don't know": do the full run.
 pub fn check(known: &Known, engine: &mut Engine) -> Option<Option<i64>> {
-    let set = parse_set(&known.lines)?;
-    let newest = set.iter().map(|(v, _, _)| *v).max();
     let file = match engine.url().sqlite_target() {
         Some(SqliteTarget::File(path)) => Some(path.clone()),
         _ => None,
@@ -55,8 +53,12 @@ pub fn check(known: &Known, engine: &mut Engine) -> Option<Option<i64>> {
     let before = file.as_deref().and_then(|f| sqlite_state(f, known.fingerprint));
     let seen_path = db_cache_path(&known.cache);
     if before.is_some() && read_db_file(&seen_path) == before {
-        return Some(newest);
+        // Only the newest version is needed: no line is copied.
+        let versions = known.lines.lines().map(|line| line.split(' ').next()?.parse::<i64>().ok());
+        return versions.collect::<Option<Vec<i64>>>().map(|v| v.into_iter().max());
     }
+    let set = parse_set(&known.lines)?;
+    let newest = set.iter().map(|(v, _, _)| *v).max();
     if !engine.is_up_to_date(&set).ok()? {
         return None;
     }
