@@ -11,6 +11,9 @@
 #   APPLY_RUNS=3   fresh-database applies per mode (median)
 #   NOOP_RUNS=21   no-op runs (median)
 #   N=1000         migrations
+#   NOOP_ONLY=1    skip the timed applies: apply once, then time only the no-op `run` beside the
+#                  client's floor (`sqlite3 db 'SELECT 1'`, `psql -c 'SELECT 1'`, `mariadb -e
+#                  'SELECT 1'`), alternating the two, median of NOOP_RUNS each
 # Servers: PostgreSQL at 127.0.0.1:5432 user postgres (trust), MariaDB at 127.0.0.1:3306 root
 # (empty password). Creates and drops the databases dbm_bench_pg / dbm_bench_maria.
 # PGSSLMODE=disable (honoured by psql too) compares both without TLS; the default is both with
@@ -110,6 +113,41 @@ time_apply() {
 max_rss_kb() {
   (cd "$work" && /usr/bin/time -v "$@" 2>&1 >/dev/null) | awk -F': ' '/Maximum resident set size/ {print $2}'
 }
+
+# floor BACKEND: the database's own client connecting and running `SELECT 1`.
+floor() {
+  case $1 in
+    sqlite) sqlite3 "$work/bench.db" 'SELECT 1' >/dev/null ;;
+    pg) psql -h 127.0.0.1 -U postgres -d dbm_bench_pg -qAtX -c 'SELECT 1' >/dev/null ;;
+    maria) mariadb -h 127.0.0.1 -P 3306 -u root dbm_bench_maria -e 'SELECT 1' >/dev/null ;;
+  esac
+}
+
+# noop_only BACKEND: apply once, let the files' and the database's timestamps age past the
+# racy window (2 s), then alternate no-op runs with the floor.
+noop_only() {
+  local b=$1 url tool=() flo=() t0 t1
+  url=$(url_of "$b")
+  fresh "$b"
+  (cd "$work" && "$bin" dbmigrate run --no-backup --database-url "$url" >/dev/null 2>&1)
+  sleep 2.5
+  (cd "$work" && "$bin" dbmigrate run --database-url "$url" >/dev/null 2>&1)
+  for _ in $(seq "$noop_runs"); do
+    t0=$(now_us); (cd "$work" && "$bin" dbmigrate run --database-url "$url" >/dev/null 2>&1); t1=$(now_us)
+    tool+=($((t1 - t0)))
+    t0=$(now_us); floor "$b"; t1=$(now_us)
+    flo+=($((t1 - t0)))
+  done
+  local m f
+  m=$(printf '%s\n' "${tool[@]}" | median); f=$(printf '%s\n' "${flo[@]}" | median)
+  echo "== $b: no-op run with $n applied: median $(ms "$m") ms; client floor (SELECT 1) $(ms "$f") ms; ratio $(ratio "$m" "$f")"
+}
+
+if [ -n "${NOOP_ONLY:-}" ]; then
+  echo "cargo-dbmigrate no-op benchmark: $n migrations, $noop_runs runs each ($(uptime | sed 's/.*load/load/'))"
+  for b in "${backends[@]}"; do noop_only "$b"; done
+  exit 0
+fi
 
 echo "cargo-dbmigrate apply benchmark: $n migrations, $apply_runs apply run(s) per mode, $noop_runs no-op runs"
 echo "binary: $bin ($(git rev-parse --short HEAD 2>/dev/null || echo '?'))"

@@ -4,8 +4,9 @@
 bench_setup() {
   bench_db_prefix=$1
   cd "$(dirname "${BASH_SOURCE[0]}")/.."
-  cargo build -q --release -p cargo-dbmigrate
-  bin=$PWD/${CARGO_TARGET_DIR:-target}/release/cargo-dbmigrate
+  # DBMIGRATE_BIN: time a binary built elsewhere (say, the commit before a change) instead.
+  [ -n "${DBMIGRATE_BIN:-}" ] || cargo build -q --release -p cargo-dbmigrate
+  bin=${DBMIGRATE_BIN:-$PWD/${CARGO_TARGET_DIR:-target}/release/cargo-dbmigrate}
   work=$(mktemp -d)
   trap bench_cleanup EXIT
   mkdir -p "$work/src" "$work/migrations"

@@ -24,7 +24,6 @@ pub use source::Source;
 use crate::CliError;
 use camino::{Utf8Path, Utf8PathBuf};
 use std::path::Path;
-use std::time::Duration;
 
 /// A backup file in the backup folder.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -60,6 +59,9 @@ impl Backup {
 }
 
 const EXTENSIONS: &[&str] = &["sqlite", "pgdump", "sql"];
+
+/// Backups of one source and version within one second, before giving up on a name.
+const MAX_SAME_SECOND: u32 = 1000;
 
 /// The temp-file prefix of a backup of `source` in progress: a crash leaves it behind, and the
 /// next backup of the same source (under the same migration lock) removes it.
@@ -126,16 +128,19 @@ fn publish(
     mut tmp: tempfile::NamedTempFile,
     source: &Source,
     config: &BackupConfig,
-    mut record: Manifest,
+    record: Manifest,
 ) -> Result<Backup, CliError> {
     let version_text = dbmigrate_core::version::display(record.version);
-    for _ in 0..3 {
-        let id = format!("{}-{version_text}-{}.{}", record.database, record.time, source.extension());
+    let stem = format!("{}-{version_text}-{}", record.database, record.time);
+    // The time has seconds only: a name taken in the same second gets a counter at once
+    // (waiting for the next second was a 1 s stall of quick deploys).
+    for n in 1..=MAX_SAME_SECOND {
+        let id = match n {
+            1 => format!("{stem}.{}", source.extension()),
+            n => format!("{stem}-{n}.{}", source.extension()),
+        };
         let path = config.dir.join(&id);
         if path.exists() {
-            // Two backups in the same second: the name carries seconds only, so wait for the next.
-            std::thread::sleep(Duration::from_millis(1000));
-            record.time = utc_stamp();
             continue;
         }
         record.write(&path)?;
@@ -145,11 +150,7 @@ fn publish(
                 let modified = file.metadata().and_then(|m| m.modified()).ok();
                 return Ok(backup_of(id, path, record, modified));
             }
-            Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => {
-                tmp = e.file;
-                std::thread::sleep(Duration::from_millis(1000));
-                record.time = utc_stamp();
-            }
+            Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => tmp = e.file,
             Err(e) => {
                 let _ = std::fs::remove_file(manifest::path_of(&path));
                 return Err(file_error(path.as_std_path(), "create", &e.error));
@@ -240,7 +241,8 @@ pub fn of_source(dir: &Utf8Path, source: &Source) -> Result<Vec<Backup>, CliErro
     Ok(list(dir)?.into_iter().filter(|b| b.source() == Some(key.as_str())).collect())
 }
 
-/// `<database>-<version|none>-<time>.<ext>` → its parts; other files are not backups.
+/// `<database>-<version|none>-<time>[-<n>].<ext>` → its parts (`n` counts backups taken
+/// within the same second); other files are not backups.
 fn parse_name(id: &str) -> Option<(String, Option<i64>, String)> {
     if id.starts_with('.') {
         return None;
@@ -249,6 +251,11 @@ fn parse_name(id: &str) -> Option<(String, Option<i64>, String)> {
     if !EXTENSIONS.contains(&ext) {
         return None;
     }
+    // A time ends with `Z`, so a last part of digits can only be the counter.
+    let stem = match stem.rsplit_once('-') {
+        Some((rest, n)) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) && rest.ends_with('Z') => rest,
+        _ => stem,
+    };
     let mut parts = stem.rsplitn(3, '-');
     let time = parts.next()?;
     let version = parts.next()?;
@@ -365,5 +372,10 @@ mod tests {
         assert_eq!(parse_name(".dbm-backup-x.tmp"), None);
         assert_eq!(parse_name("notes.txt"), None);
         assert_eq!(parse_name("app-x-20261125T162224Z.sql"), None);
+        assert_eq!(
+            parse_name("app-3-20261125T162224Z-2.sqlite"),
+            Some(("app".into(), Some(3), "20261125T162224Z".into()))
+        );
+        assert_eq!(parse_name("app-3-20261125T162224Z-.sqlite"), None);
     }
 }

@@ -12,6 +12,7 @@ mod pg_restore;
 mod restore;
 mod retention;
 mod safety;
+mod same_second;
 mod two_servers;
 
 /// The first migration: two tables with data.

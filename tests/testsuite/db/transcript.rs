@@ -133,7 +133,8 @@ fn redact(text: &str, dir: &Path, db: &TestDb) -> String {
         // Tables show times in one width, so their columns stay aligned once redacted.
         (r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}Z  ", "[TIME]                    "),
         (r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)", "[TIME]"),
-        (r"\d{8}T\d{6}(\.\d+)?Z?", "[STAMP]"),
+        // A backup name's time, with the counter of one taken in the same second as another.
+        (r"\d{8}T\d{6}(\.\d+)?(Z(-\d+)?)?", "[STAMP]"),
         // Sizes: an empty database's dump is bytes on one server and KiB on another.
         (r"\d+(\.\d+)? ?(KiB|MiB|B)\b", "[SIZE]"),
         (r"\d+\.\d+ ?(s|ms)\b", "[N]$1"),

@@ -59,3 +59,37 @@ fn steps_aside_when_the_database_moved(backend: Backend) {
     assert!(!stderr.contains(FAST) && stderr.contains("Applying V2__b"), "full run:\n{stderr}");
     assert_eq!(db.versions(), vec![1, 2]);
 }
+
+/// SQLite: once a no-op found the database exactly at the set, the next ones trust the file's
+/// committed state (its header's change counter and stamp) without opening it through
+/// SQLite. A change made behind the tool's back must still be seen, even once it is old.
+#[test]
+fn sqlite_state_never_hides_a_change_behind_its_back() {
+    let fixture = crate_with(
+        "uptodate_state",
+        &[("V1__a.sql", "CREATE TABLE a (id INT);\n"), ("V2__b.sql", "CREATE TABLE b (id INT);\n")],
+    );
+    let db = TestDb::new(Backend::Sqlite, "uptodate_state", fixture.path());
+    settle();
+    assert_code(&dbm(fixture.path(), &db.url, &["run"]), 0);
+    settle();
+    for _ in 0..2 {
+        let out = dbm(fixture.path(), &db.url, &["run", "-v"]);
+        assert_code(&out, 0);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(FAST) && stderr.contains("at version 2"), "fast no-op:\n{stderr}");
+    }
+    let remembered = std::fs::read_dir(fixture.path().join("target/dbmigrate")).expect("cache folder");
+    assert!(
+        remembered.filter_map(Result::ok).any(|e| e.file_name().to_string_lossy().ends_with("-db")),
+        "the database's state is remembered"
+    );
+    // Behind the tool's back: V2 undone by hand, then left to age past any racy timestamp.
+    db.query("DROP TABLE b; DELETE FROM refinery_schema_history WHERE version = 2");
+    settle();
+    let out = dbm(fixture.path(), &db.url, &["run", "-v"]);
+    assert_code(&out, 0);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains(FAST) && stderr.contains("Applying V2__b"), "full run:\n{stderr}");
+    assert_eq!(db.versions(), vec![1, 2]);
+}
