@@ -4,8 +4,13 @@
 bench_setup() {
   bench_db_prefix=$1
   cd "$(dirname "${BASH_SOURCE[0]}")/.."
-  cargo build -q --release -p cargo-dbmigrate
-  bin=$PWD/${CARGO_TARGET_DIR:-target}/release/cargo-dbmigrate
+  # BIN=path benchmarks an already built binary (e.g. an older commit's, for a before/after).
+  if [ -n "${BIN:-}" ]; then
+    bin=$BIN
+  else
+    cargo build -q --release -p cargo-dbmigrate
+    bin=$PWD/${CARGO_TARGET_DIR:-target}/release/cargo-dbmigrate
+  fi
   work=$(mktemp -d)
   trap bench_cleanup EXIT
   mkdir -p "$work/src" "$work/migrations"

@@ -22,7 +22,8 @@ const V1: (&str, &str) = ("V1__a.sql", "CREATE TABLE a (id INT PRIMARY KEY);\n")
 
 #[test]
 fn dml_only_file_failing_at_its_second_statement_leaves_nothing() {
-    let (_f, db, status) = failed_run(&[V1, ("V2__rows.sql", "INSERT INTO a VALUES (1);\nINSERT INTO a VALUES (1);\n")]);
+    let (_f, db, status) =
+        failed_run(&[V1, ("V2__rows.sql", "INSERT INTO a VALUES (1);\nINSERT INTO a VALUES (1);\n")]);
     assert_eq!(status["state"], "pending", "{status}");
     assert_eq!(db.versions(), vec![1]);
     assert_eq!(db.query("SELECT count(*) FROM a"), "0", "the first INSERT was rolled back");
@@ -34,6 +35,16 @@ fn two_ddl_file_failing_at_the_second_is_dirty_at_statement_1() {
     assert_eq!((&status["state"], &status["statements_done"]), (&"dirty".into(), &1.into()), "{status}");
     assert_eq!(db.versions(), vec![1]);
     assert!(db.has_table("b"));
+}
+
+#[test]
+fn dml_failing_after_the_last_ddl_is_dirty_at_that_ddl() {
+    // The marker committed with the CREATE says 0: the failure sets it to what persisted.
+    let sql = "CREATE TABLE b (id INT);\nINSERT INTO a VALUES (1);\nINSERT INTO a VALUES (1);\n";
+    let (_f, db, status) = failed_run(&[V1, ("V2__b.sql", sql)]);
+    assert_eq!((&status["state"], &status["statements_done"]), (&"dirty".into(), &1.into()), "{status}");
+    assert!(db.has_table("b"));
+    assert_eq!(db.query("SELECT count(*) FROM a"), "0", "the INSERTs after the DDL were rolled back");
 }
 
 #[test]
@@ -78,15 +89,20 @@ fn dml_only_file_killed_mid_way_leaves_nothing_applied_and_nothing_dirty() {
     let mut child = dbm_command(dir, url, &["run"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("spawn");
     // Until the first INSERT is in (uncommitted rows are not visible: wait for the sleep).
     let start = Instant::now();
-    let sleeping =
-        format!("SELECT count(*) FROM information_schema.processlist WHERE db = '{}' AND info LIKE 'SELECT SLEEP%'", db.name);
+    let sleeping = format!(
+        "SELECT count(*) FROM information_schema.processlist WHERE db = '{}' AND info LIKE 'SELECT SLEEP%'",
+        db.name
+    );
     while db.query(&sleeping) != "1" {
         assert!(start.elapsed() < Duration::from_secs(30), "the migration never reached its SLEEP");
         std::thread::sleep(Duration::from_millis(50));
     }
     child.kill().expect("SIGKILL");
     let _ = child.wait();
-    let gone = format!("SELECT count(*) FROM information_schema.processlist WHERE db = '{}' AND id <> CONNECTION_ID()", db.name);
+    let gone = format!(
+        "SELECT count(*) FROM information_schema.processlist WHERE db = '{}' AND id <> CONNECTION_ID()",
+        db.name
+    );
     while db.query(&gone) != "0" {
         assert!(start.elapsed() < Duration::from_secs(60), "the killed run's session did not end");
         std::thread::sleep(Duration::from_millis(100));
