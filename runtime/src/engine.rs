@@ -866,6 +866,11 @@ impl Engine {
         let mut steps = job.steps.iter().peekable();
         while let Some(step) = steps.next() {
             let result = match step {
+                Step::Begin | Step::Record(_) | Step::Insert { .. } if self.tracked_ddl() => {
+                    // Open from the start: a failure after the BEGIN stops the batch before its COMMIT.
+                    in_tx |= matches!(step, Step::Begin);
+                    self.send_batch(step, &mut steps).map(|committed| in_tx &= !committed)
+                }
                 // The transaction's own settings go with its BEGIN, in the same round trip.
                 Step::Begin => match steps.next_if(|s| matches!(s, Step::Setting(_))) {
                     Some(Step::Setting(set)) => self.conn.execute(&format!("{};\n{set}", self.conn.begin_sql())),
@@ -911,6 +916,27 @@ impl Engine {
             }
         }
         Ok(())
+    }
+
+    /// MySQL/MariaDB (multi-statement): bookkeeping steps in a row go in one round trip, with
+    /// the BEGIN before them and the COMMIT after them. Returns whether it committed; an error
+    /// in any statement stops the rest, the COMMIT included.
+    fn send_batch<'j>(
+        &mut self,
+        first: &Step,
+        rest: &mut std::iter::Peekable<impl Iterator<Item = &'j Step>>,
+    ) -> Result<bool, DbError> {
+        let mut sql = self.render_step(first);
+        let mut committed = false;
+        while let Some(next) = rest.next_if(|s| matches!(s, Step::Record(_) | Step::Insert { .. } | Step::Commit)) {
+            sql.push_str(";\n");
+            sql.push_str(&self.render_step(next));
+            if matches!(next, Step::Commit) {
+                committed = true;
+                break;
+            }
+        }
+        self.conn.execute(&sql).map(|()| committed)
     }
 
     /// Builds the error for a failed migration statement and undoes what can
