@@ -1,7 +1,8 @@
 //! The engine: takes the lock, reads the history in one round trip, plans,
 //! then runs each migration with its history change in one transaction
-//! (statement by statement with a progress marker where DDL commits implicitly,
-//! and for a file that asks to run outside a transaction).
+//! (on MySQL/MariaDB, where DDL commits implicitly, behind a progress marker that commits
+//! with that DDL; statement by statement with the marker for a file that asks to run outside
+//! a transaction).
 //!
 //! Every migration's lock waits are bounded by the DDL lock timeout, so DDL queued
 //! behind an application's transaction gives up instead of stalling every query on
@@ -186,8 +187,8 @@ enum Step {
         single: bool,
     },
     /// Migration SQL that commits implicitly (MySQL/MariaDB DDL): it commits the transaction
-    /// open before it, and leaves none open after it.
-    /// `done`: the statements persisted once it ran.
+    /// open before it and leaves none open after it; `done` counts the statements persisted
+    /// once it has run.
     Implicit {
         sql: String,
         line: usize,
@@ -657,8 +658,10 @@ impl Engine {
     /// in the transaction it commits, by the marker saying how many statements are behind it,
     /// so the marker always commits together with what it counts. The history change and the
     /// marker's removal share the last transaction with the statements after the last DDL. A
-    /// file without DDL has no marker at all: it is one transaction. Returns the steps and
-    /// whether they write a marker.
+    /// file without DDL has no marker at all: it is one transaction. After a kill the marker
+    /// counts the statements before the last DDL that started (that DDL may have completed);
+    /// after a failure, exactly what persisted (see [`Engine::fail_folded`]). Returns the
+    /// steps and whether they write a marker.
     fn folded(&self, version: i64, direction: Direction, sql: &str, record: Vec<Step>) -> (Vec<Step>, bool) {
         let mut steps = Vec::new();
         let (mut open, mut marked) = (false, false);

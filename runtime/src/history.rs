@@ -34,7 +34,7 @@ impl AppliedRow {
 pub struct DirtyMarker {
     pub version: i64,
     pub direction: Direction,
-    /// Statements that completed.
+    /// Statements that completed (after a kill on MySQL/MariaDB, the one after them may have).
     pub done: u64,
 }
 
