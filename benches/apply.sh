@@ -11,6 +11,7 @@
 #   APPLY_RUNS=3   fresh-database applies per mode (median)
 #   NOOP_RUNS=21   no-op runs (median)
 #   N=1000         migrations
+#   BIN=path       benchmark this binary instead of building the release one (before/after)
 # Servers: PostgreSQL at 127.0.0.1:5432 user postgres (trust), MariaDB at 127.0.0.1:3306 root
 # (empty password). Creates and drops the databases dbm_bench_<pid>_pg / dbm_bench_<pid>_maria.
 # PGSSLMODE=disable (honoured by psql too) compares both without TLS; the default is both with

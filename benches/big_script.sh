@@ -8,6 +8,7 @@
 # Usage: bash benches/big_script.sh [BACKENDS...]   (default: sqlite pg maria; run by hand, not in CI)
 #   SIZE_MB=50   size of the migration, in MB (several: SIZE_MB="16 50")
 #   RUNS=3       fresh-database applies per side (median)
+#   BIN=path     benchmark this binary instead of building the release one
 # Servers: PostgreSQL at 127.0.0.1:5432 user postgres (trust), MariaDB at 127.0.0.1:3306 root
 # (empty password). Creates and drops the databases dbm_big_<pid>_pg / dbm_big_<pid>_maria.
 # PGSSLMODE=disable (honoured by psql too) compares both without TLS.

@@ -113,3 +113,12 @@ fn dml_only_file_killed_mid_way_leaves_nothing_applied_and_nothing_dirty() {
     assert_eq!(db.versions(), vec![1]);
     assert_eq!(db.query("SELECT count(*) FROM a"), "0", "the first INSERT was rolled back with the session");
 }
+
+#[test]
+fn a_no_transaction_file_still_commits_statement_by_statement() {
+    // The opt-out for DML a rollback cannot undo (MyISAM): each statement commits, tracked.
+    let sql = "-- dbmigrate:no-transaction\nINSERT INTO a VALUES (1);\nINSERT INTO a VALUES (1);\n";
+    let (_f, db, status) = failed_run(&[V1, ("V2__n.sql", sql)]);
+    assert_eq!((&status["state"], &status["statements_done"]), (&"dirty".into(), &1.into()), "{status}");
+    assert_eq!(db.query("SELECT count(*) FROM a"), "1");
+}
