@@ -8,8 +8,9 @@
 # Usage: bash benches/big_script.sh [BACKENDS...]   (default: sqlite pg maria; run by hand, not in CI)
 #   SIZE_MB=50   size of the migration, in MB (several: SIZE_MB="16 50")
 #   RUNS=3       fresh-database applies per side (median)
+#   DBMIGRATE_BIN=path  benchmark this binary instead of building the release one
 # Servers: PostgreSQL at 127.0.0.1:5432 user postgres (trust), MariaDB at 127.0.0.1:3306 root
-# (empty password). Creates and drops the databases dbm_big_pg / dbm_big_maria.
+# (empty password). Creates and drops the databases dbm_big_<pid>_pg / dbm_big_<pid>_maria.
 # PGSSLMODE=disable (honoured by psql too) compares both without TLS.
 set -euo pipefail
 sizes=${SIZE_MB:-50}
@@ -17,6 +18,7 @@ runs=${RUNS:-3}
 backends=("$@"); [ ${#backends[@]} -gt 0 ] || backends=(sqlite pg maria)
 source "$(dirname "$0")/lib.sh"
 bench_setup dbm_big
+pgdb=${bench_db_prefix}_pg mydb=${bench_db_prefix}_maria
 
 # generate MB > file: rows until the file reaches MB megabytes; prints the row count on stderr.
 generate() {
@@ -36,29 +38,29 @@ generate() {
 url_of() {
   case $1 in
     sqlite) echo "sqlite:$work/big.db" ;;
-    pg) echo "postgres://postgres@127.0.0.1:5432/dbm_big_pg${PGSSLMODE:+?sslmode=$PGSSLMODE}" ;;
-    maria) echo "mysql://root@127.0.0.1:3306/dbm_big_maria" ;;
+    pg) echo "postgres://postgres@127.0.0.1:5432/$pgdb${PGSSLMODE:+?sslmode=$PGSSLMODE}" ;;
+    maria) echo "mysql://root@127.0.0.1:3306/$mydb" ;;
   esac
 }
 fresh() {
   case $1 in
     sqlite) rm -f "$work"/big.db* ;;
-    pg) psql -h 127.0.0.1 -U postgres -d postgres -qAtX -c 'DROP DATABASE IF EXISTS dbm_big_pg WITH (FORCE)' -c 'CREATE DATABASE dbm_big_pg' >/dev/null ;;
-    maria) mariadb -h 127.0.0.1 -P 3306 -u root -e 'DROP DATABASE IF EXISTS dbm_big_maria; CREATE DATABASE dbm_big_maria' ;;
+    pg) psql -h 127.0.0.1 -U postgres -d postgres -qAtX -c "DROP DATABASE IF EXISTS $pgdb WITH (FORCE)" -c "CREATE DATABASE $pgdb" >/dev/null ;;
+    maria) mariadb -h 127.0.0.1 -P 3306 -u root -e "DROP DATABASE IF EXISTS $mydb; CREATE DATABASE $mydb" ;;
   esac
 }
 client() { # backend file
   case $1 in
     sqlite) { echo 'BEGIN IMMEDIATE;'; cat "$2"; echo 'COMMIT;'; } | sqlite3 -bail "$work/big.db" >/dev/null ;;
-    pg) psql -h 127.0.0.1 -U postgres -d dbm_big_pg -qAtX -v ON_ERROR_STOP=1 -1 -f "$2" >/dev/null ;;
-    maria) mariadb -h 127.0.0.1 -P 3306 -u root dbm_big_maria < "$2" >/dev/null ;;
+    pg) psql -h 127.0.0.1 -U postgres -d $pgdb -qAtX -v ON_ERROR_STOP=1 -1 -f "$2" >/dev/null ;;
+    maria) mariadb -h 127.0.0.1 -P 3306 -u root $mydb < "$2" >/dev/null ;;
   esac
 }
 count_rows() {
   case $1 in
     sqlite) sqlite3 "$work/big.db" 'SELECT count(*) FROM seed' ;;
-    pg) psql -h 127.0.0.1 -U postgres -d dbm_big_pg -qAtX -c 'SELECT count(*) FROM seed' ;;
-    maria) mariadb -h 127.0.0.1 -P 3306 -u root -N -B dbm_big_maria -e 'SELECT count(*) FROM seed' ;;
+    pg) psql -h 127.0.0.1 -U postgres -d $pgdb -qAtX -c 'SELECT count(*) FROM seed' ;;
+    maria) mariadb -h 127.0.0.1 -P 3306 -u root -N -B $mydb -e 'SELECT count(*) FROM seed' ;;
   esac
 }
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }

@@ -1,8 +1,9 @@
 # Shared by the benchmark scripts (sourced, not run): builds the release binary into $bin,
-# makes a throwaway crate in $work, and drops the scratch databases <prefix>_pg and
-# <prefix>_maria and $work on exit. Usage: source benches/lib.sh; bench_setup dbm_bench
+# makes a throwaway crate in $work, and drops the scratch databases <prefix>_<pid>_pg and
+# <prefix>_<pid>_maria and $work on exit. Usage: source benches/lib.sh; bench_setup dbm_bench
 bench_setup() {
-  bench_db_prefix=$1
+  # The process id keeps two benchmarks on the same servers from dropping each other's databases.
+  bench_db_prefix=$1_$$
   cd "$(dirname "${BASH_SOURCE[0]}")/.."
   # DBMIGRATE_BIN: time a binary built elsewhere (say, the commit before a change) instead.
   [ -n "${DBMIGRATE_BIN:-}" ] || cargo build -q --release -p cargo-dbmigrate

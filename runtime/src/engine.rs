@@ -1,7 +1,8 @@
 //! The engine: takes the lock, reads the history in one round trip, plans,
 //! then runs each migration with its history change in one transaction
-//! (statement by statement with a progress marker where DDL commits implicitly,
-//! and for a file that asks to run outside a transaction).
+//! (on MySQL/MariaDB, where DDL commits implicitly, behind a progress marker that commits
+//! with that DDL; statement by statement with the marker for a file that asks to run outside
+//! a transaction).
 //!
 //! Every migration's lock waits are bounded by the DDL lock timeout, so DDL queued
 //! behind an application's transaction gives up instead of stalling every query on
@@ -184,6 +185,14 @@ enum Step {
         sql: String,
         line: usize,
         single: bool,
+    },
+    /// Migration SQL that commits implicitly (MySQL/MariaDB DDL): it commits the transaction
+    /// open before it and leaves none open after it; `done` counts the statements persisted
+    /// once it has run.
+    Implicit {
+        sql: String,
+        line: usize,
+        done: usize,
     },
     /// History or marker bookkeeping.
     Record(String),
@@ -644,6 +653,45 @@ impl Engine {
         steps
     }
 
+    /// MySQL/MariaDB: one commit per migration beyond the script's own implicit ones. The
+    /// statements run inside transactions; each one that commits implicitly (DDL) is preceded,
+    /// in the transaction it commits, by the marker saying how many statements are behind it,
+    /// so the marker always commits together with what it counts. The history change and the
+    /// marker's removal share the last transaction with the statements after the last DDL. A
+    /// file without DDL has no marker at all: it is one transaction. After a kill the marker
+    /// counts the statements before the last DDL that started (that DDL may have completed);
+    /// after a failure, exactly what persisted (see [`Engine::fail_folded`]). Returns the
+    /// steps and whether they write a marker.
+    fn folded(&self, version: i64, direction: Direction, sql: &str, record: Vec<Step>) -> (Vec<Step>, bool) {
+        let mut steps = Vec::new();
+        let (mut open, mut marked) = (false, false);
+        for (i, st) in crate::split::split_mysql(sql).into_iter().enumerate() {
+            if !open {
+                steps.push(Step::Begin);
+                open = true;
+            }
+            if !crate::split::mysql_commits_implicitly(st.sql) {
+                steps.push(Step::Sql { sql: st.sql.to_string(), line: st.line, single: true });
+                continue;
+            }
+            steps.push(Step::Record(match marked {
+                false => self.table.mark_start_at_sql(version, direction, i),
+                true => self.table.mark_progress_sql(version, i),
+            }));
+            steps.push(Step::Implicit { sql: st.sql.to_string(), line: st.line, done: i + 1 });
+            (open, marked) = (false, true);
+        }
+        if !open {
+            steps.push(Step::Begin);
+        }
+        steps.extend(record);
+        if marked {
+            steps.push(Step::Record(self.table.mark_clear_sql(version)));
+        }
+        steps.push(Step::Commit);
+        (steps, marked)
+    }
+
     fn job(&self, s: &MigrationScript<'_>, direction: Direction, sql: &str, record: Vec<Step>) -> Result<Job> {
         let file = match direction {
             Direction::Up => s.file_name(),
@@ -653,8 +701,13 @@ impl Engine {
             return Err(Error::NoTransactionConflict(file));
         }
         let started = Instant::now();
-        let tracked = self.tracked_ddl() || (!self.single_tx() && wants_no_transaction(sql));
-        let steps = if tracked { self.tracked(s.version, direction, sql, record) } else { self.wrap(sql, record)? };
+        let (steps, tracked) = if self.tracked_ddl() && !wants_no_transaction(sql) {
+            self.folded(s.version, direction, sql, record)
+        } else if self.tracked_ddl() || (!self.single_tx() && wants_no_transaction(sql)) {
+            (self.tracked(s.version, direction, sql, record), true)
+        } else {
+            (self.wrap(sql, record)?, false)
+        };
         let split = started.elapsed();
         Ok(Job { version: s.version, name: s.name.to_string(), file, direction, steps, tracked, split })
     }
@@ -734,7 +787,7 @@ impl Engine {
         match step {
             Step::Begin => self.conn.begin_sql().to_string(),
             Step::Commit => "COMMIT".to_string(),
-            Step::Sql { sql, .. } | Step::Record(sql) | Step::Setting(sql) => sql.clone(),
+            Step::Sql { sql, .. } | Step::Implicit { sql, .. } | Step::Record(sql) | Step::Setting(sql) => sql.clone(),
             Step::Insert { version, name, checksum } => self.table.insert_sql(*version, name, *checksum),
         }
     }
@@ -816,6 +869,11 @@ impl Engine {
         let mut steps = job.steps.iter().peekable();
         while let Some(step) = steps.next() {
             let result = match step {
+                Step::Begin | Step::Record(_) | Step::Insert { .. } if self.tracked_ddl() => {
+                    // Open from the start: a failure after the BEGIN stops the batch before its COMMIT.
+                    in_tx |= matches!(step, Step::Begin);
+                    self.send_batch(step, &mut steps).map(|committed| in_tx &= !committed)
+                }
                 // The transaction's own settings go with its BEGIN, in the same round trip.
                 Step::Begin => match steps.next_if(|s| matches!(s, Step::Setting(_))) {
                     Some(Step::Setting(set)) => self.conn.execute(&format!("{};\n{set}", self.conn.begin_sql())),
@@ -836,6 +894,15 @@ impl Engine {
                     outside_done += usize::from(!in_tx);
                     Ok(())
                 }
+                Step::Implicit { sql, line, done } => {
+                    if let Err(e) = self.conn.execute(sql) {
+                        let at = Location { sql, line: *line, single: true };
+                        return Err(self.fail_folded(job, e, at, outside_done));
+                    }
+                    // Its implicit commit also persisted the marker and the DML before it.
+                    (in_tx, outside_done) = (false, *done);
+                    Ok(())
+                }
             };
             if let Err(mut e) = result {
                 if in_tx {
@@ -854,10 +921,35 @@ impl Engine {
         Ok(())
     }
 
+    /// MySQL/MariaDB (multi-statement): bookkeeping steps in a row go in one round trip, with
+    /// the BEGIN before them and the COMMIT after them. Returns whether it committed; an error
+    /// in any statement stops the rest, the COMMIT included.
+    fn send_batch<'j>(
+        &mut self,
+        first: &Step,
+        rest: &mut std::iter::Peekable<impl Iterator<Item = &'j Step>>,
+    ) -> Result<bool, DbError> {
+        let mut sql = self.render_step(first);
+        let mut committed = false;
+        while let Some(next) = rest.next_if(|s| matches!(s, Step::Record(_) | Step::Insert { .. } | Step::Commit)) {
+            sql.push_str(";\n");
+            sql.push_str(&self.render_step(next));
+            if matches!(next, Step::Commit) {
+                committed = true;
+                break;
+            }
+        }
+        self.conn.execute(&sql).map(|()| committed)
+    }
+
     /// Builds the error for a failed migration statement and undoes what can
     /// be undone: the open transaction, or where DDL is tracked, a marker with
     /// nothing persisted behind it.
     fn fail_sql(&mut self, job: &Job, e: DbError, at: Location<'_>, in_tx: bool, outside_done: usize) -> Error {
+        // Only a folded job runs MySQL/MariaDB migration SQL inside a transaction.
+        if self.tracked_ddl() && in_tx {
+            return self.fail_folded(job, e, at, outside_done);
+        }
         if in_tx {
             let _ = self.conn.execute("ROLLBACK");
         }
@@ -875,6 +967,38 @@ impl Engine {
         if let Some(reset) = ddl_lock::reset_sql(self.dialect()).filter(|_| job.tracked) {
             let _ = self.conn.execute(reset);
         }
+        self.migration_error(job, e, at, partial, dirty)
+    }
+
+    /// A failed statement of a folded MySQL/MariaDB job (see [`Engine::folded`]), with the
+    /// statements `persisted` by the DDL that ran. Whether a failing DDL's own implicit commit
+    /// happened is not known (a syntax error stops it before), so after the rollback the
+    /// committed marker is read back: it counts what that commit persisted. The marker is
+    /// then set to the larger of the two, or goes when that is zero.
+    fn fail_folded(&mut self, job: &Job, e: DbError, at: Location<'_>, persisted: usize) -> Error {
+        let _ = self.conn.execute("ROLLBACK");
+        let v = job.version;
+        let fix = match self.load(false) {
+            Ok(Some(state)) => match state.dirty.filter(|d| d.version == v).map(|d| d.done as usize) {
+                None => Ok(false),
+                Some(marked) => match marked.max(persisted) {
+                    0 => self.conn.execute(&self.table.mark_clear_sql(v)).map(|()| false),
+                    n if n == marked => Ok(true),
+                    n => self.conn.execute(&self.table.mark_progress_sql(v, n)).map(|()| true),
+                },
+            },
+            // The connection is gone: a marker, if this job writes one, may have committed.
+            _ => Ok(job.tracked),
+        };
+        let dirty = fix.unwrap_or(true);
+        if let Some(reset) = ddl_lock::reset_sql(self.dialect()) {
+            let _ = self.conn.execute(reset);
+        }
+        self.migration_error(job, e, at, dirty, dirty)
+    }
+
+    /// The error of a failed statement; `partial` when what ran before it persisted.
+    fn migration_error(&self, job: &Job, e: DbError, at: Location<'_>, partial: bool, dirty: bool) -> Error {
         let line = match e.offset {
             Some(off) => Some(at.line + line_of(at.sql, off) - 1),
             None if at.single => Some(at.line),

@@ -34,7 +34,7 @@ impl AppliedRow {
 pub struct DirtyMarker {
     pub version: i64,
     pub direction: Direction,
-    /// Statements that completed.
+    /// Statements that completed (after a kill on MySQL/MariaDB, the one after them may have).
     pub done: u64,
 }
 
@@ -246,8 +246,14 @@ impl Table {
     }
 
     pub fn mark_start_sql(&self, version: i64, direction: Direction) -> String {
+        self.mark_start_at_sql(version, direction, 0)
+    }
+
+    /// The marker of a migration that has `done` statements behind it once this commits (on
+    /// MySQL/MariaDB it commits with them, by the implicit commit of the DDL that follows).
+    pub fn mark_start_at_sql(&self, version: i64, direction: Direction, done: usize) -> String {
         format!(
-            "INSERT INTO {} (version, direction, statements_done, started_on) VALUES ({version}, '{direction}', 0, '{}')",
+            "INSERT INTO {} (version, direction, statements_done, started_on) VALUES ({version}, '{direction}', {done}, '{}')",
             self.side(),
             now_rfc3339()
         )

@@ -289,12 +289,55 @@ fn skip_nested_comment(b: &[u8], pos: usize) -> usize {
     b.len()
 }
 
+/// Whether a MySQL/MariaDB statement may end the open transaction (DDL, `LOCK TABLES`,
+/// `SET autocommit`, a `CALL` of a procedure doing either, an executable comment): everything
+/// but plain DML and reads, which run inside one. Wrongly saying yes costs a marker write;
+/// wrongly saying no would let a commit escape the marker, hence the short list.
+pub fn mysql_commits_implicitly(stmt: &str) -> bool {
+    const STAY: [&str; 6] = ["INSERT", "UPDATE", "DELETE", "REPLACE", "SELECT", "WITH"];
+    let stmt = stmt.trim_start();
+    let end = stmt.find(|c: char| !c.is_ascii_alphabetic()).unwrap_or(stmt.len());
+    let word = &stmt[..end];
+    !STAY.iter().any(|k| word.eq_ignore_ascii_case(k)) || stmt.contains("/*!")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn texts(sql: &str) -> Vec<&str> {
         split_mysql(sql).into_iter().map(|s| s.sql).collect()
+    }
+
+    #[test]
+    fn only_plain_dml_and_reads_stay_in_the_transaction() {
+        for stay in [
+            "INSERT INTO a VALUES (1)",
+            "update a SET x = 1",
+            "DELETE FROM a",
+            "Replace INTO a VALUES (1)",
+            "SELECT SLEEP(1)",
+            "WITH c AS (SELECT 1) SELECT * FROM c",
+        ] {
+            assert!(!mysql_commits_implicitly(stay), "{stay}");
+        }
+        for commits in [
+            "CREATE TABLE a (x INT)",
+            "ALTER TABLE a ADD y INT",
+            "SET autocommit = 1",
+            "CALL p()",
+            "LOCK TABLES a WRITE",
+            "INSERTX",
+            "(SELECT 1)",
+            "INSERT /*!50000 IGNORE */ INTO a VALUES (1)",
+            "DO 1",
+            "TRUNCATE a",
+            "RENAME TABLE a TO b",
+            "COMMIT",
+            "BEGIN",
+        ] {
+            assert!(mysql_commits_implicitly(commits), "{commits}");
+        }
     }
 
     #[test]

@@ -17,6 +17,7 @@ mod failure;
 mod faults;
 mod kill;
 mod lock_wait;
+mod maria_bookkeeping;
 mod no_transaction_hint;
 mod pg_restart;
 mod redaction;
