@@ -30,8 +30,8 @@ pub struct Created {
     pub rule: Rule,
 }
 
-/// Writes the migration `name` (from [`migration_name`] of `message`) into `target`'s folder.
-pub fn create(target: &Target, name: &str, message: &str, with_down: bool) -> Result<Created, CliError> {
+/// The migrations folder of `target`, the time now, and the version a new migration gets.
+fn next_in(target: &Target) -> Result<(PathBuf, OffsetDateTime, i64, Rule), CliError> {
     let dir = target.migrations_dir().into_std_path_buf();
     let newest = dbmigrate_core::version::newest_in(&dir).map_err(|e| {
         CliError::failure(format!("cannot read the migrations folder `{}`: {e}", dir.display()))
@@ -39,6 +39,12 @@ pub fn create(target: &Target, name: &str, message: &str, with_down: bool) -> Re
     })?;
     let now = OffsetDateTime::now_utc();
     let (version, rule) = next_version(timestamp(now), newest)?;
+    Ok((dir, now, version, rule))
+}
+
+/// Writes the migration `name` (from [`migration_name`] of `message`) into `target`'s folder.
+pub fn create(target: &Target, name: &str, message: &str, with_down: bool) -> Result<Created, CliError> {
+    let (dir, now, version, rule) = next_in(target)?;
     let files = write_files(&dir, version, name, message, now, with_down)?;
     Ok(Created { files, version, rule })
 }
@@ -46,13 +52,7 @@ pub fn create(target: &Target, name: &str, message: &str, with_down: bool) -> Re
 /// Writes the migration `name` with the given up and down SQL (from `diff`), versioned as
 /// [`create`] versions, both files or neither.
 pub fn create_with_sql(target: &Target, name: &str, message: &str, up: &str, down: &str) -> Result<Created, CliError> {
-    let dir = target.migrations_dir().into_std_path_buf();
-    let newest = dbmigrate_core::version::newest_in(&dir).map_err(|e| {
-        CliError::failure(format!("cannot read the migrations folder `{}`: {e}", dir.display()))
-            .hint("create it with `cargo dbmigrate init`")
-    })?;
-    let now = OffsetDateTime::now_utc();
-    let (version, rule) = next_version(timestamp(now), newest)?;
+    let (dir, now, version, rule) = next_in(target)?;
     let one_line = message.replace(['\n', '\r'], " ");
     let created_at = now.format(&time::format_description::well_known::Rfc3339).unwrap_or_default();
     let header =
