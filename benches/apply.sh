@@ -77,15 +77,8 @@ raw_client() { # backend file
     maria) mariadb -h 127.0.0.1 -P 3306 -u root $mydb < "$2" >/dev/null ;;
   esac
 }
-count_history() {
-  case $1 in
-    sqlite) sqlite3 "$work/bench.db" 'SELECT count(*) FROM refinery_schema_history' ;;
-    pg) psql -h 127.0.0.1 -U postgres -d $pgdb -qAtX -c 'SELECT count(*) FROM refinery_schema_history' ;;
-    maria) mariadb -h 127.0.0.1 -P 3306 -u root -N -B $mydb -e 'SELECT count(*) FROM refinery_schema_history' ;;
-  esac
-}
+count_history() { scalar "$1" "$work/bench.db" 'SELECT count(*) FROM refinery_schema_history'; }
 now_us() { echo $(( $(date +%s%N) / 1000 )); }
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 ms() { awk "BEGIN {printf \"%.1f\", $1 / 1000}"; }
 ratio() { awk "BEGIN {printf \"%.2f\", $1 / $2}"; }
 

@@ -56,15 +56,8 @@ client() { # backend file
     maria) mariadb -h 127.0.0.1 -P 3306 -u root $mydb < "$2" >/dev/null ;;
   esac
 }
-count_rows() {
-  case $1 in
-    sqlite) sqlite3 "$work/big.db" 'SELECT count(*) FROM seed' ;;
-    pg) psql -h 127.0.0.1 -U postgres -d $pgdb -qAtX -c 'SELECT count(*) FROM seed' ;;
-    maria) mariadb -h 127.0.0.1 -P 3306 -u root -N -B $mydb -e 'SELECT count(*) FROM seed' ;;
-  esac
-}
+count_rows() { scalar "$1" "$work/big.db" 'SELECT count(*) FROM seed'; }
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 secs() { awk "BEGIN {printf \"%.2f\", $1 / 1000}"; }
 
 # apply BACKEND KIND(tool|client) ROWS: milliseconds for one apply to a fresh database.

@@ -15,6 +15,19 @@ bench_setup() {
   echo 'fn main() {}' > "$work/src/main.rs"
 }
 
+# median: the median of the numbers on stdin, one a line.
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+# scalar BACKEND SQLITE_FILE SQL: the one value SQL returns from BACKEND's scratch database
+# (SQLite: the file given; the servers: <prefix>_pg / <prefix>_maria).
+scalar() {
+  case $1 in
+    sqlite) sqlite3 "$2" "$3" ;;
+    pg) psql -h 127.0.0.1 -U postgres -d "${bench_db_prefix}_pg" -qAtX -c "$3" ;;
+    maria) mariadb -h 127.0.0.1 -P 3306 -u root -N -B "${bench_db_prefix}_maria" -e "$3" ;;
+  esac
+}
+
 bench_cleanup() {
   psql -h 127.0.0.1 -U postgres -d postgres -qAtX -c "DROP DATABASE IF EXISTS ${bench_db_prefix}_pg WITH (FORCE)" >/dev/null 2>&1 || true
   mariadb -h 127.0.0.1 -P 3306 -u root -e "DROP DATABASE IF EXISTS ${bench_db_prefix}_maria" >/dev/null 2>&1 || true
