@@ -30,6 +30,10 @@ pub struct Config {
     /// The desired schema for `cargo dbmigrate diff` and `check --schema`, relative to the crate
     /// root.
     pub schema: String,
+    /// The dialects the crate's migrations are written for (`dialects = ["postgres"]`): what
+    /// lint checks them against and which desired-schema files autogenerate reads. Unset, it
+    /// is the dialect of `default-database`.
+    pub dialects: Vec<dbmigrate_core::Dialect>,
 }
 
 /// The keys users may set, in the order `init` writes them.
@@ -42,7 +46,19 @@ pub const KEYS: &[&str] = &[
     "ddl-lock-timeout",
     "allow-out-of-order",
     "schema",
+    "dialects",
 ];
+
+impl Config {
+    /// The dialects the migrations are written for: `dialects`, else the dialect of
+    /// `default-database` (SQLite when its scheme is unknown).
+    pub fn target_dialects(&self) -> Vec<dbmigrate_core::Dialect> {
+        if !self.dialects.is_empty() {
+            return self.dialects.clone();
+        }
+        vec![dbmigrate_core::Dialect::of_url(&self.default_database).unwrap_or(dbmigrate_core::Dialect::Sqlite)]
+    }
+}
 
 impl Default for Config {
     fn default() -> Self {
@@ -55,6 +71,7 @@ impl Default for Config {
             ddl_lock_timeout: None,
             allow_out_of_order: false,
             schema: "schema.sql".to_owned(),
+            dialects: Vec::new(),
         }
     }
 }
@@ -169,6 +186,15 @@ fn apply(config: &mut Config, item: Option<&Item>, file: &Path, where_: &str) ->
             })?);
             continue;
         }
+        if key == "dialects" {
+            config.dialects = dialects(value).map_err(|bad| {
+                fail(
+                    format!("`{where_}.{key}` {bad}"),
+                    Some(format!("for example `{key} = [\"postgres\"]`; the dialects are sqlite, postgres and mysql")),
+                )
+            })?;
+            continue;
+        }
         if key == "allow-out-of-order" {
             config.allow_out_of_order = value.as_bool().ok_or_else(|| {
                 fail(format!("`{where_}.{key}` must be true or false"), Some(format!("for example `{key} = true`")))
@@ -196,6 +222,28 @@ fn apply(config: &mut Config, item: Option<&Item>, file: &Path, where_: &str) ->
         *slot = text.to_owned();
     }
     validate(config, file, where_)
+}
+
+/// A list of dialect names (a single name is a list of one), without repeats.
+fn dialects(value: &Item) -> Result<Vec<dbmigrate_core::Dialect>, String> {
+    let names: Vec<&str> = match (value.as_str(), value.as_array()) {
+        (Some(one), _) => vec![one],
+        (None, Some(list)) => {
+            list.iter().map(|v| v.as_str().ok_or("must list dialect names as strings")).collect::<Result<_, _>>()?
+        }
+        _ => return Err("must be a list of dialect names".to_owned()),
+    };
+    if names.is_empty() {
+        return Err("is empty".to_owned());
+    }
+    let mut out = Vec::new();
+    for name in names {
+        let d = dbmigrate_core::Dialect::from_name(name).ok_or_else(|| format!("names an unknown dialect `{name}`"))?;
+        if !out.contains(&d) {
+            out.push(d);
+        }
+    }
+    Ok(out)
 }
 
 /// A whole number of seconds, written as an integer or a string of digits.
@@ -278,6 +326,19 @@ mod tests {
         let pkg = format!("{PKG}[package.metadata.dbmigrate]\nhistory-table = \"mine\"\n");
         let config = config_of(&pkg, Some(ws)).expect("config");
         assert_eq!((config.migrations.as_str(), config.history_table.as_str()), ("sql", "mine"));
+    }
+
+    #[test]
+    fn dialects_are_listed_or_follow_the_default_database() {
+        use dbmigrate_core::Dialect;
+        assert_eq!(Config::default().target_dialects(), [Dialect::Sqlite]);
+        let pkg = format!("{PKG}[package.metadata.dbmigrate]\ndefault-database = \"postgres://u@h/app\"\n");
+        assert_eq!(config_of(&pkg, None).expect("config").target_dialects(), [Dialect::Postgres]);
+        let pkg = format!("{PKG}[package.metadata.dbmigrate]\ndialects = [\"mariadb\", \"sqlite\", \"mysql\"]\n");
+        assert_eq!(config_of(&pkg, None).expect("config").target_dialects(), [Dialect::Mysql, Dialect::Sqlite]);
+        let pkg = format!("{PKG}[package.metadata.dbmigrate]\ndialects = [\"oracle\"]\n");
+        let err = config_of(&pkg, None).expect_err("unknown dialect");
+        assert!(err.message.contains("unknown dialect `oracle`"), "{}", err.message);
     }
 
     #[test]

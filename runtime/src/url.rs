@@ -8,13 +8,8 @@ use percent_encoding::percent_decode_str;
 
 use crate::error::{Error, Result};
 
-/// The SQL dialect a URL points at.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Dialect {
-    Sqlite,
-    Postgres,
-    Mysql,
-}
+/// The SQL dialect a URL points at: one definition, shared with the build script.
+pub use dbmigrate_core::Dialect;
 
 /// Query parameters whose values are secrets.
 const SECRET_PARAMS: &[&str] = &["password", "sslpassword"];
