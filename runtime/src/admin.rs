@@ -84,7 +84,8 @@ pub fn create(url: &DatabaseUrl, connect_timeout: Duration) -> Result<Created> {
 
 /// Drops the database `url` names, if it exists; then checks that it is gone. `force` (PostgreSQL
 /// 13 and later) disconnects other sessions first; without it, a database in use is refused
-/// with the number of sessions that hold it.
+/// with the number of sessions that hold it. On MySQL/MariaDB `force` bounds the wait for other
+/// sessions' locks by `connect_timeout`.
 pub fn drop_database(url: &DatabaseUrl, connect_timeout: Duration, force: bool) -> Result<Dropped> {
     let name = database_name(url)?;
     let dropped = match url.dialect() {
@@ -102,6 +103,11 @@ pub fn drop_database(url: &DatabaseUrl, connect_timeout: Duration, force: bool) 
             let mut conn = server(url, connect_timeout)?;
             if !my_exists(conn.as_mut(), &name)? {
                 return Ok(Dropped::Absent);
+            }
+            if force {
+                // MySQL cannot disconnect other sessions; bound the wait for their locks instead.
+                let sql = format!("SET SESSION lock_wait_timeout = {}", connect_timeout.as_secs().max(1));
+                conn.execute(&sql).map_err(|e| failed("drop", &name, e))?;
             }
             conn.execute(&format!("DROP DATABASE {}", my_ident(&name))).map_err(|e| failed("drop", &name, e))?;
             Dropped::Dropped

@@ -5,7 +5,7 @@ use super::Notify;
 use crate::CliError;
 use crate::workspace::Target;
 use dbmigrate_runtime::schema::{self, Difference, Migration, Renames, Schema};
-use dbmigrate_runtime::{DatabaseUrl, Dialect, Engine, Goal, Options};
+use dbmigrate_runtime::{Dialect, Engine, Goal, Options};
 use rusqlite::Connection;
 use std::path::PathBuf;
 
@@ -109,9 +109,13 @@ fn desired(path: &std::path::Path) -> Result<Schema, CliError> {
 fn replayed(target: &Target, notify: &mut Notify<'_>) -> Result<(Schema, String), CliError> {
     let set = super::session::load_valid_set(target, notify)?;
     let scripts = super::session::scripts(&set);
-    let scratch = tempfile::tempdir().map_err(|e| CliError::failure(format!("cannot create a scratch folder: {e}")))?;
-    let file = scratch.path().join("replay.db");
-    let url = DatabaseUrl::parse(&format!("sqlite:{}", file.display()), scratch.path())?;
+    let scratch = super::scratch::Scratch::create(None, "diff")?;
+    let url = scratch.url().clone();
+    let file = url.sqlite_target().and_then(|t| match t {
+        dbmigrate_runtime::SqliteTarget::File(p) => Some(p.clone()),
+        dbmigrate_runtime::SqliteTarget::Memory => None,
+    });
+    let file = file.ok_or_else(|| CliError::failure("the scratch database is not a file"))?;
     let table = target.config.history_table.clone();
     let options = Options { table: table.clone(), setup_sql: target.config.setup_sql.clone(), ..Options::default() };
     let mut engine = Engine::connect(&url, options)?;

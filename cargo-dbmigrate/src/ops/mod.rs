@@ -14,6 +14,7 @@ pub mod new;
 pub mod renumber;
 pub mod restore;
 pub mod safety;
+pub mod scratch;
 pub mod session;
 pub mod versions;
 

@@ -1,0 +1,116 @@
+//! Scratch databases for autogenerate and verify: uniquely named, on the server the user names
+//! (`--dev-url`) or a SQLite file in a temporary folder, and always dropped afterwards — on
+//! success, on error, and on Ctrl-C or SIGTERM.
+
+use crate::CliError;
+use dbmigrate_runtime::{DatabaseUrl, Dialect, admin};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, Once, PoisonError};
+use std::time::Duration;
+
+/// How long creating or dropping a scratch database may wait for the server.
+const ADMIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The scratch databases alive now, dropped by the signal watcher before the process exits.
+static LIVE: Mutex<Vec<DatabaseUrl>> = Mutex::new(Vec::new());
+
+/// A database that exists only for one command; dropped (and proven gone) when this is dropped.
+#[derive(Debug)]
+pub struct Scratch {
+    url: DatabaseUrl,
+    /// The folder of a SQLite scratch file, removed with it.
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl Scratch {
+    /// A new, empty scratch database: on the server of `dev_url` (its database name is
+    /// replaced by a unique one), or a SQLite file in a temporary folder when `dev_url` is
+    /// `None`. `purpose` goes into the name (`dbmigrate_diff_…`) so a stray one is recognised.
+    pub fn create(dev_url: Option<&DatabaseUrl>, purpose: &str) -> Result<Scratch, CliError> {
+        watch_signals();
+        let Some(server) = dev_url.filter(|u| u.dialect() != Dialect::Sqlite) else {
+            let dir =
+                tempfile::tempdir().map_err(|e| CliError::failure(format!("cannot create a scratch folder: {e}")))?;
+            let file = dir.path().join(format!("{purpose}.db"));
+            let url = DatabaseUrl::parse(&format!("sqlite:{}", file.display()), dir.path())?;
+            return Ok(Scratch { url, _dir: Some(dir) });
+        };
+        let url = server.with_database(&unique_name(purpose));
+        // Registered before it exists: a signal during CREATE still drops it.
+        LIVE.lock().unwrap_or_else(PoisonError::into_inner).push(url.clone());
+        if let Err(e) = admin::create(&url, ADMIN_TIMEOUT) {
+            forget(&url);
+            return Err(CliError::from(e).hint(format!(
+                "--dev-url must name a server where this user may create databases, e.g. {}",
+                example(server.dialect())
+            )));
+        }
+        Ok(Scratch { url, _dir: None })
+    }
+
+    /// The scratch database's URL.
+    pub fn url(&self) -> &DatabaseUrl {
+        &self.url
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        if self._dir.is_some() {
+            return; // the folder goes with the file
+        }
+        if let Err(e) = admin::drop_database(&self.url, ADMIN_TIMEOUT, true) {
+            eprintln!("warning: the scratch database {} could not be dropped: {e}", self.url);
+            eprintln!("hint: drop it with `cargo dbmigrate database drop --no-backup --database-url <its url>`");
+        }
+        forget(&self.url);
+    }
+}
+
+fn forget(url: &DatabaseUrl) {
+    LIVE.lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .retain(|u| u.database() != url.database() || u.host() != url.host() || u.port() != url.port());
+}
+
+/// `dbmigrate_<purpose>_<pid>_<n>`: unique on the server for this process's lifetime.
+fn unique_name(purpose: &str) -> String {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    format!("dbmigrate_{purpose}_{}_{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
+}
+
+fn example(dialect: Dialect) -> &'static str {
+    match dialect {
+        Dialect::Mysql => "mysql://root@127.0.0.1:3306/",
+        _ => "postgres://postgres@127.0.0.1:5432/postgres",
+    }
+}
+
+/// On the first SIGINT or SIGTERM, drops every live scratch database and exits with 130.
+fn watch_signals() {
+    static INSTALLED: Once = Once::new();
+    INSTALLED.call_once(|| {
+        #[cfg(unix)]
+        {
+            let flag = Arc::new(AtomicBool::new(false));
+            for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+                if signal_hook::flag::register(signal, Arc::clone(&flag)).is_err() {
+                    return;
+                }
+            }
+            std::thread::spawn(move || {
+                while !flag.load(Ordering::SeqCst) {
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                let live = std::mem::take(&mut *LIVE.lock().unwrap_or_else(PoisonError::into_inner));
+                for url in &live {
+                    if let Err(e) = admin::drop_database(url, ADMIN_TIMEOUT, true) {
+                        eprintln!("warning: the scratch database {url} could not be dropped: {e}");
+                    }
+                }
+                eprintln!("note: interrupted; the scratch databases were dropped");
+                std::process::exit(130);
+            });
+        }
+    });
+}
