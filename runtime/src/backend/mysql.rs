@@ -31,6 +31,12 @@ impl MysqlBackend {
     }
 }
 
+/// A plain connection with the url's credentials and TLS settings, for catalog reads
+/// (autogenerate's introspection).
+pub(crate) fn open_conn(url: &DatabaseUrl, bound: Duration) -> Result<Conn> {
+    open(url, bound, None)
+}
+
 /// Connects within `bound`; `read_bound` puts read and write timeouts on the socket for the
 /// connection's whole life (the lock's connection, which only ever runs `GET_LOCK`).
 fn open(url: &DatabaseUrl, bound: Duration, read_bound: Option<Duration>) -> Result<Conn> {
