@@ -325,3 +325,22 @@ fn vaultwarden_final_schema_round_trips_from_empty() {
     migrate(&empty, &generated, Goal::DownTo(0));
     assert!(introspect(&empty).tables.is_empty(), "the down drops every table:\n{}", m.down);
 }
+
+#[test]
+fn widening_a_key_its_foreign_keys_use() {
+    let old = format!(
+        "{USERS}\nCREATE TABLE posts (id INT PRIMARY KEY, user_id INT UNSIGNED, \
+         CONSTRAINT posts_user FOREIGN KEY (user_id) REFERENCES users (id));"
+    );
+    let new = "CREATE TABLE users (id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY, name VARCHAR(20) NOT NULL);\n\
+               CREATE TABLE posts (id INT PRIMARY KEY, user_id BIGINT UNSIGNED, \
+               CONSTRAINT posts_user FOREIGN KEY (user_id) REFERENCES users (id));";
+    let rows = "INSERT INTO users (name) VALUES ('a');\nINSERT INTO posts VALUES (1, 1);";
+    let done = Edit { old: &old, new, rows, ..Edit::default() }.run();
+    let up = &done.m.up;
+    let drop = up.find("DROP FOREIGN KEY `posts_user`").expect("dropped first");
+    let modify = up.find("MODIFY COLUMN `id` bigint(20) unsigned NOT NULL AUTO_INCREMENT").expect("widened");
+    let add = up.find("ADD CONSTRAINT `posts_user`").expect("added again");
+    assert!(drop < modify && modify < add, "{up}");
+    assert!(done.m.warnings.is_empty(), "{:?}", done.m.warnings);
+}

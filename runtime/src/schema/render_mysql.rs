@@ -7,10 +7,12 @@ use super::render_sqlite::Migration;
 use std::collections::BTreeSet;
 
 /// Said at the top of a file of several DDL statements.
-const IMPLICIT_COMMIT: &str =
-    "-- MySQL/MariaDB commits each DDL statement on its own: when one fails, those before it stay applied.";
+const IMPLICIT_COMMIT: &str = "\
+-- MySQL/MariaDB commits each DDL statement on its own: when one fails, those before it stay applied
+-- and the migration is left dirty; finish or undo it by hand, then run
+-- `cargo dbmigrate repair VERSION --as applied` (or `--as pending`).";
 const DROPS_LAST: &str =
-    "-- The statements are ordered so that nothing is dropped until every other change has succeeded.";
+    "-- The statements are ordered so that no table or column is dropped until every other change has succeeded.";
 
 /// `name` quoted as a MySQL identifier.
 pub(crate) fn my_quote(name: &str) -> String {
@@ -48,12 +50,13 @@ pub fn render_mysql(diff: &Difference) -> Result<Migration, String> {
         s.push(format!("-- likely a rename: {}", rename_table(old, new)), "");
     }
     diff.altered.iter().for_each(|d| renames(d, &mut s));
-    diff.altered.iter().for_each(|d| dropped_keys(d, &mut s));
+    let retyped = retyped_columns(diff);
+    diff.altered.iter().for_each(|d| dropped_keys(d, &retyped, &mut s));
     let deferred = created_tables(diff, &mut s);
     diff.altered.iter().for_each(|d| added_columns(d, &mut s));
     diff.altered.iter().for_each(|d| changed_columns(d, &mut s));
     diff.altered.iter().for_each(|d| primary_key(d, &mut s));
-    diff.altered.iter().for_each(|d| created_keys(d, &mut s));
+    diff.altered.iter().for_each(|d| created_keys(d, &retyped, &mut s));
     for (t, fk) in &deferred {
         s.push(add_foreign_key(t, fk), drop_foreign_key(t, fk));
     }
@@ -145,17 +148,44 @@ fn renames(d: &TableDiff, s: &mut Steps) {
     }
 }
 
+/// The columns, as `(table, column)`, whose type changes: MySQL refuses to change the type of
+/// a column a foreign key uses, so such a key is dropped before and added again after.
+type Retyped = BTreeSet<(String, String)>;
+
+fn retyped_columns(diff: &Difference) -> Retyped {
+    let mut out = Retyped::new();
+    for d in &diff.altered {
+        for (now, want) in &d.changed {
+            if TypeShape::of(&now.decl_type).text != TypeShape::of(&want.decl_type).text {
+                out.insert((d.to.name.clone(), want.name.clone()));
+            }
+        }
+    }
+    out
+}
+
+/// The foreign keys of `d` to drop (gone, changed or on a retyped column) and to add (new,
+/// changed or on a retyped column).
+fn foreign_key_changes<'a>(d: &'a TableDiff, retyped: &Retyped) -> (Vec<&'a ForeignKey>, Vec<&'a ForeignKey>) {
+    let on = |table: &str, cols: &[String]| cols.iter().any(|c| retyped.contains(&(table.to_owned(), c.clone())));
+    let touched = |fk: &ForeignKey| on(&d.to.name, &fk.columns) || on(&fk.ref_table, &fk.ref_columns);
+    let (from, to) = (&d.from.foreign_keys, &d.to.foreign_keys);
+    let gone = from.iter().filter(|fk| !to.contains(fk) || touched(fk)).collect();
+    let new = to.iter().filter(|fk| !from.contains(fk) || touched(fk)).collect();
+    (gone, new)
+}
+
 /// Foreign keys and then indexes that are gone or changed: a foreign key first, since MySQL
 /// refuses to drop the index one needs.
-fn dropped_keys(d: &TableDiff, s: &mut Steps) {
+fn dropped_keys(d: &TableDiff, retyped: &Retyped, s: &mut Steps) {
     let t = &d.to.name;
-    for fk in d.from.foreign_keys.difference(&d.to.foreign_keys) {
+    for fk in foreign_key_changes(d, retyped).0 {
         s.push(drop_foreign_key(&d.from, fk), add_foreign_key(&d.from, fk));
     }
     for i in &d.dropped_indexes {
         s.push(drop_index(t, i), create_index(i));
     }
-    for i in reused_indexes(d) {
+    for i in reused_indexes(d, retyped) {
         s.push(drop_index(t, i), create_index(i));
     }
 }
@@ -163,9 +193,9 @@ fn dropped_keys(d: &TableDiff, s: &mut Steps) {
 /// Kept indexes that a re-added foreign key is to use. The server flags an index it made for a
 /// foreign key, and replaces it with one named after the next foreign key it serves; made
 /// again by hand before that foreign key is added, the index keeps its name.
-fn reused_indexes(d: &TableDiff) -> Vec<&Index> {
-    let added: Vec<&ForeignKey> = d.to.foreign_keys.difference(&d.from.foreign_keys).collect();
-    let kept: Vec<&ForeignKey> = d.from.foreign_keys.intersection(&d.to.foreign_keys).collect();
+fn reused_indexes<'a>(d: &'a TableDiff, retyped: &Retyped) -> Vec<&'a Index> {
+    let (gone, added) = foreign_key_changes(d, retyped);
+    let kept: Vec<&ForeignKey> = d.from.foreign_keys.iter().filter(|fk| !gone.contains(fk)).collect();
     d.from
         .indexes
         .values()
@@ -175,16 +205,16 @@ fn reused_indexes(d: &TableDiff) -> Vec<&Index> {
         .collect()
 }
 
-fn created_keys(d: &TableDiff, s: &mut Steps) {
+fn created_keys(d: &TableDiff, retyped: &Retyped, s: &mut Steps) {
     let t = &d.to.name;
     for i in &d.created_indexes {
         s.push(create_index(i), drop_index(t, i));
     }
-    for i in reused_indexes(d) {
+    for i in reused_indexes(d, retyped) {
         let why = "-- Made again as a declared index, so that the foreign key below uses it.";
         s.push(format!("{why}\n{}", create_index(i)), drop_index(t, i));
     }
-    for fk in d.to.foreign_keys.difference(&d.from.foreign_keys) {
+    for fk in foreign_key_changes(d, retyped).1 {
         s.push(add_foreign_key(&d.to, fk), drop_foreign_key(&d.to, fk));
     }
 }
