@@ -255,7 +255,7 @@ fn server_default_and_enum_value_changes() {
     let old = "CREATE TABLE t (id INT PRIMARY KEY, state ENUM('new','done') NOT NULL DEFAULT 'new', \
                note VARCHAR(10) DEFAULT 'x');";
     let new = "CREATE TABLE t (id INT PRIMARY KEY, state ENUM('new','done','gone') NOT NULL DEFAULT 'new', \
-               note VARCHAR(10) DEFAULT 'it''s');";
+               note VARCHAR(10) DEFAULT 'it''s', path VARCHAR(10) DEFAULT 'c:\\\\x');";
     let done = round_trip(old, new);
     let up = &done.m.up;
     assert!(up.contains("MODIFY COLUMN `state` enum('new','done','gone') NOT NULL DEFAULT 'new';"), "{up}");
@@ -272,7 +272,7 @@ fn auto_increment_on_update_and_text_defaults_survive_a_modify() {
     let new = "CREATE TABLE t (id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY, \
                changed TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP, \
                body TEXT DEFAULT 'blank', data BLOB DEFAULT 'raw', code VARCHAR(20) COLLATE utf8mb4_bin COMMENT 'the code', \
-               extra TEXT DEFAULT 'e');";
+               extra TEXT DEFAULT 'e', twice BIGINT AS (CHAR_LENGTH(body) * 2) STORED, secret INT INVISIBLE DEFAULT 5);";
     let done = round_trip(old, new);
     let t = introspect(&done.db).tables.remove("t").expect("t");
     let ty = |c: &str| t.column(c).map(|c| c.decl_type.clone()).unwrap_or_default();
@@ -282,6 +282,9 @@ fn auto_increment_on_update_and_text_defaults_survive_a_modify() {
     assert_eq!(t.column("data").and_then(|c| c.default.clone()).as_deref(), Some("'raw'"));
     assert!(done.m.up.contains("MODIFY COLUMN `body` text NULL DEFAULT 'blank';"), "{}", done.m.up);
     assert!(done.m.up.contains("ADD COLUMN `extra` text NULL DEFAULT 'e' AFTER `code`;"), "{}", done.m.up);
+    // The round trip compared these after the up; the old database holds them no more.
+    assert!(done.m.up.contains("`twice` bigint(20) GENERATED ALWAYS AS (char_length(`body`) * 2) STORED AFTER"));
+    assert!(done.m.up.contains("`secret` int(11) NULL DEFAULT 5 INVISIBLE AFTER `twice`;"), "{}", done.m.up);
 }
 
 #[test]
@@ -315,7 +318,7 @@ fn vaultwarden_final_schema_round_trips_from_empty() {
     Engine::connect(&db.url, options).expect("connect").migrate(&scripts, Goal::Latest, &mut quiet).expect("corpus");
     let full = introspect(&db);
     assert!(full.tables.len() > 10, "{:?}", full.tables.keys());
-    assert!(schema::differences(&full, &introspect(&db), &Renames::default()).is_empty());
+    assert_eq!(full, introspect(&db), "introspected twice, the schema reads the same");
     let empty = TestDb::mysql("gen_vw_empty");
     let diff = schema::differences(&introspect(&empty), &full, &Renames::default());
     let m = schema::render_mysql(&diff).expect("renders");
@@ -343,4 +346,15 @@ fn widening_a_key_its_foreign_keys_use() {
     let add = up.find("ADD CONSTRAINT `posts_user`").expect("added again");
     assert!(drop < modify && modify < add, "{up}");
     assert!(done.m.warnings.is_empty(), "{:?}", done.m.warnings);
+}
+
+#[test]
+fn new_tables_that_reference_each_other() {
+    let new = "CREATE TABLE a (id INT PRIMARY KEY, b_id INT);\n\
+               CREATE TABLE b (id INT PRIMARY KEY, a_id INT, CONSTRAINT b_a FOREIGN KEY (a_id) REFERENCES a (id));\n\
+               ALTER TABLE a ADD CONSTRAINT a_b FOREIGN KEY (b_id) REFERENCES b (id);";
+    let done = round_trip(USERS, new);
+    let up = &done.m.up;
+    let last_create = up.rfind("CREATE TABLE").expect("created");
+    assert!(up.find("ALTER TABLE `a` ADD CONSTRAINT `a_b`").is_some_and(|at| at > last_create), "{up}");
 }
