@@ -488,16 +488,28 @@ fn primary_key(d: &TableDiff, s: &mut Steps) {
     s.push(change(&d.from.primary_key, &d.to.primary_key), change(&d.to.primary_key, &d.from.primary_key));
 }
 
+/// Removed tables, children first. A foreign key to a table dropped before its own (a cycle)
+/// is dropped first, and the down adds it back once both tables exist again.
 fn dropped_tables(diff: &Difference, s: &mut Steps) {
-    for t in &diff.dropped {
+    let at = |name: &str| diff.dropped.iter().position(|t| t.name == name);
+    let cyclic = |i: usize, t: &Table| -> Vec<ForeignKey> {
+        let earlier = |fk: &&ForeignKey| fk.ref_table != t.name && at(&fk.ref_table).is_some_and(|j| j < i);
+        t.foreign_keys.iter().filter(earlier).cloned().collect()
+    };
+    for (i, t) in diff.dropped.iter().enumerate() {
+        for fk in cyclic(i, t) {
+            s.push(drop_foreign_key(t, &fk), add_foreign_key(t, &fk));
+        }
+    }
+    for (i, t) in diff.dropped.iter().enumerate() {
         s.warnings.push(format!("dropping table `{}` loses its rows", t.name));
         let up = format!(
             "-- dbmigrate:destructive table `{}` is not in the desired schema: dropping it deletes its rows\nDROP TABLE {};",
             t.name,
             my_quote(&t.name)
         );
-        let down =
-            format!("-- Recreates the structure of `{}`; its rows are not restored.\n{}", t.name, create_table(t, &[]));
+        let create = create_table(t, &cyclic(i, t));
+        let down = format!("-- Recreates the structure of `{}`; its rows are not restored.\n{create}", t.name);
         s.push(up, down);
     }
 }
