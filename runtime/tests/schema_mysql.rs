@@ -359,3 +359,10 @@ fn tables_that_reference_each_other_created_and_dropped() {
     let last_create = up.rfind("CREATE TABLE").expect("created");
     assert!(up.find("ALTER TABLE `a` ADD CONSTRAINT `a_b`").is_some_and(|at| at > last_create), "{up}");
 }
+
+#[test]
+fn a_url_without_a_database_is_refused_by_name() {
+    let url = common::parse("mysql://root:s3cret@127.0.0.1:3306");
+    let why = schema::introspect_mysql_url(&url, Duration::from_secs(5), HISTORY).expect_err("no database");
+    assert!(why.contains("names no database (add `/NAME` to it)") && !why.contains("s3cret"), "{why}");
+}

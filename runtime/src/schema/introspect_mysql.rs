@@ -46,7 +46,7 @@ pub fn introspect_mysql(conn: &mut Conn, skip: &[&str]) -> Result<Schema, mysql:
         }
     }
     columns(conn, &mut schema, &collations, mariadb)?;
-    keys(conn, &mut schema)?;
+    keys(conn, &mut schema, mariadb)?;
     foreign_keys(conn, &mut schema)?;
     others(conn, &mut schema, skip)?;
     Ok(schema)
@@ -59,6 +59,9 @@ pub fn introspect_mysql_url(
     connect_timeout: std::time::Duration,
     history: &str,
 ) -> Result<Schema, String> {
+    if url.database().is_none() {
+        return Err(format!("{url} names no database (add `/NAME` to it)"));
+    }
     let bound = crate::backend::bound(url, connect_timeout);
     let mut conn = crate::backend::mysql::open_conn(url, bound).map_err(|e| e.to_string())?;
     let skip = super::engine_tables(history);
@@ -151,17 +154,19 @@ fn normal_default(default: Option<String>, ty: &str, expression: bool, mariadb: 
     if numeric && d.parse::<f64>().is_ok() { Some(d) } else { Some(literal(&d)) }
 }
 
-type KeyRow = (String, String, String, String, Option<String>, Option<String>, String, Option<String>);
+type KeyRow = (String, String, String, Option<String>, Option<String>, Option<String>, String, Option<String>);
 
-/// The primary keys and the other keys (as indexes), columns in `SEQ_IN_INDEX` order.
-fn keys(conn: &mut Conn, schema: &mut Schema) -> Result<(), mysql::Error> {
-    let rows: Vec<KeyRow> = conn.query(
-        "SELECT TABLE_NAME, INDEX_NAME, CAST(NON_UNIQUE AS CHAR), CAST(SEQ_IN_INDEX AS CHAR), COLUMN_NAME, \
+/// The primary keys and the other keys (as indexes), columns in `SEQ_IN_INDEX` order; a
+/// functional key part (MySQL 8) is its expression, with an empty column name.
+fn keys(conn: &mut Conn, schema: &mut Schema, mariadb: bool) -> Result<(), mysql::Error> {
+    let expression = if mariadb { "NULL" } else { "EXPRESSION" };
+    let rows: Vec<KeyRow> = conn.query(format!(
+        "SELECT TABLE_NAME, INDEX_NAME, CAST(NON_UNIQUE AS CHAR), {expression}, COLUMN_NAME, \
          CAST(SUB_PART AS CHAR), INDEX_TYPE, COLLATION FROM information_schema.STATISTICS \
-         WHERE TABLE_SCHEMA = DATABASE() ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX",
-    )?;
+         WHERE TABLE_SCHEMA = DATABASE() ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX"
+    ))?;
     let mut parts: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
-    for (table, index, non_unique, _seq, column, sub_part, kind, collation) in rows {
+    for (table, index, non_unique, expression, column, sub_part, kind, collation) in rows {
         let Some(t) = schema.tables.get_mut(&table) else { continue };
         let column = column.unwrap_or_default();
         if index == "PRIMARY" {
@@ -171,7 +176,10 @@ fn keys(conn: &mut Conn, schema: &mut Schema) -> Result<(), mysql::Error> {
             t.primary_key.push(column);
             continue;
         }
-        let mut part = my_quote(&column);
+        let mut part = match expression {
+            Some(e) if column.is_empty() => format!("({e})"),
+            _ => my_quote(&column),
+        };
         if let Some(n) = sub_part {
             part.push_str(&format!("({n})"));
         }
