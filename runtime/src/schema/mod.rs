@@ -16,7 +16,7 @@ pub use introspect_mysql::{introspect_mysql, introspect_mysql_url};
 #[cfg(feature = "sqlite")]
 pub use introspect_sqlite::{dump_sqlite, introspect_sqlite};
 pub use model::{Column, ForeignKey, Index, Schema, Table};
-pub use render_mysql::render_mysql;
+pub use render_mysql::{dump_mysql, render_mysql};
 pub use render_sqlite::{Migration, render_sqlite};
 
 /// The tables the engine keeps beside the history table `history`: bookkeeping, never part of

@@ -1,8 +1,8 @@
 //! MySQL/MariaDB's SQL for a [`Difference`]: `ALTER TABLE` statements in an order where a
 //! failure part way (MySQL commits each DDL statement on its own) has dropped nothing yet.
 
-use super::diff::{Difference, TableDiff};
-use super::model::{Column, ForeignKey, Index, Table};
+use super::diff::{Difference, Renames, TableDiff, differences};
+use super::model::{Column, ForeignKey, Index, Schema, Table};
 use super::render_sqlite::Migration;
 use std::collections::BTreeSet;
 
@@ -63,6 +63,24 @@ pub fn render_mysql(diff: &Difference) -> Result<Migration, String> {
     dropped_tables(diff, &mut s);
     diff.altered.iter().for_each(|d| dropped_columns(d, &mut s));
     Ok(finish(s))
+}
+
+/// A schema file for `schema`: its tables' `CREATE TABLE` texts, parents first (a cycle's
+/// foreign key added after), which loads back into the same schema. The objects that are not
+/// compared are named in a comment, not dumped.
+pub fn dump_mysql(schema: &Schema) -> String {
+    let diff = differences(&Schema::default(), schema, &Renames::default());
+    let mut s = Steps::default();
+    for (t, fk) in created_tables(&diff, &mut s) {
+        s.push(add_foreign_key(&t, &fk), "");
+    }
+    let mut out = String::new();
+    if !schema.not_compared.is_empty() {
+        let names: Vec<&str> = schema.not_compared.iter().map(String::as_str).collect();
+        out.push_str(&format!("-- Not compared, so not dumped: {}.\n\n", names.join(", ")));
+    }
+    let ups: Vec<&str> = s.list.iter().map(|(u, _)| u.as_str()).collect();
+    out + &ups.join("\n\n") + "\n"
 }
 
 /// Joins the steps into the two files, each headed by the implicit-commit note when it holds
@@ -671,6 +689,38 @@ mod tests {
         assert_eq!(column_def(&c), "`c` enum('a COMMENT x','b') NOT NULL DEFAULT 'b' COMMENT 'it''s'");
         let ts = Column { decl_type: "timestamp ON UPDATE current_timestamp()".into(), ..c };
         assert_eq!(column_def(&ts), "`c` timestamp NOT NULL DEFAULT 'b' ON UPDATE current_timestamp()");
+    }
+
+    #[test]
+    fn a_dump_creates_parents_first_and_closes_a_cycle_after() {
+        let col = |n: &str| Column { name: n.into(), decl_type: "int".into(), ..Column::default() };
+        let fk = |to: &str| ForeignKey {
+            columns: vec![format!("{to}_id")],
+            ref_table: to.into(),
+            ref_columns: vec!["id".into()],
+            on_update: "RESTRICT".into(),
+            on_delete: "CASCADE".into(),
+        };
+        let table = |name: &str, to: &str| Table {
+            name: name.into(),
+            columns: vec![col("id"), col(&format!("{to}_id"))],
+            primary_key: vec!["id".into()],
+            foreign_keys: [fk(to)].into(),
+            ..Table::default()
+        };
+        let mut schema = Schema::default();
+        for t in [table("a", "b"), table("b", "a")] {
+            schema.tables.insert(t.name.clone(), t);
+        }
+        schema.not_compared.insert("view v".into());
+        let dump = dump_mysql(&schema);
+        assert!(
+            dump.starts_with("-- Not compared, so not dumped: view v.\n\nCREATE TABLE `a` (\n  `id` int NULL,"),
+            "{dump}"
+        );
+        assert!(dump.ends_with(
+            "ALTER TABLE `a` ADD CONSTRAINT `fk_a_b_id` FOREIGN KEY (`b_id`) REFERENCES `b` (`id`) ON DELETE CASCADE ON UPDATE RESTRICT;\n"
+        ), "{dump}");
     }
 
     #[test]
