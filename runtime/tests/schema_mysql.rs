@@ -171,13 +171,14 @@ fn a_foreign_key_action_change() {
 #[test]
 fn removed_column_and_table_are_marked_and_come_back_empty() {
     let old = format!(
-        "{USERS}\nALTER TABLE users ADD COLUMN bio TEXT DEFAULT 'none' COMMENT 'about';\n\
+        "{USERS}\nALTER TABLE users ADD COLUMN bio TEXT DEFAULT 'none' COMMENT 'about', ADD COLUMN age INT;\n\
          CREATE TABLE audit (id INT PRIMARY KEY, user_id INT UNSIGNED, at DATETIME, \
          FOREIGN KEY (user_id) REFERENCES users (id), CHECK (id > 0));"
     );
     let done = round_trip(&old, USERS);
     let up = &done.m.up;
     assert!(up.contains("-- dbmigrate:destructive column `users.bio` is not in the desired schema"), "{up}");
+    assert!(up.contains("-- dbmigrate:destructive column `users.age` is not in the desired schema"), "{up}");
     assert!(up.contains("-- dbmigrate:destructive table `audit` is not in the desired schema"), "{up}");
     assert!(up.find("DROP TABLE").unwrap_or(0) > up.find("MySQL/MariaDB commits").unwrap_or(usize::MAX), "{up}");
     assert!(done.m.down.contains("its rows are not restored") && done.m.down.contains("values are not restored"));

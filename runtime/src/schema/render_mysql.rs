@@ -37,7 +37,10 @@ impl Steps {
     }
 }
 
-/// The MySQL/MariaDB migration that applies `diff`.
+/// The MySQL/MariaDB migration that applies `diff`: renames; the foreign keys and indexes that
+/// go; new tables; added, changed and key columns; new indexes and foreign keys; and last the
+/// dropped tables and columns, so a statement failing part way has lost no data. It fails on
+/// no difference today (the `Result` is the shape every dialect's renderer has).
 pub fn render_mysql(diff: &Difference) -> Result<Migration, String> {
     let mut s = Steps::default();
     for (old, new) in &diff.renamed_tables {
@@ -532,9 +535,11 @@ fn dropped_tables(diff: &Difference, s: &mut Steps) {
     }
 }
 
+/// Removed columns, last first: the down adds them back first first, each after the column
+/// before it.
 fn dropped_columns(d: &TableDiff, s: &mut Steps) {
     let t = &d.to.name;
-    for c in &d.dropped {
+    for c in d.dropped.iter().rev() {
         s.warnings.push(format!("dropping column `{t}.{}` loses its data", c.name));
         let up = format!(
             "-- dbmigrate:destructive column `{t}.{}` is not in the desired schema: dropping it deletes its values\n{}",
