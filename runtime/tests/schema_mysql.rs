@@ -370,3 +370,16 @@ fn a_url_without_a_database_is_refused_by_name() {
     let why = schema::introspect_mysql_url(&url, Duration::from_secs(5), HISTORY).expect_err("no database");
     assert!(why.contains("names no database (add `/NAME` to it)") && !why.contains("s3cret"), "{why}");
 }
+
+#[test]
+fn a_foreign_key_column_made_binary_and_longer() {
+    let table = |ty: &str| {
+        format!(
+            "CREATE TABLE tags (k VARCHAR(10) {ty} PRIMARY KEY);\n\
+             CREATE TABLE posts (id INT PRIMARY KEY, tag VARCHAR(10) {ty}, FOREIGN KEY (tag) REFERENCES tags (k));"
+        )
+    };
+    let new = table("COLLATE utf8mb4_bin").replace("VARCHAR(10)", "VARCHAR(20)");
+    let done = Edit { old: &table(""), new: &new, rows: "INSERT INTO tags VALUES ('a');", ..Edit::default() }.run();
+    assert!(done.m.up.contains("MODIFY COLUMN `tag` varchar(20) COLLATE utf8mb4_bin NULL;"), "{}", done.m.up);
+}

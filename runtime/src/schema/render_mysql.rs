@@ -173,11 +173,16 @@ fn renames(d: &TableDiff, s: &mut Steps) {
 /// a column a foreign key uses, so such a key is dropped before and added again after.
 type Retyped = BTreeSet<(String, String)>;
 
+/// A declared type without its attributes, collation included (MySQL refuses that change too).
+fn type_part(decl: &str) -> String {
+    decl[..attributes_at(decl)].to_ascii_lowercase().split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 fn retyped_columns(diff: &Difference) -> Retyped {
     let mut out = Retyped::new();
     for d in &diff.altered {
         for (now, want) in &d.changed {
-            if TypeShape::of(&now.decl_type).text != TypeShape::of(&want.decl_type).text {
+            if type_part(&now.decl_type) != type_part(&want.decl_type) {
                 out.insert((d.to.name.clone(), want.name.clone()));
             }
         }
