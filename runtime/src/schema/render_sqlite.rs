@@ -423,7 +423,12 @@ impl Rebuild<'_> {
         ));
         out.extend(self.destructive.as_deref().map(destructive));
         out.push(format!("DROP TABLE {};", quote(&t.name)));
+        // Views and other tables' triggers that name the table would fail the rename's check of
+        // the schema while the table is gone; the legacy rename skips that check (they name it
+        // again once it is back).
+        out.push("PRAGMA legacy_alter_table=ON;".to_owned());
         out.push(format!("ALTER TABLE {} RENAME TO {};", quote(&scratch), quote(&t.name)));
+        out.push("PRAGMA legacy_alter_table=OFF;".to_owned());
         out.extend(t.indexes.values().map(|i| format!("{};", i.sql.as_deref().unwrap_or_default())));
         out.extend(self.triggers.iter().map(|sql| format!("{};", sql.trim_end().trim_end_matches(';'))));
         if check_keys && !t.foreign_keys.is_empty() {

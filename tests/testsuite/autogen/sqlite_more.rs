@@ -125,6 +125,20 @@ fn triggers_of_a_rebuilt_table_are_made_again() {
 }
 
 #[test]
+fn views_and_other_tables_triggers_naming_a_rebuilt_table_keep_working() {
+    let others = "CREATE TABLE inbox (mail TEXT);\nCREATE VIEW mails AS SELECT mail FROM users;\n\
+                  CREATE TRIGGER inbox_user AFTER INSERT ON inbox BEGIN INSERT INTO users (mail) VALUES (new.mail); END;\n";
+    let old = format!("{USERS}{others}");
+    let desired = format!("{}{others}", USERS.replace("mail TEXT", "mail VARCHAR(320)"));
+    let a = Applied::new(&old, &desired, ROWS);
+    a.query("INSERT INTO inbox (mail) VALUES ('c@x')");
+    assert_eq!(a.query("SELECT group_concat(mail) FROM mails"), "a@x,b@x,c@x");
+    a.revert(&old);
+    a.query("INSERT INTO inbox (mail) VALUES ('d@x')");
+    assert_eq!(a.query("SELECT count(*) FROM mails"), "4");
+}
+
+#[test]
 fn a_default_only_change_rebuilds_keeping_rows_and_new_rows_get_the_new_default() {
     let old = "CREATE TABLE users (id INTEGER PRIMARY KEY, mail TEXT NOT NULL, plan TEXT NOT NULL DEFAULT 'free');\n";
     let desired = old.replace("'free'", "'trial'");
