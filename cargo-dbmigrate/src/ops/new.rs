@@ -58,14 +58,22 @@ pub fn create_with_sql(target: &Target, name: &str, message: &str, up: &str, dow
     let header =
         format!("-- {one_line}\n-- Generated {created_at} by cargo dbmigrate diff: review it before applying.\n\n");
     let up_path = inside(&dir, &up_file(version, name))?;
-    fsutil::create_new(&up_path, &format!("{header}{up}"))?;
+    fsutil::create_new(&up_path, &headed(&header, up))?;
     let down_path = inside(&dir, &down_file(version, name))?;
-    if let Err(e) = fsutil::create_new(&down_path, &format!("-- Revert: {one_line}\n\n{down}")) {
+    if let Err(e) = fsutil::create_new(&down_path, &headed(&format!("-- Revert: {one_line}\n\n"), down)) {
         // Nothing half-written: a migration is both files or neither.
         let _ = std::fs::remove_file(&up_path);
         return Err(e);
     }
     Ok(Created { files: vec![up_path, down_path], version, rule })
+}
+
+/// `header` before `sql`, but after a `-- dbmigrate:no-transaction` line: that must stay first.
+fn headed(header: &str, sql: &str) -> String {
+    match sql.split_once('\n') {
+        Some((first, rest)) if dbmigrate_core::sql::wants_no_transaction(sql) => format!("{first}\n{header}{rest}"),
+        _ => format!("{header}{sql}"),
+    }
 }
 
 /// Turns the user's message into `[a-z0-9_]+`, or says what is wrong with it.

@@ -88,7 +88,16 @@ fn table(conn: &Connection, name: &str, sql: Option<String>) -> rusqlite::Result
     t.primary_key = pk.into_iter().map(|(_, c)| c).collect();
     indexes(conn, &mut t)?;
     t.foreign_keys = foreign_keys(conn, name)?.into_iter().collect();
+    t.triggers = triggers(conn, name)?;
     Ok(t)
+}
+
+/// The `CREATE TRIGGER` texts of `table`'s triggers, in name order.
+fn triggers(conn: &Connection, table: &str) -> rusqlite::Result<Vec<String>> {
+    let mut stmt = conn.prepare(
+        "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ?1 AND sql IS NOT NULL ORDER BY name",
+    )?;
+    stmt.query_map([table], |r| r.get::<_, String>(0))?.collect()
 }
 
 /// Fills `t`'s unique constraints (`origin` `u`) and its `CREATE INDEX` indexes (`c`).

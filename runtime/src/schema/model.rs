@@ -28,6 +28,9 @@ pub struct Table {
     /// The dialect's own `CREATE TABLE` text, when the catalog keeps it (SQLite): recreating a
     /// table from it keeps what the model does not hold (checks, collations, `AUTOINCREMENT`).
     pub sql: Option<String>,
+    /// The `CREATE TRIGGER` texts of the table's triggers (SQLite), in name order: not compared,
+    /// but a rebuild must make them again (SQLite drops them with the table).
+    pub triggers: Vec<String>,
 }
 
 /// One column.

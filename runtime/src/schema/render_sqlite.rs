@@ -27,20 +27,13 @@ impl Steps {
 
 /// The SQLite migration that applies `diff`, or why it cannot be generated safely.
 ///
-/// A table that other tables reference is never rebuilt: SQLite turns `DROP TABLE` into a
-/// `DELETE` that fires the children's `ON DELETE` actions while foreign keys are on, and a
-/// migration's transaction cannot turn them off.
+/// A rebuild of a table that other tables reference follows the SQLite docs' 12 steps: with
+/// foreign keys on, `DROP TABLE` is a `DELETE` that fires the children's `ON DELETE` actions,
+/// and `PRAGMA foreign_keys=OFF` does nothing inside a transaction. Such a file runs outside
+/// the engine's transaction, turns the keys off, and opens and commits its own.
 pub fn render_sqlite(diff: &Difference) -> Result<Migration, String> {
-    let plans: Vec<Plan<'_>> = diff.altered.iter().map(Plan::new).collect();
-    if let Some(p) = plans.iter().find(|p| p.rebuild && !p.d.referenced_by.is_empty()) {
-        let children: Vec<String> = p.d.referenced_by.iter().map(|c| format!("`{c}`")).collect();
-        return Err(format!(
-            "table `{}` needs a rebuild, which sqlite cannot do safely while {} reference it: \
-             dropping the old table would fire their foreign keys' on delete actions",
-            p.d.to.name,
-            children.join(", ")
-        ));
-    }
+    let keys_off = diff.altered.iter().any(|d| Plan::needs_rebuild(d) && !d.referenced_by.is_empty());
+    let plans: Vec<Plan<'_>> = diff.altered.iter().map(|d| Plan::new(d, keys_off)).collect();
     let mut s = Steps::default();
     for (old, new) in &diff.renamed_tables {
         s.push(rename_table(old, new), rename_table(new, old));
@@ -62,13 +55,42 @@ pub fn render_sqlite(diff: &Difference) -> Result<Migration, String> {
         s.warnings.push(format!("dropping table `{}` loses its rows", t.name));
         let down =
             format!("-- Recreates the structure of `{}`; its rows are not restored.\n{}", t.name, create_table(t));
-        s.push(format!("-- dbmigrate:destructive\nDROP TABLE {};", quote(&t.name)), down);
+        let why = destructive(&format!("drops table {} and its rows", t.name));
+        s.push(format!("{why}\nDROP TABLE {};", quote(&t.name)), down);
     }
     plans.iter().for_each(|p| p.created_indexes(&mut s));
     let join = |parts: Vec<&str>| parts.into_iter().filter(|p| !p.is_empty()).collect::<Vec<_>>().join("\n\n");
-    let up = join(s.list.iter().map(|(u, _)| u.as_str()).collect());
-    let down = join(s.list.iter().rev().map(|(_, d)| d.as_str()).collect());
+    let mut up = join(s.list.iter().map(|(u, _)| u.as_str()).collect());
+    let mut down = join(s.list.iter().rev().map(|(_, d)| d.as_str()).collect());
+    if keys_off {
+        (up, down) = (with_keys_off(&up), with_keys_off(&down));
+    }
     Ok(Migration { up: up + "\n", down: down + "\n", warnings: s.warnings })
+}
+
+/// `-- dbmigrate:destructive <reason>`: on its own line, right before the statement it allows.
+fn destructive(reason: &str) -> String {
+    format!("-- dbmigrate:destructive {reason}")
+}
+
+/// `body` as the SQLite docs' procedure for a change that rebuilds a referenced table: outside
+/// the engine's transaction (first line), foreign keys off, one transaction of its own, every
+/// foreign key checked before the commit, and the keys back on.
+fn with_keys_off(body: &str) -> String {
+    [
+        "-- dbmigrate:no-transaction",
+        "-- A table other tables reference is rebuilt: foreign keys must be off, which sqlite allows only",
+        "-- outside a transaction, so this file opens and commits its own (the sqlite docs' 12 steps).",
+        "PRAGMA foreign_keys=OFF;",
+        "BEGIN IMMEDIATE;",
+        "",
+        body,
+        "",
+        &foreign_key_check(None),
+        "COMMIT;",
+        "PRAGMA foreign_keys=ON;",
+    ]
+    .join("\n")
 }
 
 fn rename_table(from: &str, to: &str) -> String {
@@ -140,15 +162,21 @@ fn placeholder(decl_type: &str) -> &'static str {
 struct Plan<'a> {
     d: &'a TableDiff,
     rebuild: bool,
+    /// The file turns foreign keys off and checks them all once, before its commit.
+    keys_off: bool,
 }
 
 impl<'a> Plan<'a> {
-    fn new(d: &'a TableDiff) -> Self {
-        let rebuild = d.constraints_changed
+    fn new(d: &'a TableDiff, keys_off: bool) -> Self {
+        Plan { d, rebuild: Self::needs_rebuild(d), keys_off }
+    }
+
+    /// Whether SQLite's `ALTER TABLE` cannot make the change (a type, default or constraint).
+    fn needs_rebuild(d: &TableDiff) -> bool {
+        d.constraints_changed
             || !d.changed.is_empty()
             || d.added.iter().any(|c| needs_backfill(&d.to, c) || !addable(&d.to, c))
-            || d.dropped.iter().any(|c| !addable(&d.from, c));
-        Plan { d, rebuild }
+            || d.dropped.iter().any(|c| !addable(&d.from, c))
     }
 
     fn name(&self) -> String {
@@ -227,19 +255,27 @@ impl<'a> Plan<'a> {
             .filter(|old| d.to.column(&renamed(old)).is_some())
             .map(|old| (old.to_owned(), renamed(old)))
             .collect();
-        let mut up = String::new();
-        if !d.dropped.is_empty() {
-            up.push_str("-- dbmigrate:destructive\n");
-            for c in &d.dropped {
-                s.warnings.push(format!("dropping column `{}.{}` loses its data", d.to.name, c.name));
-            }
+        let up_narrowing: Vec<Narrowing> = d.changed.iter().filter_map(|(o, n)| narrowing(&d.to.name, o, n)).collect();
+        let down_narrowing = d.changed.iter().filter_map(|(o, n)| narrowing(&d.to.name, n, o)).collect();
+        s.warnings.extend(up_narrowing.iter().map(|n| n.warning.clone()));
+        let dropped: Vec<String> = d.dropped.iter().map(|c| format!("{}.{}", d.to.name, c.name)).collect();
+        for c in &dropped {
+            s.warnings.push(format!("dropping column `{c}` loses its data"));
         }
-        up.push_str(&rebuild_sql(&d.to, &up_copy));
-        let mut down = rebuild_sql(&d.from, &down_copy);
+        let destructive = match dropped.len() {
+            0 => None,
+            1 => Some(format!("drops column {} and its data", dropped[0])),
+            _ => Some(format!("drops columns {} and their data", dropped.join(", "))),
+        };
+        // SQLite drops a table's triggers with it; the ones the table has now are made again.
+        let triggers = &d.from.triggers;
+        let up = Rebuild { table: &d.to, copy: &up_copy, narrowing: up_narrowing, destructive, triggers };
+        let down = Rebuild { table: &d.from, copy: &down_copy, narrowing: down_narrowing, destructive: None, triggers };
+        let mut down = down.sql(!self.keys_off);
         if !d.added.is_empty() {
             down = format!("-- The values of the added columns are not kept.\n{down}");
         }
-        s.push(up, down);
+        s.push(up.sql(!self.keys_off), down);
     }
 
     fn dropped_columns(&self, s: &mut Steps) {
@@ -249,7 +285,8 @@ impl<'a> Plan<'a> {
         let name = self.name();
         for c in &self.d.dropped {
             s.warnings.push(format!("dropping column `{}.{}` loses its data", self.d.to.name, c.name));
-            let up = format!("-- dbmigrate:destructive\nALTER TABLE {name} DROP COLUMN {};", quote(&c.name));
+            let why = destructive(&format!("drops column {}.{} and its data", self.d.to.name, c.name));
+            let up = format!("{why}\nALTER TABLE {name} DROP COLUMN {};", quote(&c.name));
             let down = format!(
                 "-- Recreates the column; its values are not restored.\nALTER TABLE {name} ADD COLUMN {};",
                 column_def(c)
@@ -278,52 +315,140 @@ fn original_columns(d: &TableDiff) -> Vec<&str> {
         .collect()
 }
 
-/// SQLite's documented rebuild: the new definition under a scratch name, the rows copied
-/// (`copy`: target column, source column), the old table dropped, the new one renamed, and
-/// its indexes created again. A NOT NULL column without a default that nothing fills gets a
-/// placeholder, marked for a person to replace.
-fn rebuild_sql(t: &Table, copy: &[(String, String)]) -> String {
-    let scratch = format!("dbmigrate_new_{}", t.name);
-    let mut into: Vec<String> = copy.iter().map(|(c, _)| quote(c)).collect();
-    let mut from: Vec<String> = copy.iter().map(|(_, c)| quote(c)).collect();
-    let unfilled: Vec<&Column> = t
-        .columns
-        .iter()
-        .filter(|c| c.not_null && c.default.is_none() && !c.primary_key && !copy.iter().any(|(n, _)| *n == c.name))
-        .collect();
-    let mut out = vec![
-        "-- SQLite cannot make this change with ALTER TABLE: the table is rebuilt.".to_owned(),
-        format!("{};", table_sql(t, &scratch)),
-    ];
-    for c in &unfilled {
-        into.push(quote(&c.name));
-        from.push(placeholder(&c.decl_type).to_owned());
-        out.push(format!("-- dbmigrate:todo replace the placeholder copied into `{}` with each row's value", c.name));
-    }
-    out.push(format!(
-        "INSERT INTO {} ({}) SELECT {} FROM {};",
-        quote(&scratch),
-        into.join(", "),
-        from.join(", "),
-        quote(&t.name)
-    ));
-    out.push(format!("DROP TABLE {};", quote(&t.name)));
-    out.push(format!("ALTER TABLE {} RENAME TO {};", quote(&scratch), quote(&t.name)));
-    out.extend(t.indexes.values().map(|i| format!("{};", i.sql.as_deref().unwrap_or_default())));
-    if !t.foreign_keys.is_empty() {
-        out.push(foreign_key_check(&t.name));
-    }
-    out.join("\n")
+/// A column whose new type holds less than the old one: the stderr warning, and the comment
+/// written before the copy step.
+struct Narrowing {
+    warning: String,
+    comment: String,
 }
 
-/// SQLite's `PRAGMA foreign_key_check` of the rebuilt table, made to fail the migration (and
-/// roll it back) when a copied row no longer satisfies its foreign keys.
-fn foreign_key_check(table: &str) -> String {
-    let literal = format!("'{}'", table.replace('\'', "''"));
+/// The narrowing from `old` to `new`, if the change is one: a type affinity that keeps fewer
+/// values as they are (TEXT to INTEGER, REAL to INTEGER), or a declared length or precision cut
+/// down (`VARCHAR(200)` to `VARCHAR(50)`, `TEXT` to `VARCHAR(50)`).
+fn narrowing(table: &str, old: &Column, new: &Column) -> Option<Narrowing> {
+    let (from, to) = (old.decl_type.as_str(), new.decl_type.as_str());
+    let (a, b) = (affinity(from), affinity(to));
+    let why = if b < a {
+        "a value that does not convert is kept as it is, which readers of the new type may not expect"
+    } else if a == b && sizes_shrink(from, to) {
+        "sqlite keeps longer values, but other readers of the declared size may not"
+    } else {
+        return None;
+    };
+    let shown = |t: &str| if t.is_empty() { "untyped".to_owned() } else { t.to_owned() };
+    let column = format!("{table}.{}", new.name);
+    Some(Narrowing {
+        warning: format!(
+            "narrowing column `{column}` from `{}` to `{}`: check that its values fit before running",
+            shown(from),
+            shown(to)
+        ),
+        comment: format!("-- warning: narrowing {column} from {} to {}: {why}.", shown(from), shown(to)),
+    })
+}
+
+/// SQLite's type affinity of a declared type (its rules, in their order), ranked by how many
+/// values it keeps as given: INTEGER 0, REAL 1, NUMERIC 2, TEXT 3, BLOB (or none) 4.
+fn affinity(decl_type: &str) -> u8 {
+    let t = decl_type.to_ascii_uppercase();
+    let has = |s: &str| t.contains(s);
+    if has("INT") {
+        0
+    } else if has("CHAR") || has("CLOB") || has("TEXT") {
+        3
+    } else if has("BLOB") || t.trim().is_empty() {
+        4
+    } else if has("REAL") || has("FLOA") || has("DOUB") {
+        1
+    } else {
+        2
+    }
+}
+
+/// Whether `to` declares a size where `from` had none, or a smaller one in any position.
+fn sizes_shrink(from: &str, to: &str) -> bool {
+    let sizes = |t: &str| -> Vec<u64> {
+        let inner = t.split_once('(').and_then(|(_, r)| r.split_once(')')).map_or("", |(i, _)| i);
+        inner.split(',').filter_map(|n| n.trim().parse().ok()).collect()
+    };
+    let (a, b) = (sizes(from), sizes(to));
+    !b.is_empty() && (a.is_empty() || a.iter().zip(&b).any(|(a, b)| b < a))
+}
+
+/// SQLite's documented rebuild of `table`: the new definition under a scratch name, the rows
+/// copied (`copy`: target column, source column), the old table dropped, the new one renamed,
+/// and its indexes and triggers created again.
+struct Rebuild<'a> {
+    table: &'a Table,
+    copy: &'a [(String, String)],
+    /// Written before the copy step.
+    narrowing: Vec<Narrowing>,
+    /// The reason for the destructive marker on the `DROP TABLE`, when columns are lost.
+    destructive: Option<String>,
+    /// `CREATE TRIGGER` texts to run once the table has its name again.
+    triggers: &'a [String],
+}
+
+impl Rebuild<'_> {
+    /// The statements; `check_keys`: end with a check of the table's own foreign keys (a file
+    /// that turned the keys off checks them all at its end instead). A NOT NULL column without
+    /// a default that nothing fills gets a placeholder, marked for a person to replace.
+    fn sql(&self, check_keys: bool) -> String {
+        let t = self.table;
+        let scratch = format!("dbmigrate_new_{}", t.name);
+        let mut into: Vec<String> = self.copy.iter().map(|(c, _)| quote(c)).collect();
+        let mut from: Vec<String> = self.copy.iter().map(|(_, c)| quote(c)).collect();
+        let copied = |name: &str| self.copy.iter().any(|(n, _)| n == name);
+        let unfilled =
+            t.columns.iter().filter(|c| c.not_null && c.default.is_none() && !c.primary_key && !copied(&c.name));
+        let mut out = vec![
+            "-- SQLite cannot make this change with ALTER TABLE: the table is rebuilt.".to_owned(),
+            format!("{};", table_sql(t, &scratch)),
+        ];
+        for c in unfilled {
+            into.push(quote(&c.name));
+            from.push(placeholder(&c.decl_type).to_owned());
+            out.push(format!(
+                "-- dbmigrate:todo replace the placeholder copied into `{}` with each row's value",
+                c.name
+            ));
+        }
+        out.extend(self.narrowing.iter().map(|n| n.comment.clone()));
+        out.push(format!(
+            "INSERT INTO {} ({}) SELECT {} FROM {};",
+            quote(&scratch),
+            into.join(", "),
+            from.join(", "),
+            quote(&t.name)
+        ));
+        out.extend(self.destructive.as_deref().map(destructive));
+        out.push(format!("DROP TABLE {};", quote(&t.name)));
+        // Views and other tables' triggers that name the table would fail the rename's check of
+        // the schema while the table is gone; the legacy rename skips that check (they name it
+        // again once it is back).
+        out.push("PRAGMA legacy_alter_table=ON;".to_owned());
+        out.push(format!("ALTER TABLE {} RENAME TO {};", quote(&scratch), quote(&t.name)));
+        out.push("PRAGMA legacy_alter_table=OFF;".to_owned());
+        out.extend(t.indexes.values().map(|i| format!("{};", i.sql.as_deref().unwrap_or_default())));
+        out.extend(self.triggers.iter().map(|sql| format!("{};", sql.trim_end().trim_end_matches(';'))));
+        if check_keys && !t.foreign_keys.is_empty() {
+            out.push(foreign_key_check(Some(&t.name)));
+        }
+        out.join("\n")
+    }
+}
+
+/// SQLite's `PRAGMA foreign_key_check` of `table` (all tables for `None`), made to fail the
+/// migration (and roll it back) when a row no longer satisfies its foreign keys.
+fn foreign_key_check(table: Option<&str>) -> String {
+    let (what, source) = match table {
+        Some(t) => ("Its rows", format!("pragma_foreign_key_check('{}')", t.replace('\'', "''"))),
+        None => ("Every row", "pragma_foreign_key_check".to_owned()),
+    };
     [
-        "-- Its rows must still satisfy its foreign keys (PRAGMA foreign_key_check).",
+        &format!("-- {what} must still satisfy their foreign keys (PRAGMA foreign_key_check)."),
         "CREATE TEMP TABLE dbmigrate_fk_check (rows_violating_foreign_keys INTEGER CHECK (rows_violating_foreign_keys = 0));",
-        &format!("INSERT INTO dbmigrate_fk_check SELECT count(*) FROM pragma_foreign_key_check({literal});"),
+        &format!("INSERT INTO dbmigrate_fk_check SELECT count(*) FROM {source};"),
         "DROP TABLE dbmigrate_fk_check;",
     ]
     .join("\n")
@@ -367,13 +492,47 @@ mod tests {
     }
 
     #[test]
-    fn a_rebuild_of_a_referenced_table_is_refused() {
+    fn a_rebuild_of_a_referenced_table_turns_the_keys_off_outside_a_transaction() {
         let nick = Column { name: "nick".into(), decl_type: "TEXT".into(), not_null: true, ..Column::default() };
         let mut posts = Table { name: "posts".into(), ..Table::default() };
         let fk = ForeignKey { columns: vec!["user_id".into()], ref_table: "users".into(), ..ForeignKey::default() };
         posts.foreign_keys.insert(fk);
-        let why = render(vec![users(&[]), posts.clone()], vec![users(&[nick]), posts]).expect_err("refused");
-        assert!(why.contains("table `users` needs a rebuild") && why.contains("`posts`"), "{why}");
+        let m = render(vec![users(&[]), posts.clone()], vec![users(&[nick]), posts]).expect("renders");
+        for sql in [&m.up, &m.down] {
+            assert!(sql.starts_with("-- dbmigrate:no-transaction\n"), "{sql}");
+            let off = sql.find("PRAGMA foreign_keys=OFF;\nBEGIN IMMEDIATE;").expect("keys off, then begin");
+            let drop = sql.find("DROP TABLE \"users\";").expect("rebuild");
+            let check = sql.find("FROM pragma_foreign_key_check;").expect("all keys checked");
+            let on = sql.find("COMMIT;\nPRAGMA foreign_keys=ON;\n").expect("commit, then keys on");
+            assert!(off < drop && drop < check && check < on, "{sql}");
+        }
+    }
+
+    #[test]
+    fn a_dropped_column_names_what_it_destroys_right_before_the_statement() {
+        let phone = Column { name: "phone".into(), decl_type: "TEXT".into(), ..Column::default() };
+        let m = render(vec![users(std::slice::from_ref(&phone))], vec![users(&[])]).expect("renders");
+        assert!(
+            m.up.contains("-- dbmigrate:destructive drops column users.phone and its data\nALTER TABLE"),
+            "{}",
+            m.up
+        );
+        let m = render(vec![users(&[])], vec![]).expect("renders");
+        assert!(m.up.contains("-- dbmigrate:destructive drops table users and its rows\nDROP TABLE"), "{}", m.up);
+    }
+
+    #[test]
+    fn narrowing_is_a_smaller_affinity_or_size() {
+        let col = |ty: &str| Column { name: "c".into(), decl_type: ty.into(), ..Column::default() };
+        let narrows = |a: &str, b: &str| narrowing("t", &col(a), &col(b)).is_some();
+        assert!(narrows("TEXT", "INTEGER") && narrows("REAL", "INT") && narrows("", "TEXT"));
+        assert!(narrows("VARCHAR(200)", "VARCHAR(50)") && narrows("TEXT", "VARCHAR(50)"));
+        assert!(narrows("DECIMAL(10,4)", "DECIMAL(10,2)"));
+        assert!(
+            !narrows("INTEGER", "TEXT") && !narrows("VARCHAR(50)", "VARCHAR(200)") && !narrows("varchar(9)", "TEXT")
+        );
+        let n = narrowing("users", &col("TEXT"), &col("INTEGER")).expect("narrows");
+        assert!(n.comment.starts_with("-- warning: narrowing users.c from TEXT to INTEGER"), "{}", n.comment);
     }
 
     #[test]
