@@ -27,6 +27,14 @@ pub struct Difference {
     pub altered: Vec<TableDiff>,
     /// A removed and a new table of the same columns: (removed, new).
     pub likely_table_renames: Vec<(String, String)>,
+    /// Schemas to create and to drop (PostgreSQL).
+    pub created_schemas: Vec<String>,
+    pub dropped_schemas: Vec<String>,
+    /// Enum types to create and to drop, with their labels (PostgreSQL).
+    pub created_enums: Vec<(String, Vec<String>)>,
+    pub dropped_enums: Vec<(String, Vec<String>)>,
+    /// Enum types in both whose labels differ: (name, current labels, desired labels).
+    pub changed_enums: Vec<(String, Vec<String>, Vec<String>)>,
 }
 
 /// How one table differs. `from` carries the desired name when the table is renamed.
@@ -54,12 +62,25 @@ pub struct TableDiff {
 impl Difference {
     /// Whether the two schemas are the same.
     pub fn is_empty(&self) -> bool {
-        self.renamed_tables.is_empty() && self.created.is_empty() && self.dropped.is_empty() && self.altered.is_empty()
+        self.renamed_tables.is_empty()
+            && self.created.is_empty()
+            && self.dropped.is_empty()
+            && self.altered.is_empty()
+            && self.created_schemas.is_empty()
+            && self.dropped_schemas.is_empty()
+            && self.created_enums.is_empty()
+            && self.dropped_enums.is_empty()
+            && self.changed_enums.is_empty()
     }
 
     /// One lowercase line per difference, for findings and summaries.
     pub fn describe(&self) -> Vec<String> {
         let mut out = Vec::new();
+        out.extend(self.created_schemas.iter().map(|s| format!("schema `{s}` is missing")));
+        out.extend(self.created_enums.iter().map(|(e, _)| format!("enum type `{e}` is missing")));
+        for (name, now, want) in &self.changed_enums {
+            out.push(format!("enum type `{name}` has the labels {} but should have {}", labels(now), labels(want)));
+        }
         for (from, to) in &self.renamed_tables {
             out.push(format!("table `{from}` is renamed to `{to}`"));
         }
@@ -68,8 +89,15 @@ impl Difference {
         for t in &self.altered {
             out.extend(t.describe());
         }
+        out.extend(self.dropped_enums.iter().map(|(e, _)| format!("enum type `{e}` is not in the desired schema")));
+        out.extend(self.dropped_schemas.iter().map(|s| format!("schema `{s}` is not in the desired schema")));
         out
     }
+}
+
+fn labels(list: &[String]) -> String {
+    let quoted: Vec<String> = list.iter().map(|l| format!("'{l}'")).collect();
+    format!("({})", quoted.join(", "))
 }
 
 impl TableDiff {
@@ -81,6 +109,7 @@ impl TableDiff {
             && !self.constraints_changed
             && self.dropped_indexes.is_empty()
             && self.created_indexes.is_empty()
+            && self.from.comment == self.to.comment
     }
 
     fn describe(&self) -> Vec<String> {
@@ -99,8 +128,11 @@ impl TableDiff {
                 column_shape(want)
             ));
         }
+        if self.from.comment != self.to.comment {
+            out.push(format!("the comment on table `{t}` differs"));
+        }
         if self.constraints_changed {
-            out.push(format!("the keys or unique constraints of table `{t}` differ"));
+            out.push(format!("the keys, unique or check constraints of table `{t}` differ"));
         }
         let created: BTreeSet<&str> = self.created_indexes.iter().map(|i| i.name.as_str()).collect();
         for i in &self.dropped_indexes {
@@ -127,6 +159,7 @@ fn column_shape(c: &Column) -> String {
 /// What turns `current` into `desired`, given the declared renames.
 pub fn differences(current: &Schema, desired: &Schema, renames: &Renames) -> Difference {
     let mut diff = Difference::default();
+    types_and_schemas(current, desired, &mut diff);
     let mut current_tables = current.tables.clone();
     for (old, new) in &renames.tables {
         if desired.tables.contains_key(new)
@@ -160,6 +193,21 @@ pub fn differences(current: &Schema, desired: &Schema, renames: &Renames) -> Dif
         }
     }
     diff
+}
+
+/// The schemas and enum types to create, drop or change.
+fn types_and_schemas(current: &Schema, desired: &Schema, diff: &mut Difference) {
+    diff.created_schemas = desired.schemas.difference(&current.schemas).cloned().collect();
+    diff.dropped_schemas = current.schemas.difference(&desired.schemas).cloned().collect();
+    for (name, want) in &desired.enums {
+        match current.enums.get(name) {
+            None => diff.created_enums.push((name.clone(), want.clone())),
+            Some(now) if now != want => diff.changed_enums.push((name.clone(), now.clone(), want.clone())),
+            Some(_) => {}
+        }
+    }
+    let gone = current.enums.iter().filter(|(n, _)| !desired.enums.contains_key(*n));
+    diff.dropped_enums = gone.map(|(n, l)| (n.clone(), l.clone())).collect();
 }
 
 fn same_columns(a: &Table, b: &Table) -> bool {
@@ -214,8 +262,10 @@ fn table_diff(now: &Table, want: &Table, renames: &Renames) -> TableDiff {
             d.likely_renames.push((gone.name.clone(), new.name.clone()));
         }
     }
-    d.constraints_changed =
-        from.primary_key != want.primary_key || from.uniques != want.uniques || from.foreign_keys != want.foreign_keys;
+    d.constraints_changed = from.primary_key != want.primary_key
+        || from.uniques != want.uniques
+        || from.foreign_keys != want.foreign_keys
+        || from.checks != want.checks;
     let differs = |a: &Index, b: Option<&Index>| b.is_none_or(|b| a.shape() != b.shape());
     d.dropped_indexes = from.indexes.values().filter(|i| differs(i, want.indexes.get(&i.name))).cloned().collect();
     d.created_indexes = want.indexes.values().filter(|i| differs(i, from.indexes.get(&i.name))).cloned().collect();
@@ -240,6 +290,20 @@ fn rename_in_keys(t: &mut Table, old: &str, new: &str) {
         .map(|mut f| {
             fix(&mut f.columns);
             f
+        })
+        .collect();
+    t.unique_names = std::mem::take(&mut t.unique_names)
+        .into_iter()
+        .map(|(mut u, n)| {
+            fix(&mut u);
+            (u, n)
+        })
+        .collect();
+    t.foreign_key_names = std::mem::take(&mut t.foreign_key_names)
+        .into_iter()
+        .map(|(mut f, n)| {
+            fix(&mut f.columns);
+            (f, n)
         })
         .collect();
     for i in t.indexes.values_mut() {

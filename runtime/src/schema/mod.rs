@@ -4,13 +4,19 @@
 mod diff;
 #[cfg(feature = "sqlite")]
 mod introspect_sqlite;
+#[cfg(feature = "postgres")]
+mod introspect_pg;
 mod model;
+mod render_pg;
 mod render_sqlite;
 
 pub use diff::{Difference, Renames, differences};
 #[cfg(feature = "sqlite")]
 pub use introspect_sqlite::{dump_sqlite, introspect_sqlite};
+#[cfg(feature = "postgres")]
+pub use introspect_pg::PgSchemaSession;
 pub use model::{Column, ForeignKey, Index, Schema, Table};
+pub use render_pg::render_pg;
 pub use render_sqlite::{Migration, render_sqlite};
 
 /// The tables the engine keeps beside the history table `history`: bookkeeping, never part of
