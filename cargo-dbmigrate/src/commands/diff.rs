@@ -59,8 +59,7 @@ pub fn run(args: &DiffArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
     let target = workspace::locate(global.selector())?;
     let source = autogen::Source::resolve(&target, args.dialect.as_deref(), args.dev_url.as_deref())?;
     let mut notes = Notes::new(shell);
-    let generated =
-        autogen::generate(&target, &source, &args.message, &renames, args.dry_run, &mut |n| notes.show(n))?;
+    let generated = autogen::generate(&target, &source, &args.message, &renames, args.dry_run, &mut |n| notes.show(n))?;
     for w in &generated.migration.warnings {
         shell.warn(w);
     }

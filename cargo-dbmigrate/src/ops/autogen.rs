@@ -128,9 +128,24 @@ pub fn generate(
     let created = if dry_run {
         None
     } else {
-        Some(super::new::create_with_sql(target, &name, message, &migration.up, &migration.down)?)
+        let created = super::new::create_with_sql(target, &name, message, &migration.up, &migration.down)?;
+        created.files.iter().try_for_each(|f| marker_first(f))?;
+        Some(created)
     };
     Ok(Generated { comparison, migration, created })
+}
+
+/// Moves the no-transaction marker above the header `new` writes: the engine reads it only
+/// on a file's first line.
+fn marker_first(path: &std::path::Path) -> Result<(), CliError> {
+    let marker = dbmigrate_core::sql::NO_TRANSACTION_MARKER;
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    if !text.lines().any(|l| l == marker) || dbmigrate_core::sql::wants_no_transaction(&text) {
+        return Ok(());
+    }
+    let rest: Vec<&str> = text.lines().filter(|l| *l != marker).collect();
+    std::fs::write(path, format!("{marker}\n{}\n", rest.join("\n")))
+        .map_err(|e| CliError::failure(format!("cannot write `{}`: {e}", path.display())))
 }
 
 /// The dialect's SQL for `diff`.

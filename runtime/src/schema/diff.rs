@@ -35,6 +35,9 @@ pub struct Difference {
     pub dropped_enums: Vec<(String, Vec<String>)>,
     /// Enum types in both whose labels differ: (name, current labels, desired labels).
     pub changed_enums: Vec<(String, Vec<String>, Vec<String>)>,
+    /// The desired schema's columns of each changed enum type, as (table, column): converting
+    /// the type back (a down) converts them.
+    pub enum_columns: BTreeMap<String, Vec<(String, Column)>>,
 }
 
 /// How one table differs. `from` carries the desired name when the table is renamed.
@@ -202,7 +205,15 @@ fn types_and_schemas(current: &Schema, desired: &Schema, diff: &mut Difference) 
     for (name, want) in &desired.enums {
         match current.enums.get(name) {
             None => diff.created_enums.push((name.clone(), want.clone())),
-            Some(now) if now != want => diff.changed_enums.push((name.clone(), now.clone(), want.clone())),
+            Some(now) if now != want => {
+                diff.changed_enums.push((name.clone(), now.clone(), want.clone()));
+                let bare = name.rsplit('.').next().unwrap_or(name);
+                let uses = |c: &&Column| c.decl_type == *name || c.decl_type == format!("\"{bare}\"");
+                let columns = desired.tables.values().flat_map(|t| {
+                    t.columns.iter().filter(uses).map(|c| (t.name.clone(), c.clone())).collect::<Vec<_>>()
+                });
+                diff.enum_columns.insert(name.clone(), columns.collect());
+            }
             Some(_) => {}
         }
     }

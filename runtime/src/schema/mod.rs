@@ -2,19 +2,19 @@
 //! two models into ordered change steps, and per-dialect introspection and SQL rendering.
 
 mod diff;
-#[cfg(feature = "sqlite")]
-mod introspect_sqlite;
 #[cfg(feature = "postgres")]
 mod introspect_pg;
+#[cfg(feature = "sqlite")]
+mod introspect_sqlite;
 mod model;
 mod render_pg;
 mod render_sqlite;
 
 pub use diff::{Difference, Renames, differences};
-#[cfg(feature = "sqlite")]
-pub use introspect_sqlite::{dump_sqlite, introspect_sqlite};
 #[cfg(feature = "postgres")]
 pub use introspect_pg::PgSchemaSession;
+#[cfg(feature = "sqlite")]
+pub use introspect_sqlite::{dump_sqlite, introspect_sqlite};
 pub use model::{Column, ForeignKey, Index, Schema, Table};
 pub use render_pg::render_pg;
 pub use render_sqlite::{Migration, render_sqlite};

@@ -53,7 +53,8 @@ pub fn render_pg(diff: &Difference) -> Migration {
     for t in &diff.dropped {
         s.warnings.push(format!("dropping table `{}` loses its rows", t.name));
         let up = format!("-- dbmigrate:destructive drops table {} and its rows\nDROP TABLE {};", t.name, qq(&t.name));
-        let down = format!("-- Recreates the structure of `{}`; its rows are not restored.\n{}", t.name, create_table(t));
+        let down =
+            format!("-- Recreates the structure of `{}`; its rows are not restored.\n{}", t.name, create_table(t));
         s.push(up, down);
     }
     for (name, labels) in &diff.dropped_enums {
@@ -114,21 +115,18 @@ fn rebuild_enum(diff: &Difference, name: &str, labels: &[String]) -> String {
     let bare = name.rsplit('.').next().unwrap_or(name);
     let aside = format!("{bare}_dbmigrate_old");
     let mut out = vec![
-        format!("-- PostgreSQL cannot remove an enum label: the type is made again without the new ones."),
+        "-- PostgreSQL cannot remove an enum label: the type is made again without the new ones.".to_owned(),
         format!("ALTER TYPE {} RENAME TO {};", qq(name), quote(&aside)),
         create_enum(name, labels),
     ];
-    let users = diff.altered.iter().map(|d| &d.from).chain(diff.dropped.iter());
-    for t in users {
-        for c in t.columns.iter().filter(|c| c.decl_type == name || c.decl_type == format!("\"{bare}\"")) {
-            let alter = format!("ALTER TABLE {} ALTER COLUMN {}", qq(&t.name), quote(&c.name));
-            if c.default.is_some() {
-                out.push(format!("{alter} DROP DEFAULT;"));
-            }
-            out.push(format!("{alter} TYPE {} USING {}::text::{};", qq(name), quote(&c.name), qq(name)));
-            if let Some(d) = &c.default {
-                out.push(format!("{alter} SET DEFAULT {d};"));
-            }
+    for (table, c) in diff.enum_columns.get(name).into_iter().flatten() {
+        let alter = format!("ALTER TABLE {} ALTER COLUMN {}", qq(table), quote(&c.name));
+        if c.default.is_some() {
+            out.push(format!("{alter} DROP DEFAULT;"));
+        }
+        out.push(format!("{alter} TYPE {} USING {}::text::{};", qq(name), quote(&c.name), qq(name)));
+        if let Some(d) = &c.default {
+            out.push(format!("{alter} SET DEFAULT {d};"));
         }
     }
     let schema = name.split_once('.').map(|(s, _)| format!("{}.", quote(s))).unwrap_or_default();
@@ -173,7 +171,8 @@ fn names(cols: &[String]) -> String {
 }
 
 fn fk_def(f: &ForeignKey) -> String {
-    let mut def = format!("FOREIGN KEY ({}) REFERENCES {} ({})", names(&f.columns), qq(&f.ref_table), names(&f.ref_columns));
+    let mut def =
+        format!("FOREIGN KEY ({}) REFERENCES {} ({})", names(&f.columns), qq(&f.ref_table), names(&f.ref_columns));
     for (what, action) in [("UPDATE", &f.on_update), ("DELETE", &f.on_delete)] {
         if !action.is_empty() && action != "NO ACTION" {
             def.push_str(&format!(" ON {what} {action}"));
@@ -336,7 +335,9 @@ fn changed_column(s: &mut Steps, d: &TableDiff, now: &Column, want: &Column) {
         s.push(up, type_change(&col, &now.name, &want.decl_type, &now.decl_type));
     }
     if now.default != want.default {
-        let set = |d: &Option<String>| d.as_ref().map_or(format!("{col} DROP DEFAULT;"), |d| format!("{col} SET DEFAULT {d};"));
+        let set = |d: &Option<String>| {
+            d.as_ref().map_or(format!("{col} DROP DEFAULT;"), |d| format!("{col} SET DEFAULT {d};"))
+        };
         s.push(set(&want.default), set(&now.default));
     }
     if now.not_null != want.not_null && !want.primary_key {
@@ -345,10 +346,21 @@ fn changed_column(s: &mut Steps, d: &TableDiff, now: &Column, want: &Column) {
     }
     if now.identity != want.identity || now.generated != want.generated {
         s.warnings.push(format!("column `{}.{}` changes its identity or generation", d.to.name, now.name));
-        s.push(format!("-- dbmigrate:todo column {}.{} should be {}: change it by hand", d.to.name, now.name, column_def(want)), "");
+        s.push(
+            format!(
+                "-- dbmigrate:todo column {}.{} should be {}: change it by hand",
+                d.to.name,
+                now.name,
+                column_def(want)
+            ),
+            "",
+        );
     }
     if now.comment != want.comment {
-        s.push(column_comment(&d.to, &now.name, want.comment.as_ref()), column_comment(&d.to, &now.name, now.comment.as_ref()));
+        s.push(
+            column_comment(&d.to, &now.name, want.comment.as_ref()),
+            column_comment(&d.to, &now.name, now.comment.as_ref()),
+        );
     }
 }
 
