@@ -32,7 +32,8 @@ impl Source {
             })?,
             None => default_dialect(target)?,
         };
-        let env = std::env::var(DEV_URL_ENV).ok().filter(|v| !v.trim().is_empty());
+        // The variable serves the server dialects: a SQLite crate ignores a shell-wide one.
+        let env = std::env::var(DEV_URL_ENV).ok().filter(|v| !v.trim().is_empty() && dialect != Dialect::Sqlite);
         let given = dev_url.map(str::to_owned).or(env);
         let dev_url = match given {
             Some(text) => Some(DatabaseUrl::parse(&text, target.dir().as_std_path())?),

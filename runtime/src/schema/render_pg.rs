@@ -31,8 +31,9 @@ pub fn render_pg(diff: &Difference) -> Migration {
     for (name, labels) in &diff.created_enums {
         s.push(create_enum(name, labels), format!("DROP TYPE {};", qq(name)));
     }
+    let mut no_transaction = false;
     for (name, now, want) in &diff.changed_enums {
-        changed_enum(&mut s, diff, name, now, want);
+        no_transaction |= changed_enum(&mut s, diff, name, now, want);
     }
     for (old, new) in &diff.renamed_tables {
         s.push(rename_table(old, new), rename_table(new, old));
@@ -64,7 +65,7 @@ pub fn render_pg(diff: &Difference) -> Migration {
         s.push(format!("DROP SCHEMA {};", quote(name)), format!("CREATE SCHEMA {};", quote(name)));
     }
     diff.altered.iter().for_each(|d| created_indexes(&mut s, d));
-    finish(s, !diff.changed_enums.is_empty())
+    finish(s, no_transaction)
 }
 
 /// The up and down texts; `ALTER TYPE … ADD VALUE` cannot be used in the transaction that adds
@@ -90,13 +91,14 @@ fn create_enum(name: &str, labels: &[String]) -> String {
 }
 
 /// New labels by `ALTER TYPE … ADD VALUE` (in place, `BEFORE` the label they precede); the
-/// down recreates the type without them, since PostgreSQL cannot remove a label.
-fn changed_enum(s: &mut Steps, diff: &Difference, name: &str, now: &[String], want: &[String]) {
+/// down recreates the type without them, since PostgreSQL cannot remove a label. Whether it
+/// added labels (the file then runs outside a transaction).
+fn changed_enum(s: &mut Steps, diff: &Difference, name: &str, now: &[String], want: &[String]) -> bool {
     let kept: Vec<&String> = want.iter().filter(|l| now.contains(l)).collect();
     if now.iter().any(|l| !want.contains(l)) || kept.iter().copied().ne(now.iter()) {
         s.warnings.push(format!("enum type `{name}` loses or reorders labels: write that change by hand"));
         s.push(format!("-- dbmigrate:todo enum type {name} should have the labels {want:?}: rebuild it by hand"), "");
-        return;
+        return false;
     }
     let mut up = Vec::new();
     for (i, label) in want.iter().enumerate().filter(|(_, l)| !now.contains(l)) {
@@ -107,6 +109,7 @@ fn changed_enum(s: &mut Steps, diff: &Difference, name: &str, now: &[String], wa
         up.push(format!("ALTER TYPE {} ADD VALUE {}{place};", qq(name), literal(label)));
     }
     s.push(up.join("\n"), rebuild_enum(diff, name, now));
+    true
 }
 
 /// The type `name` made again with `labels`: renamed aside, created, each column that uses it
@@ -479,6 +482,46 @@ mod tests {
         assert!(narrowing("integer", "bigint").is_none());
         assert!(narrowing("numeric(10,2)", "numeric(8,2)").is_some());
         assert!(narrowing("numeric(8,2)", "numeric(10,2)").is_none());
+    }
+
+    fn enum_schema(labels: &[&str]) -> crate::schema::Schema {
+        let mut s = crate::schema::Schema::default();
+        s.enums.insert("mood".into(), labels.iter().map(|l| (*l).to_owned()).collect());
+        let m = Column {
+            name: "m".into(),
+            decl_type: "mood".into(),
+            default: Some("'a'::mood".into()),
+            ..Column::default()
+        };
+        s.tables.insert("t".into(), Table { name: "t".into(), columns: vec![m], ..Table::default() });
+        s
+    }
+
+    #[test]
+    fn a_new_enum_label_goes_in_place_outside_a_transaction_and_its_down_rebuilds_the_type() {
+        let diff = crate::schema::differences(
+            &enum_schema(&["a", "c"]),
+            &enum_schema(&["a", "b", "c", "d"]),
+            &Default::default(),
+        );
+        let m = render_pg(&diff);
+        assert!(m.up.starts_with("-- dbmigrate:no-transaction\n"), "{}", m.up);
+        assert!(
+            m.up.contains("ALTER TYPE \"mood\" ADD VALUE 'b' BEFORE 'c';\nALTER TYPE \"mood\" ADD VALUE 'd';"),
+            "{}",
+            m.up
+        );
+        assert!(m.down.contains("ALTER TABLE \"t\" ALTER COLUMN \"m\" DROP DEFAULT;"), "{}", m.down);
+        assert!(m.down.contains("TYPE \"mood\" USING \"m\"::text::\"mood\";"), "{}", m.down);
+        assert!(m.down.contains("CREATE TYPE \"mood\" AS ENUM ('a', 'c');"), "{}", m.down);
+    }
+
+    #[test]
+    fn a_removed_enum_label_is_left_to_a_person() {
+        let diff = crate::schema::differences(&enum_schema(&["a", "b"]), &enum_schema(&["a"]), &Default::default());
+        let m = render_pg(&diff);
+        assert!(m.up.contains("-- dbmigrate:todo enum type mood"), "{}", m.up);
+        assert!(!m.up.contains("ADD VALUE") && !m.up.contains("no-transaction"), "{}", m.up);
     }
 
     #[test]

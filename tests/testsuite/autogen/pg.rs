@@ -23,7 +23,12 @@ fn project(old: &str, desired: &str) -> Fixture {
 
 /// Runs the CLI in `f` and proves afterwards that no scratch database of that process is left.
 fn run(f: &Fixture, args: &[&str]) -> Output {
-    let child = spawn(f, args);
+    run_with(f, args, &[])
+}
+
+/// [`run`] with environment variables set.
+fn run_with(f: &Fixture, args: &[&str], envs: &[(&str, &str)]) -> Output {
+    let child = spawn(f, args, envs);
     let pid = child.id();
     let out = child.wait_with_output().expect("wait");
     assert_eq!(scratch_left(pid), "", "scratch databases left by {args:?}: {}", text(&out));
@@ -31,7 +36,7 @@ fn run(f: &Fixture, args: &[&str]) -> Output {
 }
 
 /// `cargo dbmigrate <args>` started in `f`, its output piped.
-fn spawn(f: &Fixture, args: &[&str]) -> std::process::Child {
+fn spawn(f: &Fixture, args: &[&str], envs: &[(&str, &str)]) -> std::process::Child {
     Command::new(dbmigrate_tests::cli_bin())
         .arg("dbmigrate")
         .args(args)
@@ -40,6 +45,7 @@ fn spawn(f: &Fixture, args: &[&str]) -> std::process::Child {
         .env_remove("DATABASE_URL")
         .env_remove("DBMIGRATE_DEV_URL")
         .env_remove("CI")
+        .envs(envs.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -322,7 +328,7 @@ fn schema_dump_then_check_schema_passes_and_diff_writes_nothing() {
 }
 
 #[test]
-fn without_a_dev_url_or_with_several_dialects_it_says_what_to_pass() {
+fn without_a_dev_url_or_with_several_dialects_it_says_what_to_pass_and_the_env_serves() {
     let f = project(USERS, USERS);
     let out = run(&f, &["diff", "-m", "x"]);
     assert_eq!(code(&out), 2, "{}", text(&out));
@@ -334,6 +340,7 @@ fn without_a_dev_url_or_with_several_dialects_it_says_what_to_pass() {
     assert!(text(&out).contains("pass --dialect sqlite or --dialect postgres"), "{}", text(&out));
     f.write("schema.postgres.sql", USERS);
     ok(run(&f, &["check", "--schema", "--dialect", "postgres", "--dev-url", DEV]));
+    ok(run_with(&f, &["check", "--schema", "--dialect", "postgres"], &[("DBMIGRATE_DEV_URL", DEV)]));
 }
 
 #[test]
@@ -352,7 +359,7 @@ fn a_failing_replay_leaves_no_scratch_database() {
 #[cfg(unix)]
 fn an_interrupted_diff_exits_130_and_drops_its_scratch_database() {
     let f = project(&format!("{USERS}SELECT pg_sleep(5);\n"), USERS);
-    let child = spawn(&f, &["diff", "-m", "x", "--dev-url", DEV]);
+    let child = spawn(&f, &["diff", "-m", "x", "--dev-url", DEV], &[]);
     let pid = child.id();
     // Wait (bounded) until the scratch database exists: the replay is then under way.
     for _ in 0..200 {
