@@ -170,8 +170,14 @@ pub fn differences(current: &Schema, desired: &Schema, renames: &Renames) -> Dif
             && let Some(mut t) = current_tables.remove(old)
         {
             t.name.clone_from(new);
+            for i in t.indexes.values_mut() {
+                i.table.clone_from(new);
+                i.sql = i.sql.as_deref().map(|sql| retarget_index(sql, old, new));
+            }
             current_tables.insert(new.clone(), t);
             diff.renamed_tables.push((old.clone(), new.clone()));
+            // The database follows a rename in the other tables' foreign keys.
+            current_tables.values_mut().for_each(|other| retarget_foreign_keys(other, old, new));
         }
     }
     let created: Vec<&Table> = desired.tables.values().filter(|t| !current_tables.contains_key(&t.name)).collect();
@@ -196,6 +202,34 @@ pub fn differences(current: &Schema, desired: &Schema, renames: &Renames) -> Dif
         }
     }
     diff
+}
+
+/// An index's text after its table `old` is renamed `new`, as the database rewrites it
+/// (`ON users`, `ON "users"`, PostgreSQL's `ON public.users`).
+fn retarget_index(sql: &str, old: &str, new: &str) -> String {
+    let bare = |n: &str| n.rsplit('.').next().unwrap_or(n).to_owned();
+    let forms = |n: &str| {
+        let b = bare(n);
+        let schema = n.split_once('.').map_or("public", |(s, _)| s).to_owned();
+        [format!(" ON {schema}.{b} "), format!(" ON \"{b}\""), format!(" ON {b} "), format!(" ON {b}(")]
+    };
+    let (from, to) = (forms(old), forms(new));
+    from.iter()
+        .zip(&to)
+        .find(|(f, _)| sql.contains(f.as_str()))
+        .map_or(sql.to_owned(), |(f, t)| sql.replacen(f.as_str(), t, 1))
+}
+
+/// `t`'s foreign keys to table `old` made to point at `new`.
+fn retarget_foreign_keys(t: &mut Table, old: &str, new: &str) {
+    let fix = |mut f: super::model::ForeignKey| {
+        if f.ref_table == old {
+            f.ref_table = new.to_owned();
+        }
+        f
+    };
+    t.foreign_keys = std::mem::take(&mut t.foreign_keys).into_iter().map(fix).collect();
+    t.foreign_key_names = std::mem::take(&mut t.foreign_key_names).into_iter().map(|(f, n)| (fix(f), n)).collect();
 }
 
 /// The schemas and enum types to create, drop or change.
@@ -371,6 +405,35 @@ mod tests {
         let d = differences(&now, &want, &renames);
         assert_eq!(d.altered[0].renamed_columns, [("mail".to_owned(), "email".to_owned())]);
         assert!(d.altered[0].added.is_empty() && d.altered[0].dropped.is_empty());
+    }
+
+    #[test]
+    fn a_table_rename_carries_its_indexes_and_the_keys_that_point_at_it() {
+        let mut old = table("users", &[col("id", "integer")]);
+        let index = |t: &str| Index {
+            name: "users_id".into(),
+            table: t.into(),
+            sql: Some(format!("CREATE INDEX users_id ON public.{t} USING btree (id)")),
+            ..Index::default()
+        };
+        old.indexes.insert("users_id".into(), index("users"));
+        let mut new = old.clone();
+        new.name = "people".into();
+        new.indexes.insert("users_id".into(), index("people"));
+        let fk = |t: &str| crate::schema::ForeignKey {
+            columns: vec!["u".into()],
+            ref_table: t.into(),
+            ..Default::default()
+        };
+        let mut posts = table("posts", &[col("u", "integer")]);
+        posts.foreign_keys.insert(fk("users"));
+        let mut posts_after = posts.clone();
+        posts_after.foreign_keys = [fk("people")].into();
+        let mut renames = Renames::default();
+        renames.tables.insert("users".into(), "people".into());
+        let d = differences(&schema(&[old, posts]), &schema(&[new, posts_after]), &renames);
+        assert_eq!(d.renamed_tables, [("users".to_owned(), "people".to_owned())]);
+        assert!(d.altered.is_empty(), "{:#?}", d.describe());
     }
 
     #[test]

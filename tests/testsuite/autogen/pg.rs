@@ -233,9 +233,14 @@ fn a_not_null_column_takes_its_default_or_the_three_safe_steps() {
 
 #[test]
 fn declared_renames_keep_the_data_and_likely_ones_are_offered() {
-    let desired = "CREATE TABLE people (id serial PRIMARY KEY, email varchar(40) NOT NULL);\n";
-    let (up, down, _) =
-        round_trip(USERS, desired, ROWS, &["--rename", "users=people", "--rename", "people.mail=email"]);
+    let rest = "CREATE INDEX users_seen ON users (id DESC);\nCREATE TABLE posts (id serial PRIMARY KEY, user_id int REFERENCES users (id));\n";
+    let old = format!("{USERS}{rest}");
+    let desired = format!(
+        "CREATE TABLE people (id serial PRIMARY KEY, email varchar(40) NOT NULL);\n{}",
+        rest.replace(" users ", " people ")
+    );
+    let renames = ["--rename", "users=people", "--rename", "people.mail=email"];
+    let (up, down, _) = round_trip(&old, &desired, ROWS, &renames);
     assert!(up.contains("ALTER TABLE \"users\" RENAME TO \"people\";"), "{up}");
     assert!(up.contains("ALTER TABLE \"people\" RENAME COLUMN \"mail\" TO \"email\";"), "{up}");
     assert!(!up.contains("DROP"), "{up}");
