@@ -124,6 +124,10 @@ impl TableDiff {
         out.extend(self.added.iter().map(|c| format!("column `{t}.{}` is missing", c.name)));
         out.extend(self.dropped.iter().map(|c| format!("column `{t}.{}` is not in the desired schema", c.name)));
         for (now, want) in &self.changed {
+            if column_shape(now) == column_shape(want) {
+                out.push(format!("the comment, identity or generation of column `{t}.{}` differs", now.name));
+                continue;
+            }
             out.push(format!(
                 "column `{t}.{}` is {} but should be {}",
                 now.name,

@@ -168,7 +168,8 @@ fn a_new_table_with_a_foreign_key_and_a_default_timestamp() {
 fn a_new_column_a_longer_one_another_type_and_a_server_default_change() {
     let old = "CREATE TABLE users (id serial PRIMARY KEY, mail varchar(40) NOT NULL, age text, active boolean DEFAULT true);\n";
     let desired = "CREATE TABLE users (id serial PRIMARY KEY, mail varchar(80) NOT NULL, age integer, \
-                   active boolean DEFAULT false, phone text);\n";
+                   active boolean DEFAULT false, phone text);\n\
+                   COMMENT ON TABLE users IS 'people who sign in';\nCOMMENT ON COLUMN users.mail IS 'where mail goes';\n";
     let rows = "INSERT INTO users (mail, age) VALUES ('a@x', '30'), ('b@x', NULL)";
     let (up, down, stderr) = round_trip(old, desired, rows, &[]);
     assert!(up.contains("ALTER TABLE \"users\" ADD COLUMN \"phone\" text;"), "{up}");
@@ -177,6 +178,8 @@ fn a_new_column_a_longer_one_another_type_and_a_server_default_change() {
     assert!(up.contains("ALTER COLUMN \"active\" SET DEFAULT false;"), "{up}");
     assert!(down.contains("ALTER COLUMN \"active\" SET DEFAULT true;"), "{down}");
     assert!(!up.contains("narrowing") && !stderr.contains("narrowed"), "{up}");
+    assert!(up.contains("COMMENT ON TABLE \"users\" IS 'people who sign in';"), "{up}");
+    assert!(down.contains("COMMENT ON COLUMN \"users\".\"mail\" IS NULL;"), "{down}");
 }
 
 #[test]
