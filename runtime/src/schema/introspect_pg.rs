@@ -223,7 +223,8 @@ fn indexes(s: &PgSession, tables: &mut BTreeMap<String, Table>) -> Result<(), St
     Ok(())
 }
 
-/// Views, functions, triggers and free-standing sequences: read, listed, never compared.
+/// Views, functions, triggers, policies and free-standing sequences: read, listed, never
+/// compared.
 fn not_compared(s: &PgSession) -> Result<std::collections::BTreeSet<String>, String> {
     let extension = "NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = {oid} AND d.deptype = 'e')";
     let sql = format!(
@@ -235,7 +236,9 @@ fn not_compared(s: &PgSession) -> Result<std::collections::BTreeSet<String>, Str
          WHERE {USER_NS} AND {} \
          UNION ALL SELECT 'trigger', n.nspname, c.relname || '.' || tg.tgname FROM pg_trigger tg \
          JOIN pg_class c ON c.oid = tg.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
-         WHERE NOT tg.tgisinternal AND {USER_NS}",
+         WHERE NOT tg.tgisinternal AND {USER_NS} \
+         UNION ALL SELECT 'policy', n.nspname, c.relname || '.' || po.polname FROM pg_policy po \
+         JOIN pg_class c ON c.oid = po.polrelid JOIN pg_namespace n ON n.oid = c.relnamespace WHERE {USER_NS}",
         extension.replace("{oid}", "c.oid"),
         extension.replace("{oid}", "p.oid"),
     );
