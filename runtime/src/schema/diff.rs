@@ -357,7 +357,43 @@ fn rename_in_keys(t: &mut Table, old: &str, new: &str) {
         .collect();
     for i in t.indexes.values_mut() {
         fix(&mut i.columns);
+        i.sql = i.sql.as_deref().map(|sql| rename_word(sql, old, new));
     }
+    // The database rewrites a renamed column in its index and check definitions too.
+    t.checks = std::mem::take(&mut t.checks).into_iter().map(|c| rename_word(&c, old, new)).collect();
+    t.check_names =
+        std::mem::take(&mut t.check_names).into_iter().map(|(c, n)| (rename_word(&c, old, new), n)).collect();
+}
+
+/// `sql` with each identifier `old` (bare or double-quoted, outside string literals) as `new`.
+fn rename_word(sql: &str, old: &str, new: &str) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut rest = sql;
+    let ident = |c: char| c.is_alphanumeric() || c == '_' || c == '$';
+    while let Some(c) = rest.chars().next() {
+        if c == '\'' {
+            let end = rest[1..].find('\'').map_or(rest.len(), |i| i + 2);
+            out.push_str(&rest[..end]);
+            rest = &rest[end..];
+        } else if c == '"' {
+            let end = rest[1..].find('"').map_or(rest.len(), |i| i + 2);
+            let word = &rest[..end];
+            if word.trim_matches('"') == old {
+                out.push_str(&format!("\"{new}\""));
+            } else {
+                out.push_str(word);
+            }
+            rest = &rest[end..];
+        } else if ident(c) {
+            let end = rest.find(|ch: char| !ident(ch)).unwrap_or(rest.len());
+            out.push_str(if &rest[..end] == old { new } else { &rest[..end] });
+            rest = &rest[end..];
+        } else {
+            out.push(c);
+            rest = &rest[c.len_utf8()..];
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -438,6 +474,20 @@ mod tests {
         let d = differences(&schema(&[old, posts]), &schema(&[new, posts_after]), &renames);
         assert_eq!(d.renamed_tables, [("users".to_owned(), "people".to_owned())]);
         assert!(d.altered.is_empty(), "{:#?}", d.describe());
+    }
+
+    #[test]
+    fn a_renamed_column_is_renamed_in_index_and_check_text_but_not_in_literals() {
+        assert_eq!(
+            rename_word(
+                "CREATE INDEX m ON public.t USING btree (lower((mail)::text)) WHERE mail <> 'mail'",
+                "mail",
+                "email"
+            ),
+            "CREATE INDEX m ON public.t USING btree (lower((email)::text)) WHERE email <> 'mail'"
+        );
+        assert_eq!(rename_word("CHECK ((\"mail\" > ''))", "mail", "email"), "CHECK ((\"email\" > ''))");
+        assert_eq!(rename_word("CHECK ((mailbox > 0))", "mail", "email"), "CHECK ((mailbox > 0))");
     }
 
     #[test]

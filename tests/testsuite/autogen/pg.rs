@@ -236,11 +236,12 @@ fn a_not_null_column_takes_its_default_or_the_three_safe_steps() {
 
 #[test]
 fn declared_renames_keep_the_data_and_likely_ones_are_offered() {
-    let rest = "CREATE INDEX users_seen ON users (id DESC);\nCREATE TABLE posts (id serial PRIMARY KEY, user_id int REFERENCES users (id));\n";
-    let old = format!("{USERS}{rest}");
+    let rest = "CREATE INDEX users_seen ON users (id DESC);\nCREATE INDEX users_mail ON users (lower(mail)) WHERE mail <> 'mail';\n\
+                CREATE TABLE posts (id serial PRIMARY KEY, user_id int REFERENCES users (id));\n";
+    let old = format!("{}{rest}", USERS.replace(");", ", CHECK (mail <> ''));"));
     let desired = format!(
-        "CREATE TABLE people (id serial PRIMARY KEY, email varchar(40) NOT NULL);\n{}",
-        rest.replace(" users ", " people ")
+        "CREATE TABLE people (id serial PRIMARY KEY, email varchar(40) NOT NULL, CHECK (email <> ''));\n{}",
+        rest.replace(" users ", " people ").replace("(mail)", "(email)").replace("mail <>", "email <>")
     );
     let renames = ["--rename", "users=people", "--rename", "people.mail=email"];
     let (up, down, _) = round_trip(&old, &desired, ROWS, &renames);
