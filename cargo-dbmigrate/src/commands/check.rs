@@ -14,15 +14,24 @@ Examples:
   cargo dbmigrate check
   cargo dbmigrate check -p server --format json
   cargo dbmigrate check --schema
+  cargo dbmigrate check --schema --dev-url postgres://postgres@127.0.0.1:5432/postgres
 
 Exit code 0 when the migrations are clean, 1 when a problem was found. The rules are the ones
 `dbmigrate_build::embed()` applies in build.rs, so a clean check means a clean build.
-With --schema (SQLite for now) the migrations are also replayed into a scratch database and
-compared with the desired schema file; each difference is a `schema-drift` finding.")]
+With --schema the migrations are also replayed into a scratch database (PostgreSQL: on the
+--dev-url server) and compared with the desired schema file; each difference is a
+`schema-drift` finding.")]
 pub struct CheckArgs {
     /// Also compare the schema the migrations build with the desired schema file (`schema.sql`)
     #[arg(long)]
     pub schema: bool,
+    /// With --schema: a server for the scratch databases (postgres, mysql): a unique database is created there
+    /// and dropped afterwards [env: DBMIGRATE_DEV_URL]
+    #[arg(long, value_name = "URL")]
+    pub dev_url: Option<String>,
+    /// With --schema: the dialect whose schema is compared: sqlite, postgres or mysql (default: the crate's)
+    #[arg(long, value_name = "DIALECT")]
+    pub dialect: Option<String>,
     /// Output format; `json` prints one document on stdout
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
@@ -38,7 +47,7 @@ pub fn run(args: &CheckArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
         crate::ops::merge_order::late_arrivals(&checked.set.dir, checked.unreleased(), |f| checked.set.display(f));
     checked.findings.extend(late);
     if args.schema && !checked.has_errors() {
-        let drift = schema_drift(global)?;
+        let drift = schema_drift(args, global)?;
         checked.findings.extend(drift);
     }
     match args.format {
@@ -49,12 +58,13 @@ pub fn run(args: &CheckArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
 }
 
 /// The differences between the migrations' schema and the desired one, as findings.
-fn schema_drift(global: &GlobalArgs) -> Result<Vec<dbmigrate_build::internal::Finding>, CliError> {
+fn schema_drift(args: &CheckArgs, global: &GlobalArgs) -> Result<Vec<dbmigrate_build::internal::Finding>, CliError> {
     use dbmigrate_build::internal::{Finding, Rule};
     let target = workspace::locate(global.selector())?;
+    let source = crate::ops::autogen::Source::resolve(&target, args.dialect.as_deref(), args.dev_url.as_deref())?;
     let renames = dbmigrate_runtime::schema::Renames::default();
     // The set's findings were collected above already.
-    let comparison = crate::ops::autogen::compare(&target, &renames, &mut |_| {})?;
+    let comparison = crate::ops::autogen::compare(&target, &source, &renames, &mut |_| {})?;
     let file = crate::fsutil::display_rel(&comparison.schema_file, target.dir().as_std_path());
     let findings = comparison.diff.describe().into_iter().map(|line| {
         Finding::error(

@@ -16,14 +16,17 @@ Examples:
   cargo dbmigrate diff -m 'add phone number'
   cargo dbmigrate diff -m 'rename mail' --rename users.mail=email --dry-run
   cargo dbmigrate diff -m 'rename people' --rename people=users
+  cargo dbmigrate diff -m 'add phone' --dev-url postgres://postgres@127.0.0.1:5432/postgres
 
-SQLite for now. The migrations are replayed into a scratch database, the desired schema
-(`schema` in [package.metadata.dbmigrate], default schema.sql) is loaded into another, both
-are read from the catalog and compared; the up and down files are written as `new` writes
+SQLite and PostgreSQL. The migrations are replayed into a scratch database (SQLite: a temporary
+file; PostgreSQL: a uniquely named database on the --dev-url server, dropped afterwards, also
+on Ctrl-C), the desired schema (`schema` in [package.metadata.dbmigrate], default schema.sql;
+schema.<dialect>.sql beside it when the crate lists several `dialects`) is loaded into another,
+both are read from the catalog and compared; the up and down files are written as `new` writes
 them. Review them: a removed table or column is marked `-- dbmigrate:destructive`, a NOT NULL
 column without a default is backfilled with a placeholder marked `-- dbmigrate:todo`, and a
-dropped column beside an added one of the same type is noted as a likely rename. Views and
-triggers are listed as not compared. Nothing to change: says so, writes nothing, exit 0.")]
+dropped column beside an added one of the same type is noted as a likely rename. Views,
+functions and triggers are listed as not compared. Nothing to change: says so, writes nothing, exit 0.")]
 pub struct DiffArgs {
     /// What the migration does, in a few words (its file name)
     #[arg(short, long, value_name = "MESSAGE")]
@@ -34,6 +37,13 @@ pub struct DiffArgs {
     /// A rename, not a drop and an add: `old=new` (table) or `table.old=new` (column); repeatable
     #[arg(long, value_name = "OLD=NEW")]
     pub rename: Vec<String>,
+    /// A server for the scratch databases (postgres, mysql): a unique database is created there
+    /// and dropped afterwards [env: DBMIGRATE_DEV_URL]
+    #[arg(long, value_name = "URL")]
+    pub dev_url: Option<String>,
+    /// The dialect whose schema is compared: sqlite, postgres or mysql (default: the crate's)
+    #[arg(long, value_name = "DIALECT")]
+    pub dialect: Option<String>,
     /// Output format; `json` prints one document on stdout
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
@@ -47,8 +57,9 @@ pub fn run(args: &DiffArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
     }
     crate::ops::new::migration_name(&args.message)?;
     let target = workspace::locate(global.selector())?;
+    let source = autogen::Source::resolve(&target, args.dialect.as_deref(), args.dev_url.as_deref())?;
     let mut notes = Notes::new(shell);
-    let generated = autogen::generate(&target, &args.message, &renames, args.dry_run, &mut |n| notes.show(n))?;
+    let generated = autogen::generate(&target, &source, &args.message, &renames, args.dry_run, &mut |n| notes.show(n))?;
     for w in &generated.migration.warnings {
         shell.warn(w);
     }

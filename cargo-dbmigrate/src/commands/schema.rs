@@ -30,15 +30,25 @@ pub enum SchemaAction {
 Examples:
   cargo dbmigrate schema dump
   cargo dbmigrate schema dump -p server --stdout
+  cargo dbmigrate schema dump --dialect postgres --dev-url postgres://postgres@127.0.0.1:5432/postgres
 
-SQLite for now. The migrations are replayed into a scratch database and its tables (each
-followed by its indexes), views and triggers are written in name order to the `schema` file
-of [package.metadata.dbmigrate] (default schema.sql), replacing it. `cargo dbmigrate check
+The migrations are replayed into a scratch database and written to the `schema` file of
+[package.metadata.dbmigrate] (default schema.sql; schema.<dialect>.sql beside it when the crate
+lists several `dialects`), replacing it. SQLite: its tables (each followed by its indexes),
+views and triggers in name order. PostgreSQL (needs --dev-url): schemas, enum types, then
+tables in foreign-key order with their keys, checks, indexes and comments. `cargo dbmigrate check
 --schema` passes right after it.")]
 pub struct DumpArgs {
     /// Print the schema instead of writing the file
     #[arg(long)]
     pub stdout: bool,
+    /// A server for the scratch databases (postgres, mysql): a unique database is created there
+    /// and dropped afterwards [env: DBMIGRATE_DEV_URL]
+    #[arg(long, value_name = "URL")]
+    pub dev_url: Option<String>,
+    /// The dialect whose schema is compared: sqlite, postgres or mysql (default: the crate's)
+    #[arg(long, value_name = "DIALECT")]
+    pub dialect: Option<String>,
     /// Output format; `json` prints one document on stdout
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
@@ -56,8 +66,9 @@ impl SchemaArgs {
 pub fn run(args: &SchemaArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
     let SchemaAction::Dump(args) = &args.action;
     let target = workspace::locate(global.selector())?;
+    let source = crate::ops::autogen::Source::resolve(&target, args.dialect.as_deref(), args.dev_url.as_deref())?;
     let mut notes = Notes::new(shell);
-    let (path, sql) = crate::ops::autogen::dump(&target, &mut |n| notes.show(n))?;
+    let (path, sql) = crate::ops::autogen::dump(&target, &source, &mut |n| notes.show(n))?;
     let cwd = std::env::current_dir().unwrap_or_default();
     let shown = fsutil::display_rel(&path, &cwd);
     if !args.stdout {

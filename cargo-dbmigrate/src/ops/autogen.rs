@@ -1,13 +1,94 @@
-//! Autogenerate: the schema the migrations build (replayed into a scratch SQLite database by
-//! the engine itself) against the desired schema file, and the migration between them.
+//! Autogenerate: the schema the migrations build (replayed into a scratch database by the
+//! engine itself) against the desired schema file, and the migration between them.
 
 use super::Notify;
 use crate::CliError;
 use crate::workspace::Target;
 use dbmigrate_runtime::schema::{self, Difference, Migration, Renames, Schema};
-use dbmigrate_runtime::{Dialect, Engine, Goal, Options};
+use dbmigrate_runtime::{DatabaseUrl, Dialect, Engine, Goal, Options};
 use rusqlite::Connection;
 use std::path::PathBuf;
+
+/// Which dialect to compare in and where its scratch databases live.
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub dialect: Dialect,
+    /// The server for scratch databases (`--dev-url`, else `DBMIGRATE_DEV_URL`); SQLite needs none.
+    pub dev_url: Option<DatabaseUrl>,
+}
+
+/// The environment variable `--dev-url` falls back to.
+pub const DEV_URL_ENV: &str = "DBMIGRATE_DEV_URL";
+
+impl Source {
+    /// The dialect: `--dialect`, else the crate's `dialects` (one; several need `--dialect`),
+    /// else the dialect of the database `run` would use, else SQLite. A server dialect needs a
+    /// dev url of that dialect.
+    pub fn resolve(target: &Target, dialect: Option<&str>, dev_url: Option<&str>) -> Result<Source, CliError> {
+        let names = || Dialect::ALL.map(Dialect::as_str).join(", ");
+        let dialect = match dialect {
+            Some(name) => Dialect::from_name(name).ok_or_else(|| {
+                CliError::usage(format!("unknown dialect `{name}`")).hint(format!("--dialect is one of {}", names()))
+            })?,
+            None => default_dialect(target)?,
+        };
+        // The variable serves the server dialects: a SQLite crate ignores a shell-wide one.
+        let env = std::env::var(DEV_URL_ENV).ok().filter(|v| !v.trim().is_empty() && dialect != Dialect::Sqlite);
+        let given = dev_url.map(str::to_owned).or(env);
+        let dev_url = match given {
+            Some(text) => Some(DatabaseUrl::parse(&text, target.dir().as_std_path())?),
+            None => None,
+        };
+        match &dev_url {
+            None if dialect != Dialect::Sqlite => Err(CliError::usage(format!(
+                "autogenerate on {dialect} replays the migrations into a scratch database and needs a server for it"
+            ))
+            .hint(format!("pass --dev-url {} (or set {DEV_URL_ENV})", example(dialect)))),
+            Some(url) if url.dialect() != dialect => Err(CliError::usage(format!(
+                "--dev-url is a {} url but the schema is compared in {dialect}",
+                url.dialect()
+            ))
+            .hint(format!("pass a {dialect} server, e.g. --dev-url {}", example(dialect)))),
+            _ => Ok(Source { dialect, dev_url }),
+        }
+    }
+}
+
+fn example(dialect: Dialect) -> &'static str {
+    match dialect {
+        Dialect::Mysql => "mysql://root@127.0.0.1:3306/",
+        _ => "postgres://postgres@127.0.0.1:5432/postgres",
+    }
+}
+
+fn default_dialect(target: &Target) -> Result<Dialect, CliError> {
+    let configured = &target.config.dialects;
+    if configured.len() > 1 {
+        let list: Vec<&str> = configured.iter().map(|d| d.as_str()).collect();
+        return Err(CliError::usage(format!(
+            "`{}` targets several dialects ({}): say which schema to compare",
+            target.package,
+            list.join(", ")
+        ))
+        .hint(format!("pass --dialect {}", list.join(" or --dialect "))));
+    }
+    if let Some(one) = configured.first() {
+        return Ok(*one);
+    }
+    let chosen = super::session::database_url(target, &super::session::DbChoice::default());
+    Ok(chosen.map(|u| u.dialect()).unwrap_or_else(|_| target.config.target_dialects()[0]))
+}
+
+/// The desired-schema file of `dialect`: `schema` as configured for a crate of one dialect,
+/// else `schema.<dialect>.sql` beside it.
+pub fn schema_file(target: &Target, dialect: Dialect) -> PathBuf {
+    let configured = target.dir().as_std_path().join(&target.config.schema);
+    if target.config.dialects.len() <= 1 {
+        return configured;
+    }
+    let stem = configured.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "schema".into());
+    configured.with_file_name(format!("{stem}.{dialect}.sql"))
+}
 
 /// The two schemas of a crate and what separates them.
 #[derive(Debug)]
@@ -33,21 +114,18 @@ pub struct Generated {
 /// differs, writes the migration between them through `new`'s code.
 pub fn generate(
     target: &Target,
+    source: &Source,
     message: &str,
     renames: &Renames,
     dry_run: bool,
     notify: &mut Notify<'_>,
 ) -> Result<Generated, CliError> {
     let name = super::new::migration_name(message)?;
-    let comparison = compare(target, renames, notify)?;
+    let comparison = compare(target, source, renames, notify)?;
     if comparison.diff.is_empty() {
         return Ok(Generated { comparison, migration: Migration::default(), created: None });
     }
-    let migration = schema::render_sqlite(&comparison.diff).map_err(|why| {
-        CliError::failure(why).hint(
-            "write this change by hand with `cargo dbmigrate new <message>` (the sqlite docs' 12-step rebuild, foreign keys off, outside a transaction), then run `cargo dbmigrate check --schema`",
-        )
-    })?;
+    let migration = render(source.dialect, &comparison.diff)?;
     let created = if dry_run {
         None
     } else {
@@ -56,59 +134,106 @@ pub fn generate(
     Ok(Generated { comparison, migration, created })
 }
 
+/// The dialect's SQL for `diff`.
+fn render(dialect: Dialect, diff: &Difference) -> Result<Migration, CliError> {
+    match dialect {
+        Dialect::Sqlite => schema::render_sqlite(diff).map_err(|why| {
+            CliError::failure(why).hint(
+                "write this change by hand with `cargo dbmigrate new <message>` (the sqlite docs' 12-step rebuild, foreign keys off, outside a transaction), then run `cargo dbmigrate check --schema`",
+            )
+        }),
+        Dialect::Postgres => Ok(schema::render_pg(diff)),
+        Dialect::Mysql => schema::render_mysql(diff).map_err(|why| {
+            CliError::failure(why).hint("write this change by hand with `cargo dbmigrate new <message>`")
+        }),
+    }
+}
+
 /// The differences between the schema the migrations build and the desired one.
-pub fn compare(target: &Target, renames: &Renames, notify: &mut Notify<'_>) -> Result<Comparison, CliError> {
-    require_sqlite(target)?;
-    let schema_file = target.dir().as_std_path().join(&target.config.schema);
-    let desired = desired(&schema_file)?;
-    let (current, _) = replayed(target, notify)?;
+pub fn compare(
+    target: &Target,
+    source: &Source,
+    renames: &Renames,
+    notify: &mut Notify<'_>,
+) -> Result<Comparison, CliError> {
+    let schema_file = schema_file(target, source.dialect);
+    let sql = read_schema_file(&schema_file)?;
+    let (desired, current) = match source.dialect {
+        Dialect::Sqlite => (desired_sqlite(&schema_file, &sql)?, replayed_sqlite(target, notify)?.0),
+        Dialect::Postgres => {
+            let current = replayed_pg(target, source, notify)?;
+            (desired_pg(source, &schema_file, &sql)?, current)
+        }
+        Dialect::Mysql => {
+            let current = replayed_mysql(target, source, notify)?;
+            (desired_mysql(target, source, &schema_file, &sql)?, current)
+        }
+    };
     let diff = schema::differences(&current, &desired, renames);
     let not_compared = current.not_compared.union(&desired.not_compared).cloned().collect();
     Ok(Comparison { schema_file, diff, not_compared })
 }
 
 /// The schema file's text as `schema dump` writes it, from the migrations.
-pub fn dump(target: &Target, notify: &mut Notify<'_>) -> Result<(PathBuf, String), CliError> {
-    require_sqlite(target)?;
-    let (_, sql) = replayed(target, notify)?;
-    Ok((target.dir().as_std_path().join(&target.config.schema), sql))
+pub fn dump(target: &Target, source: &Source, notify: &mut Notify<'_>) -> Result<(PathBuf, String), CliError> {
+    let file = schema_file(target, source.dialect);
+    let sql = match source.dialect {
+        Dialect::Sqlite => replayed_sqlite(target, notify)?.1,
+        Dialect::Postgres => {
+            let current = replayed_pg(target, source, notify)?;
+            let all = schema::differences(&Schema::default(), &current, &Renames::default());
+            let header = "-- The desired schema (postgres): edit it, then `cargo dbmigrate diff -m <message>`.\n\n";
+            format!("{header}{}", schema::render_pg(&all).up)
+        }
+        Dialect::Mysql => {
+            let current = replayed_mysql(target, source, notify)?;
+            let header = "-- The desired schema (mysql): edit it, then `cargo dbmigrate diff -m <message>`.\n\n";
+            format!("{header}{}", schema::dump_mysql(&current))
+        }
+    };
+    Ok((file, sql))
 }
 
-/// Refuses a crate whose database is not SQLite: its DDL would be read by the wrong dialect.
-/// The database is the one `run` would use; a crate with none configured is SQLite's default.
-fn require_sqlite(target: &Target) -> Result<(), CliError> {
-    let Ok(url) = super::session::database_url(target, &super::session::DbChoice::default()) else { return Ok(()) };
-    if url.dialect() == Dialect::Sqlite {
-        return Ok(());
-    }
-    Err(CliError::failure(format!(
-        "autogenerate reads sqlite only so far, and the database of `{}` is {url}",
-        target.package
-    ))
-    .hint("write this migration by hand with `cargo dbmigrate new <message>`; postgresql and mysql/mariadb come next"))
+fn read_schema_file(path: &std::path::Path) -> Result<String, CliError> {
+    std::fs::read_to_string(path).map_err(|e| {
+        CliError::failure(format!("cannot read the desired schema `{}`: {e}", path.display()))
+            .hint("write it with `cargo dbmigrate schema dump`, or set `schema` in [package.metadata.dbmigrate]")
+    })
 }
 
 /// The desired schema: the file loaded into an in-memory SQLite database.
-fn desired(path: &std::path::Path) -> Result<Schema, CliError> {
-    let shown = path.display();
-    let sql = std::fs::read_to_string(path).map_err(|e| {
-        CliError::failure(format!("cannot read the desired schema `{shown}`: {e}"))
-            .hint("write it with `cargo dbmigrate schema dump`, or set `schema` in [package.metadata.dbmigrate]")
-    })?;
+fn desired_sqlite(path: &std::path::Path, sql: &str) -> Result<Schema, CliError> {
     let conn =
         Connection::open_in_memory().map_err(|e| CliError::failure(format!("cannot open sqlite in memory: {e}")))?;
-    conn.execute_batch(&sql).map_err(|e| {
-        CliError::failure(format!("the desired schema `{shown}` does not load into sqlite: {e}"))
+    conn.execute_batch(sql).map_err(|e| {
+        CliError::failure(format!("the desired schema `{}` does not load into sqlite: {e}", path.display()))
             .hint("fix the statement it names; the file holds plain sqlite ddl")
     })?;
     schema::introspect_sqlite(&conn, &[]).map_err(|e| read_failed(&e))
 }
 
-/// The schema the migrations build, and its dump: every up file applied in version order by
-/// the engine (its own statement splitting) to a scratch database that is deleted afterwards.
-fn replayed(target: &Target, notify: &mut Notify<'_>) -> Result<(Schema, String), CliError> {
+/// The migrations applied in version order by the engine into `url`.
+fn replay(target: &Target, url: &DatabaseUrl, notify: &mut Notify<'_>) -> Result<(), CliError> {
     let set = super::session::load_valid_set(target, notify)?;
     let scripts = super::session::scripts(&set);
+    let options = Options {
+        table: target.config.history_table.clone(),
+        setup_sql: target.config.setup_sql.clone(),
+        ..Options::default()
+    };
+    let mut engine = Engine::connect(url, options)?;
+    engine.migrate(&scripts, Goal::Latest, &mut |_: &dbmigrate_runtime::Event| {}).map_err(|e| {
+        CliError::from(dbmigrate_runtime::Error::from(e)).hint(format!(
+            "the migrations must apply to an empty {} database for `diff` to compare them",
+            url.dialect()
+        ))
+    })?;
+    Ok(())
+}
+
+/// The schema the migrations build, and its dump: every up file applied in version order by
+/// the engine (its own statement splitting) to a scratch database that is deleted afterwards.
+fn replayed_sqlite(target: &Target, notify: &mut Notify<'_>) -> Result<(Schema, String), CliError> {
     let scratch = super::scratch::Scratch::create(None, "diff")?;
     let url = scratch.url().clone();
     let file = url.sqlite_target().and_then(|t| match t {
@@ -116,21 +241,81 @@ fn replayed(target: &Target, notify: &mut Notify<'_>) -> Result<(Schema, String)
         dbmigrate_runtime::SqliteTarget::Memory => None,
     });
     let file = file.ok_or_else(|| CliError::failure("the scratch database is not a file"))?;
-    let table = target.config.history_table.clone();
-    let options = Options { table: table.clone(), setup_sql: target.config.setup_sql.clone(), ..Options::default() };
-    let mut engine = Engine::connect(&url, options)?;
-    engine.migrate(&scripts, Goal::Latest, &mut |_: &dbmigrate_runtime::Event| {}).map_err(|e| {
-        CliError::from(dbmigrate_runtime::Error::from(e))
-            .hint("the migrations must apply to an empty sqlite database for `diff` to compare them")
-    })?;
-    drop(engine);
+    replay(target, &url, notify)?;
     let conn =
         Connection::open(&file).map_err(|e| CliError::failure(format!("cannot open the replayed schema: {e}")))?;
-    let skip = schema::engine_tables(&table);
+    let skip = schema::engine_tables(&target.config.history_table);
     let skip: Vec<&str> = skip.iter().map(String::as_str).collect();
     let model = schema::introspect_sqlite(&conn, &skip).map_err(|e| read_failed(&e))?;
     let sql = schema::dump_sqlite(&conn, &skip).map_err(|e| read_failed(&e))?;
     Ok((model, sql))
+}
+
+fn dev_url(source: &Source) -> Result<&DatabaseUrl, CliError> {
+    source.dev_url.as_ref().ok_or_else(|| CliError::usage("--dev-url is required for a server dialect"))
+}
+
+/// The migrations replayed by the engine into a scratch database on the dev server, read back.
+fn replayed_pg(target: &Target, source: &Source, notify: &mut Notify<'_>) -> Result<Schema, CliError> {
+    let scratch = super::scratch::Scratch::create(Some(dev_url(source)?), "diff")?;
+    replay(target, scratch.url(), notify)?;
+    let skip = schema::engine_tables(&target.config.history_table);
+    let skip: Vec<&str> = skip.iter().map(String::as_str).collect();
+    let session = schema::PgSchemaSession::connect(scratch.url()).map_err(pg_read_failed)?;
+    session.introspect(&skip).map_err(pg_read_failed)
+}
+
+/// The desired schema: the file run as one script in a scratch database on the dev server.
+fn desired_pg(source: &Source, path: &std::path::Path, sql: &str) -> Result<Schema, CliError> {
+    let scratch = super::scratch::Scratch::create(Some(dev_url(source)?), "diff")?;
+    let session = schema::PgSchemaSession::connect(scratch.url()).map_err(pg_read_failed)?;
+    session.execute(sql).map_err(|e| {
+        CliError::failure(format!("the desired schema `{}` does not load into postgres: {e}", path.display()))
+            .hint("fix the statement it names; the file holds plain postgres ddl")
+    })?;
+    session.introspect(&[]).map_err(pg_read_failed)
+}
+
+/// The migrations replayed by the engine into a scratch database on the dev server, read back.
+fn replayed_mysql(target: &Target, source: &Source, notify: &mut Notify<'_>) -> Result<Schema, CliError> {
+    let scratch = super::scratch::Scratch::create(Some(dev_url(source)?), "diff")?;
+    replay(target, scratch.url(), notify)?;
+    let history = &target.config.history_table;
+    schema::introspect_mysql_url(scratch.url(), MYSQL_READ_TIMEOUT, history).map_err(mysql_read_failed)
+}
+
+/// The desired schema: the file run by the engine (its own statement splitting, `DELIMITER`
+/// included) as one migration in a scratch database on the dev server.
+fn desired_mysql(target: &Target, source: &Source, path: &std::path::Path, sql: &str) -> Result<Schema, CliError> {
+    let scratch = super::scratch::Scratch::create(Some(dev_url(source)?), "diff")?;
+    let history = &target.config.history_table;
+    let options = Options { table: history.clone(), setup_sql: target.config.setup_sql.clone(), ..Options::default() };
+    let script = dbmigrate_runtime::MigrationScript {
+        version: 1,
+        name: "desired_schema".into(),
+        up: sql.into(),
+        down: None,
+        rehash: None,
+        released: false,
+    };
+    let mut engine = Engine::connect(scratch.url(), options)?;
+    engine.migrate(&[script], Goal::Latest, &mut |_: &dbmigrate_runtime::Event| {}).map_err(|e| {
+        CliError::failure(format!("the desired schema `{}` does not load into mysql: {e}", path.display()))
+            .hint("fix the statement it names; the file holds plain mysql ddl")
+    })?;
+    drop(engine);
+    schema::introspect_mysql_url(scratch.url(), MYSQL_READ_TIMEOUT, history).map_err(mysql_read_failed)
+}
+
+/// How long reading a scratch database's catalog may wait to connect.
+const MYSQL_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+fn mysql_read_failed(e: String) -> CliError {
+    CliError::failure(format!("cannot read the mysql schema: {e}"))
+}
+
+fn pg_read_failed(e: String) -> CliError {
+    CliError::failure(format!("cannot read the postgres schema: {e}"))
 }
 
 fn read_failed(e: &rusqlite::Error) -> CliError {

@@ -480,3 +480,30 @@ fn lock(url: &DatabaseUrl, table: &Table, timeout: Duration, bound: Duration) ->
     })?;
     Ok(LockGuard::Postgres(Box::new(conn)))
 }
+
+/// A plain session for the schema reader (autogenerate): the migrations' connection code
+/// (TLS, bound), with whole-script execution and text rows.
+pub(crate) struct PgSession {
+    conn: PgConn,
+    url: DatabaseUrl,
+}
+
+impl PgSession {
+    pub(crate) fn connect(url: &DatabaseUrl, bound: Duration) -> Result<Self> {
+        Ok(PgSession { conn: open(url, bound)?, url: url.clone() })
+    }
+
+    /// Runs `sql` (many statements) as one script; the server's message on failure.
+    pub(crate) fn execute(&self, sql: &str) -> Result<(), String> {
+        let done = self.conn.run(None, self.conn.client.batch_execute(sql)).unwrap_or(Ok(()));
+        done.map_err(|e| self.url.scrub(&pg_error(&e, sql).message))
+    }
+
+    /// The rows of one query, each value as text (`None` for NULL).
+    pub(crate) fn rows(&self, sql: &str) -> Result<Vec<Vec<Option<String>>>, String> {
+        let done = self.conn.run(None, self.conn.client.simple_query(sql)).unwrap_or(Ok(Vec::new()));
+        let messages = done.map_err(|e| self.url.scrub(&pg_error(&e, sql).message))?;
+        let text = |r: &tokio_postgres::SimpleQueryRow| (0..r.len()).map(|i| r.get(i).map(str::to_owned)).collect();
+        Ok(rows(messages).iter().map(text).collect())
+    }
+}

@@ -27,6 +27,17 @@ pub struct Difference {
     pub altered: Vec<TableDiff>,
     /// A removed and a new table of the same columns: (removed, new).
     pub likely_table_renames: Vec<(String, String)>,
+    /// Schemas to create and to drop (PostgreSQL).
+    pub created_schemas: Vec<String>,
+    pub dropped_schemas: Vec<String>,
+    /// Enum types to create and to drop, with their labels (PostgreSQL).
+    pub created_enums: Vec<(String, Vec<String>)>,
+    pub dropped_enums: Vec<(String, Vec<String>)>,
+    /// Enum types in both whose labels differ: (name, current labels, desired labels).
+    pub changed_enums: Vec<(String, Vec<String>, Vec<String>)>,
+    /// The desired schema's columns of each changed enum type, as (table, column): converting
+    /// the type back (a down) converts them.
+    pub enum_columns: BTreeMap<String, Vec<(String, Column)>>,
 }
 
 /// How one table differs. `from` carries the desired name when the table is renamed.
@@ -54,12 +65,25 @@ pub struct TableDiff {
 impl Difference {
     /// Whether the two schemas are the same.
     pub fn is_empty(&self) -> bool {
-        self.renamed_tables.is_empty() && self.created.is_empty() && self.dropped.is_empty() && self.altered.is_empty()
+        self.renamed_tables.is_empty()
+            && self.created.is_empty()
+            && self.dropped.is_empty()
+            && self.altered.is_empty()
+            && self.created_schemas.is_empty()
+            && self.dropped_schemas.is_empty()
+            && self.created_enums.is_empty()
+            && self.dropped_enums.is_empty()
+            && self.changed_enums.is_empty()
     }
 
     /// One lowercase line per difference, for findings and summaries.
     pub fn describe(&self) -> Vec<String> {
         let mut out = Vec::new();
+        out.extend(self.created_schemas.iter().map(|s| format!("schema `{s}` is missing")));
+        out.extend(self.created_enums.iter().map(|(e, _)| format!("enum type `{e}` is missing")));
+        for (name, now, want) in &self.changed_enums {
+            out.push(format!("enum type `{name}` has the labels {} but should have {}", labels(now), labels(want)));
+        }
         for (from, to) in &self.renamed_tables {
             out.push(format!("table `{from}` is renamed to `{to}`"));
         }
@@ -68,8 +92,15 @@ impl Difference {
         for t in &self.altered {
             out.extend(t.describe());
         }
+        out.extend(self.dropped_enums.iter().map(|(e, _)| format!("enum type `{e}` is not in the desired schema")));
+        out.extend(self.dropped_schemas.iter().map(|s| format!("schema `{s}` is not in the desired schema")));
         out
     }
+}
+
+fn labels(list: &[String]) -> String {
+    let quoted: Vec<String> = list.iter().map(|l| format!("'{l}'")).collect();
+    format!("({})", quoted.join(", "))
 }
 
 impl TableDiff {
@@ -81,6 +112,7 @@ impl TableDiff {
             && !self.constraints_changed
             && self.dropped_indexes.is_empty()
             && self.created_indexes.is_empty()
+            && self.from.comment == self.to.comment
     }
 
     fn describe(&self) -> Vec<String> {
@@ -92,6 +124,10 @@ impl TableDiff {
         out.extend(self.added.iter().map(|c| format!("column `{t}.{}` is missing", c.name)));
         out.extend(self.dropped.iter().map(|c| format!("column `{t}.{}` is not in the desired schema", c.name)));
         for (now, want) in &self.changed {
+            if column_shape(now) == column_shape(want) {
+                out.push(format!("the comment, identity or generation of column `{t}.{}` differs", now.name));
+                continue;
+            }
             out.push(format!(
                 "column `{t}.{}` is {} but should be {}",
                 now.name,
@@ -99,8 +135,11 @@ impl TableDiff {
                 column_shape(want)
             ));
         }
+        if self.from.comment != self.to.comment {
+            out.push(format!("the comment on table `{t}` differs"));
+        }
         if self.constraints_changed {
-            out.push(format!("the keys or unique constraints of table `{t}` differ"));
+            out.push(format!("the keys, unique or check constraints of table `{t}` differ"));
         }
         let created: BTreeSet<&str> = self.created_indexes.iter().map(|i| i.name.as_str()).collect();
         for i in &self.dropped_indexes {
@@ -127,6 +166,7 @@ fn column_shape(c: &Column) -> String {
 /// What turns `current` into `desired`, given the declared renames.
 pub fn differences(current: &Schema, desired: &Schema, renames: &Renames) -> Difference {
     let mut diff = Difference::default();
+    types_and_schemas(current, desired, &mut diff);
     let mut current_tables = current.tables.clone();
     for (old, new) in &renames.tables {
         if desired.tables.contains_key(new)
@@ -134,8 +174,14 @@ pub fn differences(current: &Schema, desired: &Schema, renames: &Renames) -> Dif
             && let Some(mut t) = current_tables.remove(old)
         {
             t.name.clone_from(new);
+            for i in t.indexes.values_mut() {
+                i.table.clone_from(new);
+                i.sql = i.sql.as_deref().map(|sql| retarget_index(sql, old, new));
+            }
             current_tables.insert(new.clone(), t);
             diff.renamed_tables.push((old.clone(), new.clone()));
+            // The database follows a rename in the other tables' foreign keys.
+            current_tables.values_mut().for_each(|other| retarget_foreign_keys(other, old, new));
         }
     }
     let created: Vec<&Table> = desired.tables.values().filter(|t| !current_tables.contains_key(&t.name)).collect();
@@ -160,6 +206,57 @@ pub fn differences(current: &Schema, desired: &Schema, renames: &Renames) -> Dif
         }
     }
     diff
+}
+
+/// An index's text after its table `old` is renamed `new`, as the database rewrites it
+/// (`ON users`, `ON "users"`, PostgreSQL's `ON public.users`).
+fn retarget_index(sql: &str, old: &str, new: &str) -> String {
+    let bare = |n: &str| n.rsplit('.').next().unwrap_or(n).to_owned();
+    let forms = |n: &str| {
+        let b = bare(n);
+        let schema = n.split_once('.').map_or("public", |(s, _)| s).to_owned();
+        [format!(" ON {schema}.{b} "), format!(" ON \"{b}\""), format!(" ON {b} "), format!(" ON {b}(")]
+    };
+    let (from, to) = (forms(old), forms(new));
+    from.iter()
+        .zip(&to)
+        .find(|(f, _)| sql.contains(f.as_str()))
+        .map_or(sql.to_owned(), |(f, t)| sql.replacen(f.as_str(), t, 1))
+}
+
+/// `t`'s foreign keys to table `old` made to point at `new`.
+fn retarget_foreign_keys(t: &mut Table, old: &str, new: &str) {
+    let fix = |mut f: super::model::ForeignKey| {
+        if f.ref_table == old {
+            f.ref_table = new.to_owned();
+        }
+        f
+    };
+    t.foreign_keys = std::mem::take(&mut t.foreign_keys).into_iter().map(fix).collect();
+    t.foreign_key_names = std::mem::take(&mut t.foreign_key_names).into_iter().map(|(f, n)| (fix(f), n)).collect();
+}
+
+/// The schemas and enum types to create, drop or change.
+fn types_and_schemas(current: &Schema, desired: &Schema, diff: &mut Difference) {
+    diff.created_schemas = desired.schemas.difference(&current.schemas).cloned().collect();
+    diff.dropped_schemas = current.schemas.difference(&desired.schemas).cloned().collect();
+    for (name, want) in &desired.enums {
+        match current.enums.get(name) {
+            None => diff.created_enums.push((name.clone(), want.clone())),
+            Some(now) if now != want => {
+                diff.changed_enums.push((name.clone(), now.clone(), want.clone()));
+                let bare = name.rsplit('.').next().unwrap_or(name);
+                let uses = |c: &&Column| c.decl_type == *name || c.decl_type == format!("\"{bare}\"");
+                let columns = desired.tables.values().flat_map(|t| {
+                    t.columns.iter().filter(uses).map(|c| (t.name.clone(), c.clone())).collect::<Vec<_>>()
+                });
+                diff.enum_columns.insert(name.clone(), columns.collect());
+            }
+            Some(_) => {}
+        }
+    }
+    let gone = current.enums.iter().filter(|(n, _)| !desired.enums.contains_key(*n));
+    diff.dropped_enums = gone.map(|(n, l)| (n.clone(), l.clone())).collect();
 }
 
 fn same_columns(a: &Table, b: &Table) -> bool {
@@ -214,8 +311,10 @@ fn table_diff(now: &Table, want: &Table, renames: &Renames) -> TableDiff {
             d.likely_renames.push((gone.name.clone(), new.name.clone()));
         }
     }
-    d.constraints_changed =
-        from.primary_key != want.primary_key || from.uniques != want.uniques || from.foreign_keys != want.foreign_keys;
+    d.constraints_changed = from.primary_key != want.primary_key
+        || from.uniques != want.uniques
+        || from.foreign_keys != want.foreign_keys
+        || from.checks != want.checks;
     let differs = |a: &Index, b: Option<&Index>| b.is_none_or(|b| a.shape() != b.shape());
     d.dropped_indexes = from.indexes.values().filter(|i| differs(i, want.indexes.get(&i.name))).cloned().collect();
     d.created_indexes = want.indexes.values().filter(|i| differs(i, from.indexes.get(&i.name))).cloned().collect();
@@ -242,9 +341,59 @@ fn rename_in_keys(t: &mut Table, old: &str, new: &str) {
             f
         })
         .collect();
+    t.unique_names = std::mem::take(&mut t.unique_names)
+        .into_iter()
+        .map(|(mut u, n)| {
+            fix(&mut u);
+            (u, n)
+        })
+        .collect();
+    t.foreign_key_names = std::mem::take(&mut t.foreign_key_names)
+        .into_iter()
+        .map(|(mut f, n)| {
+            fix(&mut f.columns);
+            (f, n)
+        })
+        .collect();
     for i in t.indexes.values_mut() {
         fix(&mut i.columns);
+        i.sql = i.sql.as_deref().map(|sql| rename_word(sql, old, new));
     }
+    // The database rewrites a renamed column in its index and check definitions too.
+    t.checks = std::mem::take(&mut t.checks).into_iter().map(|c| rename_word(&c, old, new)).collect();
+    t.check_names =
+        std::mem::take(&mut t.check_names).into_iter().map(|(c, n)| (rename_word(&c, old, new), n)).collect();
+}
+
+/// `sql` with each identifier `old` (bare or double-quoted, outside string literals) as `new`.
+fn rename_word(sql: &str, old: &str, new: &str) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut rest = sql;
+    let ident = |c: char| c.is_alphanumeric() || c == '_' || c == '$';
+    while let Some(c) = rest.chars().next() {
+        if c == '\'' {
+            let end = rest[1..].find('\'').map_or(rest.len(), |i| i + 2);
+            out.push_str(&rest[..end]);
+            rest = &rest[end..];
+        } else if c == '"' {
+            let end = rest[1..].find('"').map_or(rest.len(), |i| i + 2);
+            let word = &rest[..end];
+            if word.trim_matches('"') == old {
+                out.push_str(&format!("\"{new}\""));
+            } else {
+                out.push_str(word);
+            }
+            rest = &rest[end..];
+        } else if ident(c) {
+            let end = rest.find(|ch: char| !ident(ch)).unwrap_or(rest.len());
+            out.push_str(if &rest[..end] == old { new } else { &rest[..end] });
+            rest = &rest[end..];
+        } else {
+            out.push(c);
+            rest = &rest[c.len_utf8()..];
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -296,6 +445,49 @@ mod tests {
         let d = differences(&now, &want, &renames);
         assert_eq!(d.altered[0].renamed_columns, [("mail".to_owned(), "email".to_owned())]);
         assert!(d.altered[0].added.is_empty() && d.altered[0].dropped.is_empty());
+    }
+
+    #[test]
+    fn a_table_rename_carries_its_indexes_and_the_keys_that_point_at_it() {
+        let mut old = table("users", &[col("id", "integer")]);
+        let index = |t: &str| Index {
+            name: "users_id".into(),
+            table: t.into(),
+            sql: Some(format!("CREATE INDEX users_id ON public.{t} USING btree (id)")),
+            ..Index::default()
+        };
+        old.indexes.insert("users_id".into(), index("users"));
+        let mut new = old.clone();
+        new.name = "people".into();
+        new.indexes.insert("users_id".into(), index("people"));
+        let fk = |t: &str| crate::schema::ForeignKey {
+            columns: vec!["u".into()],
+            ref_table: t.into(),
+            ..Default::default()
+        };
+        let mut posts = table("posts", &[col("u", "integer")]);
+        posts.foreign_keys.insert(fk("users"));
+        let mut posts_after = posts.clone();
+        posts_after.foreign_keys = [fk("people")].into();
+        let mut renames = Renames::default();
+        renames.tables.insert("users".into(), "people".into());
+        let d = differences(&schema(&[old, posts]), &schema(&[new, posts_after]), &renames);
+        assert_eq!(d.renamed_tables, [("users".to_owned(), "people".to_owned())]);
+        assert!(d.altered.is_empty(), "{:#?}", d.describe());
+    }
+
+    #[test]
+    fn a_renamed_column_is_renamed_in_index_and_check_text_but_not_in_literals() {
+        assert_eq!(
+            rename_word(
+                "CREATE INDEX m ON public.t USING btree (lower((mail)::text)) WHERE mail <> 'mail'",
+                "mail",
+                "email"
+            ),
+            "CREATE INDEX m ON public.t USING btree (lower((email)::text)) WHERE email <> 'mail'"
+        );
+        assert_eq!(rename_word("CHECK ((\"mail\" > ''))", "mail", "email"), "CHECK ((\"email\" > ''))");
+        assert_eq!(rename_word("CHECK ((mailbox > 0))", "mail", "email"), "CHECK ((mailbox > 0))");
     }
 
     #[test]

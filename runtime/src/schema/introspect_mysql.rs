@@ -129,7 +129,14 @@ fn columns(
         };
         // The key is read from `STATISTICS`: `COLUMN_KEY` says `PRI` for a unique NOT NULL key
         // of a table without a primary key too.
-        t.columns.push(Column { name, decl_type: decl, not_null: nullable == "NO", default, primary_key: false });
+        t.columns.push(Column {
+            name,
+            decl_type: decl,
+            not_null: nullable == "NO",
+            default,
+            primary_key: false,
+            ..Column::default()
+        });
     }
     Ok(())
 }

@@ -82,7 +82,14 @@ fn table(conn: &Connection, name: &str, sql: Option<String>) -> rusqlite::Result
         if key > 0 {
             pk.push((key, col.clone()));
         }
-        t.columns.push(Column { name: col, decl_type, not_null: not_null != 0, default, primary_key: key > 0 });
+        t.columns.push(Column {
+            name: col,
+            decl_type,
+            not_null: not_null != 0,
+            default,
+            primary_key: key > 0,
+            ..Column::default()
+        });
     }
     pk.sort();
     t.primary_key = pk.into_iter().map(|(_, c)| c).collect();

@@ -4,19 +4,25 @@
 mod diff;
 #[cfg(feature = "mysql")]
 mod introspect_mysql;
+#[cfg(feature = "postgres")]
+mod introspect_pg;
 #[cfg(feature = "sqlite")]
 mod introspect_sqlite;
 mod model;
 mod render_mysql;
+mod render_pg;
 mod render_sqlite;
 
 pub use diff::{Difference, Renames, differences};
 #[cfg(feature = "mysql")]
 pub use introspect_mysql::{introspect_mysql, introspect_mysql_url};
+#[cfg(feature = "postgres")]
+pub use introspect_pg::PgSchemaSession;
 #[cfg(feature = "sqlite")]
 pub use introspect_sqlite::{dump_sqlite, introspect_sqlite};
 pub use model::{Column, ForeignKey, Index, Schema, Table};
 pub use render_mysql::{dump_mysql, render_mysql};
+pub use render_pg::render_pg;
 pub use render_sqlite::{Migration, render_sqlite};
 
 /// The tables the engine keeps beside the history table `history`: bookkeeping, never part of

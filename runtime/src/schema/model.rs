@@ -9,6 +9,10 @@ pub struct Schema {
     pub tables: BTreeMap<String, Table>,
     /// Objects read but not compared (views, triggers), as `view name`.
     pub not_compared: BTreeSet<String>,
+    /// PostgreSQL enum types (schema-qualified when not `public`) and their labels in order.
+    pub enums: BTreeMap<String, Vec<String>>,
+    /// Schemas other than the default one (PostgreSQL), which tables may live in.
+    pub schemas: BTreeSet<String>,
 }
 
 /// One table.
@@ -31,6 +35,16 @@ pub struct Table {
     /// The `CREATE TRIGGER` texts of the table's triggers (SQLite), in name order: not compared,
     /// but a rebuild must make them again (SQLite drops them with the table).
     pub triggers: Vec<String>,
+    /// Check constraints, each as the catalog's definition (`CHECK ((price > 0))`).
+    pub checks: BTreeSet<String>,
+    /// The constraints' names where the dialect needs them to drop one (not compared: a
+    /// renamed table keeps its old names). The primary key's:
+    pub primary_key_name: Option<String>,
+    pub unique_names: BTreeMap<Vec<String>, String>,
+    pub foreign_key_names: BTreeMap<ForeignKey, String>,
+    pub check_names: BTreeMap<String, String>,
+    /// The table's comment.
+    pub comment: Option<String>,
 }
 
 /// One column.
@@ -44,6 +58,12 @@ pub struct Column {
     pub default: Option<String>,
     /// Whether the column is part of the primary key.
     pub primary_key: bool,
+    /// `ALWAYS` or `BY DEFAULT` for an identity column.
+    pub identity: Option<String>,
+    /// The expression of a generated (stored) column.
+    pub generated: Option<String>,
+    /// The column's comment.
+    pub comment: Option<String>,
 }
 
 /// An index made by `CREATE INDEX`.
@@ -79,6 +99,9 @@ impl Column {
             && self.not_null == other.not_null
             && self.default == other.default
             && self.primary_key == other.primary_key
+            && self.identity == other.identity
+            && self.generated == other.generated
+            && self.comment == other.comment
     }
 }
 
@@ -111,6 +134,14 @@ impl Index {
         let words: Vec<&str> = sql.split_whitespace().collect();
         let sql = words.join(" ").replace("if not exists ", "");
         sql.chars().filter(|c| !c.is_whitespace() && !matches!(c, '"' | '`' | '[' | ']')).collect()
+    }
+}
+
+/// A possibly schema-qualified name (`app.things`) quoted as an SQL identifier, part by part.
+pub fn quote_qualified(name: &str) -> String {
+    match name.split_once('.') {
+        Some((schema, rest)) => format!("{}.{}", quote(schema), quote(rest)),
+        None => quote(name),
     }
 }
 
