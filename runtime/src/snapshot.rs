@@ -260,7 +260,8 @@ mod tests {
         conn.execute_batch("CREATE TABLE users (id INTEGER PRIMARY KEY); CREATE TABLE h (v INT);").expect("ddl");
         let mut snap = Snapshotter::connect(&url, "h", Duration::from_secs(1)).expect("connect");
         let before = snap.snapshot().expect("snapshot");
-        assert!(before.iter().all(|l| !l.contains(" h") && !l.contains("h.")), "{before:?}");
+        let objects: Vec<&str> = before.iter().map(|l| object_of(l)).collect();
+        assert_eq!(objects, ["column users.id", "table users"], "the history table `h` is skipped");
         conn.execute_batch("ALTER TABLE users ADD COLUMN phone TEXT").expect("alter");
         let (_, new) = compare(&before, &snap.snapshot().expect("snapshot"));
         assert!(new.iter().any(|l| object_of(l) == "column users.phone"), "{new:?}");

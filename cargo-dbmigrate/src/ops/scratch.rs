@@ -14,6 +14,11 @@ const ADMIN_TIMEOUT: Duration = Duration::from_secs(10);
 /// The scratch databases alive now, dropped by the signal watcher before the process exits.
 static LIVE: Mutex<Vec<DatabaseUrl>> = Mutex::new(Vec::new());
 
+/// Set by the signal watcher before it drops the live scratch databases: the process is about
+/// to exit with 130, so a failure the drop causes on the main thread (its connection is
+/// terminated) must not race it to another exit code.
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
 /// A database that exists only for one command; dropped (and proven gone) when this is dropped.
 #[derive(Debug)]
 pub struct Scratch {
@@ -59,6 +64,10 @@ impl Drop for Scratch {
         if self._dir.is_some() {
             return; // the folder goes with the file
         }
+        if INTERRUPTED.load(Ordering::SeqCst) {
+            // The watcher drops it and exits with 130; give it the time its drops may take.
+            std::thread::sleep(ADMIN_TIMEOUT * 2);
+        }
         if let Err(e) = admin::drop_database(&self.url, ADMIN_TIMEOUT, true) {
             eprintln!("warning: the scratch database {} could not be dropped: {e}", self.url);
             eprintln!("hint: drop it with `cargo dbmigrate database drop --no-backup --database-url <its url>`");
@@ -102,6 +111,7 @@ fn watch_signals() {
                 while !flag.load(Ordering::SeqCst) {
                     std::thread::sleep(Duration::from_millis(50));
                 }
+                INTERRUPTED.store(true, Ordering::SeqCst);
                 let live = std::mem::take(&mut *LIVE.lock().unwrap_or_else(PoisonError::into_inner));
                 for url in &live {
                     if let Err(e) = admin::drop_database(url, ADMIN_TIMEOUT, true) {

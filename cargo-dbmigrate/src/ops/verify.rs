@@ -232,7 +232,7 @@ impl Run {
         let mut findings = Vec::new();
         if let Some(lines) = differences(&s0, &s2, "after the down") {
             let f = found(Rule::DownIncomplete, format!("the down does not undo the up: {}", lines.0));
-            findings.push(with_lines(f, &lines.1).help("make the down drop or restore each object named"));
+            findings.push(with_lines(f.help("make the down drop or restore each object named"), &lines.1));
         }
         if let Err(e) = self.migrate(scripts, Goal::UpTo(v)) {
             let f = found(Rule::UpNotRepeatable, format!("the up fails when applied again after the down: {e}"))
@@ -243,7 +243,7 @@ impl Run {
         let s3 = self.schema()?;
         if let Some(lines) = differences(&s1, &s3, "after the up ran again") {
             let f = found(Rule::UpNotRepeatable, format!("the up gives another schema the second time: {}", lines.0));
-            findings.push(with_lines(f, &lines.1).help("make the down restore what the up expects to find"));
+            findings.push(with_lines(f.help("make the down restore what the up expects to find"), &lines.1));
         }
         let verdict = if findings.is_empty() { Verdict::Passed } else { Verdict::Failed };
         Ok((done(verdict), findings, true))
