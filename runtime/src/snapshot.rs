@@ -77,7 +77,7 @@ fn line(row: &[String]) -> String {
     let collapse = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
     let kind = row.first().map_or("", String::as_str);
     let object = row.get(1).map_or("", String::as_str);
-    let definition: Vec<String> = row.iter().skip(2).map(|s| collapse(s)).collect();
+    let definition: Vec<String> = row.iter().skip(2).map(|s| collapse(s)).filter(|s| !s.is_empty()).collect();
     format!("{kind} {object}: {}", definition.join(" "))
 }
 
@@ -109,27 +109,86 @@ fn open_sqlite(url: &DatabaseUrl) -> Result<rusqlite::Connection> {
 #[cfg(feature = "sqlite")]
 fn sqlite_rows(conn: &rusqlite::Connection, skip: &str) -> std::result::Result<Vec<Vec<String>>, DbError> {
     let sql = format!(
-        "SELECT m.type, m.name, 'on ' || m.tbl_name || ' ' || coalesce(m.sql, '(automatic)') FROM sqlite_master m
+        "SELECT m.type, m.name, 'on ' || m.tbl_name, coalesce(m.sql, '(automatic)') FROM sqlite_master m
            WHERE m.name NOT LIKE 'sqlite_%' AND m.tbl_name NOT IN ({skip})
          UNION ALL
          SELECT 'column', m.name || '.' || c.name, lower(c.type)
                 || CASE WHEN c.\"notnull\" THEN ' not null' ELSE ' null' END
-                || ' default ' || coalesce(c.dflt_value, 'none') || ' pk ' || c.pk || ' hidden ' || c.hidden
+                || ' default ' || coalesce(c.dflt_value, 'none') || ' pk ' || c.pk || ' hidden ' || c.hidden, ''
            FROM sqlite_master m, pragma_table_xinfo(m.name) c
            WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name NOT IN ({skip})
          UNION ALL
          SELECT 'foreign-key', m.name || '.' || f.\"from\",
                 'references ' || f.\"table\" || '(' || coalesce(f.\"to\", '') || ') on update ' || f.on_update
-                || ' on delete ' || f.on_delete
+                || ' on delete ' || f.on_delete, ''
            FROM sqlite_master m, pragma_foreign_key_list(m.name) f
            WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name NOT IN ({skip})"
     );
     let fail = |e: rusqlite::Error| DbError::plain(e.to_string());
     let mut stmt = conn.prepare(&sql).map_err(fail)?;
     let rows = stmt
-        .query_map([], |r| (0..3).map(|i| r.get::<_, Option<String>>(i).map(Option::unwrap_or_default)).collect())
+        .query_map([], |r| (0..4).map(|i| r.get::<_, Option<String>>(i).map(Option::unwrap_or_default)).collect())
         .map_err(fail)?;
-    rows.collect::<rusqlite::Result<Vec<Vec<String>>>>().map_err(fail)
+    let mut rows = rows.collect::<rusqlite::Result<Vec<Vec<String>>>>().map_err(fail)?;
+    for row in &mut rows {
+        row[3] = normalize_sqlite_sql(&row[3]);
+    }
+    Ok(rows)
+}
+
+/// SQLite keeps each object's `CREATE` text as written: a down that rebuilds a table (the
+/// 12-step way) writes it again with other spacing, comments, quotes or case. Outside string
+/// literals, comments and identifier quotes are dropped, the rest lowercased, and whitespace
+/// removed next to punctuation and collapsed elsewhere; literals are kept as they are.
+fn normalize_sqlite_sql(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut chars = sql.chars().peekable();
+    let mut space = false;
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' => {
+                push_token(&mut out, &mut space, '\'');
+                while let Some(d) = chars.next() {
+                    out.push(d);
+                    if d == '\'' && chars.peek() != Some(&'\'') {
+                        break;
+                    } else if d == '\'' {
+                        out.push(chars.next().unwrap_or('\''));
+                    }
+                }
+            }
+            '-' if chars.peek() == Some(&'-') => {
+                chars.by_ref().take_while(|&d| d != '\n').for_each(drop);
+                space = true;
+            }
+            '/' if chars.peek() == Some(&'*') => {
+                chars.next();
+                let mut last = ' ';
+                for d in chars.by_ref() {
+                    if last == '*' && d == '/' {
+                        break;
+                    }
+                    last = d;
+                }
+                space = true;
+            }
+            '"' | '`' | '[' | ']' => {}
+            c if c.is_whitespace() => space = true,
+            c => push_token(&mut out, &mut space, c.to_ascii_lowercase()),
+        }
+    }
+    out
+}
+
+/// Appends `c`, with one space before it when whitespace came before and neither side is
+/// punctuation that needs none.
+fn push_token(out: &mut String, space: &mut bool, c: char) {
+    let tight = |x: char| matches!(x, '(' | ')' | ',' | ';');
+    if *space && !out.is_empty() && !tight(c) && !out.ends_with(tight) {
+        out.push(' ');
+    }
+    *space = false;
+    out.push(c);
 }
 
 /// PostgreSQL: one statement over the catalog of every schema but the system's: schemas,
@@ -241,6 +300,19 @@ mod tests {
         let l = line(&row(&["column", "users.phone", "text", "null", "default  none"]));
         assert_eq!(l, "column users.phone: text null default none");
         assert_eq!(object_of(&l), "column users.phone");
+    }
+
+    #[test]
+    fn sqlite_text_is_compared_without_layout() {
+        let written =
+            "CREATE TABLE \"users\"(\n  id INTEGER PRIMARY KEY, -- the key\n  note TEXT DEFAULT 'A  b' /* x */\n)";
+        let rebuilt = "create table users ( id integer primary key , note text default 'A  b' )";
+        assert_eq!(normalize_sqlite_sql(written), normalize_sqlite_sql(rebuilt));
+        assert_eq!(
+            normalize_sqlite_sql(rebuilt),
+            "create table users(id integer primary key,note text default 'A  b')"
+        );
+        assert_eq!(normalize_sqlite_sql("DEFAULT 'it''s'"), "default 'it''s'");
     }
 
     #[test]
