@@ -88,6 +88,17 @@ rules! {
     /// Replaying the migrations does not give the desired schema: found by `cargo dbmigrate
     /// check --schema`, not by the build.
     SchemaDrift = "schema-drift",
+    /// After a migration's down, the schema differs from the one before its up: found by
+    /// `cargo dbmigrate verify`, not by the build.
+    DownIncomplete = "down-incomplete",
+    /// A migration's down fails on a scratch database: found by `cargo dbmigrate verify`.
+    DownFailed = "down-failed",
+    /// A migration's up fails, or gives another schema, when applied again after its down:
+    /// found by `cargo dbmigrate verify`.
+    UpNotRepeatable = "up-not-repeatable",
+    /// A migration's up fails on a scratch database at the version before it: found by
+    /// `cargo dbmigrate verify`.
+    UpFailed = "up-failed",
 }
 
 impl fmt::Display for Rule {

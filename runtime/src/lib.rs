@@ -61,6 +61,7 @@ mod lock;
 mod plan;
 pub mod schema;
 mod script;
+pub mod snapshot;
 mod split;
 mod url;
 

@@ -13,3 +13,4 @@ mod init;
 mod lock_conflict;
 mod new;
 mod team;
+mod verify;

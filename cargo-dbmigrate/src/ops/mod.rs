@@ -16,6 +16,7 @@ pub mod restore;
 pub mod safety;
 pub mod scratch;
 pub mod session;
+pub mod verify;
 pub mod versions;
 
 use crate::backup::Backup;

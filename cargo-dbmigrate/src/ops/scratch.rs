@@ -14,6 +14,10 @@ const ADMIN_TIMEOUT: Duration = Duration::from_secs(10);
 /// The scratch databases alive now, dropped by the signal watcher before the process exits.
 static LIVE: Mutex<Vec<DatabaseUrl>> = Mutex::new(Vec::new());
 
+/// The folders of live SQLite scratch files, removed by the signal watcher (a `TempDir` is
+/// removed on drop, which `process::exit` skips).
+static LIVE_DIRS: Mutex<Vec<std::path::PathBuf>> = Mutex::new(Vec::new());
+
 /// Set by the signal watcher: the work failing under it (its database dropped) must not end
 /// the process with its own error before the watcher exits with 130.
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
@@ -37,6 +41,7 @@ impl Scratch {
                 tempfile::tempdir().map_err(|e| CliError::failure(format!("cannot create a scratch folder: {e}")))?;
             let file = dir.path().join(format!("{purpose}.db"));
             let url = DatabaseUrl::parse(&format!("sqlite:{}", file.display()), dir.path())?;
+            LIVE_DIRS.lock().unwrap_or_else(PoisonError::into_inner).push(dir.path().to_owned());
             return Ok(Scratch { url, _dir: Some(dir) });
         };
         let url = server.with_database(&unique_name(purpose));
@@ -60,8 +65,10 @@ impl Scratch {
 
 impl Drop for Scratch {
     fn drop(&mut self) {
-        if self._dir.is_some() {
-            return; // the folder goes with the file
+        if let Some(dir) = &self._dir {
+            // The folder goes with the file when `_dir` drops.
+            LIVE_DIRS.lock().unwrap_or_else(PoisonError::into_inner).retain(|d| d != dir.path());
+            return;
         }
         while INTERRUPTED.load(Ordering::SeqCst) {
             std::thread::sleep(Duration::from_millis(50)); // the watcher exits with 130
@@ -115,6 +122,9 @@ fn watch_signals() {
                     if let Err(e) = admin::drop_database(url, ADMIN_TIMEOUT, true) {
                         eprintln!("warning: the scratch database {url} could not be dropped: {e}");
                     }
+                }
+                for dir in LIVE_DIRS.lock().unwrap_or_else(PoisonError::into_inner).iter() {
+                    let _ = std::fs::remove_dir_all(dir);
                 }
                 eprintln!("note: interrupted; the scratch databases were dropped");
                 std::process::exit(130);

@@ -281,6 +281,24 @@ impl MysqlBackend {
     }
 }
 
+impl MysqlBackend {
+    /// The rows of a catalog read as text (NULL as an empty string), bounded like the history's
+    /// reads: what a schema snapshot is made of.
+    pub(crate) fn text_rows(&mut self, sql: &str) -> Result<Vec<Vec<String>>, DbError> {
+        let sets = self.read_sets(sql)?;
+        let text = |v: &mysql::Value| match v {
+            mysql::Value::NULL => String::new(),
+            mysql::Value::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
+            other => other.as_sql(true),
+        };
+        Ok(sets
+            .iter()
+            .flatten()
+            .map(|r| (0..r.len()).map(|i| r.as_ref(i).map_or_else(String::new, text)).collect())
+            .collect())
+    }
+}
+
 impl Backend for MysqlBackend {
     fn execute(&mut self, sql: &str) -> Result<(), DbError> {
         self.query_sets(sql).map(drop)

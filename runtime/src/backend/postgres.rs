@@ -350,6 +350,15 @@ impl PgBackend {
     }
 }
 
+impl PgBackend {
+    /// The rows of a catalog read as text (NULL as an empty string), bounded like the history's
+    /// reads: what a schema snapshot is made of.
+    pub(crate) fn text_rows(&mut self, sql: &str) -> Result<Vec<Vec<String>>, DbError> {
+        let rows = self.query_rows(sql)?;
+        Ok(rows.iter().map(|r| (0..r.len()).map(|i| r.get(i).unwrap_or_default().to_owned()).collect()).collect())
+    }
+}
+
 impl Backend for PgBackend {
     fn execute(&mut self, sql: &str) -> Result<(), DbError> {
         // Unbounded: a migration may run for minutes (keepalives find a dead peer).

@@ -100,6 +100,7 @@ fn every_command_prints_the_documented_shape() {
     check(local(dir, &["schema", "dump", "--format", "json"]));
     fixture.write("schema.sql", &format!("{}CREATE TABLE c (id INT);\n", fixture.read("schema.sql")));
     check(local(dir, &["diff", "-m", "add c", "--dry-run", "--format", "json"]));
+    check(local(dir, &["verify", "--format", "json"]));
     fixture.write("migrations/V3_broken.sql", "SELECT 1;\n");
     check(local(dir, &["check", "--format", "json"]));
     std::fs::remove_file(dir.join("migrations/V3_broken.sql")).expect("rm");
@@ -139,6 +140,8 @@ fn every_command_prints_the_documented_shape() {
     check(dbm(dir, url, &["status", "--exit-code", "--format", "json"]));
     let refused = dbm(dir, "postgres://postgres@127.0.0.1:1/nothing", &["current", "--format", "json"]);
     check(refused);
+    // verify finds the down of V3 (which does not exist) missing, and V3's up failing.
+    check(local(dir, &["verify", "--all", "--format", "json"]));
 
     let documented: BTreeSet<_> = contract.keys().cloned().collect();
     let missing: Vec<_> = documented.difference(&seen).collect();
