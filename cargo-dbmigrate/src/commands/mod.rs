@@ -16,6 +16,7 @@ mod diff;
 mod down;
 mod history;
 mod init;
+mod lint;
 mod migrate;
 mod new;
 mod redo;
@@ -42,6 +43,8 @@ pub enum Command {
     Schema(schema::SchemaArgs),
     /// Check the migrations as `cargo build` does (names, order, released ones unchanged)
     Check(check::CheckArgs),
+    /// Lint the migrations' SQL for data loss and statements that fail on populated tables
+    Lint(lint::LintArgs),
     /// Lock the unreleased migrations so that `cargo build` refuses edits of them
     Release(release::ReleaseArgs),
     /// Give an unreleased migration a fresh version (fixes out-of-order and duplicates)
@@ -81,6 +84,7 @@ impl Command {
             Command::Diff(a) => a.format,
             Command::Schema(a) => a.format(),
             Command::Check(a) => a.format,
+            Command::Lint(a) => a.format,
             Command::Release(a) => a.format,
             Command::Renumber(a) => a.format,
             Command::Run(a) => a.format(),
@@ -106,6 +110,7 @@ impl Command {
             Command::Diff(_) => "diff",
             Command::Schema(_) => "schema dump",
             Command::Check(_) => "check",
+            Command::Lint(_) => "lint",
             Command::Release(_) => "release",
             Command::Renumber(_) => "renumber",
             Command::Run(_) => "run",
@@ -145,6 +150,7 @@ fn dispatch(command: Command, global: &GlobalArgs, shell: &Shell) -> CliResult {
         Command::Diff(args) => diff::run(&args, global, shell),
         Command::Schema(args) => schema::run(&args, global, shell),
         Command::Check(args) => check::run(&args, global, shell),
+        Command::Lint(args) => lint::run(&args, global, shell),
         Command::Release(args) => release::run(&args, global, shell),
         Command::Renumber(args) => renumber::run(&args, global, shell),
         Command::Run(args) => run::run(&args, global, shell),
