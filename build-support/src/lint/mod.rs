@@ -153,7 +153,8 @@ pub fn lint_file(text: &str, down: bool, cx: &Context) -> Vec<Finding> {
             }
         }
     }
-    hits.retain(|h| !markers.allowed.contains(&h.rule) && !(h.rule == Rule::Destructive && markers.destructive));
+    let silenced = |h: &Hit| markers.allowed.contains(&h.rule) || (h.rule == Rule::Destructive && markers.destructive);
+    hits.retain(|h| !silenced(h));
     hits.sort_by_key(|h| h.line);
     let lines: Vec<&str> = if hits.is_empty() { Vec::new() } else { text.lines().collect() };
     hits.into_iter()
