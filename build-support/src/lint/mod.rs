@@ -192,6 +192,10 @@ mod tests {
             assert!(found.is_empty(), "a table created in the file holds no rows: {d} {found:?}");
             assert_eq!(ids("select 1;\nDROP TABLE t;", d), [("destructive", 2)], "{d}");
             assert!(ids("-- dbmigrate:destructive archived in V7\nDROP TABLE t;", d).is_empty(), "{d}");
+            let rebuild = "CREATE TABLE t_new (id INT);\nINSERT INTO t_new SELECT id FROM t;\nDROP TABLE t;\n\
+                           ALTER TABLE t_new RENAME TO t;";
+            let found: Vec<_> = ids(rebuild, d).into_iter().filter(|(r, _)| *r != "mysql-multi-ddl").collect();
+            assert!(found.is_empty(), "a rebuild keeps the rows: {d} {found:?}");
             assert_eq!(ids("ALTER TABLE t DROP COLUMN c;", d), [("destructive", 1)], "{d}");
             assert_eq!(ids("ALTER TABLE t RENAME TO u;", d), [("rename", 1)], "{d}");
             assert!(ids("-- dbmigrate:allow rename nothing reads t yet\nALTER TABLE t RENAME TO u;", d).is_empty());

@@ -60,7 +60,10 @@ pub enum Action {
     DropConstraint {
         form: String,
     },
-    RenameTable,
+    /// `RENAME TO x`, with the new name when it could be read.
+    RenameTable {
+        to: Option<String>,
+    },
     RenameColumn {
         from: String,
     },
@@ -245,8 +248,11 @@ fn action(a: &[Tok<'_>]) -> Action {
         };
     }
     if at(0, "RENAME") {
-        if word_in(1, &["TO", "AS"]) || (a.len() == 2 && a[1].is_name()) {
-            return Action::RenameTable;
+        if word_in(1, &["TO", "AS"]) {
+            return Action::RenameTable { to: name(a, 2).map(|(to, _)| to) };
+        }
+        if a.len() == 2 && a[1].is_name() {
+            return Action::RenameTable { to: Some(a[1].name()) };
         }
         if word_in(1, &["INDEX", "KEY", "CONSTRAINT"]) {
             return Action::RenameOther { form: form(a, 2) };
@@ -478,7 +484,7 @@ mod tests {
                 Action::DropConstraint { form: "DROP CONSTRAINT".into() },
             ]
         );
-        assert_eq!(actions("ALTER TABLE t RENAME TO u"), [Action::RenameTable]);
+        assert_eq!(actions("ALTER TABLE t RENAME TO u"), [Action::RenameTable { to: Some("u".into()) }]);
         let mysql = statement(&lex("ALTER TABLE t CHANGE a b VARCHAR(10) NOT NULL, MODIFY c TEXT", Dialect::Mysql));
         let Stmt::AlterTable { actions, .. } = mysql else { panic!() };
         assert_eq!(

@@ -22,6 +22,28 @@ struct State {
     /// Lines of statements that change something (not `SET`), and of MySQL DDL ones.
     changes: Vec<usize>,
     ddl: Vec<usize>,
+    /// Tables the file rebuilds: a table it creates is renamed to their name, so dropping the
+    /// old one loses nothing (SQLite's documented way to change a table; `diff` writes it).
+    rebuilt: BTreeSet<String>,
+}
+
+/// The tables `parsed` rebuilds: `ALTER TABLE new RENAME TO old` where the file created `new`.
+fn rebuilt(parsed: &[(Statement<'_>, Stmt)]) -> BTreeSet<String> {
+    let created: BTreeSet<&String> = parsed
+        .iter()
+        .filter_map(|(_, s)| if let Stmt::CreateTable { table } = s { Some(table) } else { None })
+        .collect();
+    let mut out = BTreeSet::new();
+    for (_, s) in parsed {
+        let Stmt::AlterTable { table, actions } = s else { continue };
+        if created.contains(table) {
+            out.extend(actions.iter().filter_map(|a| match a {
+                Action::RenameTable { to } => to.clone(),
+                _ => None,
+            }));
+        }
+    }
+    out
 }
 
 /// The statements of `text` as `dialect` splits them.
@@ -38,9 +60,15 @@ fn statements(text: &str, dialect: Dialect) -> Vec<Statement<'_>> {
 pub fn check(text: &str, dialect: Dialect, markers: &Markers, cx: &Context) -> Vec<Hit> {
     let mut st = State::default();
     let mut hits = Vec::new();
-    for s in statements(text, dialect) {
-        let tokens = lex(s.sql, dialect);
-        let stmt = statement(&tokens);
+    let parsed: Vec<(Statement<'_>, Stmt)> = statements(text, dialect)
+        .into_iter()
+        .map(|s| {
+            let stmt = statement(&lex(s.sql, dialect));
+            (s, stmt)
+        })
+        .collect();
+    st.rebuilt = rebuilt(&parsed);
+    for (s, stmt) in parsed {
         if !matches!(stmt, Stmt::Set | Stmt::SetLockTimeout) {
             st.changes.push(s.line);
             if dialect == Dialect::Mysql && split::mysql_commits_implicitly(s.sql) {
@@ -69,7 +97,7 @@ fn destructive_help() -> &'static str {
 fn common(stmt: &Stmt, line: usize, st: &mut State, hits: &mut Vec<Hit>) {
     match stmt {
         Stmt::DropTables { tables } => {
-            for t in tables.iter().filter(|t| !st.created.contains(*t)) {
+            for t in tables.iter().filter(|t| !st.created.contains(*t) && !st.rebuilt.contains(*t)) {
                 let message = format!("drops table `{t}`: its rows are lost");
                 hits.push(Hit::new(Rule::Destructive, line, message, destructive_help()));
             }
@@ -120,7 +148,7 @@ fn common_action(table: &str, a: &Action, line: usize, hits: &mut Vec<Hit>) {
                 ));
             }
         }
-        Action::RenameTable => hits.push(rename(line, &format!("renames table `{table}`"))),
+        Action::RenameTable { .. } => hits.push(rename(line, &format!("renames table `{table}`"))),
         Action::RenameColumn { from } => hits.push(rename(line, &format!("renames column `{table}.{from}`"))),
         _ => {}
     }
@@ -154,7 +182,7 @@ fn postgres(stmt: &Stmt, line: usize, markers: &Markers, cx: &Context, st: &mut 
             ));
             true
         }
-        Stmt::DropTables { tables } => tables.iter().any(|t| !st.created.contains(t)),
+        Stmt::DropTables { tables } => tables.iter().any(|t| !st.created.contains(t) && !st.rebuilt.contains(t)),
         Stmt::AlterTable { table, actions } if !st.created.contains(table) => {
             for a in actions {
                 postgres_action(table, a, line, st, hits);
