@@ -3,7 +3,7 @@
 
 use super::markers::Markers;
 use super::parse::{Action, Stmt, is_wide, statement};
-use super::tokens::lex;
+use super::tokens::{lex, lex_head};
 use super::{Context, Hit};
 use crate::Rule;
 use dbmigrate_core::Dialect;
@@ -56,6 +56,15 @@ fn statements(text: &str, dialect: Dialect) -> Vec<Statement<'_>> {
     }
 }
 
+/// One statement: its first words decide whether the rest must be read (ALTER, DROP, RENAME,
+/// CREATE INDEX); a CREATE TABLE or an INSERT is known by its head alone.
+fn read(sql: &str, dialect: Dialect) -> Stmt {
+    let head = lex_head(sql, dialect, 12);
+    let whole = head.first().is_some_and(|t| t.is("ALTER") || t.is("DROP") || t.is("RENAME"))
+        || (head.first().is_some_and(|t| t.is("CREATE")) && head.iter().any(|t| t.is("INDEX")));
+    if whole { statement(&lex(sql, dialect)) } else { statement(&head) }
+}
+
 /// Every hit of the rules in `text` for `dialect`.
 pub fn check(text: &str, dialect: Dialect, markers: &Markers, cx: &Context) -> Vec<Hit> {
     let mut st = State::default();
@@ -63,7 +72,7 @@ pub fn check(text: &str, dialect: Dialect, markers: &Markers, cx: &Context) -> V
     let parsed: Vec<(Statement<'_>, Stmt)> = statements(text, dialect)
         .into_iter()
         .map(|s| {
-            let stmt = statement(&lex(s.sql, dialect));
+            let stmt = read(s.sql, dialect);
             (s, stmt)
         })
         .collect();
