@@ -15,6 +15,9 @@
 #     an unoptimised build dominate the warm run.
 #  2. dbmigrate 952 ms vs refinery embed_migrations! 1442 ms: ratio 0.66 (goal <= 1.05 met).
 #  3. 20 crates (was 85 with refinery-core as a dependency).
+# 2026-12-01, with the lint (issue 14), three dialects, load 9.8-11.6 (shared machine), same run:
+#  1. lint: cold 1934 ms median (min 574), warm 503 ms (min 151); main without lint: cold 885 ms
+#     (min 692), warm 498 ms (min 313). The load dominates; see benches/README.md.
 # Usage: bash benches/build_guard.sh [RUNS]   (default 11; builds offline in target/bench)
 #   BENCH_ROOT=/path/to/other/checkout: measure that checkout's build-support with this script
 #   (a baseline in the same run); BENCH_ONLY=1: part 1 only.
