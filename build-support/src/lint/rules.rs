@@ -25,6 +25,9 @@ struct State {
     /// Tables the file rebuilds: a table it creates is renamed to their name, so dropping the
     /// old one loses nothing (SQLite's documented way to change a table; `diff` writes it).
     rebuilt: BTreeSet<String>,
+    /// Every table the file creates, before or after: renaming one away to re-create it is the
+    /// other way to rebuild a table, not a rename old code would notice.
+    recreated: BTreeSet<String>,
 }
 
 /// The tables `parsed` rebuilds: `ALTER TABLE new RENAME TO old` where the file created `new`.
@@ -77,6 +80,10 @@ pub fn check(text: &str, dialect: Dialect, markers: &Markers, cx: &Context) -> V
         })
         .collect();
     st.rebuilt = rebuilt(&parsed);
+    st.recreated = parsed
+        .iter()
+        .filter_map(|(_, s)| if let Stmt::CreateTable { table } = s { Some(table.clone()) } else { None })
+        .collect();
     for (s, stmt) in parsed {
         if !matches!(stmt, Stmt::Set | Stmt::SetLockTimeout) {
             st.changes.push(s.line);
@@ -114,7 +121,9 @@ fn common(stmt: &Stmt, line: usize, st: &mut State, hits: &mut Vec<Hit>) {
         Stmt::RenameTables => hits.push(rename(line, "renames a table")),
         Stmt::AlterTable { table, actions } if !st.created.contains(table) => {
             for a in actions {
-                common_action(table, a, line, hits);
+                if !(matches!(a, Action::RenameTable { .. }) && st.recreated.contains(table)) {
+                    common_action(table, a, line, hits);
+                }
             }
         }
         _ => {}
