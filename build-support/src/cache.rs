@@ -4,14 +4,18 @@
 //! one migration was added. Reading and hashing every other file again (unoptimised, as build
 //! scripts run) is most of the cost, so the hash of each file is kept, keyed by its
 //! [`Stamp`] (length, modification and change times). A file whose stamp differs is read and
-//! hashed again.
+//! hashed again. Each entry also keeps the file's lint findings ([`crate::lint`]), valid for
+//! the lint context (dialects, lock timeout) the cache was written under, so a warm build
+//! re-lints only the files it reads again.
 //!
 //! An entry whose stamp is racy ([`Stamp::is_racy`]) at the moment the cache is written is
 //! never stored, and never trusted when read: such a file is read again on every run until it
 //! is older. The cache is only an optimisation: a cache that is missing, truncated, corrupt or
 //! from another folder is ignored, never an error.
 
+use crate::diagnostic::Severity;
 use crate::hash::ContentHash;
+use crate::{Finding, Rule};
 use dbmigrate_core::Stamp;
 use dbmigrate_core::sql::Emptiness;
 use std::path::Path;
@@ -20,7 +24,7 @@ use std::time::SystemTime;
 /// The file name in `OUT_DIR`.
 pub const CACHE_FILE: &str = "dbmigrate-cache";
 
-const MAGIC: &[u8; 16] = b"dbmigrate-cache2";
+const MAGIC: &[u8; 16] = b"dbmigrate-cache3";
 
 /// What the build needs from one file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -42,6 +46,8 @@ pub struct Entry {
     pub stamp: Stamp,
     /// What was computed from it.
     pub hashed: Hashed,
+    /// Its lint findings, without file or version.
+    pub lint: Vec<Finding>,
 }
 
 /// The entries of one migrations folder, sorted by file name.
@@ -53,19 +59,20 @@ pub struct Cache {
 }
 
 impl Cache {
-    /// Reads the cache for the folder `dir`; empty when absent, corrupt or for another folder.
-    pub fn read(path: &Path, dir: &Path) -> Self {
-        let entries = std::fs::read(path).map(|bytes| Self::read_bytes(&bytes, dir)).unwrap_or_default();
+    /// Reads the cache for the folder `dir` linted under `lint` ([`crate::lint::Context::signature`]);
+    /// empty when absent, corrupt, for another folder or another lint context.
+    pub fn read(path: &Path, dir: &Path, lint: &str) -> Self {
+        let entries = std::fs::read(path).map(|bytes| Self::read_bytes(&bytes, dir, lint)).unwrap_or_default();
         Self { entries, cursor: 0 }
     }
 
     /// The trusted entries of a cache file's bytes; none when corrupt or for another folder.
-    fn read_bytes(bytes: &[u8], dir: &Path) -> Vec<Entry> {
-        decode(bytes, dir).unwrap_or_default()
+    fn read_bytes(bytes: &[u8], dir: &Path, lint: &str) -> Vec<Entry> {
+        decode(bytes, dir, lint).unwrap_or_default()
     }
 
-    /// The entry for `file` if its stamp is still `stamp`.
-    pub fn get(&mut self, file: &str, stamp: Stamp) -> Option<Hashed> {
+    /// The entry for `file` if its stamp is still `stamp`: its hashes and lint findings.
+    pub fn get(&mut self, file: &str, stamp: Stamp) -> Option<(Hashed, Vec<Finding>)> {
         let next = self.entries.get(self.cursor).filter(|e| e.file == file).map(|_| self.cursor);
         let i = match next {
             Some(i) => i,
@@ -73,12 +80,12 @@ impl Cache {
         };
         self.cursor = i + 1;
         let entry = &self.entries[i];
-        (entry.stamp == stamp).then_some(entry.hashed)
+        (entry.stamp == stamp).then(|| (entry.hashed, entry.lint.clone()))
     }
 
-    /// The cache file holding `entries` (any order) for `dir`, written `now`. Entries whose
-    /// stamp is racy at `now` are left out.
-    pub fn encode(dir: &Path, mut entries: Vec<Entry>, now: SystemTime) -> Vec<u8> {
+    /// The cache file holding `entries` (any order) for `dir` linted under `lint`, written
+    /// `now`. Entries whose stamp is racy at `now` are left out.
+    pub fn encode(dir: &Path, lint: &str, mut entries: Vec<Entry>, now: SystemTime) -> Vec<u8> {
         let now = dbmigrate_core::stamp::epoch_nanos(now).unwrap_or(0);
         entries.retain(|e| !e.stamp.is_racy(now));
         entries.sort_unstable_by(|a, b| a.file.cmp(&b.file));
@@ -86,6 +93,7 @@ impl Cache {
         let mut body = Vec::with_capacity(32 + dir.len() + entries.len() * 110);
         body.extend_from_slice(&now.to_le_bytes());
         push_bytes(&mut body, dir.as_bytes());
+        push_bytes(&mut body, lint.as_bytes());
         body.extend_from_slice(&(entries.len() as u64).to_le_bytes());
         for e in &entries {
             push_bytes(&mut body, e.file.as_bytes());
@@ -97,6 +105,7 @@ impl Cache {
                 Emptiness::Unwritten => 2,
             };
             body.push(u8::from(e.hashed.raw_differs) | (emptiness << 1));
+            encode_lint(&mut body, &e.lint);
         }
         let mut out = Vec::with_capacity(body.len() + 24);
         out.extend_from_slice(MAGIC);
@@ -104,6 +113,45 @@ impl Cache {
         out.extend_from_slice(&body);
         out
     }
+}
+
+/// A file's lint findings: count, then per finding rule code, severity, line, line text,
+/// message and helps.
+fn encode_lint(out: &mut Vec<u8>, lint: &[Finding]) {
+    out.extend_from_slice(&(lint.len() as u32).to_le_bytes());
+    for f in lint {
+        push_bytes(out, f.rule.as_str().as_bytes());
+        out.push(u8::from(f.is_error()));
+        let (line, text) = f.line.as_ref().map_or((0, ""), |(n, t)| (*n, t.as_str()));
+        out.extend_from_slice(&(line as u32).to_le_bytes());
+        push_bytes(out, text.as_bytes());
+        push_bytes(out, f.message.as_bytes());
+        out.push(f.help.len().min(255) as u8);
+        f.help.iter().take(255).for_each(|h| push_bytes(out, h.as_bytes()));
+    }
+}
+
+fn decode_lint(r: &mut Reader<'_>) -> Option<Vec<Finding>> {
+    let count = r.u32()?;
+    let mut out = Vec::with_capacity(count.min(64));
+    for _ in 0..count {
+        let code = r.str()?;
+        let rule = Rule::ALL.iter().copied().find(|x| x.as_str() == code)?;
+        let [severity] = r.array::<1>()?;
+        let line = r.u32()?;
+        let text = r.str()?.to_owned();
+        let mut f = Finding::error(rule, None, r.str()?);
+        f.severity = if severity == 1 { Severity::Error } else { Severity::Warning };
+        if line > 0 {
+            f = f.at_line(line, text);
+        }
+        let [helps] = r.array::<1>()?;
+        for _ in 0..helps {
+            f = f.help(r.str()?);
+        }
+        out.push(f);
+    }
+    Some(out)
 }
 
 fn push_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
@@ -160,7 +208,7 @@ impl<'a> Reader<'a> {
     }
 }
 
-fn decode(bytes: &[u8], dir: &Path) -> Option<Vec<Entry>> {
+fn decode(bytes: &[u8], dir: &Path, lint: &str) -> Option<Vec<Entry>> {
     let mut r = Reader(bytes);
     if r.take(MAGIC.len())? != MAGIC {
         return None;
@@ -170,7 +218,7 @@ fn decode(bytes: &[u8], dir: &Path) -> Option<Vec<Entry>> {
         return None;
     }
     let written_at = r.i128()?;
-    if r.str()? != dir.to_string_lossy() {
+    if r.str()? != dir.to_string_lossy() || r.str()? != lint {
         return None;
     }
     let count = usize::try_from(u64::from_le_bytes(r.array()?)).ok()?;
@@ -187,9 +235,10 @@ fn decode(bytes: &[u8], dir: &Path) -> Option<Vec<Entry>> {
             _ => return None,
         };
         let raw_differs = flags & 1 == 1;
+        let lint = decode_lint(&mut r)?;
         // A racy entry is not trusted, whoever wrote it.
         if !stamp.is_racy(written_at) {
-            entries.push(Entry { file, stamp, hashed: Hashed { hash, raw_differs, emptiness } });
+            entries.push(Entry { file, stamp, hashed: Hashed { hash, raw_differs, emptiness }, lint });
         }
     }
     let sorted = entries.windows(2).all(|w| w[0].file < w[1].file);
@@ -204,6 +253,14 @@ mod tests {
     use std::time::{Duration, UNIX_EPOCH};
 
     const HOUR: Duration = Duration::from_secs(3600);
+
+    fn cx() -> crate::lint::Context {
+        crate::lint::Context { dialects: vec![dbmigrate_core::Dialect::Postgres], lock_timeout: true }
+    }
+
+    fn sig() -> String {
+        cx().signature()
+    }
 
     struct Crate {
         dir: tempfile::TempDir,
@@ -229,13 +286,13 @@ mod tests {
         }
         /// A cached load writing the cache; returns the up hashes and how many files were read.
         fn load(&self) -> (Vec<ContentHash>, usize) {
-            let cache = Cache::read(&self.cache_path(), &self.migrations());
+            let cache = Cache::read(&self.cache_path(), &self.migrations(), &sig());
             let reads = crate::set::READS.with(|r| r.replace(0));
-            let (set, findings, entries) = MigrationSet::load_cached(self.dir.path(), "migrations", cache);
+            let (set, findings, entries) = MigrationSet::load_cached(self.dir.path(), "migrations", cache, &cx());
             let reads = crate::set::READS.with(|r| r.replace(reads));
             // These fixtures have no down files on purpose: only `no-down` warnings are fine.
             assert!(findings.iter().all(|f| f.rule == crate::Rule::NoDown), "{findings:?}");
-            let bytes = Cache::encode(&self.migrations(), entries, SystemTime::now());
+            let bytes = Cache::encode(&self.migrations(), &sig(), entries, SystemTime::now());
             std::fs::write(self.cache_path(), bytes).expect("write cache");
             (set.migrations.iter().map(|m| m.up_hash).collect(), reads)
         }
@@ -286,26 +343,58 @@ mod tests {
         let now = SystemTime::now();
         c.write("V1__a.sql", "select 1;\n", now);
         c.load();
-        assert!(Cache::read(&c.cache_path(), &c.migrations()).entries.is_empty(), "a racy entry was stored");
+        assert!(Cache::read(&c.cache_path(), &c.migrations(), &sig()).entries.is_empty(), "a racy entry was stored");
         // A cache written by someone else with a racy entry: not trusted either.
         let meta = std::fs::metadata(c.migrations().join("V1__a.sql")).expect("stat");
         let stamp = Stamp::of(&meta).expect("stamp");
         let wrong = Hashed { hash: ContentHash::of("select 9;\n"), raw_differs: false, emptiness: Emptiness::Fine };
-        let entry = Entry { file: "V1__a.sql".into(), stamp, hashed: wrong };
-        let mut bytes = Cache::encode(&c.migrations(), vec![entry], now + HOUR);
+        let entry = Entry { file: "V1__a.sql".into(), stamp, hashed: wrong, lint: Vec::new() };
+        let mut bytes = Cache::encode(&c.migrations(), &sig(), vec![entry], now + HOUR);
         // Rewrite the write time to `now`, keeping the checksum valid.
         let at = MAGIC.len() + 8;
         bytes[at..at + 16].copy_from_slice(&now.duration_since(UNIX_EPOCH).expect("epoch").as_nanos().to_le_bytes());
         let sum = checksum(&bytes[at..]);
         bytes[MAGIC.len()..at].copy_from_slice(&sum.to_le_bytes());
-        assert!(Cache::read_bytes(&bytes, &c.migrations()).is_empty());
+        assert!(Cache::read_bytes(&bytes, &c.migrations(), &sig()).is_empty());
         std::fs::write(c.cache_path(), &bytes).expect("write");
         assert_eq!(c.load(), (vec![ContentHash::of("select 1;\n")], 1));
         // The same entry from a cache written long after the file's mtime is trusted, which
         // shows that the check above is what kept the wrong hash out.
-        let entry = Entry { file: "V1__a.sql".into(), stamp, hashed: wrong };
-        let bytes = Cache::encode(&c.migrations(), vec![entry], now + HOUR);
-        assert_eq!(Cache::read_bytes(&bytes, &c.migrations()).len(), 1);
+        let entry = Entry { file: "V1__a.sql".into(), stamp, hashed: wrong, lint: Vec::new() };
+        let bytes = Cache::encode(&c.migrations(), &sig(), vec![entry], now + HOUR);
+        assert_eq!(Cache::read_bytes(&bytes, &c.migrations(), &sig()).len(), 1);
+    }
+
+    /// A warm load gives the same lint findings without reading the files; a changed file is
+    /// re-linted alone; another lint context trusts nothing.
+    #[test]
+    fn lint_findings_are_cached_per_file() {
+        let c = Crate::new();
+        let old = SystemTime::now() - HOUR;
+        c.write("V1__a.sql", "DROP TABLE a;\n", old);
+        c.write("V2__b.sql", "select 2;\n", old);
+        let lints = |cx: &crate::lint::Context| {
+            let cache = Cache::read(&c.cache_path(), &c.migrations(), &cx.signature());
+            let reads = crate::set::READS.with(|r| r.replace(0));
+            let (set, _, entries) = MigrationSet::load_cached(c.dir.path(), "migrations", cache, cx);
+            let reads = crate::set::READS.with(|r| r.replace(reads));
+            let bytes = Cache::encode(&c.migrations(), &cx.signature(), entries, SystemTime::now());
+            std::fs::write(c.cache_path(), bytes).expect("write cache");
+            let found: Vec<(String, usize)> = set
+                .lints
+                .iter()
+                .map(|f| (f.file.clone().unwrap_or_default(), f.line.as_ref().map_or(0, |l| l.0)))
+                .collect();
+            (found, reads)
+        };
+        let want = vec![("migrations/V1__a.sql".to_owned(), 1)];
+        assert_eq!(lints(&cx()), (want.clone(), 2));
+        assert_eq!(lints(&cx()), (want, 0));
+        c.write("V2__b.sql", "select 2;\nALTER TABLE b RENAME TO c;\n", old + Duration::from_secs(1));
+        let (found, reads) = lints(&cx());
+        assert_eq!((found.len(), reads), (2, 1), "{found:?}");
+        let mysql = crate::lint::Context { dialects: vec![dbmigrate_core::Dialect::Mysql], lock_timeout: true };
+        assert_eq!(lints(&mysql).1, 2, "another context re-lints everything");
     }
 
     #[test]
@@ -316,21 +405,21 @@ mod tests {
         c.write("V2__b.sql", "select 2;\n", old);
         c.load();
         let good = std::fs::read(c.cache_path()).expect("read");
-        assert_eq!(Cache::read_bytes(&good, &c.migrations()).len(), 2);
+        assert_eq!(Cache::read_bytes(&good, &c.migrations(), &sig()).len(), 2);
         let mut flipped = good.clone();
         let last = flipped.len() - 2;
         flipped[last] ^= 1;
         let broken: [&[u8]; 5] =
             [b"", b"garbage", &good[..good.len() - 1], &flipped, &[good.as_slice(), b"x"].concat()];
         for bytes in broken {
-            assert!(Cache::read_bytes(bytes, &c.migrations()).is_empty());
+            assert!(Cache::read_bytes(bytes, &c.migrations(), &sig()).is_empty());
             std::fs::write(c.cache_path(), bytes).expect("write");
             assert_eq!(c.load(), (vec![ContentHash::of("select 1;\n"), ContentHash::of("select 2;\n")], 2));
         }
-        assert!(Cache::read_bytes(&good, &c.dir.path().join("elsewhere")).is_empty());
+        assert!(Cache::read_bytes(&good, &c.dir.path().join("elsewhere"), &sig()).is_empty());
         // A cache that is a folder, not a file.
         std::fs::remove_file(c.cache_path()).expect("rm");
         std::fs::create_dir(c.cache_path()).expect("mkdir");
-        assert_eq!(Cache::read(&c.cache_path(), &c.migrations()).entries.len(), 0);
+        assert_eq!(Cache::read(&c.cache_path(), &c.migrations(), &sig()).entries.len(), 0);
     }
 }

@@ -1,6 +1,7 @@
 //! The one validation of a crate's migrations, run by the build script ([`crate::embed`]) and
 //! by `cargo dbmigrate check`, so the two can never disagree.
 
+use crate::lint::Context as LintContext;
 use crate::release_log::{RELEASE_LOG_FILE, ReleaseLog, Released};
 use crate::{Config, ConfigError, Finding, Manifest, Migration, MigrationSet, Rule};
 use dbmigrate_core::file_name::{down_file, up_file};
@@ -40,12 +41,13 @@ impl Checked {
     }
 }
 
-/// How a check loads the migration set: [`MigrationSet::load`], or the build script's cached load.
-pub(crate) type Load<'a> = &'a mut dyn FnMut(&Path, &str) -> (MigrationSet, Vec<Finding>);
+/// How a check loads and lints the migration set: [`MigrationSet::load_linted`], or the build
+/// script's cached load.
+pub(crate) type Load<'a> = &'a mut dyn FnMut(&Path, &str, &LintContext) -> (MigrationSet, Vec<Finding>);
 
 /// Reads `manifest_path`'s settings and validates its migrations against its lock.
 pub fn check_manifest(manifest_path: &Path) -> Checked {
-    check_manifest_with(manifest_path, &mut MigrationSet::load)
+    check_manifest_with(manifest_path, &mut MigrationSet::load_linted)
 }
 
 /// [`check_manifest`] with another loader.
@@ -66,12 +68,12 @@ pub(crate) fn check_manifest_with(manifest_path: &Path, load: Load<'_>) -> Check
 
 /// Validates the migrations of the crate at `crate_root` with `config`.
 pub fn check(crate_root: &Path, config: &Config) -> Checked {
-    check_with(crate_root, config, &mut MigrationSet::load)
+    check_with(crate_root, config, &mut MigrationSet::load_linted)
 }
 
 /// [`check`] with another loader.
 pub(crate) fn check_with(crate_root: &Path, config: &Config, load: Load<'_>) -> Checked {
-    let (set, mut findings) = load(crate_root, &config.migrations);
+    let (set, mut findings) = load(crate_root, &config.migrations, &LintContext::of(config));
     let log_display = set.display(RELEASE_LOG_FILE);
     let (release_log, log_findings) = ReleaseLog::read(&set.dir.join(RELEASE_LOG_FILE), &log_display);
     // A log that does not parse cannot be compared with anything.
@@ -83,32 +85,23 @@ pub(crate) fn check_with(crate_root: &Path, config: &Config, load: Load<'_>) -> 
     let lock_read = log_findings.is_empty();
     findings.extend(log_findings);
     let mut findings = down_warnings_for_unreleased(findings, &release_log, lock_read);
-    findings.extend(todos_left(&set, &release_log));
+    // Released files are immutable: their findings would be noise nobody can fix.
+    findings.extend(set.lints.iter().filter(|f| f.version.is_none_or(|v| !release_log.contains(v))).cloned());
+    crate::lint::apply_levels(&mut findings, &config.lint);
     Checked { config: config.clone(), set, release_log, findings, manifests: Vec::new() }
 }
 
-/// An unreleased up or down file still holding a `-- dbmigrate:todo` line (a placeholder
-/// `cargo dbmigrate diff` wrote for a person to replace) is refused until the line is resolved.
-fn todos_left(set: &MigrationSet, log: &ReleaseLog) -> Vec<Finding> {
-    let mut out = Vec::new();
-    for m in set.migrations.iter().filter(|m| !log.contains(m.version)) {
-        let files =
-            [(set.texts.up(m), up_file(m.version, &m.name)), (set.texts.down(m), down_file(m.version, &m.name))];
-        for (text, file) in files {
-            let Some(text) = text else { continue };
-            let Some((n, line)) =
-                text.lines().enumerate().find(|(_, l)| l.trim_start().starts_with("-- dbmigrate:todo"))
-            else {
-                continue;
-            };
-            let message = "the migration holds a placeholder left for a person to replace";
-            out.push(
-                Finding::error(Rule::TodoLeft, set.display(&file), message)
-                    .at_line(n + 1, line)
-                    .about(m.version)
-                    .help("replace the placeholder in the statement below it with the real value, then delete the `-- dbmigrate:todo` line"),
-            );
-        }
+/// The lint's findings (`cargo dbmigrate lint`): those of [`check`] for unreleased migrations,
+/// and with `all` also those of released ones, in version order.
+pub fn lint_report(checked: &Checked, all: bool) -> Vec<Finding> {
+    let mut out: Vec<Finding> = checked.findings.iter().filter(|f| f.rule.is_lint()).cloned().collect();
+    if all {
+        let released = |f: &&Finding| f.version.is_some_and(|v| checked.release_log.contains(v));
+        let mut more: Vec<Finding> = checked.set.lints.iter().filter(released).cloned().collect();
+        crate::lint::apply_levels(&mut more, &checked.config.lint);
+        out.extend(more);
+        // Stable: each file's findings keep their order; a summary without version goes last.
+        out.sort_by_key(|f| f.version.unwrap_or(i64::MAX));
     }
     out
 }

@@ -34,6 +34,9 @@ pub struct Config {
     /// lint checks them against and which desired-schema files autogenerate reads. Unset, it
     /// is the dialect of `default-database`.
     pub dialects: Vec<dbmigrate_core::Dialect>,
+    /// The lint levels set in `[package.metadata.dbmigrate.lint]` (`<rule> = "error" | "warning"
+    /// | "off"`); rules not listed keep their default level.
+    pub lint: Vec<(crate::Rule, crate::lint::Level)>,
 }
 
 /// The keys users may set, in the order `init` writes them.
@@ -47,6 +50,7 @@ pub const KEYS: &[&str] = &[
     "allow-out-of-order",
     "schema",
     "dialects",
+    "lint",
 ];
 
 impl Config {
@@ -72,6 +76,7 @@ impl Default for Config {
             allow_out_of_order: false,
             schema: "schema.sql".to_owned(),
             dialects: Vec::new(),
+            lint: Vec::new(),
         }
     }
 }
@@ -195,6 +200,10 @@ fn apply(config: &mut Config, item: Option<&Item>, file: &Path, where_: &str) ->
             })?;
             continue;
         }
+        if key == "lint" {
+            lint_levels(config, value, &format!("{where_}.lint")).map_err(|(m, h)| fail(m, Some(h)))?;
+            continue;
+        }
         if key == "allow-out-of-order" {
             config.allow_out_of_order = value.as_bool().ok_or_else(|| {
                 fail(format!("`{where_}.{key}` must be true or false"), Some(format!("for example `{key} = true`")))
@@ -222,6 +231,35 @@ fn apply(config: &mut Config, item: Option<&Item>, file: &Path, where_: &str) ->
         *slot = text.to_owned();
     }
     validate(config, file, where_)
+}
+
+/// `[….lint]`: a level per lint rule id; a later table (the package's) overrides an earlier
+/// one (the workspace's) rule by rule.
+fn lint_levels(config: &mut Config, value: &Item, where_: &str) -> Result<(), (String, String)> {
+    let ids = || crate::lint::LINT.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ");
+    let Some(table) = value.as_table_like() else {
+        return Err((
+            format!("`{where_}` must be a table"),
+            format!("for example `[{where_}]` with `rename = \"off\"`"),
+        ));
+    };
+    for (id, level) in table.iter() {
+        let Some(rule) = crate::lint::LINT.iter().copied().find(|r| r.as_str() == id) else {
+            return Err((
+                format!("unknown lint rule `{id}` in `[{where_}]`"),
+                format!("the lint rules are: {}", ids()),
+            ));
+        };
+        let Some(level) = level.as_str().and_then(crate::lint::Level::from_name) else {
+            return Err((
+                format!("`{where_}.{id}` must be \"error\", \"warning\" or \"off\""),
+                format!("for example `{id} = \"warning\"`"),
+            ));
+        };
+        config.lint.retain(|(r, _)| *r != rule);
+        config.lint.push((rule, level));
+    }
+    Ok(())
 }
 
 /// A list of dialect names (a single name is a list of one), without repeats.
@@ -326,6 +364,24 @@ mod tests {
         let pkg = format!("{PKG}[package.metadata.dbmigrate]\nhistory-table = \"mine\"\n");
         let config = config_of(&pkg, Some(ws)).expect("config");
         assert_eq!((config.migrations.as_str(), config.history_table.as_str()), ("sql", "mine"));
+    }
+
+    #[test]
+    fn lint_levels_are_read_and_unknown_rules_refused() {
+        use crate::{Rule, lint::Level};
+        let pkg = format!("{PKG}[package.metadata.dbmigrate.lint]\nrename = \"off\"\ndestructive = \"warning\"\n");
+        let ws = "[workspace.metadata.dbmigrate.lint]\nrename = \"error\"\nmysql-multi-ddl = \"error\"\n";
+        let config = config_of(&pkg, Some(ws)).expect("config");
+        assert_eq!(
+            config.lint,
+            [(Rule::MysqlMultiDdl, Level::Error), (Rule::Rename, Level::Off), (Rule::Destructive, Level::Warning)]
+        );
+        let pkg = format!("{PKG}[package.metadata.dbmigrate.lint]\nrenames = \"off\"\n");
+        let err = config_of(&pkg, None).expect_err("unknown rule");
+        assert!(err.message.contains("unknown lint rule `renames`"), "{}", err.message);
+        assert!(err.help.as_deref().is_some_and(|h| h.contains("not-null-without-default")), "{err:?}");
+        let pkg = format!("{PKG}[package.metadata.dbmigrate.lint]\nrename = \"loud\"\n");
+        assert!(config_of(&pkg, None).expect_err("bad level").message.contains("must be \"error\""));
     }
 
     #[test]

@@ -85,6 +85,36 @@ rules! {
     /// An unreleased up or down file holds a `-- dbmigrate:todo` line: a placeholder `cargo dbmigrate
     /// diff` left for a person to replace.
     TodoLeft = "todo-left",
+    /// Lint: a NOT NULL column without a default is added to an existing table (fails when it
+    /// has rows).
+    NotNullWithoutDefault = "not-null-without-default",
+    /// Lint: a table or column is dropped, or a column's type narrowed, without
+    /// `-- dbmigrate:destructive <reason>`.
+    Destructive = "destructive",
+    /// Lint: a table or column is renamed (breaks old code during a rolling deploy; a warning).
+    Rename = "rename",
+    /// Lint, PostgreSQL: `CREATE INDEX` without `CONCURRENTLY` on an existing table (a warning).
+    IndexNotConcurrent = "index-not-concurrent",
+    /// Lint, PostgreSQL: `CONCURRENTLY` or `ALTER TYPE … ADD VALUE` in a file that runs in a
+    /// transaction.
+    NeedsNoTransaction = "needs-no-transaction",
+    /// Lint, PostgreSQL: a no-transaction file with more than one statement (a warning).
+    NoTransactionMulti = "no-transaction-multi",
+    /// Lint, PostgreSQL: a foreign key added without `NOT VALID` (a warning).
+    FkWithoutNotValid = "fk-without-not-valid",
+    /// Lint, PostgreSQL: `SET NOT NULL` without a validated check constraint first (a warning).
+    SetNotNullWithoutCheck = "set-not-null-without-check",
+    /// Lint, PostgreSQL: a column added to an existing table with a volatile default (a warning).
+    VolatileDefault = "volatile-default",
+    /// Lint, PostgreSQL: lock-taking DDL without a lock timeout (a warning).
+    LockTimeoutMissing = "lock-timeout-missing",
+    /// Lint, MySQL/MariaDB: more than one DDL statement in a file (a warning).
+    MysqlMultiDdl = "mysql-multi-ddl",
+    /// Lint, SQLite: an `ALTER TABLE` form SQLite does not support.
+    SqliteAlterUnsupported = "sqlite-alter-unsupported",
+    /// Lint: a `-- dbmigrate:allow` marker without a reason or with an unknown rule, or a
+    /// `-- dbmigrate:destructive` marker without a reason (a warning).
+    AllowWithoutReason = "allow-without-reason",
     /// Replaying the migrations does not give the desired schema: found by `cargo dbmigrate
     /// check --schema`, not by the build.
     SchemaDrift = "schema-drift",
@@ -99,6 +129,14 @@ rules! {
     /// A migration's up fails on a scratch database at the version before it: found by
     /// `cargo dbmigrate verify`.
     UpFailed = "up-failed",
+}
+
+impl Rule {
+    /// Whether the rule belongs to the lint (`cargo dbmigrate lint`, levels in
+    /// `[package.metadata.dbmigrate.lint]`).
+    pub fn is_lint(self) -> bool {
+        crate::lint::LINT.contains(&self)
+    }
 }
 
 impl fmt::Display for Rule {

@@ -138,13 +138,16 @@ impl Embed {
     pub fn generate(&self, crate_root: &Path, out_dir: &Path) -> Generated {
         let cache_path = out_dir.join(CACHE_FILE);
         let mut entries = None;
-        let checked = self.check(crate_root, &mut |root, rel_dir| {
-            let cache = Cache::read(&cache_path, &root.join(rel_dir));
-            let (set, findings, new_entries) = MigrationSet::load_cached(root, rel_dir, cache);
-            entries = Some(new_entries);
+        let checked = self.check(crate_root, &mut |root, rel_dir, lint| {
+            let signature = lint.signature();
+            let cache = Cache::read(&cache_path, &root.join(rel_dir), &signature);
+            let (set, findings, new_entries) = MigrationSet::load_cached(root, rel_dir, cache, lint);
+            entries = Some((new_entries, signature));
             (set, findings)
         });
-        let cache = entries.map(|entries| (cache_path, Cache::encode(&checked.set.dir, entries, SystemTime::now())));
+        let cache = entries.map(|(entries, signature)| {
+            (cache_path, Cache::encode(&checked.set.dir, &signature, entries, SystemTime::now()))
+        });
         let mut directives = rerun_lines(crate_root, &checked);
         for finding in &checked.findings {
             directives.extend(directive_lines(finding));

@@ -31,6 +31,7 @@ mod config;
 mod diagnostic;
 mod embed;
 mod hash;
+mod lint;
 mod lock_merge;
 mod release_log;
 mod set;
@@ -42,11 +43,12 @@ pub use embed::{Embed, Runtime, embed};
 #[doc(hidden)]
 pub mod internal {
     pub use crate::cache::{CACHE_FILE, Cache, Entry, Hashed};
-    pub use crate::check::{Checked, check, check_manifest, config_finding};
+    pub use crate::check::{Checked, check, check_manifest, config_finding, lint_report};
     pub use crate::config::{Config, ConfigError, KEYS, Manifest};
     pub use crate::diagnostic::{Finding, Rule, Severity};
     pub use crate::embed::{Generated, OUT_FILE, directive_lines};
     pub use crate::hash::{ContentHash, normalize};
+    pub use crate::lint::{Context as LintContext, LINT, Level as LintLevel};
     pub use crate::lock_merge::resolve as resolve_lock_conflict;
     pub use crate::release_log::{
         CONFLICT_HELP, LogLine, MALFORMED_HELP, RELEASE_LOG_FILE, Rehash, ReleaseLog, Released,

@@ -2,6 +2,7 @@
 
 use crate::cache::{Cache, Entry, Hashed};
 use crate::hash::{ContentHash, normalize};
+use crate::lint::Context;
 use crate::{Finding, Rule};
 use dbmigrate_core::sql::Emptiness;
 use dbmigrate_core::{FileKind, MigrationFileName, Stamp};
@@ -65,6 +66,9 @@ pub struct MigrationSet {
     pub migrations: Vec<Migration>,
     /// Their texts (all of them, or only the ones the build needs: see [`Texts`]).
     pub texts: Texts,
+    /// The lint findings of every file, released or not, in file order (empty when loaded
+    /// without a lint context); [`crate::check`] keeps the unreleased ones.
+    pub lints: Vec<Finding>,
 }
 
 /// A file of the folder, with its stamp when the cache is in use.
@@ -83,7 +87,7 @@ struct Named {
 struct FileJob {
     file: String,
     stamp: Option<Stamp>,
-    cached: Option<Hashed>,
+    cached: Option<(Hashed, Vec<Finding>)>,
 }
 
 /// One migration to read: its parsed up file name, its up file and its down file.
@@ -106,24 +110,42 @@ struct Read {
     texts: Vec<(String, String)>,
     findings: Vec<Finding>,
     entries: Vec<Entry>,
+    lints: Vec<Finding>,
 }
 
 impl MigrationSet {
     /// Reads `crate_root/rel_dir`, keeping every text. Returns the valid migrations and every
     /// finding; a set with error findings must not be built or applied.
     pub fn load(crate_root: &Path, rel_dir: &str) -> (Self, Vec<Finding>) {
-        let (set, findings, _) = Self::load_with(crate_root, rel_dir, None);
+        let (set, findings, _) = Self::load_with(crate_root, rel_dir, None, None);
+        (set, findings)
+    }
+
+    /// [`MigrationSet::load`], also linting every file for `lint` (into [`MigrationSet::lints`]).
+    pub fn load_linted(crate_root: &Path, rel_dir: &str, lint: &Context) -> (Self, Vec<Finding>) {
+        let (set, findings, _) = Self::load_with(crate_root, rel_dir, None, Some(lint));
         (set, findings)
     }
 
     /// The build script's load: the same validation as [`MigrationSet::load`], but a file whose
     /// stamp matches its entry in `cache` is not read, and only the texts that need a
     /// normalised copy are kept. Also returns the entries for the next cache.
-    pub fn load_cached(crate_root: &Path, rel_dir: &str, cache: Cache) -> (Self, Vec<Finding>, Vec<Entry>) {
-        Self::load_with(crate_root, rel_dir, Some(cache))
+    /// The cache must have been read for the same lint context ([`Cache::read`]).
+    pub fn load_cached(
+        crate_root: &Path,
+        rel_dir: &str,
+        cache: Cache,
+        lint: &Context,
+    ) -> (Self, Vec<Finding>, Vec<Entry>) {
+        Self::load_with(crate_root, rel_dir, Some(cache), Some(lint))
     }
 
-    fn load_with(crate_root: &Path, rel_dir: &str, cache: Option<Cache>) -> (Self, Vec<Finding>, Vec<Entry>) {
+    fn load_with(
+        crate_root: &Path,
+        rel_dir: &str,
+        cache: Option<Cache>,
+        lint: Option<&Context>,
+    ) -> (Self, Vec<Finding>, Vec<Entry>) {
         let display_dir = rel_dir.trim_end_matches('/').replace('\\', "/");
         let mut set = Self { dir: crate_root.join(rel_dir), display_dir, ..Self::default() };
         let mut findings = Vec::new();
@@ -132,7 +154,7 @@ impl MigrationSet {
             None => return (set, findings, Vec::new()),
         };
         let (ups, downs) = set.parse_names(files, &mut findings);
-        let entries = set.pair(ups, downs, cache, &mut findings);
+        let entries = set.pair(ups, downs, cache, lint, &mut findings);
         (set, findings, entries)
     }
 
@@ -225,6 +247,7 @@ impl MigrationSet {
         ups: BTreeMap<i64, Vec<Named>>,
         downs: Vec<Named>,
         mut cache: Option<Cache>,
+        lint: Option<&Context>,
         findings: &mut Vec<Finding>,
     ) -> Vec<Entry> {
         let keep_all = cache.is_none();
@@ -250,7 +273,7 @@ impl MigrationSet {
             let down = downs.remove(&(version, parsed.name.clone())).map(&mut job);
             jobs.push(Job { parsed, up: job(listed), down });
         }
-        let results = self.read_all(jobs, keep_all);
+        let results = self.read_all(jobs, keep_all, lint);
         let mut entries = Vec::with_capacity(2 * results.len());
         let mut duplicates = duplicates.into_iter().peekable();
         for (i, read) in results.into_iter().enumerate() {
@@ -260,6 +283,7 @@ impl MigrationSet {
             findings.extend(read.findings);
             entries.extend(read.entries);
             self.texts.0.extend(read.texts);
+            self.lints.extend(read.lints);
             self.migrations.extend(read.migration);
         }
         findings.extend(duplicates.map(|(_, finding)| finding));
@@ -271,8 +295,8 @@ impl MigrationSet {
 
     /// Reads and hashes every migration the cache does not cover, on several threads for large
     /// sets: a build script runs unoptimised, and 10,000 files must stay well under a second.
-    fn read_all(&self, jobs: Vec<Job>, keep_all: bool) -> Vec<Read> {
-        let read = |job| self.read_migration(job, keep_all);
+    fn read_all(&self, jobs: Vec<Job>, keep_all: bool, lint: Option<&Context>) -> Vec<Read> {
+        let read = |job| self.read_migration(job, keep_all, lint);
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
         let uncached = |j: &&Job| j.up.cached.is_none() || j.down.as_ref().is_some_and(|d| d.cached.is_none());
         if threads < 2 || jobs.iter().filter(uncached).count() < 512 {
@@ -299,22 +323,23 @@ impl MigrationSet {
         })
     }
 
-    fn read_migration(&self, Job { parsed, up, down }: Job, keep_all: bool) -> Read {
+    fn read_migration(&self, Job { parsed, up, down }: Job, keep_all: bool, lint: Option<&Context>) -> Read {
         // No need to ask refinery: the name grammar is a strict subset of what refinery's
         // `Migration::unapplied` accepts with `int8-versions` (tested in `refinery_accepts_*`),
         // and leaving refinery-core out keeps every user's build-dependency tree small.
         let mut read = Read::default();
         let version = parsed.version;
-        let Some(up) = self.read_sql(up, version, keep_all, &mut read) else { return read };
+        let Some(up) = self.read_sql(up, version, keep_all, lint, &mut read) else { return read };
         if let Some(finding) = empty_up(up.hashed.emptiness, self.display(&up.file), version) {
             read.findings.push(finding);
         }
         let down = match down {
-            Some(job) => match self.read_sql(job, version, keep_all, &mut read) {
+            Some(job) => match self.read_sql(job, version, keep_all, lint, &mut read) {
                 Some(down) => Some(down),
                 None => {
-                    // No migration, so no texts; the up file's cache entry stays valid.
+                    // No migration, so no texts or lints; the up file's cache entry stays valid.
                     read.texts.clear();
+                    read.lints.clear();
                     return read;
                 }
             },
@@ -337,20 +362,34 @@ impl MigrationSet {
 
     /// A file's hash, and its text when kept: from the cache when it covers the file and the
     /// text is not needed, else read as normalised text. Records the file's cache entry and
-    /// kept text in `read`.
-    fn read_sql(&self, job: FileJob, version: i64, keep_all: bool, read: &mut Read) -> Option<ReadFile> {
+    /// kept text in `read`; with a lint context, also the file's lint findings (from the cache
+    /// when it covers the file).
+    fn read_sql(
+        &self,
+        job: FileJob,
+        version: i64,
+        keep_all: bool,
+        lint: Option<&Context>,
+        read: &mut Read,
+    ) -> Option<ReadFile> {
         let FileJob { file, stamp, cached } = job;
-        let (hashed, text) = match cached.filter(|h| !h.raw_differs) {
-            Some(hashed) => (hashed, None),
+        let (hashed, text, lints) = match cached.filter(|(h, _)| !h.raw_differs) {
+            Some((hashed, lints)) => (hashed, None, lints),
             None => {
                 let (normalized, raw_differs) = self.read_text(&file, version, &mut read.findings)?;
                 let emptiness = dbmigrate_core::sql::emptiness(&normalized);
                 let hashed = Hashed { hash: ContentHash::of_normalized(&normalized), raw_differs, emptiness };
-                (hashed, (keep_all || raw_differs).then_some(normalized))
+                let down = file.ends_with(".down.sql");
+                let lints = lint.map(|cx| crate::lint::lint_file(&normalized, down, cx)).unwrap_or_default();
+                (hashed, (keep_all || raw_differs).then_some(normalized), lints)
             }
         };
+        if !lints.is_empty() {
+            let shown = self.display(&file);
+            read.lints.extend(lints.iter().map(|f| Finding { file: Some(shown.clone()), ..f.clone() }.about(version)));
+        }
         if let Some(stamp) = stamp {
-            read.entries.push(Entry { file: file.clone(), stamp, hashed });
+            read.entries.push(Entry { file: file.clone(), stamp, hashed, lint: lints });
         }
         if let Some(text) = text {
             read.texts.push((file.clone(), text));

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 pub const EXIT_CODES_HELP: &str = "\
 Exit codes:
   0    success
-  1    a check found problems (check, status --exit-code, init when build.rs needs a manual edit)
+  1    a check found problems (check, lint, status --exit-code, init when build.rs needs editing)
   2    usage error (unknown flag, bad value, unknown package, a version that names no migration)
   101  the operation failed (I/O, database, a migration's SQL)
   130  run/down stopped by Ctrl-C or SIGTERM between two migrations

@@ -7,6 +7,7 @@
 pub mod dialect;
 pub mod file_name;
 pub mod history_table;
+pub mod split;
 pub mod sql;
 pub mod stable_hash;
 pub mod stamp;

@@ -10,6 +10,7 @@ mod build_guard;
 mod cli;
 mod db;
 mod init;
+mod lint;
 mod lock_conflict;
 mod new;
 mod team;

@@ -16,6 +16,7 @@ mod diff;
 mod down;
 mod history;
 mod init;
+mod lint;
 mod migrate;
 mod new;
 mod redo;
@@ -45,6 +46,8 @@ pub enum Command {
     Check(check::CheckArgs),
     /// Prove on a scratch database that each unreleased migration's down undoes its up
     Verify(verify::VerifyArgs),
+    /// Lint the migrations' SQL for data loss and statements that fail on populated tables
+    Lint(lint::LintArgs),
     /// Lock the unreleased migrations so that `cargo build` refuses edits of them
     Release(release::ReleaseArgs),
     /// Give an unreleased migration a fresh version (fixes out-of-order and duplicates)
@@ -85,6 +88,7 @@ impl Command {
             Command::Schema(a) => a.format(),
             Command::Check(a) => a.format,
             Command::Verify(a) => a.format,
+            Command::Lint(a) => a.format,
             Command::Release(a) => a.format,
             Command::Renumber(a) => a.format,
             Command::Run(a) => a.format(),
@@ -111,6 +115,7 @@ impl Command {
             Command::Schema(_) => "schema dump",
             Command::Check(_) => "check",
             Command::Verify(_) => "verify",
+            Command::Lint(_) => "lint",
             Command::Release(_) => "release",
             Command::Renumber(_) => "renumber",
             Command::Run(_) => "run",
@@ -151,6 +156,7 @@ fn dispatch(command: Command, global: &GlobalArgs, shell: &Shell) -> CliResult {
         Command::Schema(args) => schema::run(&args, global, shell),
         Command::Check(args) => check::run(&args, global, shell),
         Command::Verify(args) => verify::run(&args, global, shell),
+        Command::Lint(args) => lint::run(&args, global, shell),
         Command::Release(args) => release::run(&args, global, shell),
         Command::Renumber(args) => renumber::run(&args, global, shell),
         Command::Run(args) => run::run(&args, global, shell),

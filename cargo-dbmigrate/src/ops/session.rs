@@ -153,8 +153,11 @@ pub fn load_set(target: &Target, purpose: Purpose, notify: &mut Notify<'_>) -> R
     use dbmigrate_build::internal::{Rule, Severity};
     let checked = dbmigrate_build::internal::check(target.dir().as_std_path(), &target.config);
     // A missing down file is authoring advice, for `check` and the build; a database command
-    // has nothing to say about it until `down` itself needs the file.
-    for f in checked.findings.iter().filter(|f| f.rule != Rule::NoDown) {
+    // has nothing to say about it until `down` itself needs the file. Lint warnings likewise
+    // (`cargo build` and `lint` show them); lint errors refuse like every error.
+    let advice =
+        |f: &&dbmigrate_build::internal::Finding| f.rule == Rule::NoDown || (f.rule.is_lint() && !f.is_error());
+    for f in checked.findings.iter().filter(|f| !advice(f)) {
         if purpose == Purpose::Inspect && f.is_error() {
             let mut warning = f.clone();
             warning.severity = Severity::Warning;

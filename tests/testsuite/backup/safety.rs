@@ -16,7 +16,8 @@ on_all_backends!(
 );
 
 /// V2 drops t2, the table whose rows only a backup still has.
-const DROP_T2: (&str, &str) = ("V2__drop_t2.sql", "DROP TABLE t2;\n");
+const DROP_T2: (&str, &str) =
+    ("V2__drop_t2.sql", "-- dbmigrate:destructive the backups under test keep its rows\nDROP TABLE t2;\n");
 
 fn restoring_the_oldest_of_three_keeps_it(backend: Backend) {
     let (fixture, db) = applied_v1(backend, "oldest");

@@ -101,6 +101,10 @@ fn every_command_prints_the_documented_shape() {
     fixture.write("schema.sql", &format!("{}CREATE TABLE c (id INT);\n", fixture.read("schema.sql")));
     check(local(dir, &["diff", "-m", "add c", "--dry-run", "--format", "json"]));
     check(local(dir, &["verify", "--format", "json"]));
+    check(local(dir, &["lint", "--format", "json"]));
+    fixture.write("migrations/V3__drop.sql", "DROP TABLE a;\n");
+    check(local(dir, &["lint", "--format", "json"]));
+    std::fs::remove_file(dir.join("migrations/V3__drop.sql")).expect("rm");
     fixture.write("migrations/V3_broken.sql", "SELECT 1;\n");
     check(local(dir, &["check", "--format", "json"]));
     std::fs::remove_file(dir.join("migrations/V3_broken.sql")).expect("rm");

@@ -64,6 +64,16 @@ fn vaultwarden(backend: Backend, dialect: &str) {
         );
     }
     let migrations = copy_corpus(&corpus, dialect, &fixture);
+    // The history drops and narrows on purpose (the lint's `destructive` errors); what this test
+    // is about is applying it.
+    // It is written for one dialect: the lint reads it as such.
+    let settings = "[package.metadata.dbmigrate]\n";
+    let mut manifest = fixture.read("Cargo.toml");
+    if !manifest.contains(settings) {
+        manifest.push_str(&format!("\n{settings}"));
+    }
+    let manifest = manifest.replacen(settings, &format!("{settings}dialects = [\"{dialect}\"]\n"), 1);
+    fixture.write("Cargo.toml", &format!("{manifest}\n[package.metadata.dbmigrate.lint]\ndestructive = \"warning\"\n"));
     assert!(migrations.len() > 40, "{} migrations", migrations.len());
     let dir = fixture.path();
     let db = TestDb::new(backend, "vw", dir);

@@ -1,0 +1,303 @@
+//! The lint rules over one up file's statements for one dialect: the common ones (NOT NULL
+//! without default, data loss, renames) and each dialect's own.
+
+use super::markers::Markers;
+use super::parse::{Action, Stmt, is_wide, statement};
+use super::tokens::{lex, lex_head};
+use super::{Context, Hit};
+use crate::Rule;
+use dbmigrate_core::Dialect;
+use dbmigrate_core::split::{self, Statement};
+use std::collections::BTreeSet;
+
+/// What the file did so far: the tables it created (not "existing": they hold no rows yet),
+/// the NOT NULL checks it validated, whether it set a lock timeout.
+#[derive(Default)]
+struct State {
+    created: BTreeSet<String>,
+    checked: BTreeSet<(String, String)>,
+    unvalidated: BTreeSet<(String, String)>,
+    lock_timeout_set: bool,
+    lock_warned: bool,
+    /// Lines of statements that change something (not `SET`), and of MySQL DDL ones.
+    changes: Vec<usize>,
+    ddl: Vec<usize>,
+    /// Tables the file rebuilds: a table it creates is renamed to their name, so dropping the
+    /// old one loses nothing (SQLite's documented way to change a table; `diff` writes it).
+    rebuilt: BTreeSet<String>,
+    /// Every table the file creates, before or after: renaming one away to re-create it is the
+    /// other way to rebuild a table, not a rename old code would notice.
+    recreated: BTreeSet<String>,
+}
+
+/// The tables `parsed` rebuilds: `ALTER TABLE new RENAME TO old` where the file created `new`.
+fn rebuilt(parsed: &[(Statement<'_>, Stmt)]) -> BTreeSet<String> {
+    let created: BTreeSet<&String> = parsed
+        .iter()
+        .filter_map(|(_, s)| if let Stmt::CreateTable { table } = s { Some(table) } else { None })
+        .collect();
+    let mut out = BTreeSet::new();
+    for (_, s) in parsed {
+        let Stmt::AlterTable { table, actions } = s else { continue };
+        if created.contains(table) {
+            out.extend(actions.iter().filter_map(|a| match a {
+                Action::RenameTable { to } => to.clone(),
+                _ => None,
+            }));
+        }
+    }
+    out
+}
+
+/// The statements of `text` as `dialect` splits them.
+fn statements(text: &str, dialect: Dialect) -> Vec<Statement<'_>> {
+    match dialect {
+        Dialect::Sqlite => split::sqlite::split(text),
+        Dialect::Mysql => split::split_mysql(text),
+        // A script the splitter does not model is sent whole by the engine: read it whole too.
+        Dialect::Postgres => split::split_postgres(text).unwrap_or_else(|| vec![Statement { sql: text, line: 1 }]),
+    }
+}
+
+/// One statement: its first words decide whether the rest must be read (ALTER, DROP, RENAME,
+/// CREATE INDEX); a CREATE TABLE or an INSERT is known by its head alone.
+fn read(sql: &str, dialect: Dialect) -> Stmt {
+    let head = lex_head(sql, dialect, 12);
+    let whole = head.first().is_some_and(|t| t.is("ALTER") || t.is("DROP") || t.is("RENAME"))
+        || (head.first().is_some_and(|t| t.is("CREATE")) && head.iter().any(|t| t.is("INDEX")));
+    if whole { statement(&lex(sql, dialect)) } else { statement(&head) }
+}
+
+/// Every hit of the rules in `text` for `dialect`.
+pub fn check(text: &str, dialect: Dialect, markers: &Markers, cx: &Context) -> Vec<Hit> {
+    let mut st = State::default();
+    let mut hits = Vec::new();
+    let parsed: Vec<(Statement<'_>, Stmt)> = statements(text, dialect)
+        .into_iter()
+        .map(|s| {
+            let stmt = read(s.sql, dialect);
+            (s, stmt)
+        })
+        .collect();
+    st.rebuilt = rebuilt(&parsed);
+    st.recreated = parsed
+        .iter()
+        .filter_map(|(_, s)| if let Stmt::CreateTable { table } = s { Some(table.clone()) } else { None })
+        .collect();
+    for (s, stmt) in parsed {
+        if !matches!(stmt, Stmt::Set | Stmt::SetLockTimeout) {
+            st.changes.push(s.line);
+            if dialect == Dialect::Mysql && split::mysql_commits_implicitly(s.sql) {
+                st.ddl.push(s.line);
+            }
+        }
+        common(&stmt, s.line, &mut st, &mut hits);
+        match dialect {
+            Dialect::Postgres => postgres(&stmt, s.line, markers, cx, &mut st, &mut hits),
+            Dialect::Sqlite => sqlite(&stmt, s.line, &mut hits),
+            Dialect::Mysql => {}
+        }
+        if let Stmt::CreateTable { table } = stmt {
+            st.created.insert(table);
+        }
+    }
+    whole_file(dialect, markers, &st, &mut hits);
+    hits
+}
+
+fn destructive_help() -> &'static str {
+    "copy the data somewhere first if it may be needed; then mark the file `-- dbmigrate:destructive <reason>`"
+}
+
+/// The rules every dialect shares.
+fn common(stmt: &Stmt, line: usize, st: &mut State, hits: &mut Vec<Hit>) {
+    match stmt {
+        Stmt::DropTables { tables } => {
+            for t in tables.iter().filter(|t| !st.created.contains(*t) && !st.rebuilt.contains(*t)) {
+                let message = format!("drops table `{t}`: its rows are lost");
+                hits.push(Hit::new(Rule::Destructive, line, message, destructive_help()));
+            }
+        }
+        Stmt::RenameTables => hits.push(rename(line, "renames a table")),
+        Stmt::AlterTable { table, actions } if !st.created.contains(table) => {
+            for a in actions {
+                if !(matches!(a, Action::RenameTable { .. }) && st.recreated.contains(table)) {
+                    common_action(table, a, line, hits);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+fn rename(line: usize, what: &str) -> Hit {
+    Hit::new(
+        Rule::Rename,
+        line,
+        format!("{what}: instances still running the old code break during a rolling deploy"),
+        "add the new name beside the old one, move the code over, and remove the old name in a later release",
+    )
+}
+
+fn common_action(table: &str, a: &Action, line: usize, hits: &mut Vec<Hit>) {
+    match a {
+        Action::AddColumn { column, not_null: true, has_default: false, .. } => hits.push(Hit::new(
+            Rule::NotNullWithoutDefault,
+            line,
+            format!("adds NOT NULL column `{column}` to existing table `{table}` without a default: it fails when the table has rows"),
+            "give it a DEFAULT, or add it nullable, fill it, and set NOT NULL in a later migration",
+        )),
+        Action::DropColumn { column } => hits.push(Hit::new(
+            Rule::Destructive,
+            line,
+            format!("drops column `{table}.{column}`: its values are lost"),
+            destructive_help(),
+        )),
+        Action::ChangeType { column, ty, renamed_from, .. } => {
+            if let Some(from) = renamed_from {
+                hits.push(rename(line, &format!("renames column `{table}.{from}` to `{column}`")));
+            }
+            if !is_wide(ty) {
+                hits.push(Hit::new(
+                    Rule::Destructive,
+                    line,
+                    format!("changes column `{table}.{column}` to `{ty}`, which may not hold every existing value"),
+                    "a narrowing change truncates or fails on existing values; widen instead, or mark the file `-- dbmigrate:destructive <reason>`",
+                ));
+            }
+        }
+        Action::RenameTable { .. } => hits.push(rename(line, &format!("renames table `{table}`"))),
+        Action::RenameColumn { from } => hits.push(rename(line, &format!("renames column `{table}.{from}`"))),
+        _ => {}
+    }
+}
+
+/// PostgreSQL: locks, transactions, validation.
+fn postgres(stmt: &Stmt, line: usize, markers: &Markers, cx: &Context, st: &mut State, hits: &mut Vec<Hit>) {
+    let no_tx_help =
+        "put `-- dbmigrate:no-transaction` on the file's first line, with this statement alone in the file";
+    let locks = match stmt {
+        Stmt::SetLockTimeout => {
+            st.lock_timeout_set = true;
+            false
+        }
+        Stmt::CreateIndex { concurrently: true, .. } | Stmt::DropIndexConcurrently if !markers.no_transaction => {
+            let message = "`CONCURRENTLY` cannot run inside a transaction, and this file runs in one";
+            hits.push(Hit::new(Rule::NeedsNoTransaction, line, message, no_tx_help));
+            false
+        }
+        Stmt::AlterTypeAddValue if !markers.no_transaction => {
+            let message = "`ALTER TYPE … ADD VALUE` cannot run inside a transaction before PostgreSQL 12, and its value is unusable in the same transaction after";
+            hits.push(Hit::new(Rule::NeedsNoTransaction, line, message, no_tx_help));
+            false
+        }
+        Stmt::CreateIndex { table, concurrently: false } if !st.created.contains(table) => {
+            hits.push(Hit::new(
+                Rule::IndexNotConcurrent,
+                line,
+                format!("creates an index on existing table `{table}` without CONCURRENTLY: writes to it wait until the index is built"),
+                "use `CREATE INDEX CONCURRENTLY` in a file of its own starting with `-- dbmigrate:no-transaction`",
+            ));
+            true
+        }
+        Stmt::DropTables { tables } => tables.iter().any(|t| !st.created.contains(t) && !st.rebuilt.contains(t)),
+        Stmt::AlterTable { table, actions } if !st.created.contains(table) => {
+            for a in actions {
+                postgres_action(table, a, line, st, hits);
+            }
+            true
+        }
+        _ => false,
+    };
+    if locks && !cx.lock_timeout && !st.lock_timeout_set && !st.lock_warned {
+        st.lock_warned = true;
+        hits.push(Hit::new(
+            Rule::LockTimeoutMissing,
+            line,
+            "takes a lock on an existing table without `lock_timeout`: behind a long query it waits, and every query on the table waits behind it",
+            "set `ddl-lock-timeout = 5` in `[package.metadata.dbmigrate]`, or start the file with `SET lock_timeout = '5s';`",
+        ));
+    }
+}
+
+fn postgres_action(table: &str, a: &Action, line: usize, st: &mut State, hits: &mut Vec<Hit>) {
+    let key = |c: &str| (table.to_owned(), c.to_owned());
+    match a {
+        Action::AddColumn { column, volatile_default: Some(f), .. } => hits.push(Hit::new(
+            Rule::VolatileDefault,
+            line,
+            format!("adds column `{column}` to existing table `{table}` with the volatile default `{f}`: the whole table is rewritten under an exclusive lock"),
+            "add the column without a default (or with a constant one), fill it in batches, then set the default",
+        )),
+        Action::AddForeignKey { not_valid: false } => hits.push(Hit::new(
+            Rule::FkWithoutNotValid,
+            line,
+            format!("adds a foreign key to existing table `{table}` without NOT VALID: both tables are locked while every row is checked"),
+            "add it with `NOT VALID`, then `ALTER TABLE … VALIDATE CONSTRAINT …` in a later migration",
+        )),
+        Action::AddCheck { not_null_of: Some(c), not_valid } => {
+            if *not_valid {
+                st.unvalidated.insert(key(c));
+            } else {
+                st.checked.insert(key(c));
+            }
+        }
+        Action::ValidateConstraint => {
+            let pending: Vec<_> = st.unvalidated.iter().filter(|(t, _)| t == table).cloned().collect();
+            st.checked.extend(pending);
+        }
+        Action::SetNotNull { column } if !st.checked.contains(&key(column)) => hits.push(Hit::new(
+            Rule::SetNotNullWithoutCheck,
+            line,
+            format!("sets `{table}.{column}` NOT NULL without a validated check: the table is locked while every row is scanned"),
+            format!("first add `CHECK ({column} IS NOT NULL) NOT VALID` and `VALIDATE CONSTRAINT` it; then SET NOT NULL uses the check"),
+        )),
+        _ => {}
+    }
+}
+
+/// SQLite's ALTER TABLE knows only RENAME TO, RENAME COLUMN, ADD COLUMN and DROP COLUMN, one
+/// per statement.
+fn sqlite(stmt: &Stmt, line: usize, hits: &mut Vec<Hit>) {
+    let Stmt::AlterTable { table, actions } = stmt else { return };
+    let help = "rebuild the table: create the new shape, copy the rows, drop the old table, rename the new one (or use `cargo dbmigrate diff`)";
+    if actions.len() > 1 {
+        let message = format!(
+            "alters table `{table}` with {} actions in one statement, which SQLite does not support",
+            actions.len()
+        );
+        hits.push(Hit::new(Rule::SqliteAlterUnsupported, line, message, "write one ALTER TABLE statement per action"));
+        return;
+    }
+    let form = match actions.first() {
+        Some(Action::AddConstraint { form } | Action::DropConstraint { form } | Action::RenameOther { form })
+        | Some(Action::Other { form })
+        | Some(Action::ChangeType { form, .. }) => form.clone(),
+        Some(Action::AddForeignKey { .. } | Action::AddCheck { .. }) => "ADD CONSTRAINT".to_owned(),
+        Some(Action::SetNotNull { .. }) => "ALTER COLUMN".to_owned(),
+        Some(Action::ValidateConstraint) => "VALIDATE CONSTRAINT".to_owned(),
+        _ => return,
+    };
+    let message = format!("`ALTER TABLE {table} {form}` is not supported by SQLite");
+    hits.push(Hit::new(Rule::SqliteAlterUnsupported, line, message, help));
+}
+
+/// Rules about the file as a whole.
+fn whole_file(dialect: Dialect, markers: &Markers, st: &State, hits: &mut Vec<Hit>) {
+    if dialect == Dialect::Postgres && markers.no_transaction && st.changes.len() > 1 {
+        hits.push(Hit::new(
+            Rule::NoTransactionMulti,
+            st.changes[1],
+            format!("the file runs without a transaction and holds {} statements: if one fails, the ones before it stay applied", st.changes.len()),
+            "keep one statement per no-transaction file, and the others in their own migrations",
+        ));
+    }
+    if dialect == Dialect::Mysql && st.ddl.len() > 1 {
+        hits.push(Hit::new(
+            Rule::MysqlMultiDdl,
+            st.ddl[1],
+            format!("the file holds {} DDL statements: MySQL commits each on its own, so a failure leaves the file half applied", st.ddl.len()),
+            "put each DDL statement in a migration of its own",
+        ));
+    }
+}
