@@ -94,7 +94,7 @@ pub fn apply_levels(findings: &mut Vec<Finding>, levels: &[(Rule, Level)]) {
 
 /// Bumped whenever a rule changes what it finds, so that no cache keeps findings of another
 /// version of the rules.
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
 
 /// What a file's findings depend on besides its text: the target dialects and whether the crate
 /// sets a DDL lock timeout for every migration.
@@ -102,19 +102,28 @@ const VERSION: u32 = 1;
 pub struct Context {
     pub dialects: Vec<Dialect>,
     pub lock_timeout: bool,
+    /// The crate names no dialect (neither `dialects` nor `default-database` is set), so SQLite
+    /// is a guess: a rule that only SQLite breaks warns instead of failing the build of a crate
+    /// whose SQL is for another database.
+    pub guessed: bool,
 }
 
 impl Context {
     /// The context of a crate's settings.
     pub fn of(config: &Config) -> Self {
-        Self { dialects: config.target_dialects(), lock_timeout: config.ddl_lock_timeout.is_some_and(|s| s > 0) }
+        let guessed = config.dialects.is_empty() && config.default_database == Config::default().default_database;
+        Self {
+            dialects: config.target_dialects(),
+            lock_timeout: config.ddl_lock_timeout.is_some_and(|s| s > 0),
+            guessed,
+        }
     }
 
     /// A short text naming the context and the lint's version: the hash cache trusts cached
     /// findings only under the same signature.
     pub fn signature(&self) -> String {
         let dialects: Vec<&str> = self.dialects.iter().map(|d| d.as_str()).collect();
-        format!("lint{VERSION}:{}:{}", dialects.join(","), u8::from(self.lock_timeout))
+        format!("lint{VERSION}:{}:{}:{}", dialects.join(","), u8::from(self.lock_timeout), u8::from(self.guessed))
     }
 }
 
@@ -134,6 +143,9 @@ impl Hit {
         Self { rule, severity: default_severity(rule), line, message: message.into(), help: help.into() }
     }
 }
+
+/// Said of a SQLite-only finding when SQLite is a guess: how to make it an error, or silence it.
+const GUESSED_HELP: &str = "the crate names no database, so sqlite is assumed: say which one the sql is for, e.g. `dialects = [\"postgres\"]` in [package.metadata.dbmigrate]";
 
 /// Lints one file's normalised text. The findings have no file or version yet (the caller
 /// knows them); a down file is checked for markers only, since undoing is its purpose.
@@ -159,6 +171,11 @@ pub fn lint_file(text: &str, down: bool, cx: &Context) -> Vec<Finding> {
     }
     let silenced = |h: &Hit| markers.allowed.contains(&h.rule) || (h.rule == Rule::Destructive && markers.destructive);
     hits.retain(|h| !silenced(h));
+    if cx.guessed {
+        for h in hits.iter_mut().filter(|h| h.rule == Rule::SqliteAlterUnsupported && h.severity == Severity::Error) {
+            h.severity = Severity::Warning;
+        }
+    }
     hits.sort_by_key(|h| h.line);
     let lines: Vec<&str> = if hits.is_empty() { Vec::new() } else { text.lines().collect() };
     hits.into_iter()
@@ -167,7 +184,10 @@ pub fn lint_file(text: &str, down: bool, cx: &Context) -> Vec<Finding> {
             let mut finding = Finding::error(h.rule, None, h.message).at_line(h.line, line_text);
             finding.severity = h.severity;
             let allow = format!("if it is fine here, say why: `-- dbmigrate:allow {} <reason>`", h.rule);
-            let finding = finding.help(h.help);
+            let mut finding = finding.help(h.help);
+            if cx.guessed && h.rule == Rule::SqliteAlterUnsupported {
+                finding = finding.help(GUESSED_HELP);
+            }
             match h.rule {
                 Rule::AllowWithoutReason | Rule::TodoLeft | Rule::Destructive => finding,
                 _ => finding.help(allow),
@@ -181,7 +201,7 @@ mod tests {
     use super::*;
 
     fn ids(sql: &str, dialect: Dialect) -> Vec<(&'static str, usize)> {
-        let cx = Context { dialects: vec![dialect], lock_timeout: true };
+        let cx = Context { dialects: vec![dialect], lock_timeout: true, guessed: false };
         lint_file(sql, false, &cx).iter().map(|f| (f.rule.as_str(), f.line.as_ref().map_or(0, |l| l.0))).collect()
     }
 
@@ -238,7 +258,7 @@ mod tests {
         assert_eq!(pg("ALTER TABLE t ALTER COLUMN c TYPE varchar(10);"), [("destructive", 1)]);
         assert!(pg("ALTER TABLE t ALTER COLUMN c TYPE text;").is_empty());
         // Without a configured timeout, a lock-taking statement wants one; once per file.
-        let cx = Context { dialects: vec![Dialect::Postgres], lock_timeout: false };
+        let cx = Context { dialects: vec![Dialect::Postgres], lock_timeout: false, guessed: false };
         let rules = |sql| lint_file(sql, false, &cx).iter().map(|f| f.rule.as_str()).collect::<Vec<_>>();
         assert_eq!(rules("ALTER TABLE t ADD c int;\nALTER TABLE t ADD d int;"), ["lock-timeout-missing"]);
         assert!(rules("SET lock_timeout = '5s';\nALTER TABLE t ADD c int;").is_empty());
@@ -269,8 +289,25 @@ mod tests {
     }
 
     #[test]
+    fn a_guessed_sqlite_warns_where_a_declared_one_fails() {
+        let sql = "ALTER TABLE t ALTER COLUMN c TYPE text;";
+        let declared = Context { dialects: vec![Dialect::Sqlite], lock_timeout: false, guessed: false };
+        let found = lint_file(sql, false, &declared);
+        assert_eq!(found[0].severity, Severity::Error);
+        let guessed = Context { guessed: true, ..declared.clone() };
+        let found = lint_file(sql, false, &guessed);
+        assert_eq!((found[0].rule, found[0].severity), (Rule::SqliteAlterUnsupported, Severity::Warning));
+        assert!(found[0].help.iter().any(|h| h.contains("dialects = [")), "{:?}", found[0].help);
+        assert_ne!(guessed.signature(), declared.signature(), "cached findings depend on it");
+        let mut config = Config::default();
+        assert!(Context::of(&config).guessed);
+        config.dialects = vec![Dialect::Sqlite];
+        assert!(!Context::of(&config).guessed);
+    }
+
+    #[test]
     fn markers_and_down_files() {
-        let cx = Context { dialects: vec![Dialect::Sqlite], lock_timeout: false };
+        let cx = Context { dialects: vec![Dialect::Sqlite], lock_timeout: false, guessed: false };
         let down = lint_file("-- dbmigrate:todo x\nDROP TABLE t;\n", true, &cx);
         assert_eq!(down.iter().map(|f| f.rule).collect::<Vec<_>>(), [Rule::TodoLeft], "a down file may drop");
         let f = lint_file("-- dbmigrate:allow rename\nALTER TABLE t RENAME TO u;\n", false, &cx);
@@ -283,7 +320,7 @@ mod tests {
 
     #[test]
     fn odd_text_is_not_checked_and_never_panics() {
-        let cx = Context { dialects: Dialect::ALL.to_vec(), lock_timeout: false };
+        let cx = Context { dialects: Dialect::ALL.to_vec(), lock_timeout: false, guessed: false };
         for sql in [
             "ALTER",
             "ALTER TABLE",

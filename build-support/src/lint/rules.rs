@@ -158,12 +158,16 @@ fn common_action(table: &str, a: &Action, line: usize, hits: &mut Vec<Hit>) {
                 hits.push(rename(line, &format!("renames column `{table}.{from}` to `{column}`")));
             }
             if !is_wide(ty) {
-                hits.push(Hit::new(
+                // The file does not say the column's old type, so this may as well be a
+                // widening: a warning, where a drop (certain loss) is an error.
+                let mut hit = Hit::new(
                     Rule::Destructive,
                     line,
                     format!("changes column `{table}.{column}` to `{ty}`, which may not hold every existing value"),
-                    "a narrowing change truncates or fails on existing values; widen instead, or mark the file `-- dbmigrate:destructive <reason>`",
-                ));
+                    "if the old type is wider this truncates or fails on existing values: widen instead, or mark the file `-- dbmigrate:destructive <reason>`",
+                );
+                hit.severity = crate::diagnostic::Severity::Warning;
+                hits.push(hit);
             }
         }
         Action::RenameTable { .. } => hits.push(rename(line, &format!("renames table `{table}`"))),

@@ -177,7 +177,7 @@ impl Run {
     fn apply_before(&mut self, scripts: &[MigrationScript<'_>], version: i64) -> Result<(), CliError> {
         self.migrate(scripts, Goal::UpTo(version)).map_err(|e| {
             CliError::failure(format!("the migrations up to version {version} do not apply to an empty database: {e}"))
-                .hint("fix the migration it names (`cargo dbmigrate run` on an empty database shows the same), or verify every one with --all")
+                .hint("fix the migration it names (`cargo dbmigrate run` on an empty database shows the same), or verify each one from the first with `cargo dbmigrate verify --all`")
         })
     }
 
