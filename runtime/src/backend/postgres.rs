@@ -404,7 +404,9 @@ impl Backend for PgBackend {
         let Some(text) = crate::history::digest_text(known) else { return Ok(None) };
         let rows = match self.query_rows(&table.digest_sql()) {
             Ok(rows) => rows,
-            Err(e) if e.code.is_some() && e.timeout.is_none() && !e.transient => return Ok(None),
+            // undefined_table, undefined_function: anything else is an error (the CLI's no-op
+            // then takes the full path), so a broken query cannot hide behind the fallback.
+            Err(e) if matches!(e.code.as_deref(), Some("42P01" | "42883")) => return Ok(None),
             Err(e) => return Err(e),
         };
         let Some(row) = rows.first() else { return Ok(None) };
