@@ -27,60 +27,17 @@ n=${N:-1000}
 backends=("$@"); [ ${#backends[@]} -gt 0 ] || backends=(sqlite pg maria)
 source "$(dirname "$0")/lib.sh"
 bench_setup dbm_bench
-pgdb=${bench_db_prefix}_pg mydb=${bench_db_prefix}_maria
 
-# The crate, and the raw SQL scripts (per dialect: the history table's DDL and the begin keyword).
-for i in $(seq "$n"); do
-  printf 'CREATE TABLE t%d (id INT PRIMARY KEY, v VARCHAR(32));\nINSERT INTO t%d (id, v) VALUES (1, '"'a'"'), (2, '"'b'"');\n' "$i" "$i" \
-    > "$work/migrations/V${i}__t$i.sql"
-done
-history_ddl='CREATE TABLE IF NOT EXISTS refinery_schema_history(version BIGINT PRIMARY KEY, name VARCHAR(255), applied_on VARCHAR(255), checksum VARCHAR(255));'
-# raw_sql BEGIN_KEYWORD MODE(per|single) > file
-raw_sql() {
-  local begin=$1 mode=$2
-  echo "$history_ddl"
-  [ "$mode" = single ] && echo "$begin;"
-  for i in $(seq "$n"); do
-    [ "$mode" = per ] && echo "$begin;"
-    cat "$work/migrations/V${i}__t$i.sql"
-    echo "INSERT INTO refinery_schema_history (version, name, applied_on, checksum) VALUES ($i, 't$i', '2026-01-01T00:00:00.000000000Z', '1234567890123456789');"
-    [ "$mode" = per ] && echo "COMMIT;"
-  done
-  [ "$mode" = single ] && echo "COMMIT;"
-  true
-}
-raw_sql 'BEGIN IMMEDIATE' per > "$work/sqlite-per.sql"
-raw_sql 'BEGIN IMMEDIATE' single > "$work/sqlite-single.sql"
-raw_sql 'BEGIN' per > "$work/pg-per.sql"
-raw_sql 'BEGIN' single > "$work/pg-single.sql"
-raw_sql 'START TRANSACTION' per > "$work/maria-per.sql"
-raw_sql 'START TRANSACTION' single > "$work/maria-single.sql"
+# The crate, and the raw SQL scripts (per dialect: the begin keyword).
+gen_migrations "$n"
+raw_sql 'BEGIN IMMEDIATE' per "$n" > "$work/sqlite-per.sql"
+raw_sql 'BEGIN IMMEDIATE' single "$n" > "$work/sqlite-single.sql"
+raw_sql 'BEGIN' per "$n" > "$work/pg-per.sql"
+raw_sql 'BEGIN' single "$n" > "$work/pg-single.sql"
+raw_sql 'START TRANSACTION' per "$n" > "$work/maria-per.sql"
+raw_sql 'START TRANSACTION' single "$n" > "$work/maria-single.sql"
 
-url_of() {
-  case $1 in
-    sqlite) echo "sqlite:$work/bench.db" ;;
-    pg) echo "postgres://postgres@127.0.0.1:5432/$pgdb${PGSSLMODE:+?sslmode=$PGSSLMODE}" ;;
-    maria) echo "mysql://root@127.0.0.1:3306/$mydb" ;;
-  esac
-}
-fresh() {
-  case $1 in
-    sqlite) rm -f "$work"/bench.db* ;;
-    pg) psql -h 127.0.0.1 -U postgres -d postgres -qAtX -c "DROP DATABASE IF EXISTS $pgdb WITH (FORCE)" -c "CREATE DATABASE $pgdb" >/dev/null ;;
-    maria) mariadb -h 127.0.0.1 -P 3306 -u root -e "DROP DATABASE IF EXISTS $mydb; CREATE DATABASE $mydb" ;;
-  esac
-}
-raw_client() { # backend file
-  case $1 in
-    sqlite) sqlite3 -bail "$work/bench.db" < "$2" >/dev/null ;;
-    pg) psql -h 127.0.0.1 -U postgres -d $pgdb -qAtX -v ON_ERROR_STOP=1 -f "$2" >/dev/null ;;
-    maria) mariadb -h 127.0.0.1 -P 3306 -u root $mydb < "$2" >/dev/null ;;
-  esac
-}
 count_history() { scalar "$1" "$work/bench.db" 'SELECT count(*) FROM refinery_schema_history'; }
-now_us() { echo $(( $(date +%s%N) / 1000 )); }
-ms() { awk "BEGIN {printf \"%.1f\", $1 / 1000}"; }
-ratio() { awk "BEGIN {printf \"%.2f\", $1 / $2}"; }
 
 # time_apply BACKEND KIND(raw|tool) MODE(per|single): median microseconds over fresh databases.
 time_apply() {
@@ -107,15 +64,6 @@ time_apply() {
 # max_rss_kb CMD...: peak resident set of one run, in KiB.
 max_rss_kb() {
   (cd "$work" && /usr/bin/time -v "$@" 2>&1 >/dev/null) | awk -F': ' '/Maximum resident set size/ {print $2}'
-}
-
-# floor BACKEND: the database's own client connecting and running `SELECT 1`.
-floor() {
-  case $1 in
-    sqlite) sqlite3 "$work/bench.db" 'SELECT 1' >/dev/null ;;
-    pg) psql -h 127.0.0.1 -U postgres -d dbm_bench_pg -qAtX -c 'SELECT 1' >/dev/null ;;
-    maria) mariadb -h 127.0.0.1 -P 3306 -u root dbm_bench_maria -e 'SELECT 1' >/dev/null ;;
-  esac
 }
 
 # noop_only BACKEND: apply once, let the files' and the database's timestamps age past the

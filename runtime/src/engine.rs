@@ -429,6 +429,11 @@ impl Engine {
     /// without the lock. It is the no-op check of a deploy: a history row is committed with its
     /// migration, so `true` is never wrong; `false` only means "do the full, locked run".
     pub fn is_up_to_date(&mut self, known: &[(i64, &str, u64)]) -> Result<bool> {
+        let asked = self.conn.matches_history(&self.table, known);
+        let context = || format!("could not read the history table {}", self.table.name());
+        if let Some(answer) = asked.map_err(|e| e.into_error(context()))? {
+            return Ok(answer);
+        }
         let Some(state) = self.load(false)? else { return Ok(known.is_empty()) };
         if state.dirty.is_some() || state.rows.len() != known.len() {
             return Ok(false);

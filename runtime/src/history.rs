@@ -245,6 +245,26 @@ impl Table {
         format!("SELECT version, checksum, down_sql FROM {} WHERE history_table = '{}'", self.downs(), self.0)
     }
 
+    /// One row: the number of history rows, how many of them have a NULL name or checksum or a
+    /// checksum with a newline (any makes the digest unusable), the hex SHA-256 of
+    /// [`digest_text`] computed by the server over the rows in version order, and whether the
+    /// side table exists.
+    pub fn digest_sql(&self) -> String {
+        format!(
+            "SELECT count(*), count(*) FILTER (WHERE name IS NULL OR checksum IS NULL OR strpos(checksum, E'\\n') > 0), \
+             encode(sha256(convert_to(coalesce(string_agg(version || ' ' || octet_length(convert_to(name, 'UTF8')) \
+             || ' ' || name || ' ' || checksum, E'\\n' ORDER BY version), ''), 'UTF8')), 'hex'), \
+             to_regclass('{}') IS NOT NULL FROM {}",
+            self.side(),
+            self.0
+        )
+    }
+
+    /// Whether the side table holds a progress marker (one row: `t` or `f`).
+    pub fn any_marker_sql(&self) -> String {
+        format!("SELECT EXISTS (SELECT 1 FROM {})", self.side())
+    }
+
     pub fn mark_start_sql(&self, version: i64, direction: Direction) -> String {
         self.mark_start_at_sql(version, direction, 0)
     }
@@ -297,6 +317,21 @@ pub(crate) struct Audit<'a> {
 }
 
 /// A SQL string literal; names are `[a-z0-9_]+` already, this is a second guard.
+/// The text whose digest [`Table::digest_sql`] computes: `<version> <bytes of name> <name>
+/// <checksum>` per migration in version order, joined by newlines. With the name's length
+/// given and no newline in a checksum, the text spells exactly one list of rows, so equal
+/// digests and counts mean the same history. `None` when two entries share a version.
+pub(crate) fn digest_text(known: &[(i64, &str, u64)]) -> Option<String> {
+    let mut sorted: Vec<&(i64, &str, u64)> = known.iter().collect();
+    sorted.sort_unstable_by_key(|(version, _, _)| *version);
+    if sorted.windows(2).any(|w| w[0].0 == w[1].0) {
+        return None;
+    }
+    let lines: Vec<String> =
+        sorted.iter().map(|(v, name, checksum)| format!("{v} {} {name} {checksum}", name.len())).collect();
+    Some(lines.join("\n"))
+}
+
 fn quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))
 }
@@ -313,6 +348,14 @@ pub(crate) fn parse_direction(s: &str) -> Direction {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn digest_text_is_in_version_order_with_name_lengths() {
+        let known = [(10, "b c", 7), (2, "é", 1)];
+        assert_eq!(digest_text(&known).as_deref(), Some("2 2 é 1\n10 3 b c 7"));
+        assert_eq!(digest_text(&[]).as_deref(), Some(""));
+        assert_eq!(digest_text(&[(1, "a", 1), (1, "b", 2)]), None, "a version twice");
+    }
 
     #[test]
     fn table_names() {

@@ -127,6 +127,14 @@ pub(crate) trait Backend {
     /// returns `None` when the history table does not exist.
     fn load(&mut self, table: &Table, create: bool) -> Result<Option<HistoryState>, DbError>;
 
+    /// Whether the history is exactly `known` (see [`crate::Engine::is_up_to_date`]), asked
+    /// without reading the rows; `None` when this backend cannot tell that way (the caller
+    /// then reads and compares the rows).
+    fn matches_history(&mut self, table: &Table, known: &[(i64, &str, u64)]) -> Result<Option<bool>, DbError> {
+        let _ = (table, known);
+        Ok(None)
+    }
+
     /// The down texts recorded when migrations were applied (none when the table is absent).
     fn recorded_downs(&mut self, table: &Table) -> Result<Vec<RecordedDown>, DbError>;
 

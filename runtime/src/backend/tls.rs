@@ -21,7 +21,7 @@ use crate::url::{TlsConfig, TlsMode};
 
 /// The client configuration for `tls` (whose mode is not `Disable`).
 pub(crate) fn client_config(tls: &TlsConfig) -> Result<ClientConfig, String> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = Arc::new(provider());
     let algorithms = provider.signature_verification_algorithms;
     let roots = match tls.mode {
         TlsMode::VerifyCa | TlsMode::VerifyFull => Some(Arc::new(roots(tls.root_cert.as_deref())?)),
@@ -39,6 +39,19 @@ pub(crate) fn client_config(tls: &TlsConfig) -> Result<ClientConfig, String> {
             builder.with_client_auth_cert(chain, key_der).map_err(|e| key_error(cert, key, &e.to_string()))
         }
         _ => Ok(builder.with_no_client_auth()),
+    }
+}
+
+/// *ring*'s provider with P-256 as the first key exchange group: TLS 1.3 sends a key share
+/// for the first group only, and PostgreSQL's default `ssl_ecdh_curve` is `prime256v1`, so
+/// with X25519 first (rustls' order) the server asks again (a HelloRetryRequest), one more
+/// round trip on every connection. A server that prefers another offered group still gets it,
+/// at the cost of that round trip.
+fn provider() -> rustls::crypto::CryptoProvider {
+    use rustls::crypto::ring::kx_group::{SECP256R1, SECP384R1, X25519};
+    rustls::crypto::CryptoProvider {
+        kx_groups: vec![SECP256R1, X25519, SECP384R1],
+        ..rustls::crypto::ring::default_provider()
     }
 }
 

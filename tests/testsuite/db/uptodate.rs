@@ -5,7 +5,12 @@
 use super::{assert_code, crate_with, on_all_backends};
 use dbmigrate_tests::{Backend, TestDb, dbm};
 
-on_all_backends!(fast_path_when_unchanged_and_never_hides_an_edit, steps_aside_when_the_database_moved);
+on_all_backends!(
+    fast_path_when_unchanged_and_never_hides_an_edit,
+    steps_aside_when_the_database_moved,
+    steps_aside_when_a_history_row_changed,
+    steps_aside_for_a_dirty_marker,
+);
 
 const FAST: &str = "Up to date";
 
@@ -58,6 +63,51 @@ fn steps_aside_when_the_database_moved(backend: Backend) {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains(FAST) && stderr.contains("Applying V2__b"), "full run:\n{stderr}");
     assert_eq!(db.versions(), vec![1, 2]);
+}
+
+/// A crate with two applied migrations whose no-op `run` took the fast path once.
+fn applied_and_fast(name: &str, backend: Backend) -> (dbmigrate_tests::Fixture, TestDb) {
+    let fixture =
+        crate_with(name, &[("V1__a.sql", "CREATE TABLE a (id INT);\n"), ("V2__b.sql", "CREATE TABLE b (id INT);\n")]);
+    let db = TestDb::new(backend, name, fixture.path());
+    settle();
+    assert_code(&dbm(fixture.path(), &db.url, &["run"]), 0);
+    let out = dbm(fixture.path(), &db.url, &["run", "-v"]);
+    assert_code(&out, 0);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(FAST) && stderr.contains("at version 2"), "fast no-op:\n{stderr}");
+    (fixture, db)
+}
+
+/// The no-op's question compares the whole history (on PostgreSQL as one server-side digest):
+/// a checksum changed by hand behind the tool's back makes it take the full path, which
+/// reports the divergent migration.
+fn steps_aside_when_a_history_row_changed(backend: Backend) {
+    let (fixture, db) = applied_and_fast("uptodate_row", backend);
+    db.query("UPDATE refinery_schema_history SET checksum = '42' WHERE version = 2");
+    settle();
+    let out = dbm(fixture.path(), &db.url, &["run", "-v"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(0), "a divergent history row is an error:\n{stderr}");
+    assert!(!stderr.contains(FAST), "{stderr}");
+    assert!(stderr.contains("V2__b") && stderr.contains("differ"), "{stderr}");
+}
+
+/// A progress marker left in the side table (a migration that started and did not finish)
+/// makes the no-op take the full path, which refuses the dirty database.
+fn steps_aside_for_a_dirty_marker(backend: Backend) {
+    let (fixture, db) = applied_and_fast("uptodate_dirty", backend);
+    db.query(
+        "CREATE TABLE IF NOT EXISTS refinery_schema_history_dbmigrate(version BIGINT PRIMARY KEY, \
+         direction VARCHAR(8) NOT NULL, statements_done BIGINT NOT NULL, started_on VARCHAR(255))",
+    );
+    db.query("INSERT INTO refinery_schema_history_dbmigrate VALUES (2, 'up', 0, NULL)");
+    settle();
+    let out = dbm(fixture.path(), &db.url, &["run", "-v"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(0), "a dirty migration is an error:\n{stderr}");
+    assert!(!stderr.contains(FAST), "{stderr}");
+    assert!(stderr.contains("V2__b"), "{stderr}");
 }
 
 /// SQLite: once a no-op found the database exactly at the set, the next ones trust the file's
