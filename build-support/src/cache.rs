@@ -393,7 +393,8 @@ mod tests {
         c.write("V2__b.sql", "select 2;\nALTER TABLE b RENAME TO c;\n", old + Duration::from_secs(1));
         let (found, reads) = lints(&cx());
         assert_eq!((found.len(), reads), (2, 1), "{found:?}");
-        let mysql = crate::lint::Context { dialects: vec![dbmigrate_core::Dialect::Mysql], lock_timeout: true, guessed: false };
+        let mysql =
+            crate::lint::Context { dialects: vec![dbmigrate_core::Dialect::Mysql], lock_timeout: true, guessed: false };
         assert_eq!(lints(&mysql).1, 2, "another context re-lints everything");
     }
 

@@ -217,6 +217,8 @@ fn the_vaultwarden_history_is_dumped_and_reproduced_from_an_empty_history() {
         let path = entry.expect("entry").path();
         std::fs::copy(&path, f.path().join("migrations").join(path.file_name().expect("name"))).expect("copy");
     }
+    // Adopting a history: released, so its drops (which cannot change) are not linted.
+    ok(run(&f, &["release"]));
     ok(run(&f, &["schema", "dump", "--dev-url", DEV]));
     let dumped = f.read("schema.sql");
     assert!(dumped.matches("CREATE TABLE").count() > 10, "{dumped}");

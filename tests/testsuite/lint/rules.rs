@@ -192,3 +192,26 @@ fn released_migrations_are_linted_only_with_all() {
     assert_eq!(files, ["V1__a.sql", "V2__b.sql"], "{doc:#}");
     assert_eq!(doc["linted"].as_u64(), Some(2));
 }
+
+/// Adopting a history that ran in production: its drops are lint errors that nobody can fix any
+/// more, so `release` takes them (and the build then stops reporting them); a placeholder left
+/// for a person still refuses.
+#[test]
+fn release_adopts_a_history_with_lint_errors_but_not_with_a_placeholder() {
+    let files = migrations(&[("a", "CREATE TABLE t (id INT);"), ("b", "DROP TABLE t;")]);
+    let refs: Vec<(&str, &str)> = files.iter().map(|(n, s)| (n.as_str(), s.as_str())).collect();
+    let f = crate_for("lint_adopt", "sqlite", "", &refs);
+    let (code, doc) = lint_json(&f, &[]);
+    assert_eq!((code, found(&doc)), (1, vec![("destructive".to_owned(), "V2__b.sql".to_owned(), 1)]), "{doc:#}");
+    f.write("migrations/V3__c.sql", "-- dbmigrate:todo fill it\nUPDATE t SET id = 0;\n");
+    f.write("migrations/V3__c.down.sql", "SELECT 1;\n");
+    let refused = f.cli().arg("release").output().expect("release");
+    assert_eq!(dbmigrate_tests::code(&refused), 1, "{}", dbmigrate_tests::text(&refused));
+    assert!(dbmigrate_tests::text(&refused).contains("todo-left"), "{}", dbmigrate_tests::text(&refused));
+    std::fs::remove_file(f.path().join("migrations/V3__c.sql")).expect("rm");
+    std::fs::remove_file(f.path().join("migrations/V3__c.down.sql")).expect("rm");
+    let release = f.cli().arg("release").output().expect("release");
+    assert!(release.status.success(), "{}", dbmigrate_tests::text(&release));
+    let (code, doc) = lint_json(&f, &[]);
+    assert_eq!((code, found(&doc).len()), (0, 0), "{doc:#}");
+}
