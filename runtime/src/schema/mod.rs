@@ -12,6 +12,7 @@ mod model;
 mod render_mysql;
 mod render_pg;
 mod render_sqlite;
+mod steps;
 
 pub use diff::{Difference, Renames, differences};
 #[cfg(feature = "mysql")]
@@ -23,7 +24,8 @@ pub use introspect_sqlite::{dump_sqlite, introspect_sqlite};
 pub use model::{Column, ForeignKey, Index, Schema, Table};
 pub use render_mysql::{dump_mysql, render_mysql};
 pub use render_pg::render_pg;
-pub use render_sqlite::{Migration, render_sqlite};
+pub use render_sqlite::render_sqlite;
+pub use steps::Migration;
 
 /// The tables the engine keeps beside the history table `history`: bookkeeping, never part of
 /// an application's schema.

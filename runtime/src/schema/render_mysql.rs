@@ -3,7 +3,7 @@
 
 use super::diff::{Difference, Renames, TableDiff, differences};
 use super::model::{Column, ForeignKey, Index, Schema, Table};
-use super::render_sqlite::Migration;
+use super::steps::{Migration, Steps, join};
 use std::collections::BTreeSet;
 
 /// Said at the top of a file of several DDL statements.
@@ -22,19 +22,6 @@ pub(crate) fn my_quote(name: &str) -> String {
 /// `text` as an SQL string literal.
 pub(crate) fn literal(text: &str) -> String {
     format!("'{}'", text.replace('\\', "\\\\").replace('\'', "''"))
-}
-
-/// One change and its inverse; the down file runs the inverses in reverse order.
-#[derive(Default)]
-struct Steps {
-    list: Vec<(String, String)>,
-    warnings: Vec<String>,
-}
-
-impl Steps {
-    fn push(&mut self, up: impl Into<String>, down: impl Into<String>) {
-        self.list.push((up.into(), down.into()));
-    }
 }
 
 /// The MySQL/MariaDB migration that applies `diff`: renames; the foreign keys and indexes that
@@ -89,10 +76,8 @@ pub fn dump_mysql(schema: &Schema) -> String {
 /// Joins the steps into the two files, each headed by the implicit-commit note when it holds
 /// more than one statement.
 fn finish(s: Steps) -> Migration {
-    let join = |parts: Vec<&str>| parts.into_iter().filter(|p| !p.is_empty()).collect::<Vec<_>>().join("\n\n");
     let statements = |parts: &[&str]| parts.iter().map(|p| statement_count(p)).sum::<usize>();
-    let ups: Vec<&str> = s.list.iter().map(|(u, _)| u.as_str()).collect();
-    let downs: Vec<&str> = s.list.iter().rev().map(|(_, d)| d.as_str()).collect();
+    let (ups, downs) = (s.ups(), s.downs());
     let mut up = join(ups.clone());
     if statements(&ups) > 1 {
         up = format!("{IMPLICIT_COMMIT}\n{DROPS_LAST}\n\n{up}");

@@ -4,23 +4,10 @@
 
 use super::diff::{Difference, TableDiff};
 use super::model::{Column, ForeignKey, Table, quote, quote_qualified as qq};
-use super::render_sqlite::Migration;
+use super::steps::{Migration, Steps, destructive, join};
 
 /// The first line of a file the engine must run outside a transaction.
-const NO_TRANSACTION: &str = "-- dbmigrate:no-transaction";
-
-/// One change and its inverse; the down file runs the inverses in reverse order.
-#[derive(Default)]
-struct Steps {
-    list: Vec<(String, String)>,
-    warnings: Vec<String>,
-}
-
-impl Steps {
-    fn push(&mut self, up: impl Into<String>, down: impl Into<String>) {
-        self.list.push((up.into(), down.into()));
-    }
-}
+const NO_TRANSACTION: &str = dbmigrate_core::sql::NO_TRANSACTION_MARKER;
 
 /// The PostgreSQL migration that applies `diff`.
 pub fn render_pg(diff: &Difference) -> Migration {
@@ -53,7 +40,8 @@ pub fn render_pg(diff: &Difference) -> Migration {
     diff.altered.iter().for_each(|d| dropped_columns(&mut s, d));
     for t in &diff.dropped {
         s.warnings.push(format!("dropping table `{}` loses its rows", t.name));
-        let up = format!("-- dbmigrate:destructive drops table {} and its rows\nDROP TABLE {};", t.name, qq(&t.name));
+        let up =
+            format!("{}\nDROP TABLE {};", destructive(&format!("drops table {} and its rows", t.name)), qq(&t.name));
         let down =
             format!("-- Recreates the structure of `{}`; its rows are not restored.\n{}", t.name, create_table(t));
         s.push(up, down);
@@ -71,9 +59,8 @@ pub fn render_pg(diff: &Difference) -> Migration {
 /// The up and down texts; `ALTER TYPE … ADD VALUE` cannot be used in the transaction that adds
 /// it, so such a file runs outside one.
 fn finish(s: Steps, no_transaction: bool) -> Migration {
-    let join = |parts: Vec<&str>| parts.into_iter().filter(|p| !p.is_empty()).collect::<Vec<_>>().join("\n\n");
-    let mut up = join(s.list.iter().map(|(u, _)| u.as_str()).collect());
-    let mut down = join(s.list.iter().rev().map(|(_, d)| d.as_str()).collect());
+    let mut up = join(s.ups());
+    let mut down = join(s.downs());
     if no_transaction {
         up = format!("{NO_TRANSACTION}\n{up}");
         down = format!("{NO_TRANSACTION}\n{down}");

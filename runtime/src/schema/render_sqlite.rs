@@ -3,27 +3,7 @@
 
 use super::diff::{Difference, TableDiff};
 use super::model::{Column, Table, quote};
-
-/// A generated migration: the up and down SQL, and what the user must be warned of.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Migration {
-    pub up: String,
-    pub down: String,
-    pub warnings: Vec<String>,
-}
-
-/// One change and its inverse; the down file runs the inverses in reverse order.
-#[derive(Default)]
-struct Steps {
-    list: Vec<(String, String)>,
-    warnings: Vec<String>,
-}
-
-impl Steps {
-    fn push(&mut self, up: impl Into<String>, down: impl Into<String>) {
-        self.list.push((up.into(), down.into()));
-    }
-}
+use super::steps::{Migration, Steps, destructive, join};
 
 /// The SQLite migration that applies `diff`, or why it cannot be generated safely.
 ///
@@ -59,18 +39,12 @@ pub fn render_sqlite(diff: &Difference) -> Result<Migration, String> {
         s.push(format!("{why}\nDROP TABLE {};", quote(&t.name)), down);
     }
     plans.iter().for_each(|p| p.created_indexes(&mut s));
-    let join = |parts: Vec<&str>| parts.into_iter().filter(|p| !p.is_empty()).collect::<Vec<_>>().join("\n\n");
-    let mut up = join(s.list.iter().map(|(u, _)| u.as_str()).collect());
-    let mut down = join(s.list.iter().rev().map(|(_, d)| d.as_str()).collect());
+    let mut up = join(s.ups());
+    let mut down = join(s.downs());
     if keys_off {
         (up, down) = (with_keys_off(&up), with_keys_off(&down));
     }
     Ok(Migration { up: up + "\n", down: down + "\n", warnings: s.warnings })
-}
-
-/// `-- dbmigrate:destructive <reason>`: on its own line, right before the statement it allows.
-fn destructive(reason: &str) -> String {
-    format!("-- dbmigrate:destructive {reason}")
 }
 
 /// `body` as the SQLite docs' procedure for a change that rebuilds a referenced table: outside
@@ -78,7 +52,7 @@ fn destructive(reason: &str) -> String {
 /// foreign key checked before the commit, and the keys back on.
 fn with_keys_off(body: &str) -> String {
     [
-        "-- dbmigrate:no-transaction",
+        dbmigrate_core::sql::NO_TRANSACTION_MARKER,
         "-- A table other tables reference is rebuilt: foreign keys must be off, which sqlite allows only",
         "-- outside a transaction, so this file opens and commits its own (the sqlite docs' 12 steps).",
         "PRAGMA foreign_keys=OFF;",
