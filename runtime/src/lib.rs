@@ -61,6 +61,7 @@ mod lock;
 mod plan;
 pub mod schema;
 mod script;
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
 pub mod snapshot;
 mod split;
 mod url;

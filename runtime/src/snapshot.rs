@@ -8,9 +8,8 @@
 
 use std::time::Duration;
 
-use crate::backend::DbError;
 use crate::error::{Error, Result};
-use crate::url::{DatabaseUrl, Dialect, SqliteTarget};
+use crate::url::{DatabaseUrl, Dialect};
 
 /// One connection that reads schema snapshots of one database.
 pub struct Snapshotter {
@@ -94,7 +93,7 @@ fn sql_list(names: &[String]) -> String {
 
 #[cfg(feature = "sqlite")]
 fn open_sqlite(url: &DatabaseUrl) -> Result<rusqlite::Connection> {
-    let Some(SqliteTarget::File(path)) = url.sqlite_target() else {
+    let Some(crate::url::SqliteTarget::File(path)) = url.sqlite_target() else {
         return Err(Error::Unsupported("a schema snapshot of sqlite::memory: (another connection sees nothing)"));
     };
     rusqlite::Connection::open(path).map_err(|e| Error::Connect {
@@ -107,7 +106,7 @@ fn open_sqlite(url: &DatabaseUrl) -> Result<rusqlite::Connection> {
 /// SQLite: every object's `CREATE` text from `sqlite_master`, and each table's columns
 /// (`pragma_table_xinfo`) and foreign keys, so a finding can name the column.
 #[cfg(feature = "sqlite")]
-fn sqlite_rows(conn: &rusqlite::Connection, skip: &str) -> std::result::Result<Vec<Vec<String>>, DbError> {
+fn sqlite_rows(conn: &rusqlite::Connection, skip: &str) -> std::result::Result<Vec<Vec<String>>, crate::backend::DbError> {
     let sql = format!(
         "SELECT m.type, m.name, 'on ' || m.tbl_name, coalesce(m.sql, '(automatic)') FROM sqlite_master m
            WHERE m.name NOT LIKE 'sqlite_%' AND m.tbl_name NOT IN ({skip})
@@ -124,7 +123,7 @@ fn sqlite_rows(conn: &rusqlite::Connection, skip: &str) -> std::result::Result<V
            FROM sqlite_master m, pragma_foreign_key_list(m.name) f
            WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name NOT IN ({skip})"
     );
-    let fail = |e: rusqlite::Error| DbError::plain(e.to_string());
+    let fail = |e: rusqlite::Error| crate::backend::DbError::plain(e.to_string());
     let mut stmt = conn.prepare(&sql).map_err(fail)?;
     let rows = stmt
         .query_map([], |r| (0..4).map(|i| r.get::<_, Option<String>>(i).map(Option::unwrap_or_default)).collect())
