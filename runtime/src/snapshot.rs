@@ -106,7 +106,10 @@ fn open_sqlite(url: &DatabaseUrl) -> Result<rusqlite::Connection> {
 /// SQLite: every object's `CREATE` text from `sqlite_master`, and each table's columns
 /// (`pragma_table_xinfo`) and foreign keys, so a finding can name the column.
 #[cfg(feature = "sqlite")]
-fn sqlite_rows(conn: &rusqlite::Connection, skip: &str) -> std::result::Result<Vec<Vec<String>>, crate::backend::DbError> {
+fn sqlite_rows(
+    conn: &rusqlite::Connection,
+    skip: &str,
+) -> std::result::Result<Vec<Vec<String>>, crate::backend::DbError> {
     let sql = format!(
         "SELECT m.type, m.name, 'on ' || m.tbl_name, coalesce(m.sql, '(automatic)') FROM sqlite_master m
            WHERE m.name NOT LIKE 'sqlite_%' AND m.tbl_name NOT IN ({skip})

@@ -30,15 +30,7 @@ pub(crate) fn literal(text: &str) -> String {
 /// no difference today (the `Result` is the shape every dialect's renderer has).
 pub fn render_mysql(diff: &Difference) -> Result<Migration, String> {
     let mut s = Steps::default();
-    for (old, new) in &diff.renamed_tables {
-        s.push(rename_table(old, new), rename_table(new, old));
-    }
-    for (old, new) in &diff.likely_table_renames {
-        s.warnings.push(format!(
-            "table `{old}` is dropped and `{new}` created with the same columns: a rename? pass `--rename {old}={new}`"
-        ));
-        s.push(format!("-- likely a rename: {}", rename_table(old, new)), "");
-    }
+    s.table_renames(diff, rename_table);
     diff.altered.iter().for_each(|d| renames(d, &mut s));
     let retyped = retyped_columns(diff);
     diff.altered.iter().for_each(|d| dropped_keys(d, &retyped, &mut s));

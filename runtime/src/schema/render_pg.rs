@@ -22,15 +22,7 @@ pub fn render_pg(diff: &Difference) -> Migration {
     for (name, now, want) in &diff.changed_enums {
         no_transaction |= changed_enum(&mut s, diff, name, now, want);
     }
-    for (old, new) in &diff.renamed_tables {
-        s.push(rename_table(old, new), rename_table(new, old));
-    }
-    for (old, new) in &diff.likely_table_renames {
-        s.warnings.push(format!(
-            "table `{old}` is dropped and `{new}` created with the same columns: a rename? pass `--rename {old}={new}`"
-        ));
-        s.push(format!("-- likely a rename: {}", rename_table(old, new)), "");
-    }
+    s.table_renames(diff, rename_table);
     diff.altered.iter().for_each(|d| renames_and_drops(&mut s, d));
     for t in &diff.created {
         s.push(create_table(t), format!("DROP TABLE {};", qq(&t.name)));

@@ -15,15 +15,7 @@ pub fn render_sqlite(diff: &Difference) -> Result<Migration, String> {
     let keys_off = diff.altered.iter().any(|d| Plan::needs_rebuild(d) && !d.referenced_by.is_empty());
     let plans: Vec<Plan<'_>> = diff.altered.iter().map(|d| Plan::new(d, keys_off)).collect();
     let mut s = Steps::default();
-    for (old, new) in &diff.renamed_tables {
-        s.push(rename_table(old, new), rename_table(new, old));
-    }
-    for (old, new) in &diff.likely_table_renames {
-        s.warnings.push(format!(
-            "table `{old}` is dropped and `{new}` created with the same columns: a rename? pass `--rename {old}={new}`"
-        ));
-        s.push(format!("-- likely a rename: {}", rename_table(old, new)), "");
-    }
+    s.table_renames(diff, rename_table);
     plans.iter().for_each(|p| p.renames_and_dropped_indexes(&mut s));
     for t in &diff.created {
         s.push(create_table(t), format!("DROP TABLE {};", quote(&t.name)));
