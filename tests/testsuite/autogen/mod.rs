@@ -31,6 +31,24 @@ fn ok(out: Output) -> String {
     text(&out)
 }
 
+/// `cargo dbmigrate <args>` started in `f` with `envs` and none of the caller's database
+/// settings, its output piped: the server dialects' tests watch its pid's scratch databases.
+fn spawn(f: &Fixture, args: &[&str], envs: &[(&str, &str)]) -> std::process::Child {
+    std::process::Command::new(dbmigrate_tests::cli_bin())
+        .arg("dbmigrate")
+        .args(args)
+        .current_dir(f.path())
+        .env("CARGO_TERM_COLOR", "never")
+        .env_remove("DATABASE_URL")
+        .env_remove("DBMIGRATE_DEV_URL")
+        .env_remove("CI")
+        .envs(envs.iter().copied())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run cargo-dbmigrate")
+}
+
 /// The schema of `sql` loaded into a fresh SQLite file by the sqlite3 shell.
 fn schema_of(dir: &Path, name: &str, sql: &str) -> Schema {
     let file = dir.join(name);

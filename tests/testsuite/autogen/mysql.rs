@@ -3,10 +3,11 @@
 //! database outlives the command. (The renderer's cases are proved in the runtime's
 //! `schema_mysql` tests; these prove the command wires them up.)
 
+use super::{ok, spawn};
 use dbmigrate_runtime::DatabaseUrl;
 use dbmigrate_runtime::schema::{self, Renames, Schema};
 use dbmigrate_tests::{Backend, Fixture, TestDb, code, dbm, text};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
 const DEV: &str = "mysql://root@127.0.0.1:3306/";
 
@@ -25,24 +26,9 @@ fn project(old: &str, desired: &str) -> Fixture {
     f
 }
 
-fn spawn(f: &Fixture, args: &[&str]) -> std::process::Child {
-    Command::new(dbmigrate_tests::cli_bin())
-        .arg("dbmigrate")
-        .args(args)
-        .current_dir(f.path())
-        .env("CARGO_TERM_COLOR", "never")
-        .env_remove("DATABASE_URL")
-        .env_remove("DBMIGRATE_DEV_URL")
-        .env_remove("CI")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run cargo-dbmigrate")
-}
-
 /// Runs the CLI in `f` and proves afterwards that no scratch database of that process is left.
 fn run(f: &Fixture, args: &[&str]) -> Output {
-    let child = spawn(f, args);
+    let child = spawn(f, args, &[]);
     let pid = child.id();
     let out = child.wait_with_output().expect("wait");
     assert_eq!(scratch_left(pid), "", "scratch databases left by {args:?}: {}", text(&out));
@@ -60,11 +46,6 @@ fn scratch_left(pid: u32) -> String {
         .output()
         .expect("mariadb");
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
-
-fn ok(out: Output) -> String {
-    assert_eq!(code(&out), 0, "{}", text(&out));
-    text(&out)
 }
 
 fn diff(f: &Fixture, extra: &[&str]) -> Output {
@@ -187,7 +168,7 @@ fn a_bad_schema_file_fails_naming_it_and_leaves_no_scratch_database() {
 #[test]
 fn an_interrupted_diff_exits_130_and_drops_its_scratch_database() {
     let f = project(&format!("{USERS}SELECT SLEEP(5);\n"), USERS);
-    let child = spawn(&f, &["diff", "-m", "x", "--dev-url", DEV]);
+    let child = spawn(&f, &["diff", "-m", "x", "--dev-url", DEV], &[]);
     let pid = child.id();
     for _ in 0..200 {
         if !scratch_left(pid).is_empty() {

@@ -2,10 +2,11 @@
 //! generated pair is proved by a round trip on a populated database (up gives the desired
 //! schema, down the old), and no scratch database outlives the command.
 
+use super::{ok, spawn};
 use dbmigrate_runtime::DatabaseUrl;
 use dbmigrate_runtime::schema::{self, PgSchemaSession, Renames, Schema};
 use dbmigrate_tests::{Backend, Fixture, TestDb, code, dbm, text};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
 const HISTORY: &str = "refinery_schema_history";
 const DEV: &str = "postgres://postgres@127.0.0.1:5432/postgres";
@@ -35,23 +36,6 @@ fn run_with(f: &Fixture, args: &[&str], envs: &[(&str, &str)]) -> Output {
     out
 }
 
-/// `cargo dbmigrate <args>` started in `f`, its output piped.
-fn spawn(f: &Fixture, args: &[&str], envs: &[(&str, &str)]) -> std::process::Child {
-    Command::new(dbmigrate_tests::cli_bin())
-        .arg("dbmigrate")
-        .args(args)
-        .current_dir(f.path())
-        .env("CARGO_TERM_COLOR", "never")
-        .env_remove("DATABASE_URL")
-        .env_remove("DBMIGRATE_DEV_URL")
-        .env_remove("CI")
-        .envs(envs.iter().copied())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run cargo-dbmigrate")
-}
-
 /// The scratch databases the process `pid` made that still exist.
 fn scratch_left(pid: u32) -> String {
     let sql =
@@ -61,11 +45,6 @@ fn scratch_left(pid: u32) -> String {
         .output()
         .expect("psql");
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
-
-fn ok(out: Output) -> String {
-    assert_eq!(code(&out), 0, "{}", text(&out));
-    text(&out)
 }
 
 fn diff(f: &Fixture, extra: &[&str]) -> Output {
