@@ -1,11 +1,12 @@
 //! Autogenerate: the schema the migrations build (replayed into a scratch database by the
 //! engine itself) against the desired schema file, and the migration between them.
 
-use super::Notify;
+use super::replay_cache::{Key, Replayed};
+use super::{Note, Notify};
 use crate::CliError;
 use crate::workspace::Target;
 use dbmigrate_runtime::schema::{self, Difference, Migration, Renames, Schema};
-use dbmigrate_runtime::{DatabaseUrl, Dialect, Engine, Goal, Options};
+use dbmigrate_runtime::{DatabaseUrl, Dialect, Engine, Goal, MigrationScript, Options};
 use rusqlite::Connection;
 use std::path::PathBuf;
 
@@ -158,16 +159,11 @@ pub fn compare(
 ) -> Result<Comparison, CliError> {
     let schema_file = schema_file(target, source.dialect);
     let sql = read_schema_file(&schema_file)?;
-    let (desired, current) = match source.dialect {
-        Dialect::Sqlite => (desired_sqlite(&schema_file, &sql)?, replayed_sqlite(target, notify)?.0),
-        Dialect::Postgres => {
-            let current = replayed_pg(target, source, notify)?;
-            (desired_pg(source, &schema_file, &sql)?, current)
-        }
-        Dialect::Mysql => {
-            let current = replayed_mysql(target, source, notify)?;
-            (desired_mysql(target, source, &schema_file, &sql)?, current)
-        }
+    let current = replayed(target, source, notify)?.schema;
+    let desired = match source.dialect {
+        Dialect::Sqlite => desired_sqlite(&schema_file, &sql)?,
+        Dialect::Postgres => desired_pg(source, &schema_file, &sql)?,
+        Dialect::Mysql => desired_mysql(target, source, &schema_file, &sql)?,
     };
     let diff = schema::differences(&current, &desired, renames);
     let not_compared = current.not_compared.union(&desired.not_compared).cloned().collect();
@@ -177,16 +173,16 @@ pub fn compare(
 /// The schema file's text as `schema dump` writes it, from the migrations.
 pub fn dump(target: &Target, source: &Source, notify: &mut Notify<'_>) -> Result<(PathBuf, String), CliError> {
     let file = schema_file(target, source.dialect);
+    let replayed = replayed(target, source, notify)?;
+    let current = replayed.schema;
     let sql = match source.dialect {
-        Dialect::Sqlite => replayed_sqlite(target, notify)?.1,
+        Dialect::Sqlite => replayed.dump.unwrap_or_default(),
         Dialect::Postgres => {
-            let current = replayed_pg(target, source, notify)?;
             let all = schema::differences(&Schema::default(), &current, &Renames::default());
             let header = "-- The desired schema (postgres): edit it, then `cargo dbmigrate diff -m <message>`.\n\n";
             format!("{header}{}", schema::render_pg(&all).up)
         }
         Dialect::Mysql => {
-            let current = replayed_mysql(target, source, notify)?;
             let header = "-- The desired schema (mysql): edit it, then `cargo dbmigrate diff -m <message>`.\n\n";
             format!("{header}{}", schema::dump_mysql(&current))
         }
@@ -212,17 +208,39 @@ fn desired_sqlite(path: &std::path::Path, sql: &str) -> Result<Schema, CliError>
     schema::introspect_sqlite(&conn, &[]).map_err(|e| read_failed(&e))
 }
 
-/// The migrations applied in version order by the engine into `url`.
-fn replay(target: &Target, url: &DatabaseUrl, notify: &mut Notify<'_>) -> Result<(), CliError> {
+/// The schema the migrations build: from the replay cache when the history, settings and tool
+/// are unchanged (no scratch database then), else replayed and cached.
+fn replayed(target: &Target, source: &Source, notify: &mut Notify<'_>) -> Result<Replayed, CliError> {
     let set = super::session::load_valid_set(target, notify)?;
     let scripts = super::session::scripts(&set);
+    let key = Key::new(target, source.dialect, source.dev_url.as_ref(), &scripts);
+    if let Some(hit) = key.read() {
+        notify(Note::ReusedSchema(key.path()));
+        return Ok(hit);
+    }
+    let replayed = match source.dialect {
+        Dialect::Sqlite => {
+            let (schema, dump) = replayed_sqlite(target, &scripts)?;
+            Replayed { schema, dump: Some(dump) }
+        }
+        Dialect::Postgres => Replayed { schema: replayed_pg(target, source, &scripts)?, dump: None },
+        Dialect::Mysql => Replayed { schema: replayed_mysql(target, source, &scripts)?, dump: None },
+    };
+    if let Err(why) = key.write(&replayed) {
+        notify(Note::Warning(&format!("the replayed schema was not cached ({why}); the next run replays again")));
+    }
+    Ok(replayed)
+}
+
+/// The migrations applied in version order by the engine into `url`.
+fn replay(target: &Target, url: &DatabaseUrl, scripts: &[MigrationScript<'_>]) -> Result<(), CliError> {
     let options = Options {
         table: target.config.history_table.clone(),
         setup_sql: target.config.setup_sql.clone(),
         ..Options::default()
     };
     let mut engine = Engine::connect(url, options)?;
-    engine.migrate(&scripts, Goal::Latest, &mut |_: &dbmigrate_runtime::Event| {}).map_err(|e| {
+    engine.migrate(scripts, Goal::Latest, &mut |_: &dbmigrate_runtime::Event| {}).map_err(|e| {
         CliError::from(dbmigrate_runtime::Error::from(e)).hint(format!(
             "the migrations must apply to an empty {} database for `diff` to compare them",
             url.dialect()
@@ -233,7 +251,7 @@ fn replay(target: &Target, url: &DatabaseUrl, notify: &mut Notify<'_>) -> Result
 
 /// The schema the migrations build, and its dump: every up file applied in version order by
 /// the engine (its own statement splitting) to a scratch database that is deleted afterwards.
-fn replayed_sqlite(target: &Target, notify: &mut Notify<'_>) -> Result<(Schema, String), CliError> {
+fn replayed_sqlite(target: &Target, scripts: &[MigrationScript<'_>]) -> Result<(Schema, String), CliError> {
     let scratch = super::scratch::Scratch::create(None, "diff")?;
     let url = scratch.url().clone();
     let file = url.sqlite_target().and_then(|t| match t {
@@ -241,7 +259,7 @@ fn replayed_sqlite(target: &Target, notify: &mut Notify<'_>) -> Result<(Schema, 
         dbmigrate_runtime::SqliteTarget::Memory => None,
     });
     let file = file.ok_or_else(|| CliError::failure("the scratch database is not a file"))?;
-    replay(target, &url, notify)?;
+    replay(target, &url, scripts)?;
     let conn =
         Connection::open(&file).map_err(|e| CliError::failure(format!("cannot open the replayed schema: {e}")))?;
     let skip = schema::engine_tables(&target.config.history_table);
@@ -256,9 +274,9 @@ fn dev_url(source: &Source) -> Result<&DatabaseUrl, CliError> {
 }
 
 /// The migrations replayed by the engine into a scratch database on the dev server, read back.
-fn replayed_pg(target: &Target, source: &Source, notify: &mut Notify<'_>) -> Result<Schema, CliError> {
+fn replayed_pg(target: &Target, source: &Source, scripts: &[MigrationScript<'_>]) -> Result<Schema, CliError> {
     let scratch = super::scratch::Scratch::create(Some(dev_url(source)?), "diff")?;
-    replay(target, scratch.url(), notify)?;
+    replay(target, scratch.url(), scripts)?;
     let skip = schema::engine_tables(&target.config.history_table);
     let skip: Vec<&str> = skip.iter().map(String::as_str).collect();
     let session = schema::PgSchemaSession::connect(scratch.url()).map_err(pg_read_failed)?;
@@ -277,9 +295,9 @@ fn desired_pg(source: &Source, path: &std::path::Path, sql: &str) -> Result<Sche
 }
 
 /// The migrations replayed by the engine into a scratch database on the dev server, read back.
-fn replayed_mysql(target: &Target, source: &Source, notify: &mut Notify<'_>) -> Result<Schema, CliError> {
+fn replayed_mysql(target: &Target, source: &Source, scripts: &[MigrationScript<'_>]) -> Result<Schema, CliError> {
     let scratch = super::scratch::Scratch::create(Some(dev_url(source)?), "diff")?;
-    replay(target, scratch.url(), notify)?;
+    replay(target, scratch.url(), scripts)?;
     let history = &target.config.history_table;
     schema::introspect_mysql_url(scratch.url(), MYSQL_READ_TIMEOUT, history).map_err(mysql_read_failed)
 }

@@ -12,6 +12,7 @@ pub mod init;
 pub mod merge_order;
 pub mod new;
 pub mod renumber;
+pub mod replay_cache;
 pub mod restore;
 pub mod safety;
 pub mod scratch;
@@ -60,6 +61,8 @@ pub enum Note<'a> {
     Warning(&'a str),
     /// A file or folder was written.
     Wrote { path: &'a Path, created: bool },
+    /// The migrations' schema was read from the replay cache at this path (the history is unchanged).
+    ReusedSchema(&'a Path),
 }
 
 /// Where an operation sends its notes.

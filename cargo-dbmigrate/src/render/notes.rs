@@ -72,6 +72,10 @@ impl<'a> Notes<'a> {
             Note::Warning(text) => shell.warn(text),
             // The command that writes files names them itself.
             Note::Wrote { .. } => {}
+            Note::ReusedSchema(path) => shell.verbose(
+                "Reused",
+                format!("the replayed schema from {} (the migrations are unchanged)", path.display()),
+            ),
             Note::Restored { database, version } => {
                 shell.status("Restored", format!("{database} to version {}", dbmigrate_core::version::display(version)))
             }

@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 /// A database schema: its tables, and the objects that are not modelled.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Schema {
     pub tables: BTreeMap<String, Table>,
@@ -16,6 +17,7 @@ pub struct Schema {
 }
 
 /// One table.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Table {
     pub name: String,
@@ -40,7 +42,9 @@ pub struct Table {
     /// The constraints' names where the dialect needs them to drop one (not compared: a
     /// renamed table keeps its old names). The primary key's:
     pub primary_key_name: Option<String>,
+    #[cfg_attr(feature = "serde", serde(with = "pairs"))]
     pub unique_names: BTreeMap<Vec<String>, String>,
+    #[cfg_attr(feature = "serde", serde(with = "pairs"))]
     pub foreign_key_names: BTreeMap<ForeignKey, String>,
     pub check_names: BTreeMap<String, String>,
     /// The table's comment.
@@ -48,6 +52,7 @@ pub struct Table {
 }
 
 /// One column.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Column {
     pub name: String,
@@ -67,6 +72,7 @@ pub struct Column {
 }
 
 /// An index made by `CREATE INDEX`.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Index {
     pub name: String,
@@ -80,6 +86,7 @@ pub struct Index {
 }
 
 /// A foreign key, with its actions as the catalog spells them (`CASCADE`, `NO ACTION`).
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord)]
 pub struct ForeignKey {
     pub columns: Vec<String>,
@@ -148,6 +155,26 @@ pub fn quote_qualified(name: &str) -> String {
 /// `name` quoted as an SQL identifier.
 pub fn quote(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// A map whose keys are not strings, serialised as a list of pairs (JSON keys must be strings).
+#[cfg(feature = "serde")]
+mod pairs {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use std::collections::BTreeMap;
+
+    pub fn serialize<K: Serialize, V: Serialize, S: Serializer>(map: &BTreeMap<K, V>, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(map.iter())
+    }
+
+    pub fn deserialize<'de, K, V, D>(d: D) -> Result<BTreeMap<K, V>, D::Error>
+    where
+        K: Deserialize<'de> + Ord,
+        V: Deserialize<'de>,
+        D: Deserializer<'de>,
+    {
+        Vec::<(K, V)>::deserialize(d).map(|pairs| pairs.into_iter().collect())
+    }
 }
 
 #[cfg(test)]

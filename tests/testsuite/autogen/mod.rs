@@ -1,6 +1,7 @@
 //! `cargo dbmigrate diff`, `schema dump` and `check --schema` on SQLite: each generated pair is
 //! proved by a round trip on a populated database (up gives the desired schema, down the old).
 
+mod cache;
 mod mysql;
 mod pg;
 

@@ -1,0 +1,140 @@
+//! The replayed schema of a crate's migrations, kept under the target dir so a second `diff`
+//! (or `check --schema`, `schema dump`) on an unchanged history skips replaying it.
+//!
+//! The cache is trusted only when its key — a SHA-256 over everything the replay depends on —
+//! equals the key computed now; any read problem is a miss, and a miss replays and rewrites.
+
+use crate::workspace::Target;
+use dbmigrate_runtime::schema::Schema;
+use dbmigrate_runtime::{DatabaseUrl, Dialect, MigrationScript};
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+
+/// Bumped whenever what the cache holds, or how the schema is read, changes shape.
+const FORMAT: u32 = 1;
+
+/// The first line of a cache file, before its key.
+const HEADER: &str = "dbmigrate replay cache";
+
+/// What replaying the migrations gave.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Replayed {
+    pub schema: Schema,
+    /// The dump `schema dump` writes, where it is read from the database itself (SQLite).
+    pub dump: Option<String>,
+}
+
+/// Where a crate's replayed schema is cached, and the key it must carry to be used.
+#[derive(Debug)]
+pub struct Key {
+    digest: String,
+    path: PathBuf,
+}
+
+impl Key {
+    /// The key of replaying `scripts` for `target` in `dialect` on `dev_url`.
+    pub fn new(
+        target: &Target,
+        dialect: Dialect,
+        dev_url: Option<&DatabaseUrl>,
+        scripts: &[MigrationScript<'_>],
+    ) -> Key {
+        let mut h = Sha256::new();
+        let mut field = |bytes: &[u8]| {
+            // Length-prefixed, so no two different field lists hash the same bytes.
+            h.update((bytes.len() as u64).to_le_bytes());
+            h.update(bytes);
+        };
+        field(format!("{FORMAT} {}", env!("CARGO_PKG_VERSION")).as_bytes());
+        // The binary itself: a rebuilt tool (same version, other introspection) replays again.
+        field(exe_identity().as_bytes());
+        field(dialect.as_str().as_bytes());
+        // The server matters (its version shapes the catalog); its password is never stored.
+        field(dev_url.map(ToString::to_string).unwrap_or_default().as_bytes());
+        field(target.config.history_table.as_bytes());
+        match &target.config.setup_sql {
+            Some(sql) => field(format!("setup {sql}").as_bytes()),
+            None => field(b"no setup"),
+        }
+        for s in scripts {
+            field(s.version.to_string().as_bytes());
+            field(s.name.as_bytes());
+            field(&Sha256::digest(s.up.as_bytes()));
+        }
+        let digest = hex(&h.finalize());
+        Key { digest, path: cache_path(target, dialect) }
+    }
+
+    /// The cache file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The cached schema, if the file holds one under this key.
+    pub fn read(&self) -> Option<Replayed> {
+        let text = std::fs::read_to_string(&self.path).ok()?;
+        let (first, body) = text.split_once('\n')?;
+        if first != self.header() {
+            return None;
+        }
+        serde_json::from_str(body).ok()
+    }
+
+    /// Stores `replayed` under this key, atomically (a temporary file and a rename).
+    pub fn write(&self, replayed: &Replayed) -> Result<(), String> {
+        let body = serde_json::to_string(replayed).map_err(|e| e.to_string())?;
+        let dir = self.path.parent().unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create `{}`: {e}", dir.display()))?;
+        crate::fsutil::write_atomic_private(&self.path, &format!("{}\n{body}", self.header())).map_err(|e| e.message)
+    }
+
+    fn header(&self) -> String {
+        format!("{HEADER} {}", self.digest)
+    }
+}
+
+/// The running binary's size and modification time, or nothing when they cannot be read.
+fn exe_identity() -> String {
+    let meta = std::env::current_exe().and_then(std::fs::metadata);
+    let Ok(meta) = meta else { return String::new() };
+    let modified = meta.modified().ok().and_then(|m| m.duration_since(std::time::UNIX_EPOCH).ok());
+    format!("{} {}", meta.len(), modified.map(|d| d.as_nanos()).unwrap_or_default())
+}
+
+/// `<target-dir>/dbmigrate/replay/<package>-<dialect>-<hash of the crate folder>.cache`: the
+/// folder's hash keeps two crates of one name (or two test fixtures) from taking turns.
+fn cache_path(target: &Target, dialect: Dialect) -> PathBuf {
+    let target_dir = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| {
+        let root = target.manifest.workspace_root().ok().flatten().map(|m| m.dir().to_owned());
+        root.unwrap_or_else(|| target.dir().as_std_path().to_owned()).join("target")
+    });
+    let crate_dir = dbmigrate_core::stable_hash::fnv1a(target.dir().as_str().as_bytes());
+    let file = format!("{}-{dialect}-{crate_dir:016x}.cache", target.package);
+    target_dir.join("dbmigrate").join("replay").join(file)
+}
+
+fn hex(digest: &[u8]) -> String {
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dbmigrate_runtime::schema::{Column, ForeignKey, Table};
+
+    #[test]
+    fn a_schema_with_non_string_keyed_maps_round_trips_through_the_cache_format() {
+        let fk = ForeignKey { columns: vec!["a".into()], ref_table: "t".into(), ..ForeignKey::default() };
+        let mut table = Table { name: "t".into(), ..Table::default() };
+        table.columns.push(Column { name: "a".into(), decl_type: "INTEGER".into(), ..Column::default() });
+        table.unique_names.insert(vec!["a".into(), "b".into()], "t_ab".into());
+        table.foreign_key_names.insert(fk.clone(), "t_fk".into());
+        table.foreign_keys.insert(fk);
+        let mut schema = Schema::default();
+        schema.tables.insert("t".into(), table);
+        schema.enums.insert("mood".into(), vec!["ok".into()]);
+        let replayed = Replayed { schema, dump: Some("CREATE TABLE t (a INTEGER);".into()) };
+        let text = serde_json::to_string(&replayed).expect("serialise");
+        assert_eq!(serde_json::from_str::<Replayed>(&text).expect("parse"), replayed);
+    }
+}
