@@ -14,7 +14,7 @@
 
 use crate::workspace::Target;
 use dbmigrate_core::Stamp;
-use dbmigrate_core::stable_hash::{self, Fnv1a};
+use dbmigrate_core::stable_hash::Fnv1a;
 use dbmigrate_runtime::{Engine, MigrationScript, SqliteTarget};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
@@ -167,12 +167,8 @@ fn parse_set(lines: &str) -> Option<Vec<(i64, &str, u64)>> {
 
 /// `<target-dir>/dbmigrate/uptodate-<package>-<hash of the crate folder>`.
 fn cache_path(target: &Target) -> PathBuf {
-    let target_dir = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| {
-        let root = target.manifest.workspace_root().ok().flatten().map(|m| m.dir().to_owned());
-        root.unwrap_or_else(|| target.dir().as_std_path().to_owned()).join("target")
-    });
-    let crate_dir = stable_hash::fnv1a(target.dir().as_str().as_bytes());
-    target_dir.join("dbmigrate").join(format!("uptodate-{}-{crate_dir:016x}", target.package))
+    let (dir, stem) = target.cache_place();
+    dir.join(format!("uptodate-{stem}"))
 }
 
 /// A hash of everything the validated set depends on: the settings that choose the folder and

@@ -22,6 +22,18 @@ pub struct Target {
 }
 
 impl Target {
+    /// Where the tool keeps its caches for this crate: `<target-dir>/dbmigrate` (respecting
+    /// `CARGO_TARGET_DIR`), and a file-name stem `<package>-<hash of the crate folder>` that
+    /// keeps two crates of one name (or two test fixtures) from taking turns.
+    pub fn cache_place(&self) -> (PathBuf, String) {
+        let target_dir = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| {
+            let root = self.manifest.workspace_root().ok().flatten().map(|m| m.dir().to_owned());
+            root.unwrap_or_else(|| self.dir().as_std_path().to_owned()).join("target")
+        });
+        let crate_dir = dbmigrate_core::stable_hash::fnv1a(self.dir().as_str().as_bytes());
+        (target_dir.join("dbmigrate"), format!("{}-{crate_dir:016x}", self.package))
+    }
+
     /// The crate's folder.
     pub fn dir(&self) -> &Utf8Path {
         &self.root

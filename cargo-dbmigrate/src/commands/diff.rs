@@ -17,10 +17,12 @@ Examples:
   cargo dbmigrate diff -m 'rename mail' --rename users.mail=email --dry-run
   cargo dbmigrate diff -m 'rename people' --rename people=users
   cargo dbmigrate diff -m 'add phone' --dev-url postgres://postgres@127.0.0.1:5432/postgres
+  cargo dbmigrate diff -m 'add phone' --dev-url mysql://root@127.0.0.1:3306/
 
-SQLite and PostgreSQL. The migrations are replayed into a scratch database (SQLite: a temporary
-file; PostgreSQL: a uniquely named database on the --dev-url server, dropped afterwards, also
-on Ctrl-C), the desired schema (`schema` in [package.metadata.dbmigrate], default schema.sql;
+SQLite, PostgreSQL and MySQL/MariaDB. The migrations are replayed into a scratch database
+(SQLite: a temporary file; servers: a uniquely named database on the --dev-url server, dropped
+afterwards, also on Ctrl-C; an unchanged history is read from the cache in
+<target>/dbmigrate/replay instead), the desired schema (`schema` in [package.metadata.dbmigrate], default schema.sql;
 schema.<dialect>.sql beside it when the crate lists several `dialects`) is loaded into another,
 both are read from the catalog and compared; the up and down files are written as `new` writes
 them. Review them: a removed table or column is marked `-- dbmigrate:destructive`, a NOT NULL

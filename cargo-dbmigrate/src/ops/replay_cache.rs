@@ -101,16 +101,10 @@ fn exe_identity() -> String {
     format!("{} {}", meta.len(), modified.map(|d| d.as_nanos()).unwrap_or_default())
 }
 
-/// `<target-dir>/dbmigrate/replay/<package>-<dialect>-<hash of the crate folder>.cache`: the
-/// folder's hash keeps two crates of one name (or two test fixtures) from taking turns.
+/// `<target-dir>/dbmigrate/replay/<package>-<hash of the crate folder>-<dialect>.cache`.
 fn cache_path(target: &Target, dialect: Dialect) -> PathBuf {
-    let target_dir = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| {
-        let root = target.manifest.workspace_root().ok().flatten().map(|m| m.dir().to_owned());
-        root.unwrap_or_else(|| target.dir().as_std_path().to_owned()).join("target")
-    });
-    let crate_dir = dbmigrate_core::stable_hash::fnv1a(target.dir().as_str().as_bytes());
-    let file = format!("{}-{dialect}-{crate_dir:016x}.cache", target.package);
-    target_dir.join("dbmigrate").join("replay").join(file)
+    let (dir, stem) = target.cache_place();
+    dir.join("replay").join(format!("{stem}-{dialect}.cache"))
 }
 
 fn hex(digest: &[u8]) -> String {
