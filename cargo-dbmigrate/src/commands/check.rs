@@ -47,7 +47,7 @@ pub fn run(args: &CheckArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
         crate::ops::merge_order::late_arrivals(&checked.set.dir, checked.unreleased(), |f| checked.set.display(f));
     checked.findings.extend(late);
     if args.schema && !checked.has_errors() {
-        let drift = schema_drift(args, global)?;
+        let drift = schema_drift(args, global, shell)?;
         checked.findings.extend(drift);
     }
     match args.format {
@@ -58,13 +58,23 @@ pub fn run(args: &CheckArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
 }
 
 /// The differences between the migrations' schema and the desired one, as findings.
-fn schema_drift(args: &CheckArgs, global: &GlobalArgs) -> Result<Vec<dbmigrate_build::internal::Finding>, CliError> {
+fn schema_drift(
+    args: &CheckArgs,
+    global: &GlobalArgs,
+    shell: &Shell,
+) -> Result<Vec<dbmigrate_build::internal::Finding>, CliError> {
     use dbmigrate_build::internal::{Finding, Rule};
     let target = workspace::locate(global.selector())?;
     let source = crate::ops::autogen::Source::resolve(&target, args.dialect.as_deref(), args.dev_url.as_deref())?;
     let renames = dbmigrate_runtime::schema::Renames::default();
-    // The set's findings were collected above already.
-    let comparison = crate::ops::autogen::compare(&target, &source, &renames, &mut |_| {})?;
+    // The set's findings were collected above already; only the cache's note is news here.
+    let mut notes = crate::render::notes::Notes::new(shell);
+    let mut notify = |n: crate::ops::Note<'_>| {
+        if matches!(n, crate::ops::Note::ReusedSchema(_)) {
+            notes.show(n);
+        }
+    };
+    let comparison = crate::ops::autogen::compare(&target, &source, &renames, &mut notify)?;
     let file = crate::fsutil::display_rel(&comparison.schema_file, target.dir().as_std_path());
     let findings = comparison.diff.describe().into_iter().map(|line| {
         Finding::error(

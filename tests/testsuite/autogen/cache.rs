@@ -74,11 +74,11 @@ fn a_second_diff_on_an_unchanged_history_reuses_the_replayed_schema_with_the_sam
     assert_eq!(modified(&file), written, "a hit does not rewrite the cache");
     assert_eq!(warm, cold, "the cached schema gives the same diff");
     assert!(warm.contains("ADD COLUMN \\\"phone\\\" TEXT"), "{warm}");
-    // `check --schema` (which shows no notes: a miss would rewrite the file) and `schema dump`
-    // read it too, and the dump is the replayed one.
-    let out = run(&f, &["check", "--schema"]);
+    // `check --schema` and `schema dump` read it too, and the dump is the replayed one.
+    let out = run(&f, &["check", "--schema", "-v"]);
     assert_eq!(code(&out), 1, "{}", text(&out));
     assert!(text(&out).contains("column `users.phone` is missing"), "{}", text(&out));
+    assert!(text(&out).contains(REUSED), "{}", text(&out));
     assert_eq!(modified(&file), written, "check --schema replayed again");
     let out = run(&f, &["schema", "dump", "-v"]);
     assert_eq!(code(&out), 0, "{}", text(&out));
