@@ -1,5 +1,5 @@
-//! Arguments that several commands share: the database, the deploy-safety options, and a
-//! version on the command line.
+//! Arguments that several commands share: the database, the deploy-safety options, a version
+//! on the command line, and where autogenerate compares schemas.
 
 use crate::cli::GlobalArgs;
 use crate::ops::session::{self, DbChoice, Session};
@@ -107,4 +107,24 @@ pub struct DeployArgs {
 /// (`show`, `stamp`, `repair`), and where `run`/`down`/`redo` stop is `--to VERSION`.
 pub fn parse_version(text: &str) -> Result<i64, String> {
     dbmigrate_core::version::parse(text)
+}
+
+/// Where `diff`, `schema dump` and `check --schema` compare schemas: the dialect, and a server
+/// for the scratch databases.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SchemaSourceArgs {
+    /// A server for the scratch databases (postgres, mysql): a unique database is created there
+    /// and dropped afterwards [env: DBMIGRATE_DEV_URL]
+    #[arg(long, value_name = "URL")]
+    pub dev_url: Option<String>,
+    /// The dialect whose schema is compared: sqlite, postgres or mysql (default: the crate's)
+    #[arg(long, value_name = "DIALECT")]
+    pub dialect: Option<String>,
+}
+
+impl SchemaSourceArgs {
+    /// The dialect and dev server these arguments choose for `target`.
+    pub fn resolve(&self, target: &workspace::Target) -> Result<crate::ops::autogen::Source, CliError> {
+        crate::ops::autogen::Source::resolve(target, self.dialect.as_deref(), self.dev_url.as_deref())
+    }
 }

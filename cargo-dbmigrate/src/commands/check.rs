@@ -25,13 +25,8 @@ pub struct CheckArgs {
     /// Also compare the schema the migrations build with the desired schema file (`schema.sql`)
     #[arg(long)]
     pub schema: bool,
-    /// With --schema: a server for the scratch databases (postgres, mysql): a unique database is created there
-    /// and dropped afterwards [env: DBMIGRATE_DEV_URL]
-    #[arg(long, value_name = "URL")]
-    pub dev_url: Option<String>,
-    /// With --schema: the dialect whose schema is compared: sqlite, postgres or mysql (default: the crate's)
-    #[arg(long, value_name = "DIALECT")]
-    pub dialect: Option<String>,
+    #[command(flatten)]
+    pub source: super::args::SchemaSourceArgs,
     /// Output format; `json` prints one document on stdout
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
@@ -65,7 +60,7 @@ fn schema_drift(
 ) -> Result<Vec<dbmigrate_build::internal::Finding>, CliError> {
     use dbmigrate_build::internal::{Finding, Rule};
     let target = workspace::locate(global.selector())?;
-    let source = crate::ops::autogen::Source::resolve(&target, args.dialect.as_deref(), args.dev_url.as_deref())?;
+    let source = args.source.resolve(&target)?;
     let renames = dbmigrate_runtime::schema::Renames::default();
     // The set's findings were collected above already; only the cache's note is news here.
     let mut notes = crate::render::notes::Notes::new(shell);

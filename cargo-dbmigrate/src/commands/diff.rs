@@ -39,13 +39,8 @@ pub struct DiffArgs {
     /// A rename, not a drop and an add: `old=new` (table) or `table.old=new` (column); repeatable
     #[arg(long, value_name = "OLD=NEW")]
     pub rename: Vec<String>,
-    /// A server for the scratch databases (postgres, mysql): a unique database is created there
-    /// and dropped afterwards [env: DBMIGRATE_DEV_URL]
-    #[arg(long, value_name = "URL")]
-    pub dev_url: Option<String>,
-    /// The dialect whose schema is compared: sqlite, postgres or mysql (default: the crate's)
-    #[arg(long, value_name = "DIALECT")]
-    pub dialect: Option<String>,
+    #[command(flatten)]
+    pub source: super::args::SchemaSourceArgs,
     /// Output format; `json` prints one document on stdout
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
@@ -59,7 +54,7 @@ pub fn run(args: &DiffArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
     }
     crate::ops::new::migration_name(&args.message)?;
     let target = workspace::locate(global.selector())?;
-    let source = autogen::Source::resolve(&target, args.dialect.as_deref(), args.dev_url.as_deref())?;
+    let source = args.source.resolve(&target)?;
     let mut notes = Notes::new(shell);
     let generated = autogen::generate(&target, &source, &args.message, &renames, args.dry_run, &mut |n| notes.show(n))?;
     for w in &generated.migration.warnings {

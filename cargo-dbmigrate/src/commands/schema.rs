@@ -42,13 +42,8 @@ pub struct DumpArgs {
     /// Print the schema instead of writing the file
     #[arg(long)]
     pub stdout: bool,
-    /// A server for the scratch databases (postgres, mysql): a unique database is created there
-    /// and dropped afterwards [env: DBMIGRATE_DEV_URL]
-    #[arg(long, value_name = "URL")]
-    pub dev_url: Option<String>,
-    /// The dialect whose schema is compared: sqlite, postgres or mysql (default: the crate's)
-    #[arg(long, value_name = "DIALECT")]
-    pub dialect: Option<String>,
+    #[command(flatten)]
+    pub source: super::args::SchemaSourceArgs,
     /// Output format; `json` prints one document on stdout
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,
@@ -66,7 +61,7 @@ impl SchemaArgs {
 pub fn run(args: &SchemaArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
     let SchemaAction::Dump(args) = &args.action;
     let target = workspace::locate(global.selector())?;
-    let source = crate::ops::autogen::Source::resolve(&target, args.dialect.as_deref(), args.dev_url.as_deref())?;
+    let source = args.source.resolve(&target)?;
     let mut notes = Notes::new(shell);
     let (path, sql) = crate::ops::autogen::dump(&target, &source, &mut |n| notes.show(n))?;
     let cwd = std::env::current_dir().unwrap_or_default();
