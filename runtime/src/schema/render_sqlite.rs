@@ -5,16 +5,19 @@ use super::diff::{Difference, TableDiff};
 use super::model::{Column, Table, quote};
 use super::steps::{Migration, Steps, destructive, join};
 
-/// The SQLite migration that applies `diff`, or why it cannot be generated safely.
+/// The SQLite migration that applies `diff`: every difference the model holds has one.
 ///
 /// A rebuild of a table that other tables reference follows the SQLite docs' 12 steps: with
 /// foreign keys on, `DROP TABLE` is a `DELETE` that fires the children's `ON DELETE` actions,
 /// and `PRAGMA foreign_keys=OFF` does nothing inside a transaction. Such a file runs outside
 /// the engine's transaction, turns the keys off, and opens and commits its own.
-pub fn render_sqlite(diff: &Difference) -> Result<Migration, String> {
+pub fn render_sqlite(diff: &Difference) -> Migration {
     let keys_off = diff.altered.iter().any(|d| Plan::needs_rebuild(d) && !d.referenced_by.is_empty());
-    let plans: Vec<Plan<'_>> = diff.altered.iter().map(|d| Plan::new(d, keys_off)).collect();
+    let old_name = |d: &TableDiff| diff.renamed_tables.iter().find(|(_, n)| *n == d.to.name).map(|(o, _)| o.as_str());
+    let plans: Vec<Plan<'_>> = diff.altered.iter().map(|d| Plan::new(d, keys_off, old_name(d))).collect();
     let mut s = Steps::default();
+    // Before the table renames, so the down makes them last, once the tables have their old names.
+    plans.iter().for_each(|p| p.renamed_tables_triggers(&mut s));
     s.table_renames(diff, rename_table);
     plans.iter().for_each(|p| p.renames_and_dropped_indexes(&mut s));
     for t in &diff.created {
@@ -36,7 +39,7 @@ pub fn render_sqlite(diff: &Difference) -> Result<Migration, String> {
     if keys_off {
         (up, down) = (with_keys_off(&up), with_keys_off(&down));
     }
-    Ok(Migration { up: up + "\n", down: down + "\n", warnings: s.warnings })
+    Migration { up: up + "\n", down: down + "\n", warnings: s.warnings }
 }
 
 /// `body` as the SQLite docs' procedure for a change that rebuilds a referenced table: outside
@@ -102,7 +105,9 @@ fn addable(t: &Table, c: &Column) -> bool {
         let d = d.trim().to_ascii_uppercase();
         !d.starts_with('(') && !d.starts_with("CURRENT_")
     });
-    !c.primary_key && !t.constrains(&c.name) && constant && (!c.not_null || c.default.is_some())
+    // A generated column's clause is only in the table's text: the rebuild keeps it.
+    let plain = c.generated.is_none();
+    plain && !c.primary_key && !t.constrains(&c.name) && constant && (!c.not_null || c.default.is_some())
 }
 
 /// A NOT NULL column with no default: added nullable, backfilled, then made NOT NULL.
@@ -130,11 +135,35 @@ struct Plan<'a> {
     rebuild: bool,
     /// The file turns foreign keys off and checks them all once, before its commit.
     keys_off: bool,
+    /// The table's current name when it is renamed (`d.from` carries the desired one).
+    old_name: Option<&'a str>,
 }
 
 impl<'a> Plan<'a> {
-    fn new(d: &'a TableDiff, keys_off: bool) -> Self {
-        Plan { d, rebuild: Self::needs_rebuild(d), keys_off }
+    fn new(d: &'a TableDiff, keys_off: bool, old_name: Option<&'a str>) -> Self {
+        Plan { d, rebuild: Self::needs_rebuild(d), keys_off, old_name }
+    }
+
+    /// The triggers the up makes again after the rebuild: the desired schema's, which name the
+    /// table as it will be; when it declares none, the current ones made to name the new table
+    /// (what SQLite's own rename does to them), so a rebuild never loses a trigger.
+    fn up_triggers(&self) -> Vec<String> {
+        let d = self.d;
+        if !d.to.triggers.is_empty() {
+            return d.to.triggers.clone();
+        }
+        match self.old_name {
+            Some(old) => d.from.triggers.iter().map(|t| retarget(t, old, &d.to.name)).collect(),
+            None => d.from.triggers.clone(),
+        }
+    }
+
+    /// A renamed and rebuilt table's current triggers, made by the down once the table has its
+    /// old name back: their text names that one (the up makes its own, see `up_triggers`).
+    fn renamed_tables_triggers(&self, s: &mut Steps) {
+        if self.rebuild && self.old_name.is_some() && !self.d.from.triggers.is_empty() {
+            s.push("", trigger_sql(&self.d.from.triggers).join("\n"));
+        }
     }
 
     /// Whether SQLite's `ALTER TABLE` cannot make the change (a type, default or constraint).
@@ -209,6 +238,8 @@ impl<'a> Plan<'a> {
         let up_copy: Vec<(String, String)> =
             d.to.columns
                 .iter()
+                // No INSERT may name a generated column; reading one is fine.
+                .filter(|c| c.generated.is_none())
                 .filter(|c| d.from.column(&c.name).is_some() || backfilled(&c.name))
                 .map(|c| (c.name.clone(), c.name.clone()))
                 .collect();
@@ -218,6 +249,7 @@ impl<'a> Plan<'a> {
         // The old table's text names its columns as they were before any rename.
         let down_copy: Vec<(String, String)> = original_columns(d)
             .into_iter()
+            .filter(|old| d.from.column(&renamed(old)).is_none_or(|c| c.generated.is_none()))
             .filter(|old| d.to.column(&renamed(old)).is_some())
             .map(|old| (old.to_owned(), renamed(old)))
             .collect();
@@ -233,10 +265,18 @@ impl<'a> Plan<'a> {
             1 => Some(format!("drops column {} and its data", dropped[0])),
             _ => Some(format!("drops columns {} and their data", dropped.join(", "))),
         };
-        // SQLite drops a table's triggers with it; the ones the table has now are made again.
-        let triggers = &d.from.triggers;
-        let up = Rebuild { table: &d.to, copy: &up_copy, narrowing: up_narrowing, destructive, triggers };
-        let down = Rebuild { table: &d.from, copy: &down_copy, narrowing: down_narrowing, destructive: None, triggers };
+        // SQLite drops a table's triggers with it: each side makes them again. A renamed table's
+        // current triggers name its old name, so the down makes them after the rename back.
+        let up_triggers = self.up_triggers();
+        let down_triggers = if self.old_name.is_some() { &[][..] } else { &d.from.triggers[..] };
+        let up = Rebuild { table: &d.to, copy: &up_copy, narrowing: up_narrowing, destructive, triggers: &up_triggers };
+        let down = Rebuild {
+            table: &d.from,
+            copy: &down_copy,
+            narrowing: down_narrowing,
+            destructive: None,
+            triggers: down_triggers,
+        };
         let mut down = down.sql(!self.keys_off);
         if !d.added.is_empty() {
             down = format!("-- The values of the added columns are not kept.\n{down}");
@@ -367,6 +407,7 @@ impl Rebuild<'_> {
         let copied = |name: &str| self.copy.iter().any(|(n, _)| n == name);
         let unfilled =
             t.columns.iter().filter(|c| c.not_null && c.default.is_none() && !c.primary_key && !copied(&c.name));
+        let unfilled = unfilled.filter(|c| c.generated.is_none());
         let mut out = vec![
             "-- SQLite cannot make this change with ALTER TABLE: the table is rebuilt.".to_owned(),
             format!("{};", table_sql(t, &scratch)),
@@ -396,12 +437,63 @@ impl Rebuild<'_> {
         out.push(format!("ALTER TABLE {} RENAME TO {};", quote(&scratch), quote(&t.name)));
         out.push("PRAGMA legacy_alter_table=OFF;".to_owned());
         out.extend(t.indexes.values().map(|i| format!("{};", i.sql.as_deref().unwrap_or_default())));
-        out.extend(self.triggers.iter().map(|sql| format!("{};", sql.trim_end().trim_end_matches(';'))));
+        out.extend(trigger_sql(self.triggers));
         if check_keys && !t.foreign_keys.is_empty() {
             out.push(foreign_key_check(Some(&t.name)));
         }
         out.join("\n")
     }
+}
+
+/// Each `CREATE TRIGGER` text as one statement ending in a semicolon.
+fn trigger_sql(triggers: &[String]) -> Vec<String> {
+    triggers.iter().map(|sql| format!("{};", sql.trim_end().trim_end_matches(';'))).collect()
+}
+
+/// `sql` with every identifier that names table `old` (bare or quoted, any case, outside
+/// string literals) made to name `new`, as SQLite's `ALTER TABLE ... RENAME` rewrites a
+/// trigger. A column spelled like the table would be renamed too; the desired schema's own
+/// triggers, when it has them, are used instead of this.
+fn retarget(sql: &str, old: &str, new: &str) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut rest = sql;
+    while let Some(c) = rest.chars().next() {
+        let len = match c {
+            '\'' => literal_len(rest, '\''),
+            '"' | '`' => literal_len(rest, c),
+            '[' => rest.find(']').map_or(rest.len(), |i| i + 1),
+            c if c.is_alphabetic() || c == '_' => {
+                rest.find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '$')).unwrap_or(rest.len())
+            }
+            c => c.len_utf8(),
+        };
+        let token = &rest[..len];
+        let name = match c {
+            '"' | '`' => Some(token[1..len.saturating_sub(1).max(1)].replace(&format!("{c}{c}"), &c.to_string())),
+            '[' => Some(token.trim_start_matches('[').trim_end_matches(']').to_owned()),
+            c if c.is_alphabetic() || c == '_' => Some(token.to_owned()),
+            _ => None,
+        };
+        match name {
+            Some(n) if n.eq_ignore_ascii_case(old) => out.push_str(&quote(new)),
+            _ => out.push_str(token),
+        }
+        rest = &rest[len..];
+    }
+    out
+}
+
+/// The length of the quoted token at the start of `s`, a doubled `q` standing for itself.
+fn literal_len(s: &str, q: char) -> usize {
+    let mut i = 1;
+    while let Some(at) = s[i..].find(q) {
+        i += at + 1;
+        if !s[i..].starts_with(q) {
+            return i;
+        }
+        i += 1;
+    }
+    s.len()
 }
 
 /// SQLite's `PRAGMA foreign_key_check` of `table` (all tables for `None`), made to fail the
@@ -436,7 +528,7 @@ mod tests {
         Schema { tables: tables.into_iter().map(|t| (t.name.clone(), t)).collect(), ..Schema::default() }
     }
 
-    fn render(now: Vec<Table>, want: Vec<Table>) -> Result<Migration, String> {
+    fn render(now: Vec<Table>, want: Vec<Table>) -> Migration {
         render_sqlite(&differences(&schema(now), &schema(want), &Renames::default()))
     }
 
@@ -449,7 +541,7 @@ mod tests {
             "users_phone".into(),
             Index { name: "users_phone".into(), sql: Some(sql.into()), ..Index::default() },
         );
-        let m = render(vec![users(&[])], vec![want]).expect("renders");
+        let m = render(vec![users(&[])], vec![want]);
         assert_eq!(
             m.up,
             "ALTER TABLE \"users\" ADD COLUMN \"phone\" TEXT;\n\nCREATE INDEX users_phone ON users (phone);\n"
@@ -463,7 +555,7 @@ mod tests {
         let mut posts = Table { name: "posts".into(), ..Table::default() };
         let fk = ForeignKey { columns: vec!["user_id".into()], ref_table: "users".into(), ..ForeignKey::default() };
         posts.foreign_keys.insert(fk);
-        let m = render(vec![users(&[]), posts.clone()], vec![users(&[nick]), posts]).expect("renders");
+        let m = render(vec![users(&[]), posts.clone()], vec![users(&[nick]), posts]);
         for sql in [&m.up, &m.down] {
             assert!(sql.starts_with("-- dbmigrate:no-transaction\n"), "{sql}");
             let off = sql.find("PRAGMA foreign_keys=OFF;\nBEGIN IMMEDIATE;").expect("keys off, then begin");
@@ -477,13 +569,13 @@ mod tests {
     #[test]
     fn a_dropped_column_names_what_it_destroys_right_before_the_statement() {
         let phone = Column { name: "phone".into(), decl_type: "TEXT".into(), ..Column::default() };
-        let m = render(vec![users(std::slice::from_ref(&phone))], vec![users(&[])]).expect("renders");
+        let m = render(vec![users(std::slice::from_ref(&phone))], vec![users(&[])]);
         assert!(
             m.up.contains("-- dbmigrate:destructive drops column users.phone and its data\nALTER TABLE"),
             "{}",
             m.up
         );
-        let m = render(vec![users(&[])], vec![]).expect("renders");
+        let m = render(vec![users(&[])], vec![]);
         assert!(m.up.contains("-- dbmigrate:destructive drops table users and its rows\nDROP TABLE"), "{}", m.up);
     }
 
@@ -499,6 +591,18 @@ mod tests {
         );
         let n = narrowing("users", &col("TEXT"), &col("INTEGER")).expect("narrows");
         assert!(n.comment.starts_with("-- warning: narrowing users.c from TEXT to INTEGER"), "{}", n.comment);
+    }
+
+    #[test]
+    fn retargeting_a_trigger_renames_the_table_and_nothing_else() {
+        let sql = "CREATE TRIGGER users_audit AFTER INSERT ON Users BEGIN \
+                   INSERT INTO audit SELECT 'users', \"users\".mail FROM [users] WHERE id = new.id; END";
+        assert_eq!(
+            retarget(sql, "users", "accounts"),
+            "CREATE TRIGGER users_audit AFTER INSERT ON \"accounts\" BEGIN \
+             INSERT INTO audit SELECT 'users', \"accounts\".mail FROM \"accounts\" WHERE id = new.id; END"
+        );
+        assert_eq!(retarget("SELECT 'it''s users' FROM t", "users", "x"), "SELECT 'it''s users' FROM t");
     }
 
     #[test]
