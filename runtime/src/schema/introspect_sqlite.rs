@@ -78,16 +78,19 @@ fn table(conn: &Connection, name: &str, sql: Option<String>) -> rusqlite::Result
     })?;
     let mut pk = Vec::new();
     for row in rows {
-        let (col, decl_type, not_null, default, key, _hidden) = row?;
+        let (col, decl_type, not_null, default, key, hidden) = row?;
         if key > 0 {
             pk.push((key, col.clone()));
         }
+        // `hidden` 2 and 3: a virtual and a stored generated column, which no INSERT may name.
+        let generated = matches!(hidden, 2 | 3).then(|| generation(t.sql.as_deref().unwrap_or_default(), &col));
         t.columns.push(Column {
             name: col,
             decl_type,
             not_null: not_null != 0,
             default,
             primary_key: key > 0,
+            generated,
             ..Column::default()
         });
     }
@@ -97,6 +100,41 @@ fn table(conn: &Connection, name: &str, sql: Option<String>) -> rusqlite::Result
     t.foreign_keys = foreign_keys(conn, name)?.into_iter().collect();
     t.triggers = triggers(conn, name)?;
     Ok(t)
+}
+
+/// How generated column `column` is computed, from `AS` on in its definition in `create`
+/// (`AS (price * qty) STORED`), spaces collapsed; the pragmas do not give it.
+fn generation(create: &str, column: &str) -> String {
+    let body = create.find('(').map_or("", |open| &create[open + 1..]);
+    let definition = top_level_parts(body).into_iter().find(|part| {
+        let first = part.split_whitespace().next().unwrap_or_default();
+        first.trim_matches(|c| matches!(c, '"' | '`' | '[' | ']')).eq_ignore_ascii_case(column)
+    });
+    let words: Vec<&str> = definition.unwrap_or_default().split_whitespace().collect();
+    let at = words.iter().position(|w| w.eq_ignore_ascii_case("AS") || w.to_ascii_uppercase().starts_with("AS("));
+    at.map_or_else(|| "generated".to_owned(), |at| words[at..].join(" "))
+}
+
+/// `body` split at its commas outside parentheses and quotes.
+fn top_level_parts(body: &str) -> Vec<&str> {
+    let (mut parts, mut depth, mut quote, mut start) = (Vec::new(), 0i32, None, 0);
+    for (i, c) in body.char_indices() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '\'' | '"' | '`') => quote = Some(c),
+            (None, '[') => quote = Some(']'),
+            (None, '(') => depth += 1,
+            (None, ')') => depth -= 1,
+            (None, ',') if depth == 0 => {
+                parts.push(&body[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(&body[start..]);
+    parts
 }
 
 /// The `CREATE TRIGGER` texts of `table`'s triggers, in name order.
