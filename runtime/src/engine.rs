@@ -871,6 +871,9 @@ impl Engine {
         let mut in_tx = outer_tx;
         // Statements run outside a transaction persist whatever fails next.
         let mut outside_done = 0;
+        // Where the backend can tell (SQLite): whether any of them persisted something. A
+        // no-transaction file that fails inside its own transaction may have left nothing.
+        let mut kept = false;
         let mut steps = job.steps.iter().peekable();
         while let Some(step) = steps.next() {
             let result = match step {
@@ -892,9 +895,13 @@ impl Engine {
                     self.conn.execute(&sql)
                 }
                 Step::Sql { sql, line, single } => {
+                    let before = if in_tx { None } else { self.conn.footprint() };
                     if let Err(e) = self.conn.execute(sql) {
                         let at = Location { sql, line: *line, single: *single };
-                        return Err(self.fail_sql(job, e, at, in_tx, outside_done));
+                        return Err(self.fail_sql(job, e, at, in_tx, outside_done, before.map(|_| kept)));
+                    }
+                    if let Some(before) = before {
+                        kept |= persisted(sql, before, self.conn.footprint());
                     }
                     outside_done += usize::from(!in_tx);
                     Ok(())
@@ -950,7 +957,17 @@ impl Engine {
     /// Builds the error for a failed migration statement and undoes what can
     /// be undone: the open transaction, or where DDL is tracked, a marker with
     /// nothing persisted behind it.
-    fn fail_sql(&mut self, job: &Job, e: DbError, at: Location<'_>, in_tx: bool, outside_done: usize) -> Error {
+    /// `kept`: whether the statements run outside the engine's transaction persisted anything,
+    /// where the backend can tell (see [`persisted`]).
+    fn fail_sql(
+        &mut self,
+        job: &Job,
+        mut e: DbError,
+        at: Location<'_>,
+        in_tx: bool,
+        outside_done: usize,
+        kept: Option<bool>,
+    ) -> Error {
         // Only a folded job runs MySQL/MariaDB migration SQL inside a transaction.
         if self.tracked_ddl() && in_tx {
             return self.fail_folded(job, e, at, outside_done);
@@ -960,7 +977,16 @@ impl Engine {
         }
         // Outside a transaction, what ran before the failing statement persists (or may,
         // when the whole file went in one call).
-        let partial = !in_tx && (outside_done > 0 || !at.single);
+        let partial = match kept {
+            // The file's own transaction, left open by the failure, would only roll back when the
+            // connection closes: rolled back now, what it did is certainly gone.
+            Some(kept) => kept || (self.own_transaction_open() && self.conn.execute("ROLLBACK").is_err()),
+            None => !in_tx && (outside_done > 0 || !at.single),
+        };
+        if kept.is_some() && !partial {
+            e.message
+                .push_str("; nothing of the file persisted (its own transaction rolled back), so it is still pending");
+        }
         let dirty = match job.tracked {
             true if partial => true,
             // Nothing ran: the marker goes, unless the connection is gone, and then it stays
@@ -973,6 +999,10 @@ impl Engine {
             let _ = self.conn.execute(reset);
         }
         self.migration_error(job, e, at, partial, dirty)
+    }
+
+    fn own_transaction_open(&mut self) -> bool {
+        self.conn.footprint().is_some_and(|f| f.in_transaction)
     }
 
     /// A failed statement of a folded MySQL/MariaDB job (see [`Engine::folded`]), with the
@@ -1028,6 +1058,22 @@ impl Engine {
             dirty,
             transient: e.transient && !partial && !dirty,
         }
+    }
+}
+
+/// Whether `sql`, run outside the engine's transaction between the footprints `before` and
+/// `after`, persisted something: a statement in autocommit mode that changed the schema or a
+/// row, or the end of the file's own transaction unless it is a `ROLLBACK`. A statement inside
+/// that transaction persists nothing until it commits.
+fn persisted(sql: &str, before: backend::Footprint, after: Option<backend::Footprint>) -> bool {
+    match after {
+        None => true,
+        Some(a) if a.in_transaction => false,
+        Some(_) if before.in_transaction => {
+            let rest = &sql[dbmigrate_core::sql::skip_trivia(sql, 0)..];
+            !rest.get(..8).is_some_and(|w| w.eq_ignore_ascii_case("ROLLBACK"))
+        }
+        Some(a) => a.schema_version != before.schema_version || a.changes != before.changes,
     }
 }
 

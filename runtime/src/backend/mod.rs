@@ -99,6 +99,18 @@ pub(crate) enum Transactions {
     Tracked,
 }
 
+/// What a statement run outside the engine's transaction may have left behind (SQLite), to
+/// tell a no-transaction file that persisted nothing from one that is half applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Footprint {
+    /// `PRAGMA schema_version`: changes with every committed schema change.
+    pub schema_version: i64,
+    /// Rows inserted, updated or deleted on this connection so far.
+    pub changes: u64,
+    /// A transaction (the file's own) is open on the connection.
+    pub in_transaction: bool,
+}
+
 /// The migration lock, held until dropped: each variant owns what keeps it taken.
 // The fields are never read: they are held only for their `Drop`, which releases the lock.
 #[allow(dead_code)]
@@ -159,6 +171,12 @@ pub(crate) trait Backend {
     /// `None` to send the script in one call.
     fn split_tracked<'s>(&self, sql: &'s str) -> Option<Vec<Statement<'s>>> {
         self.split(sql)
+    }
+
+    /// Where the connection stands (see [`Footprint`]), or `None` where this backend cannot
+    /// tell: the engine then counts every statement run outside its transaction as persisted.
+    fn footprint(&mut self) -> Option<Footprint> {
+        None
     }
 
     /// Takes the migration lock on a dedicated connection (or lock file), waiting up to

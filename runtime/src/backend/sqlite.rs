@@ -10,7 +10,7 @@ use std::time::Duration;
 use rusqlite::fallible_iterator::FallibleIterator;
 use rusqlite::{Batch, Connection, OpenFlags};
 
-use super::{Backend, DbError, LockGuard, poll_lock};
+use super::{Backend, DbError, Footprint, LockGuard, poll_lock};
 use crate::error::{Error, Result};
 use crate::history::{AppliedRow, DirtyMarker, HistoryState, RecordedDown, Table, parse_direction};
 use crate::split::Statement;
@@ -191,6 +191,12 @@ impl Backend for SqliteBackend {
 
     fn lock(&self, _table: &Table, timeout: Duration) -> Result<LockGuard> {
         lock(&self.url, timeout)
+    }
+
+    fn footprint(&mut self) -> Option<Footprint> {
+        let schema_version = self.conn.query_row("PRAGMA schema_version", [], |r| r.get(0)).ok()?;
+        let (changes, in_transaction) = (self.conn.total_changes(), !self.conn.is_autocommit());
+        Some(Footprint { schema_version, changes, in_transaction })
     }
 
     fn lock_holder(&mut self, _table: &Table) -> Option<String> {
