@@ -138,11 +138,7 @@ pub fn generate(
 /// The dialect's SQL for `diff`.
 fn render(dialect: Dialect, diff: &Difference) -> Result<Migration, CliError> {
     match dialect {
-        Dialect::Sqlite => schema::render_sqlite(diff).map_err(|why| {
-            CliError::failure(why).hint(
-                "write this change by hand with `cargo dbmigrate new <message>` (the sqlite docs' 12-step rebuild, foreign keys off, outside a transaction), then run `cargo dbmigrate check --schema`",
-            )
-        }),
+        Dialect::Sqlite => Ok(schema::render_sqlite(diff)),
         Dialect::Postgres => Ok(schema::render_pg(diff)),
         Dialect::Mysql => schema::render_mysql(diff).map_err(|why| {
             CliError::failure(why).hint("write this change by hand with `cargo dbmigrate new <message>`")
