@@ -202,16 +202,41 @@ fn a_referenced_rebuild_that_breaks_a_key_is_rolled_back() {
     let users = schema::introspect_sqlite_file(&db, HISTORY).expect("introspect").tables["users"].clone();
     assert_eq!(users.columns[1].decl_type, "TEXT", "the rebuild was rolled back");
     assert_eq!(query(&db, "SELECT count(*) FROM posts"), "1");
-    // The engine saw a statement run outside its transaction (the pragma) and marks the file
-    // dirty; nothing else changed, so the hint's `--as pending` is the way back.
-    let version = f.list("migrations").iter().find(|n| n.ends_with("__shorter_mail.sql")).expect("up").clone();
-    let version = version.trim_start_matches('V').split("__").next().expect("version").to_owned();
-    assert!(text(&out).contains(&format!("cargo dbmigrate repair {version} --as applied")), "{}", text(&out));
-    ok(dbm(f.path(), &url, &["repair", &version, "--as", "pending"]));
+    // The file's own transaction rolled back and nothing else it ran persisted (the pragma is
+    // the connection's): the migration is still pending, not dirty, and the error says so.
+    assert!(text(&out).contains("nothing of the file persisted"), "{}", text(&out));
+    assert!(!text(&out).to_lowercase().contains("dirty") && !text(&out).contains("repair"), "{}", text(&out));
+    assert_eq!(query(&db, &format!("SELECT count(*) FROM {HISTORY}")), "1");
+    let status = ok(dbm(f.path(), &url, &["status"]));
+    assert!(!status.to_lowercase().contains("dirty") && status.contains("pending"), "{status}");
+    // Fixing the data is all it takes: the next run applies it.
     sqlite(&db, "DELETE FROM posts WHERE user_id = 42;");
     ok(dbm(f.path(), &url, &["run", "--no-backup"]));
     let users = schema::introspect_sqlite_file(&db, HISTORY).expect("introspect").tables["users"].clone();
     assert_eq!(users.columns[1].decl_type, "VARCHAR(9)");
+}
+
+#[test]
+fn a_no_transaction_file_that_fails_after_persisting_a_statement_is_dirty_and_its_hint_works() {
+    // A statement run in autocommit mode persists: the failure after it leaves the file dirty.
+    let f = project(USERS, USERS);
+    let up = "-- dbmigrate:no-transaction\nCREATE TABLE notes (id INTEGER PRIMARY KEY);\n\
+              BEGIN IMMEDIATE;\nINSERT INTO users (mail) VALUES (NULL);\nCOMMIT;\n";
+    f.write("migrations/V2__notes.sql", up);
+    f.write("migrations/V2__notes.down.sql", "DROP TABLE notes;\n");
+    let db = f.path().join("app.db");
+    let url = format!("sqlite:{}", db.display());
+    let out = dbm(f.path(), &url, &["run", "--no-backup"]);
+    assert_ne!(code(&out), 0, "{}", text(&out));
+    assert!(!text(&out).contains("nothing of the file persisted"), "{}", text(&out));
+    let status = dbm(f.path(), &url, &["status"]);
+    assert!(text(&status).to_lowercase().contains("dirty"), "{}", text(&status));
+    // The half applied file is finished by hand, as the hint's `--as applied` expects.
+    assert!(text(&out).contains("cargo dbmigrate repair 2 --as applied"), "{}", text(&out));
+    ok(dbm(f.path(), &url, &["repair", "2", "--as", "applied"]));
+    assert_eq!(query(&db, "SELECT count(*) FROM sqlite_master WHERE name = 'notes'"), "1");
+    let status = ok(dbm(f.path(), &url, &["status"]));
+    assert!(!status.to_lowercase().contains("dirty") && !status.contains("pending"), "{status}");
 }
 
 /// Copies the corpus's vaultwarden SQLite history into `f`'s migrations folder.
@@ -254,4 +279,75 @@ fn vaultwarden_sqlite_schema_is_dumped_and_regenerated_from_an_empty_history() {
     assert_same(&got, &want, "vaultwarden regenerated");
     let out = ok(run(&fresh, &["diff", "-m", "again"]));
     assert!(out.contains("nothing was written"), "{out}");
+}
+
+/// The `CREATE TRIGGER` texts of table `table` in the SQLite file `db`, in name order.
+fn triggers_of(db: &std::path::Path, table: &str) -> Vec<String> {
+    let schema = schema::introspect_sqlite_file(db, HISTORY).expect("introspect");
+    schema.tables.get(table).map(|t| t.triggers.clone()).unwrap_or_default()
+}
+
+#[test]
+fn triggers_of_a_table_renamed_and_rebuilt_follow_it_and_come_back_with_the_down() {
+    let audit = "CREATE TABLE audit (mail TEXT);\n";
+    let trigger = |t: &str| {
+        format!(
+            "CREATE TRIGGER {t}_audit AFTER INSERT ON {t} BEGIN INSERT INTO audit (mail) SELECT mail FROM {t} WHERE id = new.id; END;\n"
+        )
+    };
+    let old = format!("{USERS}{audit}{}", trigger("users"));
+    let accounts = USERS.replace("users", "accounts").replace("mail TEXT", "mail VARCHAR(320)");
+    let desired = format!("{accounts}{audit}{}", trigger("accounts"));
+    let f = project(&old, &desired);
+    ok(run(&f, &["diff", "-m", "change", "--rename", "users=accounts"]));
+    let db = f.path().join("app.db");
+    let url = format!("sqlite:{}", db.display());
+    ok(dbm(f.path(), &url, &["run", "--to", "1", "--no-backup"]));
+    sqlite(&db, ROWS);
+    ok(dbm(f.path(), &url, &["run", "--no-backup"]));
+    let up = f.list("migrations").into_iter().find(|n| !n.starts_with("V1__") && !n.ends_with(".down.sql"));
+    let up = f.read(&format!("migrations/{}", up.expect("written")));
+    let want = schema_of(f.path(), "desired.db", &desired);
+    let got = schema::introspect_sqlite_file(&db, HISTORY).expect("introspect");
+    assert_same(&got, &want, &format!("after the up:\n{up}"));
+    assert!(up.contains("ALTER TABLE \"dbmigrate_new_accounts\" RENAME TO \"accounts\";"), "a rebuild: {up}");
+    let desired_db = f.path().join("desired.db");
+    assert_eq!(triggers_of(&db, "accounts"), triggers_of(&desired_db, "accounts"), "{up}");
+    query(&db, "INSERT INTO accounts (mail) VALUES ('after@up')");
+    assert_eq!(query(&db, "SELECT group_concat(mail) FROM audit"), "a@x,b@x,after@up");
+
+    ok(dbm(f.path(), &url, &["down", "--steps", "1", "--no-backup", "--yes"]));
+    let before = schema_of(f.path(), "old.db", &old);
+    let got = schema::introspect_sqlite_file(&db, HISTORY).expect("introspect");
+    assert_same(&got, &before, "after the down");
+    assert_eq!(triggers_of(&db, "users"), triggers_of(&f.path().join("old.db"), "users"));
+    query(&db, "INSERT INTO users (mail) VALUES ('after@down')");
+    assert_eq!(query(&db, "SELECT count(*) FROM audit WHERE mail = 'after@down'"), "1");
+}
+
+#[test]
+fn strict_without_rowid_collated_generated_and_expression_indexed_tables_survive_a_rebuild() {
+    let items = "CREATE TABLE items (id INTEGER PRIMARY KEY, name TEXT COLLATE NOCASE NOT NULL, \
+                 price INTEGER NOT NULL, qty INTEGER NOT NULL, total INTEGER GENERATED ALWAYS AS (price * qty) STORED, \
+                 half INTEGER AS (price / 2)) STRICT;\nCREATE INDEX items_lower ON items (lower(name));\n";
+    let tags = "CREATE TABLE tags (name TEXT PRIMARY KEY, n INTEGER) WITHOUT ROWID;\n";
+    let old = format!("{items}{tags}");
+    // A default (rebuilds items), a generated column's expression, and a NOT NULL (rebuilds tags).
+    let desired = format!("{items}{tags}")
+        .replace("qty INTEGER NOT NULL", "qty INTEGER NOT NULL DEFAULT 1")
+        .replace("(price * qty) STORED", "(price * qty * 2) STORED")
+        .replace("n INTEGER)", "n INTEGER NOT NULL DEFAULT 0)");
+    let rows = "INSERT INTO items (name, price, qty) VALUES ('Ab', 10, 3); INSERT INTO tags VALUES ('x', 1);";
+    let a = Applied::new(&old, &desired, rows);
+    assert!(a.up.contains("RENAME TO \"items\";") && a.up.contains("RENAME TO \"tags\";"), "{}", a.up);
+    let sql = |t: &str| a.query(&format!("SELECT sql FROM sqlite_master WHERE name = '{t}'"));
+    assert!(sql("items").contains("COLLATE NOCASE") && sql("items").ends_with("STRICT"), "{}", sql("items"));
+    assert!(sql("tags").ends_with("WITHOUT ROWID"), "{}", sql("tags"));
+    assert!(sql("items_lower").contains("lower(name)"), "{}", sql("items_lower"));
+    assert_eq!(a.query("SELECT name || ':' || total || ':' || half FROM items WHERE name = 'ab'"), "Ab:60:5");
+    a.query("INSERT INTO items (name, price) VALUES ('c', 4)");
+    assert_eq!(a.query("SELECT total FROM items WHERE name = 'c'"), "8");
+    a.revert(&old);
+    assert_eq!(a.query("SELECT group_concat(total) FROM items"), "30,4");
+    assert_eq!(a.query("SELECT n FROM tags"), "1");
 }
