@@ -980,7 +980,11 @@ impl Engine {
         let partial = match kept {
             // The file's own transaction, left open by the failure, would only roll back when the
             // connection closes: rolled back now, what it did is certainly gone.
-            Some(kept) => kept || (self.own_transaction_open() && self.conn.execute("ROLLBACK").is_err()),
+            // A whole file sent in one call may have persisted statements before the one that
+            // failed, and the footprint cannot tell which: dirty, as before.
+            Some(kept) => {
+                kept || !at.single || (self.own_transaction_open() && self.conn.execute("ROLLBACK").is_err())
+            }
             None => !in_tx && (outside_done > 0 || !at.single),
         };
         if kept.is_some() && !partial {
