@@ -6,9 +6,11 @@
 # (sqlite3 / psql / mariadb) replaying the same ups into a fresh database, one transaction per
 # migration as the tool runs them (the fresh database's creation is timed too: `diff` creates
 # its scratch database itself). Timed alternately in the same run:
-#   cold  `diff` with the replay cache removed (replays the history, loads the schema file,
+#   cold  `diff` with the caches removed (replays the history while it loads the schema file,
 #         introspects both, renders);
-#   warm  a second `diff` with the history unchanged (reads the cached replayed schema).
+#   warm  a second `diff` with nothing changed (reads both cached schemas: no scratch database);
+#   edit  a third `diff` after a comment is appended to the schema file (the replayed schema
+#         from its cache, the schema file loaded again: the edit-then-diff loop).
 #
 # Usage: bash benches/diff.sh [sqlite] [pg] [maria]   (default: all three; release build)
 #   RUNS=3              timed runs of each (median)
@@ -81,15 +83,19 @@ diff_once() {
 echo "diff --dry-run, $tables tables, $n migrations, median of $runs; load: $(cut -d' ' -f1-3 /proc/loadavg)"
 for b in "${backends[@]}"; do
   make_crate "$b"
-  cold=() warm=() fl=()
+  cold=() warm=() edit=() fl=()
   for _ in $(seq "$runs"); do
     rm -rf "$work/$b/target/dbmigrate/replay"
     t0=$(now_us); diff_once "$b" "$work/cold.out"; t1=$(now_us)
     diff_once "$b" "$work/warm.out"; t2=$(now_us)
-    fresh "$b" 2>/dev/null; raw_client "$b" "$work/$b.sql"; t3=$(now_us)
-    cold+=($(( (t1 - t0) / 1000 ))) warm+=($(( (t2 - t1) / 1000 ))) fl+=($(( (t3 - t2) / 1000 )))
+    echo "-- edited $(now_us)" >> "$work/$b/schema.sql"
+    t3=$(now_us); diff_once "$b" "$work/edit.out"; t4=$(now_us)
+    fresh "$b" 2>/dev/null; raw_client "$b" "$work/$b.sql"; t5=$(now_us)
+    cold+=($(( (t1 - t0) / 1000 ))) warm+=($(( (t2 - t1) / 1000 ))) edit+=($(( (t4 - t3) / 1000 )))
+    fl+=($(( (t5 - t4) / 1000 )))
     grep -qiE 'CREATE TABLE [`"]?edit' "$work/cold.out" || { echo "$b: diff did not find the edit:"; cat "$work/cold.out"; exit 1; }
     cmp -s "$work/cold.out" "$work/warm.out" || { echo "$b: the warm diff differs from the cold one"; exit 1; }
+    cmp -s "$work/cold.out" "$work/edit.out" || { echo "$b: the diff after a comment differs from the cold one"; exit 1; }
   done
   case $b in
     sqlite) got=$(scalar sqlite "$work/bench.db" "SELECT count(*) FROM sqlite_master WHERE type = 'table'") ;;
@@ -99,8 +105,9 @@ for b in "${backends[@]}"; do
   [ "$got" -eq "$tables" ] || { echo "$b: the floor built $got tables, not $tables"; exit 1; }
   m_cold=$(printf '%s\n' "${cold[@]}" | median)
   m_warm=$(printf '%s\n' "${warm[@]}" | median)
+  m_edit=$(printf '%s\n' "${edit[@]}" | median)
   m_floor=$(printf '%s\n' "${fl[@]}" | median)
-  printf '%-6s floor %6d ms (%s)  cold %6d ms (%s) %sx floor (goal <= 1.2)  warm %5d ms (%s) (goal <= 1000)\n' \
-    "$b" "$m_floor" "${fl[*]}" "$m_cold" "${cold[*]}" "$(ratio "$m_cold" "$m_floor")" "$m_warm" "${warm[*]}"
+  printf '%-6s floor %6d ms (%s)  cold %6d ms (%s) %sx floor (goal <= 1.2)  warm %5d ms (%s) (goal <= 1000)  edit %5d ms (%s)\n' \
+    "$b" "$m_floor" "${fl[*]}" "$m_cold" "${cold[*]}" "$(ratio "$m_cold" "$m_floor")" "$m_warm" "${warm[*]}" "$m_edit" "${edit[*]}"
 done
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"

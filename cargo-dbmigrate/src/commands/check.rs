@@ -62,10 +62,10 @@ fn schema_drift(
     let target = workspace::locate(global.selector())?;
     let source = args.source.resolve(&target)?;
     let renames = dbmigrate_runtime::schema::Renames::default();
-    // The set's findings were collected above already; only the cache's note is news here.
+    // The set's findings were collected above already; only the caches' notes are news here.
     let mut notes = crate::render::notes::Notes::new(shell);
     let mut notify = |n: crate::ops::Note<'_>| {
-        if matches!(n, crate::ops::Note::ReusedSchema(_)) {
+        if matches!(n, crate::ops::Note::ReusedSchema(_) | crate::ops::Note::ReusedDesired(_)) {
             notes.show(n);
         }
     };

@@ -63,6 +63,8 @@ pub enum Note<'a> {
     Wrote { path: &'a Path, created: bool },
     /// The migrations' schema was read from the replay cache at this path (the history is unchanged).
     ReusedSchema(&'a Path),
+    /// The desired schema was read from the cache at this path (the schema file is unchanged).
+    ReusedDesired(&'a Path),
 }
 
 /// Where an operation sends its notes.

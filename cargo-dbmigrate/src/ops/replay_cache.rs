@@ -1,12 +1,14 @@
-//! The replayed schema of a crate's migrations, kept under the target dir so a second `diff`
-//! (or `check --schema`, `schema dump`) on an unchanged history skips replaying it.
+//! The replayed schema of a crate's migrations and its loaded desired schema, kept under the
+//! target dir so a second `diff` (or `check --schema`, `schema dump`) skips what is unchanged.
 //!
-//! The cache is trusted only when its key — a SHA-256 over everything the replay depends on —
-//! equals the key computed now; any read problem is a miss, and a miss replays and rewrites.
+//! A cache file is trusted only when its key — a SHA-256 over everything the schema depends
+//! on — equals the key computed now; any read problem is a miss, and a miss reads and rewrites.
 
 use crate::workspace::Target;
 use dbmigrate_runtime::schema::Schema;
 use dbmigrate_runtime::{DatabaseUrl, Dialect, MigrationScript};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
@@ -24,7 +26,7 @@ pub struct Replayed {
     pub dump: Option<String>,
 }
 
-/// Where a crate's replayed schema is cached, and the key it must carry to be used.
+/// Where a crate's replayed (or desired) schema is cached, and the key it must carry to be used.
 #[derive(Debug)]
 pub struct Key {
     digest: String,
@@ -39,30 +41,24 @@ impl Key {
         dev_url: Option<&DatabaseUrl>,
         scripts: &[MigrationScript<'_>],
     ) -> Key {
-        let mut h = Sha256::new();
-        let mut field = |bytes: &[u8]| {
-            // Length-prefixed, so no two different field lists hash the same bytes.
-            h.update((bytes.len() as u64).to_le_bytes());
-            h.update(bytes);
-        };
-        field(format!("{FORMAT} {}", env!("CARGO_PKG_VERSION")).as_bytes());
-        // The binary itself: a rebuilt tool (same version, other introspection) replays again.
-        field(exe_identity().as_bytes());
-        field(dialect.as_str().as_bytes());
-        // The server matters (its version shapes the catalog); its password is never stored.
-        field(dev_url.map(ToString::to_string).unwrap_or_default().as_bytes());
-        field(target.config.history_table.as_bytes());
-        match &target.config.setup_sql {
-            Some(sql) => field(format!("setup {sql}").as_bytes()),
-            None => field(b"no setup"),
-        }
+        let mut h = common(target, dialect, dev_url);
         for s in scripts {
-            field(s.version.to_string().as_bytes());
-            field(s.name.as_bytes());
-            field(&Sha256::digest(s.up.as_bytes()));
+            field(&mut h, s.version.to_string().as_bytes());
+            field(&mut h, s.name.as_bytes());
+            field(&mut h, &Sha256::digest(s.up.as_bytes()));
         }
         let digest = hex(&h.finalize());
-        Key { digest, path: cache_path(target, dialect) }
+        Key { digest, path: cache_path(target, dialect, "cache") }
+    }
+
+    /// The key of loading the desired-schema file whose text is `sql` for `target` in
+    /// `dialect` on `dev_url` (the same settings as a replay: MySQL loads it through the engine).
+    pub fn desired(target: &Target, dialect: Dialect, dev_url: Option<&DatabaseUrl>, sql: &str) -> Key {
+        let mut h = common(target, dialect, dev_url);
+        field(&mut h, b"desired");
+        field(&mut h, &Sha256::digest(sql.as_bytes()));
+        let digest = hex(&h.finalize());
+        Key { digest, path: cache_path(target, dialect, "desired.cache") }
     }
 
     /// The cache file.
@@ -70,8 +66,8 @@ impl Key {
         &self.path
     }
 
-    /// The cached schema, if the file holds one under this key.
-    pub fn read(&self) -> Option<Replayed> {
+    /// The cached value, if the file holds one under this key.
+    pub fn read<T: DeserializeOwned>(&self) -> Option<T> {
         let text = std::fs::read_to_string(&self.path).ok()?;
         let (first, body) = text.split_once('\n')?;
         if first != self.header() {
@@ -80,9 +76,9 @@ impl Key {
         serde_json::from_str(body).ok()
     }
 
-    /// Stores `replayed` under this key, atomically (a temporary file and a rename).
-    pub fn write(&self, replayed: &Replayed) -> Result<(), String> {
-        let body = serde_json::to_string(replayed).map_err(|e| e.to_string())?;
+    /// Stores `value` under this key, atomically (a temporary file and a rename).
+    pub fn write<T: Serialize>(&self, value: &T) -> Result<(), String> {
+        let body = serde_json::to_string(value).map_err(|e| e.to_string())?;
         let dir = self.path.parent().unwrap_or(Path::new("."));
         std::fs::create_dir_all(dir).map_err(|e| format!("cannot create `{}`: {e}", dir.display()))?;
         crate::fsutil::write_atomic_private(&self.path, &format!("{}\n{body}", self.header())).map_err(|e| e.message)
@@ -93,6 +89,30 @@ impl Key {
     }
 }
 
+/// The hash over what every cached schema depends on: format, tool, binary, dialect, server
+/// and the connection settings.
+fn common(target: &Target, dialect: Dialect, dev_url: Option<&DatabaseUrl>) -> Sha256 {
+    let mut h = Sha256::new();
+    field(&mut h, format!("{FORMAT} {}", env!("CARGO_PKG_VERSION")).as_bytes());
+    // The binary itself: a rebuilt tool (same version, other introspection) reads again.
+    field(&mut h, exe_identity().as_bytes());
+    field(&mut h, dialect.as_str().as_bytes());
+    // The server matters (its version shapes the catalog); its password is never stored.
+    field(&mut h, dev_url.map(ToString::to_string).unwrap_or_default().as_bytes());
+    field(&mut h, target.config.history_table.as_bytes());
+    match &target.config.setup_sql {
+        Some(sql) => field(&mut h, format!("setup {sql}").as_bytes()),
+        None => field(&mut h, b"no setup"),
+    }
+    h
+}
+
+/// Adds one field, length-prefixed so no two different field lists hash the same bytes.
+fn field(h: &mut Sha256, bytes: &[u8]) {
+    h.update((bytes.len() as u64).to_le_bytes());
+    h.update(bytes);
+}
+
 /// The running binary's size and modification time, or nothing when they cannot be read.
 fn exe_identity() -> String {
     let meta = std::env::current_exe().and_then(std::fs::metadata);
@@ -101,10 +121,10 @@ fn exe_identity() -> String {
     format!("{} {}", meta.len(), modified.map(|d| d.as_nanos()).unwrap_or_default())
 }
 
-/// `<target-dir>/dbmigrate/replay/<package>-<hash of the crate folder>-<dialect>.cache`.
-fn cache_path(target: &Target, dialect: Dialect) -> PathBuf {
+/// `<target-dir>/dbmigrate/replay/<package>-<hash of the crate folder>-<dialect>.<ext>`.
+fn cache_path(target: &Target, dialect: Dialect, ext: &str) -> PathBuf {
     let (dir, stem) = target.cache_place();
-    dir.join("replay").join(format!("{stem}-{dialect}.cache"))
+    dir.join("replay").join(format!("{stem}-{dialect}.{ext}"))
 }
 
 fn hex(digest: &[u8]) -> String {

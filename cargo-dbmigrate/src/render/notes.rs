@@ -76,6 +76,10 @@ impl<'a> Notes<'a> {
                 "Reused",
                 format!("the replayed schema from {} (the migrations are unchanged)", path.display()),
             ),
+            Note::ReusedDesired(path) => shell.verbose(
+                "Reused",
+                format!("the desired schema from {} (the schema file is unchanged)", path.display()),
+            ),
             Note::Restored { database, version } => {
                 shell.status("Restored", format!("{database} to version {}", dbmigrate_core::version::display(version)))
             }

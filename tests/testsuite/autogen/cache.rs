@@ -1,6 +1,6 @@
 //! The replay cache: a second `diff` on an unchanged history reads the migrations' schema from
-//! `<target>/dbmigrate/replay/` instead of replaying it, gives the same result, and any change
-//! to the history or its settings (or a damaged file) replays again.
+//! `<target>/dbmigrate/replay/` instead of replaying it (and on an unchanged schema file the
+//! desired schema too), gives the same result, and any change or a damaged file reads afresh.
 
 use dbmigrate_tests::{Backend, Fixture, TestDb, code, text};
 use std::path::{Path, PathBuf};
@@ -9,6 +9,7 @@ use std::process::{Command, Output};
 const USERS: &str = "CREATE TABLE users (id INTEGER PRIMARY KEY, mail TEXT NOT NULL);\n";
 const WITH_PHONE: &str = "CREATE TABLE users (id INTEGER PRIMARY KEY, mail TEXT NOT NULL, phone TEXT);\n";
 const REUSED: &str = "Reused the replayed schema";
+const REUSED_DESIRED: &str = "Reused the desired schema";
 
 /// A crate with `old` as V1, `desired` as schema.sql and `metadata` as its dbmigrate settings.
 fn project(name: &str, metadata: &str, old: &str, desired: &str) -> Fixture {
@@ -39,21 +40,41 @@ fn run(f: &Fixture, args: &[&str]) -> Output {
 
 /// Runs `diff --dry-run -v` with `extra`; returns its stdout and whether it reused the cache.
 fn diff(f: &Fixture, extra: &[&str]) -> (String, bool) {
+    let (stdout, reused, _) = diff_both(f, extra);
+    (stdout, reused)
+}
+
+/// Runs `diff --dry-run -v` with `extra`; returns its stdout and whether it reused the
+/// replayed schema and the desired one.
+fn diff_both(f: &Fixture, extra: &[&str]) -> (String, bool, bool) {
     let mut args = vec!["diff", "-m", "change", "--dry-run", "-v"];
     args.extend_from_slice(extra);
     let out = run(f, &args);
     assert_eq!(code(&out), 0, "{}", text(&out));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    (String::from_utf8_lossy(&out.stdout).into_owned(), stderr.contains(REUSED))
+    (String::from_utf8_lossy(&out.stdout).into_owned(), stderr.contains(REUSED), stderr.contains(REUSED_DESIRED))
 }
 
-/// The one cache file the runs in `f` wrote.
-fn cache_file(f: &Fixture) -> PathBuf {
+/// The cache files the runs in `f` wrote: (the replayed schema's, the desired schema's).
+fn cache_files(f: &Fixture) -> (Vec<PathBuf>, Vec<PathBuf>) {
     let dir = f.path().join("tgt/dbmigrate/replay");
     let files: Vec<PathBuf> =
         std::fs::read_dir(&dir).expect("the cache folder").map(|e| e.expect("entry").path()).collect();
-    assert_eq!(files.len(), 1, "{files:?}");
-    files[0].clone()
+    files.into_iter().partition(|p| !p.to_string_lossy().ends_with(".desired.cache"))
+}
+
+/// The one replayed-schema cache file the runs in `f` wrote.
+fn cache_file(f: &Fixture) -> PathBuf {
+    let (replayed, _) = cache_files(f);
+    assert_eq!(replayed.len(), 1, "{replayed:?}");
+    replayed[0].clone()
+}
+
+/// The one desired-schema cache file the runs in `f` wrote.
+fn desired_file(f: &Fixture) -> PathBuf {
+    let (_, desired) = cache_files(f);
+    assert_eq!(desired.len(), 1, "{desired:?}");
+    desired[0].clone()
 }
 
 fn modified(path: &Path) -> std::time::SystemTime {
@@ -130,8 +151,50 @@ fn a_corrupt_cache_file_is_ignored_and_rewritten() {
     assert!(reused);
 }
 
+#[test]
+fn an_unchanged_schema_file_is_read_from_the_desired_cache_and_an_edit_reads_it_again() {
+    let f = project("cache_desired", "", USERS, WITH_PHONE);
+    let (cold, replay_hit, desired_hit) = diff_both(&f, &["--format", "json"]);
+    assert!(!replay_hit && !desired_hit, "nothing was cached yet");
+    let file = desired_file(&f);
+    let name = file.file_name().expect("name").to_string_lossy().into_owned();
+    assert!(name.starts_with("cache_desired-") && name.ends_with("-sqlite.desired.cache"), "{file:?}");
+    let written = modified(&file);
+    let (warm, replay_hit, desired_hit) = diff_both(&f, &["--format", "json"]);
+    assert!(replay_hit && desired_hit, "the second diff read a schema afresh");
+    assert_eq!(modified(&file), written, "a hit does not rewrite the cache");
+    assert_eq!(warm, cold, "the cached schemas give the same diff");
+    let out = run(&f, &["check", "--schema", "-v"]);
+    assert_eq!(code(&out), 1, "{}", text(&out));
+    assert!(text(&out).contains(REUSED_DESIRED), "{}", text(&out));
+    // An edited schema file is read again; the unchanged history still comes from its cache.
+    f.write("schema.sql", "CREATE TABLE users (id INTEGER PRIMARY KEY, mail TEXT NOT NULL, nick TEXT);\n");
+    let (edited, replay_hit, desired_hit) = diff_both(&f, &[]);
+    assert!(replay_hit && !desired_hit, "an edited schema file must be read again");
+    assert!(edited.contains("ADD COLUMN \"nick\"") && !edited.contains("phone"), "{edited}");
+    let (again, _, desired_hit) = diff_both(&f, &[]);
+    assert!(desired_hit, "unchanged again: reused");
+    assert_eq!(again, edited);
+}
+
+#[test]
+fn a_damaged_desired_cache_file_is_ignored_and_rewritten() {
+    let f = project("cache_desired_bad", "", USERS, WITH_PHONE);
+    let (cold, _, _) = diff_both(&f, &[]);
+    let file = desired_file(&f);
+    let good = std::fs::read_to_string(&file).expect("cache");
+    let header = good.lines().next().expect("header").to_owned();
+    for damaged in [format!("{header}\n{{\"tables\": [tru"), String::new(), "garbage\n{}".into()] {
+        std::fs::write(&file, &damaged).expect("damage");
+        let (again, replay_hit, desired_hit) = diff_both(&f, &[]);
+        assert!(replay_hit && !desired_hit, "a damaged cache was used: {damaged:?}");
+        assert_eq!(again, cold);
+        assert_eq!(std::fs::read_to_string(&file).expect("cache"), good, "rewritten");
+    }
+}
+
 /// Runs `diff --dry-run -v --dev-url dev` in `f` and proves no scratch database of it is left.
-fn server_diff(f: &Fixture, dev: &str, left: impl Fn(u32) -> String) -> (String, bool) {
+fn server_diff(f: &Fixture, dev: &str, left: impl Fn(u32) -> String) -> (String, bool, bool) {
     let child = Command::new(dbmigrate_tests::cli_bin())
         .args(["dbmigrate", "diff", "-m", "change", "--dry-run", "-v", "--format", "json", "--dev-url", dev])
         .current_dir(f.path())
@@ -148,8 +211,8 @@ fn server_diff(f: &Fixture, dev: &str, left: impl Fn(u32) -> String) -> (String,
     let out = child.wait_with_output().expect("wait");
     assert_eq!(code(&out), 0, "{}", text(&out));
     assert_eq!(left(pid), "", "scratch databases left: {}", text(&out));
-    let reused = String::from_utf8_lossy(&out.stderr).contains(REUSED);
-    (String::from_utf8_lossy(&out.stdout).into_owned(), reused)
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    (String::from_utf8_lossy(&out.stdout).into_owned(), stderr.contains(REUSED), stderr.contains(REUSED_DESIRED))
 }
 
 fn psql(sql: &str) -> String {
@@ -174,36 +237,42 @@ impl Drop for Role {
 }
 
 #[test]
-fn postgres_a_hit_creates_no_scratch_database_for_the_migrations() {
+fn postgres_a_hit_creates_no_scratch_database_for_either_schema() {
     let role = Role(format!("dbm_cache_probe_{}", std::process::id()));
     psql(&format!("DROP ROLE IF EXISTS {0}", role.0));
     psql(&format!("CREATE ROLE {0}", role.0));
-    // The history grants to a role: once the role is gone, only a cache hit can avoid replaying it.
+    // The history and the schema file grant to a role: once the role is gone, only cache hits
+    // can avoid loading either into a scratch database.
     let old = format!(
         "CREATE TABLE users (id integer PRIMARY KEY, mail text NOT NULL);\nGRANT SELECT ON users TO {};\n",
         role.0
     );
-    let desired = "CREATE TABLE users (id integer PRIMARY KEY, mail text NOT NULL, phone text);\n";
-    let f = project("cache_pg", "dialects = [\"postgres\"]", &old, desired);
+    let desired = format!(
+        "CREATE TABLE users (id integer PRIMARY KEY, mail text NOT NULL, phone text);\nGRANT SELECT ON users TO {};\n",
+        role.0
+    );
+    let f = project("cache_pg", "dialects = [\"postgres\"]", &old, &desired);
     let dev = "postgres://postgres@127.0.0.1:5432/postgres";
     let left = |pid: u32| {
         psql(&format!(
             "SELECT string_agg(datname, ' ') FROM pg_database WHERE datname LIKE 'dbmigrate\\_diff\\_{pid}\\_%'"
         ))
     };
-    let (cold, reused) = server_diff(&f, dev, left);
-    assert!(!reused);
+    let (cold, reused, desired_reused) = server_diff(&f, dev, left);
+    assert!(!reused && !desired_reused);
     psql(&format!("DROP ROLE {}", role.0));
-    let (warm, reused) = server_diff(&f, dev, left);
+    let (warm, reused, desired_reused) = server_diff(&f, dev, left);
     assert!(reused, "the second diff replayed again");
+    assert!(desired_reused, "the second diff loaded the schema file again");
     assert_eq!(warm, cold);
     assert!(warm.contains("ADD COLUMN \\\"phone\\\""), "{warm}");
 }
 
 #[test]
-fn mariadb_a_hit_creates_no_scratch_database_for_the_migrations() {
+fn mariadb_a_hit_creates_no_scratch_database_for_either_schema() {
     let f = project("cache_my", "dialects = [\"mysql\"]", "", "");
-    // The history copies rows from another database: once it is gone, only a hit avoids replaying.
+    // The history and the schema file copy rows from another database: once they are gone,
+    // only cache hits avoid loading either.
     let probe = TestDb::new(Backend::Mariadb, "cache_probe", f.path());
     probe.query("CREATE TABLE seed (id INT PRIMARY KEY); INSERT INTO seed VALUES (1)");
     let old = format!(
@@ -211,7 +280,11 @@ fn mariadb_a_hit_creates_no_scratch_database_for_the_migrations() {
         probe.name
     );
     f.write("migrations/V1__old.sql", &old);
-    f.write("schema.sql", "CREATE TABLE users (id INT PRIMARY KEY, mail VARCHAR(100) NOT NULL, phone VARCHAR(20));\n");
+    let desired = format!(
+        "CREATE TABLE users (id INT PRIMARY KEY, mail VARCHAR(100) NOT NULL, phone VARCHAR(20));\nINSERT INTO users (id, mail) SELECT id, 'a' FROM {}.seed;\n",
+        probe.name
+    );
+    f.write("schema.sql", &desired);
     let dev = "mysql://root@127.0.0.1:3306/";
     let left = |pid: u32| {
         let sql = format!(
@@ -224,11 +297,48 @@ fn mariadb_a_hit_creates_no_scratch_database_for_the_migrations() {
             .expect("mariadb");
         String::from_utf8_lossy(&out.stdout).trim().to_owned()
     };
-    let (cold, reused) = server_diff(&f, dev, left);
-    assert!(!reused);
+    let (cold, reused, desired_reused) = server_diff(&f, dev, left);
+    assert!(!reused && !desired_reused);
     probe.query("DROP TABLE seed");
-    let (warm, reused) = server_diff(&f, dev, left);
+    let (warm, reused, desired_reused) = server_diff(&f, dev, left);
     assert!(reused, "the second diff replayed again");
+    assert!(desired_reused, "the second diff loaded the schema file again");
     assert_eq!(warm, cold);
     assert!(warm.contains("phone"), "{warm}");
+}
+
+#[test]
+fn postgres_when_both_schemas_fail_the_replay_is_reported_and_no_scratch_database_is_left() {
+    // Both sides load at once now; the error is still the replay's, as when they ran in turn.
+    let old = "CREATE TABLE users (id integer PRIMARY KEY);\nSELECT no_such_function();\n";
+    let f = project("cache_pg_fail", "dialects = [\"postgres\"]", old, "CREATE TABLE broken (;\n");
+    let child = Command::new(dbmigrate_tests::cli_bin())
+        .args([
+            "dbmigrate",
+            "diff",
+            "-m",
+            "change",
+            "--dry-run",
+            "--dev-url",
+            "postgres://postgres@127.0.0.1:5432/postgres",
+        ])
+        .current_dir(f.path())
+        .env("CARGO_TERM_COLOR", "never")
+        .env("CARGO_TARGET_DIR", f.path().join("tgt"))
+        .env_remove("DATABASE_URL")
+        .env_remove("DBMIGRATE_DEV_URL")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run cargo-dbmigrate");
+    let pid = child.id();
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(code(&out), 101, "{}", text(&out));
+    assert!(text(&out).contains("no_such_function"), "{}", text(&out));
+    assert!(!text(&out).contains("does not load"), "{}", text(&out));
+    let left = psql(&format!(
+        "SELECT string_agg(datname, ' ') FROM pg_database WHERE datname LIKE 'dbmigrate\\_diff\\_{pid}\\_%'"
+    ));
+    assert_eq!(left, "", "scratch databases left");
+    assert!(!f.path().join("tgt/dbmigrate/replay").exists(), "a failure cached something");
 }
