@@ -398,6 +398,20 @@ mod tests {
         assert_eq!(lints(&mysql).1, 2, "another context re-lints everything");
     }
 
+    /// The checksum reads 32-byte blocks, then 8-byte words, then single bytes: a change in
+    /// any byte of any of the three parts changes it.
+    #[test]
+    fn the_checksum_covers_every_byte() {
+        let bytes: Vec<u8> = (0..75u8).collect();
+        let sum = checksum(&bytes);
+        for i in 0..bytes.len() {
+            let mut changed = bytes.clone();
+            changed[i] ^= 0x10;
+            assert_ne!(checksum(&changed), sum, "byte {i}");
+        }
+        assert_ne!(checksum(&bytes[..74]), sum, "a shorter text");
+    }
+
     #[test]
     fn a_corrupt_truncated_or_foreign_cache_is_ignored() {
         let c = Crate::new();

@@ -212,6 +212,24 @@ mod tests {
         );
     }
 
+    /// Words run over digits, `_`, `$` and non-ASCII letters; numbers over letters and dots;
+    /// a `--` comment ends at its line end.
+    #[test]
+    fn word_and_number_ends() {
+        assert_eq!(
+            kinds("été_1$x 12.5e3ab,x-- c\n\u{c}y", Dialect::Postgres),
+            [
+                (Kind::Word, "été_1$x"),
+                (Kind::Num, "12.5e3ab"),
+                (Kind::Punct, ","),
+                (Kind::Word, "x"),
+                (Kind::Word, "y")
+            ]
+        );
+        assert_eq!(kinds("a-- no line end", Dialect::Sqlite), [(Kind::Word, "a")]);
+        assert_eq!(kinds("a -- ü\n;", Dialect::Sqlite), [(Kind::Word, "a"), (Kind::Punct, ";")]);
+    }
+
     #[test]
     fn never_panics_on_odd_text() {
         for sql in ["'", "\"", "$a", "/*", "[", "é'ü", "\\", "$$", "--", "`é", "x'\\"] {
