@@ -25,7 +25,8 @@ fn main() {
     let runs: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(11);
     let dir = tempfile::tempdir().expect("tempdir");
     let three = std::env::var_os("BENCH_DIALECTS").is_some();
-    let metadata = "[package.metadata.dbmigrate]\ndialects = [\"sqlite\", \"postgres\", \"mysql\"]\nddl-lock-timeout = 5\n";
+    let metadata =
+        "[package.metadata.dbmigrate]\ndialects = [\"sqlite\", \"postgres\", \"mysql\"]\nddl-lock-timeout = 5\n";
     let manifest = format!("[package]\nname = \"bench\"\n{}", if three { metadata } else { "" });
     std::fs::write(dir.path().join("Cargo.toml"), manifest).expect("write");
     let migrations = dir.path().join("migrations");
@@ -82,10 +83,11 @@ fn main() {
         }
         println!("  stat of every file: {:.1} ms", t.elapsed().as_secs_f64() * 1000.0);
     }
+    let files = if three { "up files only, 3 dialects" } else { "up + down files" };
     let report = |what: &str, ms: &mut Vec<f64>| {
         ms.sort_by(f64::total_cmp);
         println!(
-            "validation + codegen, {n} migrations (up + down files), {what}: median {:.1} ms (min {:.1}, max {:.1}) over {runs} runs",
+            "validation + codegen, {n} migrations ({files}), {what}: median {:.1} ms (min {:.1}, max {:.1}) over {runs} runs",
             ms[runs / 2],
             ms[0],
             ms[runs - 1]
