@@ -18,6 +18,11 @@
 # 2026-12-01, with the lint (issue 14), three dialects, load 9.8-11.6 (shared machine), same run:
 #  1. lint: cold 1934 ms median (min 574), warm 503 ms (min 151); main without lint: cold 885 ms
 #     (min 692), warm 498 ms (min 313). The load dominates; see benches/README.md.
+# 2026-12-01, cheaper debug-build code (issues 14/15), load 21-25, instructions by callgrind of
+#  `embed_10k 1000 1` against the parent 91a637e (see benches/README.md): three dialects as here,
+#  cold 309.7 M -> 272.0 M, warm 79.5 M -> 63.0 M; one dialect with downs, warm 128.9 M -> 93.7 M.
+#  Wall clock at that load (not comparable between runs): parent cold 6932.6 ms / warm 2050.9 ms,
+#  this branch later, while its tests compiled, 9915.4 / 3020.5 ms. Goals not judged here.
 # Usage: bash benches/build_guard.sh [RUNS]   (default 11; builds offline in target/bench)
 #   BENCH_ROOT=/path/to/other/checkout: measure that checkout's build-support with this script
 #   (a baseline in the same run); BENCH_ONLY=1: part 1 only.

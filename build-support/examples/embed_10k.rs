@@ -1,6 +1,9 @@
 //! Times validation + code generation for a crate with N migrations (default 10,000), the
 //! work `embed()` does inside a build script. Run it in the dev profile, as build scripts run:
 //! `cargo run -p dbmigrate-build --example embed_10k -- [N] [RUNS]` (`PARTS=1` adds a breakdown).
+//! `BENCH_DIALECTS=1` makes the crate look like `benches/build_guard.sh`'s: all three dialects, a
+//! DDL lock timeout, every tenth migration an `ALTER TABLE` the lint reads whole, and no down
+//! files (so every migration gets a `no-down` warning that the check then summarises).
 //!
 //! Each run is measured twice: cold (no hash cache in OUT_DIR, as on a first build) and warm
 //! after adding one migration (the usual reason a build script reruns). The migration files get
@@ -21,15 +24,24 @@ fn main() {
     let n: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(10_000);
     let runs: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(11);
     let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(dir.path().join("Cargo.toml"), "[package]\nname = \"bench\"\n").expect("write");
+    let three = std::env::var_os("BENCH_DIALECTS").is_some();
+    let metadata =
+        "[package.metadata.dbmigrate]\ndialects = [\"sqlite\", \"postgres\", \"mysql\"]\nddl-lock-timeout = 5\n";
+    let manifest = format!("[package]\nname = \"bench\"\n{}", if three { metadata } else { "" });
+    std::fs::write(dir.path().join("Cargo.toml"), manifest).expect("write");
     let migrations = dir.path().join("migrations");
     std::fs::create_dir(&migrations).expect("mkdir");
     for i in 0..n {
         let v = 20200101000000_i64 + i as i64;
-        let up =
-            format!("-- migration {i}\ncreate table t{i} (\n    id integer primary key,\n    name text not null\n);\n");
+        let up = if three && i % 10 == 9 {
+            format!("-- migration {i}\nalter table t{} add column note text not null default '';\n", i - 1)
+        } else {
+            format!("-- migration {i}\ncreate table t{i} (\n    id integer primary key,\n    name text not null\n);\n")
+        };
         write_old(&migrations.join(format!("V{v}__m{i}.sql")), &up);
-        write_old(&migrations.join(format!("V{v}__m{i}.down.sql")), &format!("drop table t{i};\n"));
+        if !three {
+            write_old(&migrations.join(format!("V{v}__m{i}.down.sql")), &format!("drop table t{i};\n"));
+        }
     }
     let out = dir.path().join("out");
     std::fs::create_dir(&out).expect("mkdir");
@@ -71,10 +83,11 @@ fn main() {
         }
         println!("  stat of every file: {:.1} ms", t.elapsed().as_secs_f64() * 1000.0);
     }
+    let files = if three { "up files only, 3 dialects" } else { "up + down files" };
     let report = |what: &str, ms: &mut Vec<f64>| {
         ms.sort_by(f64::total_cmp);
         println!(
-            "validation + codegen, {n} migrations (up + down files), {what}: median {:.1} ms (min {:.1}, max {:.1}) over {runs} runs",
+            "validation + codegen, {n} migrations ({files}), {what}: median {:.1} ms (min {:.1}, max {:.1}) over {runs} runs",
             ms[runs / 2],
             ms[0],
             ms[runs - 1]

@@ -323,7 +323,8 @@ fn push_i64(out: &mut String, n: i64) {
             break;
         }
     }
-    digits[at..].iter().for_each(|&d| out.push(char::from(d)));
+    // One `push_str` rather than a `push` per digit (each a UTF-8 encode in a debug build).
+    out.push_str(std::str::from_utf8(&digits[at..]).unwrap_or_default());
 }
 
 /// The opening of a string literal holding `dir` and a separator, e.g. `"/a/b/`; the file name

@@ -330,8 +330,10 @@ impl MigrationSet {
         let mut read = Read::default();
         let version = parsed.version;
         let Some(up) = self.read_sql(up, version, keep_all, lint, &mut read) else { return read };
-        if let Some(finding) = empty_up(up.hashed.emptiness, self.display(&up.file), version) {
-            read.findings.push(finding);
+        // The shown paths are built only for a finding: most migrations have none, and a
+        // `format!` per file is a measurable part of a warm build of 10,000.
+        if up.hashed.emptiness != Emptiness::Fine {
+            read.findings.extend(empty_up(up.hashed.emptiness, self.display(&up.file), version));
         }
         let down = match down {
             Some(job) => match self.read_sql(job, version, keep_all, lint, &mut read) {
@@ -345,9 +347,11 @@ impl MigrationSet {
             },
             None => None,
         };
-        let down_state = down.as_ref().map(|d| (d.hashed.emptiness, self.display(&d.file)));
-        let missing_down = self.display(&dbmigrate_core::file_name::down_file(version, &parsed.name));
-        read.findings.extend(no_down(down_state, self.display(&up.file), &missing_down, version));
+        if down.as_ref().is_none_or(|d| d.hashed.emptiness != Emptiness::Fine) {
+            let down_state = down.as_ref().map(|d| (d.hashed.emptiness, self.display(&d.file)));
+            let missing_down = self.display(&dbmigrate_core::file_name::down_file(version, &parsed.name));
+            read.findings.extend(no_down(down_state, self.display(&up.file), &missing_down, version));
+        }
         read.migration = Some(Migration {
             version,
             name: parsed.name,
