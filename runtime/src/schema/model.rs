@@ -94,6 +94,13 @@ pub struct ForeignKey {
     pub ref_columns: Vec<String>,
     pub on_update: String,
     pub on_delete: String,
+    /// `MATCH FULL` (PostgreSQL); false for the default, `MATCH SIMPLE`.
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub match_full: bool,
+    /// When PostgreSQL checks the key: empty (not deferrable), `DEFERRABLE` (initially
+    /// immediate) or `DEFERRABLE INITIALLY DEFERRED`.
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub deferrable: String,
 }
 
 impl Column {

@@ -5,6 +5,7 @@
 use super::diff::{Difference, TableDiff};
 use super::model::{Column, ForeignKey, Table, quote, quote_qualified as qq};
 use super::steps::{Migration, Steps, destructive, join};
+use std::collections::BTreeSet;
 
 /// The first line of a file the engine must run outside a transaction.
 const NO_TRANSACTION: &str = dbmigrate_core::sql::NO_TRANSACTION_MARKER;
@@ -24,20 +25,11 @@ pub fn render_pg(diff: &Difference) -> Migration {
     }
     s.table_renames(diff, rename_table);
     diff.altered.iter().for_each(|d| renames_and_drops(&mut s, d));
-    for t in &diff.created {
-        s.push(create_table(t), format!("DROP TABLE {};", qq(&t.name)));
-    }
+    created_tables(&mut s, diff);
     diff.altered.iter().for_each(|d| columns(&mut s, d));
     diff.altered.iter().for_each(|d| added_constraints(&mut s, d));
     diff.altered.iter().for_each(|d| dropped_columns(&mut s, d));
-    for t in &diff.dropped {
-        s.warnings.push(format!("dropping table `{}` loses its rows", t.name));
-        let up =
-            format!("{}\nDROP TABLE {};", destructive(&format!("drops table {} and its rows", t.name)), qq(&t.name));
-        let down =
-            format!("-- Recreates the structure of `{}`; its rows are not restored.\n{}", t.name, create_table(t));
-        s.push(up, down);
-    }
+    dropped_tables(&mut s, diff);
     for (name, labels) in &diff.dropped_enums {
         s.push(format!("DROP TYPE {};", qq(name)), create_enum(name, labels));
     }
@@ -121,14 +113,15 @@ fn rename_table(from: &str, to: &str) -> String {
     format!("ALTER TABLE {} RENAME TO {};", qq(from), quote(bare))
 }
 
-/// `CREATE TABLE` with its keys and checks, then its indexes and comments.
-fn create_table(t: &Table) -> String {
+/// `CREATE TABLE` with its keys (but `later`, added by their own step) and checks, then its
+/// indexes and comments.
+fn create_table(t: &Table, later: &[&ForeignKey]) -> String {
     let mut lines: Vec<String> = t.columns.iter().map(column_def).collect();
     if !t.primary_key.is_empty() {
         lines.push(format!("PRIMARY KEY ({})", names(&t.primary_key)));
     }
     lines.extend(t.uniques.iter().map(|u| format!("UNIQUE ({})", names(u))));
-    lines.extend(t.foreign_keys.iter().map(fk_def));
+    lines.extend(t.foreign_keys.iter().filter(|fk| !later.contains(fk)).map(fk_def));
     lines.extend(t.checks.iter().cloned());
     let mut out = vec![format!("CREATE TABLE {} (\n    {}\n);", qq(&t.name), lines.join(",\n    "))];
     out.extend(t.indexes.values().map(|i| format!("{};", i.sql.as_deref().unwrap_or_default())));
@@ -155,12 +148,83 @@ fn names(cols: &[String]) -> String {
 fn fk_def(f: &ForeignKey) -> String {
     let mut def =
         format!("FOREIGN KEY ({}) REFERENCES {} ({})", names(&f.columns), qq(&f.ref_table), names(&f.ref_columns));
+    if f.match_full {
+        def.push_str(" MATCH FULL");
+    }
     for (what, action) in [("UPDATE", &f.on_update), ("DELETE", &f.on_delete)] {
         if !action.is_empty() && action != "NO ACTION" {
             def.push_str(&format!(" ON {what} {action}"));
         }
     }
+    if !f.deferrable.is_empty() {
+        def.push(' ');
+        def.push_str(&f.deferrable);
+    }
     def
+}
+
+/// The name of `t`'s foreign key `fk`: the catalog's, else the one PostgreSQL gives an unnamed
+/// key (`table_col_fkey`), so a down can drop what its up added.
+fn fk_name(t: &Table, fk: &ForeignKey) -> String {
+    let bare = t.name.rsplit('.').next().unwrap_or(&t.name);
+    let made = || format!("{bare}_{}_fkey", fk.columns.join("_")).chars().take(63).collect();
+    t.foreign_key_names.get(fk).cloned().unwrap_or_else(made)
+}
+
+fn add_fk(t: &Table, fk: &ForeignKey) -> String {
+    format!("ALTER TABLE {} ADD CONSTRAINT {} {};", qq(&t.name), quote(&fk_name(t, fk)), fk_def(fk))
+}
+
+fn drop_fk(t: &Table, fk: &ForeignKey) -> String {
+    format!("ALTER TABLE {} DROP CONSTRAINT {};", qq(&t.name), quote(&fk_name(t, fk)))
+}
+
+/// New tables, parents first; a foreign key to a new table not made yet (a cycle) is left out
+/// of its `CREATE TABLE` and added once every table exists, so the down drops it first.
+fn created_tables(s: &mut Steps, diff: &Difference) {
+    let mut made: BTreeSet<&str> = BTreeSet::new();
+    let mut later: Vec<(&Table, &ForeignKey)> = Vec::new();
+    for t in &diff.created {
+        made.insert(&t.name);
+        let pending = |fk: &&ForeignKey| {
+            !made.contains(fk.ref_table.as_str()) && diff.created.iter().any(|c| c.name == fk.ref_table)
+        };
+        let deferred: Vec<&ForeignKey> = t.foreign_keys.iter().filter(pending).collect();
+        s.push(create_table(t, &deferred), format!("DROP TABLE {};", qq(&t.name)));
+        later.extend(deferred.into_iter().map(|fk| (t, fk)));
+    }
+    for (t, fk) in later {
+        s.push(add_fk(t, fk), drop_fk(t, fk));
+    }
+}
+
+/// The keys of `diff.dropped[i]` to tables dropped before it: in a cycle, dropped before any
+/// table goes, and added back by the down once both exist again.
+fn cyclic_keys(diff: &Difference, i: usize) -> Vec<&ForeignKey> {
+    let t = &diff.dropped[i];
+    let at = |name: &str| diff.dropped.iter().position(|d| d.name == name);
+    let earlier = |fk: &&ForeignKey| fk.ref_table != t.name && at(&fk.ref_table).is_some_and(|j| j < i);
+    t.foreign_keys.iter().filter(earlier).collect()
+}
+
+/// Removed tables, children first, the keys that close a cycle before them.
+fn dropped_tables(s: &mut Steps, diff: &Difference) {
+    for (i, t) in diff.dropped.iter().enumerate() {
+        for fk in cyclic_keys(diff, i) {
+            s.push(drop_fk(t, fk), add_fk(t, fk));
+        }
+    }
+    for (i, t) in diff.dropped.iter().enumerate() {
+        s.warnings.push(format!("dropping table `{}` loses its rows", t.name));
+        let up =
+            format!("{}\nDROP TABLE {};", destructive(&format!("drops table {} and its rows", t.name)), qq(&t.name));
+        let down = format!(
+            "-- Recreates the structure of `{}`; its rows are not restored.\n{}",
+            t.name,
+            create_table(t, &cyclic_keys(diff, i))
+        );
+        s.push(up, down);
+    }
 }
 
 fn column_def(c: &Column) -> String {
