@@ -49,6 +49,10 @@ pub struct Table {
     pub check_names: BTreeMap<String, String>,
     /// The table's comment.
     pub comment: Option<String>,
+    /// Table options the dialect keeps per table (MySQL/MariaDB: `ENGINE` and `COLLATE`, the
+    /// default collation, which names its character set).
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub options: BTreeMap<String, String>,
 }
 
 /// One column.

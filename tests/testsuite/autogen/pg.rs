@@ -403,7 +403,10 @@ fn tables_that_reference_each_other_are_created_then_joined_and_dropped_keys_fir
     let (up, down, _) = round_trip(USERS, &format!("{USERS}{CYCLE}"), ROWS, &[]);
     let at = |text: &str, what: &str| text.find(what).unwrap_or_else(|| panic!("no `{what}` in {text}"));
     let last_create = up.rfind("CREATE TABLE").expect("created");
-    assert!(at(&up, "ALTER TABLE \"a\" ADD CONSTRAINT \"a_b\" FOREIGN KEY (\"b_id\") REFERENCES \"b\"") > last_create, "{up}");
+    assert!(
+        at(&up, "ALTER TABLE \"a\" ADD CONSTRAINT \"a_b\" FOREIGN KEY (\"b_id\") REFERENCES \"b\"") > last_create,
+        "{up}"
+    );
     assert!(at(&down, "ALTER TABLE \"a\" DROP CONSTRAINT \"a_b\";") < at(&down, "DROP TABLE"), "{down}");
     // The other way: both tables leave, the cycle's key first, and the down makes them again.
     let rows = format!("{ROWS};\nINSERT INTO a VALUES (1, NULL);\nINSERT INTO b VALUES (1, 1);\nUPDATE a SET b_id = 1");
@@ -415,10 +418,15 @@ fn tables_that_reference_each_other_are_created_then_joined_and_dropped_keys_fir
 
 #[test]
 fn deferrable_and_match_full_foreign_keys_are_compared_and_changed() {
-    let old = format!("{USERS}CREATE TABLE posts (id serial PRIMARY KEY, user_id int, other int, \
-                       FOREIGN KEY (user_id, other) REFERENCES users (id, other));\n")
-        .replace("NOT NULL);", "NOT NULL, other int, UNIQUE (id, other));");
-    let desired = old.replace("REFERENCES users (id, other)", "REFERENCES users (id, other) MATCH FULL DEFERRABLE INITIALLY DEFERRED");
+    let old = format!(
+        "{USERS}CREATE TABLE posts (id serial PRIMARY KEY, user_id int, other int, \
+                       FOREIGN KEY (user_id, other) REFERENCES users (id, other));\n"
+    )
+    .replace("NOT NULL);", "NOT NULL, other int, UNIQUE (id, other));");
+    let desired = old.replace(
+        "REFERENCES users (id, other)",
+        "REFERENCES users (id, other) MATCH FULL DEFERRABLE INITIALLY DEFERRED",
+    );
     let (up, down, _) = round_trip(&old, &desired, ROWS, &[]);
     assert!(up.contains("DROP CONSTRAINT \"posts_user_id_other_fkey\";"), "{up}");
     assert!(up.contains("MATCH FULL") && up.contains("DEFERRABLE INITIALLY DEFERRED;"), "{up}");
@@ -428,6 +436,11 @@ fn deferrable_and_match_full_foreign_keys_are_compared_and_changed() {
     let (up, _, _) = round_trip(&desired, &immediate, ROWS, &[]);
     assert!(up.contains(" DEFERRABLE;") && !up.contains("MATCH FULL"), "{up}");
     // A new table carries them in its CREATE TABLE.
-    let (up, _, _) = round_trip(USERS.replace("NOT NULL);", "NOT NULL, other int, UNIQUE (id, other));").as_str(), &desired, ROWS, &[]);
+    let (up, _, _) = round_trip(
+        USERS.replace("NOT NULL);", "NOT NULL, other int, UNIQUE (id, other));").as_str(),
+        &desired,
+        ROWS,
+        &[],
+    );
     assert!(up.contains("CREATE TABLE \"posts\"") && up.contains("MATCH FULL DEFERRABLE INITIALLY DEFERRED"), "{up}");
 }
