@@ -755,6 +755,7 @@ mod tests {
             ref_columns: vec!["id".into()],
             on_update: "RESTRICT".into(),
             on_delete: "CASCADE".into(),
+            ..ForeignKey::default()
         };
         let table = |name: &str, to: &str| Table {
             name: name.into(),

@@ -26,7 +26,8 @@ pub fn render_pg(diff: &Difference) -> Migration {
     s.table_renames(diff, rename_table);
     diff.altered.iter().for_each(|d| renames_and_drops(&mut s, d));
     created_tables(&mut s, diff);
-    diff.altered.iter().for_each(|d| columns(&mut s, d));
+    let rebuilt = rebuilt_columns(diff);
+    diff.altered.iter().for_each(|d| columns(&mut s, d, &rebuilt));
     diff.altered.iter().for_each(|d| added_constraints(&mut s, d));
     diff.altered.iter().for_each(|d| dropped_columns(&mut s, d));
     dropped_tables(&mut s, diff);
@@ -62,13 +63,22 @@ fn create_enum(name: &str, labels: &[String]) -> String {
 }
 
 /// New labels by `ALTER TYPE … ADD VALUE` (in place, `BEFORE` the label they precede); the
-/// down recreates the type without them, since PostgreSQL cannot remove a label. Whether it
-/// added labels (the file then runs outside a transaction).
+/// down recreates the type without them, since PostgreSQL cannot remove a label. A removed or
+/// reordered label rebuilds the type (a removal behind a guard that stops on rows holding it).
+/// Whether it added labels in place (the file then runs outside a transaction).
 fn changed_enum(s: &mut Steps, diff: &Difference, name: &str, now: &[String], want: &[String]) -> bool {
-    let kept: Vec<&String> = want.iter().filter(|l| now.contains(l)).collect();
-    if now.iter().any(|l| !want.contains(l)) || kept.iter().copied().ne(now.iter()) {
-        s.warnings.push(format!("enum type `{name}` loses or reorders labels: write that change by hand"));
-        s.push(format!("-- dbmigrate:todo enum type {name} should have the labels {want:?}: rebuild it by hand"), "");
+    let removed: Vec<&String> = now.iter().filter(|l| !want.contains(l)).collect();
+    if rebuilds(now, want) {
+        let mut up = Vec::new();
+        if !removed.is_empty() {
+            let list = removed.iter().map(|l| literal(l)).collect::<Vec<_>>().join(", ");
+            s.warnings
+                .push(format!("enum type `{name}` loses the labels {list}: rows holding them stop the migration"));
+            up.push(destructive(&format!("enum type {name} loses the labels {list}")));
+            up.extend(enum_guards(diff, name, &list));
+        }
+        up.push(rebuild_enum(diff, name, want, false));
+        s.push(up.join("\n"), rebuild_enum(diff, name, now, true));
         return false;
     }
     let mut up = Vec::new();
@@ -79,27 +89,72 @@ fn changed_enum(s: &mut Steps, diff: &Difference, name: &str, now: &[String], wa
         };
         up.push(format!("ALTER TYPE {} ADD VALUE {}{place};", qq(name), literal(label)));
     }
-    s.push(up.join("\n"), rebuild_enum(diff, name, now));
+    s.push(up.join("\n"), rebuild_enum(diff, name, now, true));
     true
 }
 
+/// Whether going from labels `now` to `want` removes or reorders one (which takes a rebuild).
+fn rebuilds(now: &[String], want: &[String]) -> bool {
+    let kept: Vec<&String> = want.iter().filter(|l| now.contains(l)).collect();
+    now.iter().any(|l| !want.contains(l)) || kept.iter().copied().ne(now.iter())
+}
+
+/// One check per column of the type: a row holding a label in `list` (SQL literals) stops the
+/// migration, naming the column, before anything changed.
+fn enum_guards(diff: &Difference, name: &str, list: &str) -> Vec<String> {
+    let columns = diff.enum_columns.get(name).into_iter().flatten();
+    columns
+        .map(|(table, c)| {
+            let why = format!(
+                "column {table}.{} holds labels that enum type {name} loses ({list}): change those rows first",
+                c.name
+            );
+            format!(
+                "DO $dbmigrate$ BEGIN IF EXISTS (SELECT 1 FROM {} WHERE {}::text IN ({list})) THEN \
+                 RAISE EXCEPTION USING MESSAGE = {}; END IF; END $dbmigrate$;",
+                qq(table),
+                quote(&c.name),
+                literal(&why)
+            )
+        })
+        .collect()
+}
+
+/// The enum columns whose type a step rebuilds, as (table, column): their defaults move with
+/// the rebuild, not in a step of their own (a default may name a label only one side has).
+fn rebuilt_columns(diff: &Difference) -> BTreeSet<(String, String)> {
+    let names = diff.changed_enums.iter().filter(|(_, now, want)| rebuilds(now, want)).map(|(n, _, _)| n);
+    let columns = names.into_iter().flat_map(|n| diff.enum_columns.get(n).into_iter().flatten());
+    columns.map(|(t, c)| (t.clone(), c.name.clone())).collect()
+}
+
 /// The type `name` made again with `labels`: renamed aside, created, each column that uses it
-/// converted through text (its default set aside meanwhile), the old one dropped.
-fn rebuild_enum(diff: &Difference, name: &str, labels: &[String]) -> String {
+/// converted through text (its default set aside meanwhile and set to the one of the side the
+/// step goes to: the current schema's when `back`), the old one dropped.
+fn rebuild_enum(diff: &Difference, name: &str, labels: &[String], back: bool) -> String {
     let bare = name.rsplit('.').next().unwrap_or(name);
     let aside = format!("{bare}_dbmigrate_old");
     let mut out = vec![
-        "-- PostgreSQL cannot remove an enum label: the type is made again without the new ones.".to_owned(),
+        "-- PostgreSQL cannot remove or reorder enum labels: the type is made again.".to_owned(),
         format!("ALTER TYPE {} RENAME TO {};", qq(name), quote(&aside)),
         create_enum(name, labels),
     ];
     for (table, c) in diff.enum_columns.get(name).into_iter().flatten() {
         let alter = format!("ALTER TABLE {} ALTER COLUMN {}", qq(table), quote(&c.name));
-        if c.default.is_some() {
+        let current = diff
+            .altered
+            .iter()
+            .filter(|d| d.to.name == *table)
+            .flat_map(|d| d.changed.iter().filter(|(_, w)| w.name == c.name))
+            .map(|(now, _)| now.default.clone())
+            .next()
+            .unwrap_or_else(|| c.default.clone());
+        let (before, after) = if back { (&c.default, &current) } else { (&current, &c.default) };
+        if before.is_some() || after.is_some() {
             out.push(format!("{alter} DROP DEFAULT;"));
         }
         out.push(format!("{alter} TYPE {} USING {}::text::{};", qq(name), quote(&c.name), qq(name)));
-        if let Some(d) = &c.default {
+        if let Some(d) = after {
             out.push(format!("{alter} SET DEFAULT {d};"));
         }
     }
@@ -333,7 +388,7 @@ fn fix_down(s: &mut Steps, d: &TableDiff, name: &str) {
 }
 
 /// Added columns and changed ones (type, default, nullability, comment).
-fn columns(s: &mut Steps, d: &TableDiff) {
+fn columns(s: &mut Steps, d: &TableDiff, rebuilt: &BTreeSet<(String, String)>) {
     let a = alter(d);
     for c in &d.added {
         let drop = format!("{a} DROP COLUMN {};", quote(&c.name));
@@ -358,7 +413,8 @@ fn columns(s: &mut Steps, d: &TableDiff) {
         }
     }
     for (now, want) in &d.changed {
-        changed_column(s, d, now, want);
+        let default_moves = !rebuilt.contains(&(d.to.name.clone(), now.name.clone()));
+        changed_column(s, d, now, want, default_moves);
     }
     if d.from.comment != d.to.comment {
         let sql = |c: Option<&String>| {
@@ -368,7 +424,9 @@ fn columns(s: &mut Steps, d: &TableDiff) {
     }
 }
 
-fn changed_column(s: &mut Steps, d: &TableDiff, now: &Column, want: &Column) {
+/// A column's changes; its default only when `default_moves` (not already set by an enum
+/// type's rebuild).
+fn changed_column(s: &mut Steps, d: &TableDiff, now: &Column, want: &Column, default_moves: bool) {
     let col = format!("{} ALTER COLUMN {}", alter(d), quote(&now.name));
     let norm = |t: &str| t.to_ascii_lowercase().split_whitespace().collect::<String>();
     if norm(&now.decl_type) != norm(&want.decl_type) {
@@ -380,7 +438,7 @@ fn changed_column(s: &mut Steps, d: &TableDiff, now: &Column, want: &Column) {
         up.push_str(&type_change(&col, &now.name, &now.decl_type, &want.decl_type));
         s.push(up, type_change(&col, &now.name, &want.decl_type, &now.decl_type));
     }
-    if now.default != want.default {
+    if now.default != want.default && default_moves {
         let set = |d: &Option<String>| {
             d.as_ref().map_or(format!("{col} DROP DEFAULT;"), |d| format!("{col} SET DEFAULT {d};"))
         };
@@ -560,11 +618,20 @@ mod tests {
     }
 
     #[test]
-    fn a_removed_enum_label_is_left_to_a_person() {
+    fn a_removed_enum_label_rebuilds_the_type_behind_a_guard_and_the_down_rebuilds_it_back() {
+        let diff =
+            crate::schema::differences(&enum_schema(&["a", "b"]), &enum_schema(&["b", "a"]), &Default::default());
+        let m = render_pg(&diff);
+        assert!(!m.up.contains("destructive") && !m.up.contains("DO $"), "a reorder loses nothing: {}", m.up);
+        assert!(m.up.contains("CREATE TYPE \"mood\" AS ENUM ('b', 'a');"), "{}", m.up);
         let diff = crate::schema::differences(&enum_schema(&["a", "b"]), &enum_schema(&["a"]), &Default::default());
         let m = render_pg(&diff);
-        assert!(m.up.contains("-- dbmigrate:todo enum type mood"), "{}", m.up);
-        assert!(!m.up.contains("ADD VALUE") && !m.up.contains("no-transaction"), "{}", m.up);
+        assert!(m.up.contains("-- dbmigrate:destructive enum type mood loses the labels 'b'"), "{}", m.up);
+        let guard = m.up.find("WHERE \"m\"::text IN ('b')").expect("guarded");
+        assert!(guard < m.up.find("ALTER TYPE \"mood\" RENAME").expect("renamed"), "{}", m.up);
+        assert!(m.up.contains("ALTER TABLE \"t\" ALTER COLUMN \"m\" SET DEFAULT 'a'::mood;"), "{}", m.up);
+        assert!(!m.up.contains("todo") && !m.up.contains("no-transaction"), "{}", m.up);
+        assert!(m.down.contains("CREATE TYPE \"mood\" AS ENUM ('a', 'b');"), "{}", m.down);
     }
 
     #[test]
