@@ -448,23 +448,55 @@ fn changed_column(s: &mut Steps, d: &TableDiff, now: &Column, want: &Column, def
         let set = |nn: bool| format!("{col} {} NOT NULL;", if nn { "SET" } else { "DROP" });
         s.push(set(want.not_null), set(now.not_null));
     }
-    if now.identity != want.identity || now.generated != want.generated {
-        s.warnings.push(format!("column `{}.{}` changes its identity or generation", d.to.name, now.name));
-        s.push(
-            format!(
-                "-- dbmigrate:todo column {}.{} should be {}: change it by hand",
-                d.to.name,
-                now.name,
-                column_def(want)
-            ),
-            "",
-        );
+    if now.identity != want.identity {
+        s.push(identity_change(&col, now, want), identity_change(&col, want, now));
+    }
+    if now.generated != want.generated {
+        generation_change(s, d, now, want);
     }
     if now.comment != want.comment {
         s.push(
             column_comment(&d.to, &now.name, want.comment.as_ref()),
             column_comment(&d.to, &now.name, now.comment.as_ref()),
         );
+    }
+}
+
+/// `ADD GENERATED … AS IDENTITY`, `DROP IDENTITY` or `SET GENERATED …` for `col` (its
+/// `ALTER TABLE … ALTER COLUMN` prefix) going from `from` to `to`.
+fn identity_change(col: &str, from: &Column, to: &Column) -> String {
+    match (&from.identity, &to.identity) {
+        (None, Some(how)) => format!("{col} ADD GENERATED {how} AS IDENTITY;"),
+        (Some(_), None) => format!("{col} DROP IDENTITY;"),
+        (_, Some(how)) => format!("{col} SET GENERATED {how};"),
+        (None, None) => String::new(),
+    }
+}
+
+/// A generated column's expression changed, or the column became or stopped being generated.
+/// PostgreSQL (before 17) can only turn a generated column plain (`DROP EXPRESSION`, keeping the
+/// values); every other way the column is dropped and added again, which recomputes a generated
+/// one but loses a plain one's values: marked destructive.
+fn generation_change(s: &mut Steps, d: &TableDiff, now: &Column, want: &Column) {
+    let t = &d.to.name;
+    let rebuild = |from: &Column, to: &Column| {
+        let reason = format!("drops column {t}.{} and adds it again as {}", from.name, column_def(to));
+        format!(
+            "{}\n{} DROP COLUMN {}, ADD COLUMN {};",
+            destructive(&reason),
+            alter(d),
+            quote(&from.name),
+            column_def(to)
+        )
+    };
+    let plain = format!("{} ALTER COLUMN {} DROP EXPRESSION;", alter(d), quote(&now.name));
+    if now.generated.is_some() && want.generated.is_none() {
+        s.push(plain, rebuild(want, now));
+    } else if now.generated.is_none() {
+        s.warnings.push(format!("column `{t}.{}` becomes generated: its values are replaced", now.name));
+        s.push(rebuild(now, want), plain.replace(&quote(&now.name), &quote(&want.name)));
+    } else {
+        s.push(rebuild(now, want), rebuild(want, now));
     }
 }
 
