@@ -292,8 +292,10 @@ fn views_triggers_and_routines_are_listed_not_compared() {
     );
     let s = introspect(&db);
     let listed: Vec<&str> = s.not_compared.iter().map(String::as_str).collect();
-    assert_eq!(listed, ["check constraint t.positive", "function f", "trigger tr", "view v"]);
+    assert_eq!(listed, ["function f", "trigger tr", "view v"]);
     assert_eq!(s.tables.keys().collect::<Vec<_>>(), ["t"]);
+    // A table's check constraints are compared now, not listed.
+    assert_eq!(s.tables["t"].checks.iter().collect::<Vec<_>>(), ["CHECK (`id` > 0)"]);
 }
 
 #[test]
@@ -377,4 +379,39 @@ fn a_foreign_key_column_made_binary_and_longer() {
     let new = table("COLLATE utf8mb4_bin").replace("VARCHAR(10)", "VARCHAR(20)");
     let done = Edit { old: &table(""), new: &new, rows: "INSERT INTO tags VALUES ('a');", ..Edit::default() }.run();
     assert!(done.m.up.contains("MODIFY COLUMN `tag` varchar(20) COLLATE utf8mb4_bin NULL;"), "{}", done.m.up);
+}
+
+#[test]
+fn check_constraints_are_compared_and_changed_by_name() {
+    let old = "CREATE TABLE t (id INT PRIMARY KEY, a INT, b INT, CONSTRAINT pos CHECK (a > 0), \
+               CONSTRAINT gone CHECK (b < 10));";
+    let new = "CREATE TABLE t (id INT PRIMARY KEY, a INT, b INT, CONSTRAINT pos CHECK (a >= 0), \
+               CONSTRAINT fresh CHECK (b > a));";
+    let done = Edit { old, new, rows: "INSERT INTO t VALUES (1, 1, 2);", ..Edit::default() }.run();
+    let up = &done.m.up;
+    let drop = up.find("ALTER TABLE `t` DROP CONSTRAINT `pos`;").expect("dropped");
+    let add = up.find("ALTER TABLE `t` ADD CONSTRAINT `pos` CHECK (`a` >= 0);").expect("added");
+    assert!(drop < add, "{up}");
+    assert!(up.contains("DROP CONSTRAINT `gone`;") && up.contains("ADD CONSTRAINT `fresh` CHECK (`b` > `a`);"), "{up}");
+    assert!(done.m.down.contains("ADD CONSTRAINT `gone` CHECK (`b` < 10);"), "{}", done.m.down);
+}
+
+#[test]
+fn table_engine_charset_and_comment_are_compared_and_altered() {
+    let old = "CREATE TABLE t (id INT PRIMARY KEY, body TEXT, name VARCHAR(10)) ENGINE=InnoDB DEFAULT CHARSET=latin1;";
+    let new = "CREATE TABLE t (id INT PRIMARY KEY, body TEXT, name VARCHAR(10)) ENGINE=MyISAM \
+               DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin COMMENT='it''s t';";
+    let rows = "INSERT INTO t VALUES (1, 'caf\u{e9}', 'x');";
+    let done = Edit { old, new, rows, ..Edit::default() }.run();
+    let up = &done.m.up;
+    assert!(up.contains("ALTER TABLE `t` ENGINE=MyISAM;"), "{up}");
+    assert!(up.contains("ALTER TABLE `t` CONVERT TO CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;"), "{up}");
+    assert!(up.contains("ALTER TABLE `t` COMMENT='it''s t';"), "{up}");
+    assert!(
+        done.m.down.contains("ALTER TABLE `t` COMMENT='';") && done.m.down.contains("ENGINE=InnoDB;"),
+        "{}",
+        done.m.down
+    );
+    assert!(done.m.warnings.iter().any(|w| w.contains("converts")), "{:?}", done.m.warnings);
+    assert_eq!(done.db.scalar("SELECT COUNT(*) FROM t WHERE body = 'caf\u{e9}'"), 1);
 }

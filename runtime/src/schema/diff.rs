@@ -113,6 +113,7 @@ impl TableDiff {
             && self.dropped_indexes.is_empty()
             && self.created_indexes.is_empty()
             && self.from.comment == self.to.comment
+            && self.from.options == self.to.options
     }
 
     fn describe(&self) -> Vec<String> {
@@ -137,6 +138,11 @@ impl TableDiff {
         }
         if self.from.comment != self.to.comment {
             out.push(format!("the comment on table `{t}` differs"));
+        }
+        for (key, want) in &self.to.options {
+            if let Some(now) = self.from.options.get(key).filter(|now| *now != want) {
+                out.push(format!("table `{t}` has {key}={now} but should have {key}={want}"));
+            }
         }
         if self.constraints_changed {
             out.push(format!("the keys, unique or check constraints of table `{t}` differ"));

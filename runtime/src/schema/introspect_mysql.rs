@@ -6,8 +6,10 @@
 //! `varchar(20) COLLATE utf8mb4_bin`, `timestamp ON UPDATE current_timestamp()`, a generation
 //! expression, a comment), every non-primary key is an [`Index`] (unique ones too: MySQL
 //! drops them by name), and a table's `sql` is its `SHOW CREATE TABLE` text (which names its
-//! foreign keys and keeps its checks, engine and charset). Views, triggers, routines, events,
-//! sequences and check constraints are listed as not compared.
+//! foreign keys and keeps its engine and charset). A table's check constraints, engine, default
+//! collation and comment are compared. Views, triggers, routines, events, sequences and
+//! MariaDB's column-level checks (written inside a column's definition) are listed as not
+//! compared.
 
 use super::model::{Column, ForeignKey, Index, Schema, Table};
 use super::render_mysql::{literal, my_quote};
@@ -21,20 +23,23 @@ pub fn introspect_mysql(conn: &mut Conn, skip: &[&str]) -> Result<Schema, mysql:
     let version: Option<String> = conn.query_first("SELECT VERSION()")?;
     let mariadb = version.unwrap_or_default().to_ascii_lowercase().contains("mariadb");
     let mut schema = Schema::default();
-    let tables: Vec<(String, String, Option<String>)> = conn.query(
-        "SELECT TABLE_NAME, TABLE_TYPE, TABLE_COLLATION FROM information_schema.TABLES \
+    let tables: Vec<TableRow> = conn.query(
+        "SELECT TABLE_NAME, TABLE_TYPE, TABLE_COLLATION, ENGINE, TABLE_COMMENT FROM information_schema.TABLES \
          WHERE TABLE_SCHEMA = DATABASE() ORDER BY TABLE_NAME",
     )?;
     let mut collations = BTreeMap::new();
-    for (name, kind, collation) in tables {
+    for (name, kind, collation, engine, comment) in tables {
         if skip.contains(&name.as_str()) {
             continue;
         }
         match kind.as_str() {
             "BASE TABLE" => {
-                collations.insert(name.clone(), collation.unwrap_or_default());
+                collations.insert(name.clone(), collation.clone().unwrap_or_default());
                 let sql = show_create(conn, &name)?;
-                schema.tables.insert(name.clone(), Table { name, sql, ..Table::default() });
+                let options = [("ENGINE", engine), ("COLLATE", collation)];
+                let options = options.into_iter().filter_map(|(k, v)| Some((k.to_owned(), v?))).collect();
+                let comment = comment.filter(|c| !c.is_empty());
+                schema.tables.insert(name.clone(), Table { name, sql, options, comment, ..Table::default() });
             }
             "VIEW" | "SYSTEM VIEW" => {
                 schema.not_compared.insert(format!("view {name}"));
@@ -48,7 +53,8 @@ pub fn introspect_mysql(conn: &mut Conn, skip: &[&str]) -> Result<Schema, mysql:
     columns(conn, &mut schema, &collations, mariadb)?;
     keys(conn, &mut schema, mariadb)?;
     foreign_keys(conn, &mut schema)?;
-    others(conn, &mut schema, skip)?;
+    checks(conn, &mut schema, mariadb)?;
+    others(conn, &mut schema)?;
     Ok(schema)
 }
 
@@ -84,6 +90,8 @@ fn strip_auto_increment(sql: &str) -> String {
     }
     format!("{}{}", &sql[..at], &rest[digits..])
 }
+
+type TableRow = (String, String, Option<String>, Option<String>, Option<String>);
 
 type ColumnRow = (String, String, String, String, Option<String>, String, Option<String>, Option<String>, String);
 
@@ -248,8 +256,35 @@ fn foreign_keys(conn: &mut Conn, schema: &mut Schema) -> Result<(), mysql::Error
     Ok(())
 }
 
-/// Triggers, routines, events and check constraints: read, listed, not compared.
-fn others(conn: &mut Conn, schema: &mut Schema, skip: &[&str]) -> Result<(), mysql::Error> {
+/// Check constraints as `CHECK (clause)`, by name (MySQL 8.0.16+, MariaDB 10.2+; older servers
+/// have none). MariaDB's column-level ones live in the column's definition, which the model
+/// does not hold: listed as not compared.
+fn checks(conn: &mut Conn, schema: &mut Schema, mariadb: bool) -> Result<(), mysql::Error> {
+    // MySQL names a check once per schema; MariaDB once per table, and says the table and level.
+    let (table, level) = if mariadb { ("AND cc.TABLE_NAME = tc.TABLE_NAME", "cc.LEVEL") } else { ("", "'Table'") };
+    let rows: Vec<(String, String, String, String)> = conn
+        .query(format!(
+            "SELECT tc.TABLE_NAME, tc.CONSTRAINT_NAME, cc.CHECK_CLAUSE, {level} FROM information_schema.TABLE_CONSTRAINTS tc \
+             JOIN information_schema.CHECK_CONSTRAINTS cc ON cc.CONSTRAINT_SCHEMA = tc.CONSTRAINT_SCHEMA \
+             AND cc.CONSTRAINT_NAME = tc.CONSTRAINT_NAME {table} \
+             WHERE tc.TABLE_SCHEMA = DATABASE() AND tc.CONSTRAINT_TYPE = 'CHECK' ORDER BY 1, 2"
+        ))
+        .unwrap_or_default();
+    for (table, name, clause, level) in rows {
+        let Some(t) = schema.tables.get_mut(&table) else { continue };
+        if level != "Table" {
+            schema.not_compared.insert(format!("check constraint {table}.{name}"));
+            continue;
+        }
+        let def = format!("CHECK ({clause})");
+        t.checks.insert(def.clone());
+        t.check_names.insert(def, name);
+    }
+    Ok(())
+}
+
+/// Triggers, routines and events: read, listed, not compared.
+fn others(conn: &mut Conn, schema: &mut Schema) -> Result<(), mysql::Error> {
     let queries = [
         "SELECT 'trigger', TRIGGER_NAME FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = DATABASE()",
         "SELECT LOWER(ROUTINE_TYPE), ROUTINE_NAME FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = DATABASE()",
@@ -258,16 +293,6 @@ fn others(conn: &mut Conn, schema: &mut Schema, skip: &[&str]) -> Result<(), mys
     for sql in queries {
         let rows: Vec<(String, String)> = conn.query(sql)?;
         schema.not_compared.extend(rows.into_iter().map(|(kind, name)| format!("{kind} {name}")));
-    }
-    // MySQL 8.0.16+ and MariaDB 10.2+; older servers have no such table.
-    let checks: Vec<(String, String)> = conn
-        .query(
-            "SELECT TABLE_NAME, CONSTRAINT_NAME FROM information_schema.TABLE_CONSTRAINTS \
-             WHERE TABLE_SCHEMA = DATABASE() AND CONSTRAINT_TYPE = 'CHECK'",
-        )
-        .unwrap_or_default();
-    for (table, name) in checks.into_iter().filter(|(t, _)| !skip.contains(&t.as_str())) {
-        schema.not_compared.insert(format!("check constraint {table}.{name}"));
     }
     Ok(())
 }

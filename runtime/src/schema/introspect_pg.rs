@@ -144,7 +144,8 @@ fn constraints(s: &PgSession, tables: &mut BTreeMap<String, Table>) -> Result<()
     };
     let sql = format!(
         "SELECT con.conrelid, con.conname, con.contype, pg_get_constraintdef(con.oid), {}, {}, \
-         rn.nspname, rc.relname, con.confupdtype, con.confdeltype \
+         rn.nspname, rc.relname, con.confupdtype, con.confdeltype, con.confmatchtype, \
+         CASE WHEN con.condeferred THEN 'DEFERRABLE INITIALLY DEFERRED' WHEN con.condeferrable THEN 'DEFERRABLE' END \
          FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
          LEFT JOIN pg_class rc ON rc.oid = con.confrelid LEFT JOIN pg_namespace rn ON rn.oid = rc.relnamespace \
          WHERE con.contype IN ('p', 'u', 'f', 'c') AND {USER_NS} ORDER BY con.conname",
@@ -173,6 +174,8 @@ fn constraints(s: &PgSession, tables: &mut BTreeMap<String, Table>) -> Result<()
                     ref_columns: list(&text(&row, 5)),
                     on_update: action(&text(&row, 8)).into(),
                     on_delete: action(&text(&row, 9)).into(),
+                    match_full: text(&row, 10) == "f",
+                    deferrable: text(&row, 11),
                 };
                 t.foreign_keys.insert(fk.clone());
                 t.foreign_key_names.insert(fk, name);

@@ -49,6 +49,10 @@ pub struct Table {
     pub check_names: BTreeMap<String, String>,
     /// The table's comment.
     pub comment: Option<String>,
+    /// Table options the dialect keeps per table (MySQL/MariaDB: `ENGINE` and `COLLATE`, the
+    /// default collation, which names its character set).
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub options: BTreeMap<String, String>,
 }
 
 /// One column.
@@ -94,6 +98,13 @@ pub struct ForeignKey {
     pub ref_columns: Vec<String>,
     pub on_update: String,
     pub on_delete: String,
+    /// `MATCH FULL` (PostgreSQL); false for the default, `MATCH SIMPLE`.
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub match_full: bool,
+    /// When PostgreSQL checks the key: empty (not deferrable), `DEFERRABLE` (initially
+    /// immediate) or `DEFERRABLE INITIALLY DEFERRED`.
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub deferrable: String,
 }
 
 impl Column {

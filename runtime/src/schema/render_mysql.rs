@@ -35,6 +35,7 @@ pub fn render_mysql(diff: &Difference) -> Result<Migration, String> {
     let retyped = retyped_columns(diff);
     diff.altered.iter().for_each(|d| dropped_keys(d, &retyped, &mut s));
     let deferred = created_tables(diff, &mut s);
+    diff.altered.iter().for_each(|d| table_options(d, &mut s));
     diff.altered.iter().for_each(|d| added_columns(d, &mut s));
     diff.altered.iter().for_each(|d| changed_columns(d, &mut s));
     diff.altered.iter().for_each(|d| primary_key(d, &mut s));
@@ -191,6 +192,70 @@ fn dropped_keys(d: &TableDiff, retyped: &Retyped, s: &mut Steps) {
     for i in reused_indexes(d, retyped) {
         s.push(drop_index(t, i), create_index(i));
     }
+    for (name, def) in checks_in_order(&d.from, &d.to).into_iter().rev() {
+        s.push(drop_check(t, name), add_check(t, name, def));
+    }
+}
+
+/// `table`'s checks that `other` lacks, as (name, definition), in the order its `SHOW CREATE
+/// TABLE` text lists them: added in that order (dropped in reverse, so a down adds them back
+/// in it), the text comes out the same.
+fn checks_in_order<'a>(table: &'a Table, other: &'a Table) -> Vec<(&'a str, &'a String)> {
+    let sql = table.sql.as_deref().unwrap_or_default();
+    let mut out: Vec<(&str, &String)> = table
+        .checks
+        .difference(&other.checks)
+        .map(|def| (table.check_names.get(def).map_or("", String::as_str), def))
+        .collect();
+    out.sort_by_key(|(name, _)| sql.find(&format!("CONSTRAINT {} CHECK", my_quote(name))).unwrap_or(usize::MAX));
+    out
+}
+
+fn add_check(t: &str, name: &str, def: &str) -> String {
+    alter(t, &format!("ADD CONSTRAINT {} {def}", my_quote(name)))
+}
+
+fn drop_check(t: &str, name: &str) -> String {
+    alter(t, &format!("DROP CONSTRAINT {}", my_quote(name)))
+}
+
+/// The table's engine, default collation and comment. A new collation converts the stored
+/// text (`CONVERT TO`), which also widens a `TEXT` column for a wider character set: each
+/// text column is then given its declared type again.
+fn table_options(d: &TableDiff, s: &mut Steps) {
+    let t = &d.to.name;
+    let (from, to) = (&d.from.options, &d.to.options);
+    if let (Some(now), Some(want)) = (from.get("ENGINE"), to.get("ENGINE"))
+        && now != want
+    {
+        s.push(alter(t, &format!("ENGINE={want}")), alter(t, &format!("ENGINE={now}")));
+    }
+    if let (Some(now), Some(want)) = (from.get("COLLATE"), to.get("COLLATE"))
+        && now != want
+    {
+        s.warnings
+            .push(format!("table `{t}` converts its text from {now} to {want}: characters {want} lacks are lost"));
+        s.push(convert(t, &d.to, want), convert(t, &d.from, now));
+    }
+    if d.from.comment != d.to.comment {
+        let comment = |c: &Option<String>| alter(t, &format!("COMMENT={}", literal(c.as_deref().unwrap_or_default())));
+        s.push(comment(&d.to.comment), comment(&d.from.comment));
+    }
+}
+
+/// `CONVERT TO` the character set of `collation` (its name's first part), then each of
+/// `table`'s text columns as declared, which the conversion may have widened.
+fn convert(t: &str, table: &Table, collation: &str) -> String {
+    let charset = collation.split('_').next().unwrap_or(collation);
+    let mut out = vec![alter(t, &format!("CONVERT TO CHARACTER SET {charset} COLLATE {collation}"))];
+    for c in table
+        .columns
+        .iter()
+        .filter(|c| type_part(&c.decl_type).split(['(', ' ']).next().is_some_and(|b| b.ends_with("text")))
+    {
+        out.push(alter(t, &format!("MODIFY COLUMN {}", column_def(c))));
+    }
+    out.join("\n")
 }
 
 /// Kept indexes that a re-added foreign key is to use. The server flags an index it made for a
@@ -219,6 +284,9 @@ fn created_keys(d: &TableDiff, retyped: &Retyped, s: &mut Steps) {
     }
     for fk in foreign_key_changes(d, retyped).1 {
         s.push(add_foreign_key(&d.to, fk), drop_foreign_key(&d.to, fk));
+    }
+    for (name, def) in checks_in_order(&d.to, &d.from) {
+        s.push(add_check(t, name, def), drop_check(t, name));
     }
 }
 
@@ -687,6 +755,7 @@ mod tests {
             ref_columns: vec!["id".into()],
             on_update: "RESTRICT".into(),
             on_delete: "CASCADE".into(),
+            ..ForeignKey::default()
         };
         let table = |name: &str, to: &str| Table {
             name: name.into(),

@@ -5,6 +5,7 @@
 use super::diff::{Difference, TableDiff};
 use super::model::{Column, ForeignKey, Table, quote, quote_qualified as qq};
 use super::steps::{Migration, Steps, destructive, join};
+use std::collections::BTreeSet;
 
 /// The first line of a file the engine must run outside a transaction.
 const NO_TRANSACTION: &str = dbmigrate_core::sql::NO_TRANSACTION_MARKER;
@@ -24,20 +25,12 @@ pub fn render_pg(diff: &Difference) -> Migration {
     }
     s.table_renames(diff, rename_table);
     diff.altered.iter().for_each(|d| renames_and_drops(&mut s, d));
-    for t in &diff.created {
-        s.push(create_table(t), format!("DROP TABLE {};", qq(&t.name)));
-    }
-    diff.altered.iter().for_each(|d| columns(&mut s, d));
+    created_tables(&mut s, diff);
+    let rebuilt = rebuilt_columns(diff);
+    diff.altered.iter().for_each(|d| columns(&mut s, d, &rebuilt));
     diff.altered.iter().for_each(|d| added_constraints(&mut s, d));
     diff.altered.iter().for_each(|d| dropped_columns(&mut s, d));
-    for t in &diff.dropped {
-        s.warnings.push(format!("dropping table `{}` loses its rows", t.name));
-        let up =
-            format!("{}\nDROP TABLE {};", destructive(&format!("drops table {} and its rows", t.name)), qq(&t.name));
-        let down =
-            format!("-- Recreates the structure of `{}`; its rows are not restored.\n{}", t.name, create_table(t));
-        s.push(up, down);
-    }
+    dropped_tables(&mut s, diff);
     for (name, labels) in &diff.dropped_enums {
         s.push(format!("DROP TYPE {};", qq(name)), create_enum(name, labels));
     }
@@ -70,13 +63,22 @@ fn create_enum(name: &str, labels: &[String]) -> String {
 }
 
 /// New labels by `ALTER TYPE … ADD VALUE` (in place, `BEFORE` the label they precede); the
-/// down recreates the type without them, since PostgreSQL cannot remove a label. Whether it
-/// added labels (the file then runs outside a transaction).
+/// down recreates the type without them, since PostgreSQL cannot remove a label. A removed or
+/// reordered label rebuilds the type (a removal behind a guard that stops on rows holding it).
+/// Whether it added labels in place (the file then runs outside a transaction).
 fn changed_enum(s: &mut Steps, diff: &Difference, name: &str, now: &[String], want: &[String]) -> bool {
-    let kept: Vec<&String> = want.iter().filter(|l| now.contains(l)).collect();
-    if now.iter().any(|l| !want.contains(l)) || kept.iter().copied().ne(now.iter()) {
-        s.warnings.push(format!("enum type `{name}` loses or reorders labels: write that change by hand"));
-        s.push(format!("-- dbmigrate:todo enum type {name} should have the labels {want:?}: rebuild it by hand"), "");
+    let removed: Vec<&String> = now.iter().filter(|l| !want.contains(l)).collect();
+    if rebuilds(now, want) {
+        let mut up = Vec::new();
+        if !removed.is_empty() {
+            let list = removed.iter().map(|l| literal(l)).collect::<Vec<_>>().join(", ");
+            s.warnings
+                .push(format!("enum type `{name}` loses the labels {list}: rows holding them stop the migration"));
+            up.push(destructive(&format!("enum type {name} loses the labels {list}")));
+            up.extend(enum_guards(diff, name, &list));
+        }
+        up.push(rebuild_enum(diff, name, want, false));
+        s.push(up.join("\n"), rebuild_enum(diff, name, now, true));
         return false;
     }
     let mut up = Vec::new();
@@ -87,27 +89,72 @@ fn changed_enum(s: &mut Steps, diff: &Difference, name: &str, now: &[String], wa
         };
         up.push(format!("ALTER TYPE {} ADD VALUE {}{place};", qq(name), literal(label)));
     }
-    s.push(up.join("\n"), rebuild_enum(diff, name, now));
+    s.push(up.join("\n"), rebuild_enum(diff, name, now, true));
     true
 }
 
+/// Whether going from labels `now` to `want` removes or reorders one (which takes a rebuild).
+fn rebuilds(now: &[String], want: &[String]) -> bool {
+    let kept: Vec<&String> = want.iter().filter(|l| now.contains(l)).collect();
+    now.iter().any(|l| !want.contains(l)) || kept.iter().copied().ne(now.iter())
+}
+
+/// One check per column of the type: a row holding a label in `list` (SQL literals) stops the
+/// migration, naming the column, before anything changed.
+fn enum_guards(diff: &Difference, name: &str, list: &str) -> Vec<String> {
+    let columns = diff.enum_columns.get(name).into_iter().flatten();
+    columns
+        .map(|(table, c)| {
+            let why = format!(
+                "column {table}.{} holds labels that enum type {name} loses ({list}): change those rows first",
+                c.name
+            );
+            format!(
+                "DO $dbmigrate$ BEGIN IF EXISTS (SELECT 1 FROM {} WHERE {}::text IN ({list})) THEN \
+                 RAISE EXCEPTION USING MESSAGE = {}; END IF; END $dbmigrate$;",
+                qq(table),
+                quote(&c.name),
+                literal(&why)
+            )
+        })
+        .collect()
+}
+
+/// The enum columns whose type a step rebuilds, as (table, column): their defaults move with
+/// the rebuild, not in a step of their own (a default may name a label only one side has).
+fn rebuilt_columns(diff: &Difference) -> BTreeSet<(String, String)> {
+    let names = diff.changed_enums.iter().filter(|(_, now, want)| rebuilds(now, want)).map(|(n, _, _)| n);
+    let columns = names.into_iter().flat_map(|n| diff.enum_columns.get(n).into_iter().flatten());
+    columns.map(|(t, c)| (t.clone(), c.name.clone())).collect()
+}
+
 /// The type `name` made again with `labels`: renamed aside, created, each column that uses it
-/// converted through text (its default set aside meanwhile), the old one dropped.
-fn rebuild_enum(diff: &Difference, name: &str, labels: &[String]) -> String {
+/// converted through text (its default set aside meanwhile and set to the one of the side the
+/// step goes to: the current schema's when `back`), the old one dropped.
+fn rebuild_enum(diff: &Difference, name: &str, labels: &[String], back: bool) -> String {
     let bare = name.rsplit('.').next().unwrap_or(name);
     let aside = format!("{bare}_dbmigrate_old");
     let mut out = vec![
-        "-- PostgreSQL cannot remove an enum label: the type is made again without the new ones.".to_owned(),
+        "-- PostgreSQL cannot remove or reorder enum labels: the type is made again.".to_owned(),
         format!("ALTER TYPE {} RENAME TO {};", qq(name), quote(&aside)),
         create_enum(name, labels),
     ];
     for (table, c) in diff.enum_columns.get(name).into_iter().flatten() {
         let alter = format!("ALTER TABLE {} ALTER COLUMN {}", qq(table), quote(&c.name));
-        if c.default.is_some() {
+        let current = diff
+            .altered
+            .iter()
+            .filter(|d| d.to.name == *table)
+            .flat_map(|d| d.changed.iter().filter(|(_, w)| w.name == c.name))
+            .map(|(now, _)| now.default.clone())
+            .next()
+            .unwrap_or_else(|| c.default.clone());
+        let (before, after) = if back { (&c.default, &current) } else { (&current, &c.default) };
+        if before.is_some() || after.is_some() {
             out.push(format!("{alter} DROP DEFAULT;"));
         }
         out.push(format!("{alter} TYPE {} USING {}::text::{};", qq(name), quote(&c.name), qq(name)));
-        if let Some(d) = &c.default {
+        if let Some(d) = after {
             out.push(format!("{alter} SET DEFAULT {d};"));
         }
     }
@@ -121,14 +168,15 @@ fn rename_table(from: &str, to: &str) -> String {
     format!("ALTER TABLE {} RENAME TO {};", qq(from), quote(bare))
 }
 
-/// `CREATE TABLE` with its keys and checks, then its indexes and comments.
-fn create_table(t: &Table) -> String {
+/// `CREATE TABLE` with its keys (but `later`, added by their own step) and checks, then its
+/// indexes and comments.
+fn create_table(t: &Table, later: &[&ForeignKey]) -> String {
     let mut lines: Vec<String> = t.columns.iter().map(column_def).collect();
     if !t.primary_key.is_empty() {
         lines.push(format!("PRIMARY KEY ({})", names(&t.primary_key)));
     }
     lines.extend(t.uniques.iter().map(|u| format!("UNIQUE ({})", names(u))));
-    lines.extend(t.foreign_keys.iter().map(fk_def));
+    lines.extend(t.foreign_keys.iter().filter(|fk| !later.contains(fk)).map(fk_def));
     lines.extend(t.checks.iter().cloned());
     let mut out = vec![format!("CREATE TABLE {} (\n    {}\n);", qq(&t.name), lines.join(",\n    "))];
     out.extend(t.indexes.values().map(|i| format!("{};", i.sql.as_deref().unwrap_or_default())));
@@ -155,12 +203,83 @@ fn names(cols: &[String]) -> String {
 fn fk_def(f: &ForeignKey) -> String {
     let mut def =
         format!("FOREIGN KEY ({}) REFERENCES {} ({})", names(&f.columns), qq(&f.ref_table), names(&f.ref_columns));
+    if f.match_full {
+        def.push_str(" MATCH FULL");
+    }
     for (what, action) in [("UPDATE", &f.on_update), ("DELETE", &f.on_delete)] {
         if !action.is_empty() && action != "NO ACTION" {
             def.push_str(&format!(" ON {what} {action}"));
         }
     }
+    if !f.deferrable.is_empty() {
+        def.push(' ');
+        def.push_str(&f.deferrable);
+    }
     def
+}
+
+/// The name of `t`'s foreign key `fk`: the catalog's, else the one PostgreSQL gives an unnamed
+/// key (`table_col_fkey`), so a down can drop what its up added.
+fn fk_name(t: &Table, fk: &ForeignKey) -> String {
+    let bare = t.name.rsplit('.').next().unwrap_or(&t.name);
+    let made = || format!("{bare}_{}_fkey", fk.columns.join("_")).chars().take(63).collect();
+    t.foreign_key_names.get(fk).cloned().unwrap_or_else(made)
+}
+
+fn add_fk(t: &Table, fk: &ForeignKey) -> String {
+    format!("ALTER TABLE {} ADD CONSTRAINT {} {};", qq(&t.name), quote(&fk_name(t, fk)), fk_def(fk))
+}
+
+fn drop_fk(t: &Table, fk: &ForeignKey) -> String {
+    format!("ALTER TABLE {} DROP CONSTRAINT {};", qq(&t.name), quote(&fk_name(t, fk)))
+}
+
+/// New tables, parents first; a foreign key to a new table not made yet (a cycle) is left out
+/// of its `CREATE TABLE` and added once every table exists, so the down drops it first.
+fn created_tables(s: &mut Steps, diff: &Difference) {
+    let mut made: BTreeSet<&str> = BTreeSet::new();
+    let mut later: Vec<(&Table, &ForeignKey)> = Vec::new();
+    for t in &diff.created {
+        made.insert(&t.name);
+        let pending = |fk: &&ForeignKey| {
+            !made.contains(fk.ref_table.as_str()) && diff.created.iter().any(|c| c.name == fk.ref_table)
+        };
+        let deferred: Vec<&ForeignKey> = t.foreign_keys.iter().filter(pending).collect();
+        s.push(create_table(t, &deferred), format!("DROP TABLE {};", qq(&t.name)));
+        later.extend(deferred.into_iter().map(|fk| (t, fk)));
+    }
+    for (t, fk) in later {
+        s.push(add_fk(t, fk), drop_fk(t, fk));
+    }
+}
+
+/// The keys of `diff.dropped[i]` to tables dropped before it: in a cycle, dropped before any
+/// table goes, and added back by the down once both exist again.
+fn cyclic_keys(diff: &Difference, i: usize) -> Vec<&ForeignKey> {
+    let t = &diff.dropped[i];
+    let at = |name: &str| diff.dropped.iter().position(|d| d.name == name);
+    let earlier = |fk: &&ForeignKey| fk.ref_table != t.name && at(&fk.ref_table).is_some_and(|j| j < i);
+    t.foreign_keys.iter().filter(earlier).collect()
+}
+
+/// Removed tables, children first, the keys that close a cycle before them.
+fn dropped_tables(s: &mut Steps, diff: &Difference) {
+    for (i, t) in diff.dropped.iter().enumerate() {
+        for fk in cyclic_keys(diff, i) {
+            s.push(drop_fk(t, fk), add_fk(t, fk));
+        }
+    }
+    for (i, t) in diff.dropped.iter().enumerate() {
+        s.warnings.push(format!("dropping table `{}` loses its rows", t.name));
+        let up =
+            format!("{}\nDROP TABLE {};", destructive(&format!("drops table {} and its rows", t.name)), qq(&t.name));
+        let down = format!(
+            "-- Recreates the structure of `{}`; its rows are not restored.\n{}",
+            t.name,
+            create_table(t, &cyclic_keys(diff, i))
+        );
+        s.push(up, down);
+    }
 }
 
 fn column_def(c: &Column) -> String {
@@ -269,7 +388,7 @@ fn fix_down(s: &mut Steps, d: &TableDiff, name: &str) {
 }
 
 /// Added columns and changed ones (type, default, nullability, comment).
-fn columns(s: &mut Steps, d: &TableDiff) {
+fn columns(s: &mut Steps, d: &TableDiff, rebuilt: &BTreeSet<(String, String)>) {
     let a = alter(d);
     for c in &d.added {
         let drop = format!("{a} DROP COLUMN {};", quote(&c.name));
@@ -294,7 +413,8 @@ fn columns(s: &mut Steps, d: &TableDiff) {
         }
     }
     for (now, want) in &d.changed {
-        changed_column(s, d, now, want);
+        let default_moves = !rebuilt.contains(&(d.to.name.clone(), now.name.clone()));
+        changed_column(s, d, now, want, default_moves);
     }
     if d.from.comment != d.to.comment {
         let sql = |c: Option<&String>| {
@@ -304,7 +424,9 @@ fn columns(s: &mut Steps, d: &TableDiff) {
     }
 }
 
-fn changed_column(s: &mut Steps, d: &TableDiff, now: &Column, want: &Column) {
+/// A column's changes; its default only when `default_moves` (not already set by an enum
+/// type's rebuild).
+fn changed_column(s: &mut Steps, d: &TableDiff, now: &Column, want: &Column, default_moves: bool) {
     let col = format!("{} ALTER COLUMN {}", alter(d), quote(&now.name));
     let norm = |t: &str| t.to_ascii_lowercase().split_whitespace().collect::<String>();
     if norm(&now.decl_type) != norm(&want.decl_type) {
@@ -316,7 +438,7 @@ fn changed_column(s: &mut Steps, d: &TableDiff, now: &Column, want: &Column) {
         up.push_str(&type_change(&col, &now.name, &now.decl_type, &want.decl_type));
         s.push(up, type_change(&col, &now.name, &want.decl_type, &now.decl_type));
     }
-    if now.default != want.default {
+    if now.default != want.default && default_moves {
         let set = |d: &Option<String>| {
             d.as_ref().map_or(format!("{col} DROP DEFAULT;"), |d| format!("{col} SET DEFAULT {d};"))
         };
@@ -326,23 +448,55 @@ fn changed_column(s: &mut Steps, d: &TableDiff, now: &Column, want: &Column) {
         let set = |nn: bool| format!("{col} {} NOT NULL;", if nn { "SET" } else { "DROP" });
         s.push(set(want.not_null), set(now.not_null));
     }
-    if now.identity != want.identity || now.generated != want.generated {
-        s.warnings.push(format!("column `{}.{}` changes its identity or generation", d.to.name, now.name));
-        s.push(
-            format!(
-                "-- dbmigrate:todo column {}.{} should be {}: change it by hand",
-                d.to.name,
-                now.name,
-                column_def(want)
-            ),
-            "",
-        );
+    if now.identity != want.identity {
+        s.push(identity_change(&col, now, want), identity_change(&col, want, now));
+    }
+    if now.generated != want.generated {
+        generation_change(s, d, now, want);
     }
     if now.comment != want.comment {
         s.push(
             column_comment(&d.to, &now.name, want.comment.as_ref()),
             column_comment(&d.to, &now.name, now.comment.as_ref()),
         );
+    }
+}
+
+/// `ADD GENERATED … AS IDENTITY`, `DROP IDENTITY` or `SET GENERATED …` for `col` (its
+/// `ALTER TABLE … ALTER COLUMN` prefix) going from `from` to `to`.
+fn identity_change(col: &str, from: &Column, to: &Column) -> String {
+    match (&from.identity, &to.identity) {
+        (None, Some(how)) => format!("{col} ADD GENERATED {how} AS IDENTITY;"),
+        (Some(_), None) => format!("{col} DROP IDENTITY;"),
+        (_, Some(how)) => format!("{col} SET GENERATED {how};"),
+        (None, None) => String::new(),
+    }
+}
+
+/// A generated column's expression changed, or the column became or stopped being generated.
+/// PostgreSQL (before 17) can only turn a generated column plain (`DROP EXPRESSION`, keeping the
+/// values); every other way the column is dropped and added again, which recomputes a generated
+/// one but loses a plain one's values: marked destructive.
+fn generation_change(s: &mut Steps, d: &TableDiff, now: &Column, want: &Column) {
+    let t = &d.to.name;
+    let rebuild = |from: &Column, to: &Column| {
+        let reason = format!("drops column {t}.{} and adds it again as {}", from.name, column_def(to));
+        format!(
+            "{}\n{} DROP COLUMN {}, ADD COLUMN {};",
+            destructive(&reason),
+            alter(d),
+            quote(&from.name),
+            column_def(to)
+        )
+    };
+    let plain = format!("{} ALTER COLUMN {} DROP EXPRESSION;", alter(d), quote(&now.name));
+    if now.generated.is_some() && want.generated.is_none() {
+        s.push(plain, rebuild(want, now));
+    } else if now.generated.is_none() {
+        s.warnings.push(format!("column `{t}.{}` becomes generated: its values are replaced", now.name));
+        s.push(rebuild(now, want), plain.replace(&quote(&now.name), &quote(&want.name)));
+    } else {
+        s.push(rebuild(now, want), rebuild(want, now));
     }
 }
 
@@ -496,11 +650,20 @@ mod tests {
     }
 
     #[test]
-    fn a_removed_enum_label_is_left_to_a_person() {
+    fn a_removed_enum_label_rebuilds_the_type_behind_a_guard_and_the_down_rebuilds_it_back() {
+        let diff =
+            crate::schema::differences(&enum_schema(&["a", "b"]), &enum_schema(&["b", "a"]), &Default::default());
+        let m = render_pg(&diff);
+        assert!(!m.up.contains("destructive") && !m.up.contains("DO $"), "a reorder loses nothing: {}", m.up);
+        assert!(m.up.contains("CREATE TYPE \"mood\" AS ENUM ('b', 'a');"), "{}", m.up);
         let diff = crate::schema::differences(&enum_schema(&["a", "b"]), &enum_schema(&["a"]), &Default::default());
         let m = render_pg(&diff);
-        assert!(m.up.contains("-- dbmigrate:todo enum type mood"), "{}", m.up);
-        assert!(!m.up.contains("ADD VALUE") && !m.up.contains("no-transaction"), "{}", m.up);
+        assert!(m.up.contains("-- dbmigrate:destructive enum type mood loses the labels 'b'"), "{}", m.up);
+        let guard = m.up.find("WHERE \"m\"::text IN ('b')").expect("guarded");
+        assert!(guard < m.up.find("ALTER TYPE \"mood\" RENAME").expect("renamed"), "{}", m.up);
+        assert!(m.up.contains("ALTER TABLE \"t\" ALTER COLUMN \"m\" SET DEFAULT 'a'::mood;"), "{}", m.up);
+        assert!(!m.up.contains("todo") && !m.up.contains("no-transaction"), "{}", m.up);
+        assert!(m.down.contains("CREATE TYPE \"mood\" AS ENUM ('a', 'b');"), "{}", m.down);
     }
 
     #[test]

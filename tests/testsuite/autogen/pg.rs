@@ -393,3 +393,54 @@ fn the_vaultwarden_history_is_dumped_and_reproduced_from_an_empty_history() {
     let want = schema_of(&f, "vw", &dumped);
     assert!(want.tables.len() > 10, "{:?}", want.tables.keys());
 }
+
+const CYCLE: &str = "CREATE TABLE a (id int PRIMARY KEY, b_id int);\n\
+                     CREATE TABLE b (id int PRIMARY KEY, a_id int REFERENCES a (id));\n\
+                     ALTER TABLE a ADD CONSTRAINT a_b FOREIGN KEY (b_id) REFERENCES b (id);\n";
+
+#[test]
+fn tables_that_reference_each_other_are_created_then_joined_and_dropped_keys_first() {
+    let (up, down, _) = round_trip(USERS, &format!("{USERS}{CYCLE}"), ROWS, &[]);
+    let at = |text: &str, what: &str| text.find(what).unwrap_or_else(|| panic!("no `{what}` in {text}"));
+    let last_create = up.rfind("CREATE TABLE").expect("created");
+    assert!(
+        at(&up, "ALTER TABLE \"a\" ADD CONSTRAINT \"a_b\" FOREIGN KEY (\"b_id\") REFERENCES \"b\"") > last_create,
+        "{up}"
+    );
+    assert!(at(&down, "ALTER TABLE \"a\" DROP CONSTRAINT \"a_b\";") < at(&down, "DROP TABLE"), "{down}");
+    // The other way: both tables leave, the cycle's key first, and the down makes them again.
+    let rows = format!("{ROWS};\nINSERT INTO a VALUES (1, NULL);\nINSERT INTO b VALUES (1, 1);\nUPDATE a SET b_id = 1");
+    let (up, down, _) = round_trip(&format!("{USERS}{CYCLE}"), USERS, &rows, &[]);
+    let first_drop = at(&up, "DROP TABLE");
+    assert!(up.find("DROP CONSTRAINT").is_some_and(|k| k < first_drop), "{up}");
+    assert!(down.rfind("ADD CONSTRAINT").is_some_and(|k| k > down.rfind("CREATE TABLE").unwrap_or(0)), "{down}");
+}
+
+#[test]
+fn deferrable_and_match_full_foreign_keys_are_compared_and_changed() {
+    let old = format!(
+        "{USERS}CREATE TABLE posts (id serial PRIMARY KEY, user_id int, other int, \
+                       FOREIGN KEY (user_id, other) REFERENCES users (id, other));\n"
+    )
+    .replace("NOT NULL);", "NOT NULL, other int, UNIQUE (id, other));");
+    let desired = old.replace(
+        "REFERENCES users (id, other)",
+        "REFERENCES users (id, other) MATCH FULL DEFERRABLE INITIALLY DEFERRED",
+    );
+    let (up, down, _) = round_trip(&old, &desired, ROWS, &[]);
+    assert!(up.contains("DROP CONSTRAINT \"posts_user_id_other_fkey\";"), "{up}");
+    assert!(up.contains("MATCH FULL") && up.contains("DEFERRABLE INITIALLY DEFERRED;"), "{up}");
+    assert!(!down.contains("MATCH FULL") && !down.contains("DEFERRABLE"), "{down}");
+    // Deferrable but checked at once by default is a third state.
+    let immediate = old.replace("REFERENCES users (id, other)", "REFERENCES users (id, other) DEFERRABLE");
+    let (up, _, _) = round_trip(&desired, &immediate, ROWS, &[]);
+    assert!(up.contains(" DEFERRABLE;") && !up.contains("MATCH FULL"), "{up}");
+    // A new table carries them in its CREATE TABLE.
+    let (up, _, _) = round_trip(
+        USERS.replace("NOT NULL);", "NOT NULL, other int, UNIQUE (id, other));").as_str(),
+        &desired,
+        ROWS,
+        &[],
+    );
+    assert!(up.contains("CREATE TABLE \"posts\"") && up.contains("MATCH FULL DEFERRABLE INITIALLY DEFERRED"), "{up}");
+}
