@@ -155,7 +155,12 @@ pub const OUT_OF_SCOPE: &[&str] = &[
 
 /// The uppercased first `n` words of a statement, for a `not-checked` message.
 fn head(t: &[Tok<'_>], n: usize) -> String {
-    t.iter().take_while(|x| x.is_name() || x.kind == Kind::Word).take(n).map(|x| x.text.to_ascii_uppercase()).collect::<Vec<_>>().join(" ")
+    t.iter()
+        .take_while(|x| x.is_name() || x.kind == Kind::Word)
+        .take(n)
+        .map(|x| x.text.to_ascii_uppercase())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn not_checked(t: &[Tok<'_>], n: usize) -> Stmt {

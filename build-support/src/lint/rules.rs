@@ -398,10 +398,13 @@ mod tests {
                 assert!(got.is_empty(), "{d}: {sql}: {got:?}");
             }
         }
-        for sql in ["CREATE EXTENSION pgcrypto;", "ALTER TABLE t SET (fillfactor = 70);", "CREATE TYPE m AS ENUM ('a');"] {
+        for sql in
+            ["CREATE EXTENSION pgcrypto;", "ALTER TABLE t SET (fillfactor = 70);", "CREATE TYPE m AS ENUM ('a');"]
+        {
             assert!(not_checked(sql, Dialect::Postgres).is_empty(), "{sql}");
         }
-        let plpgsql = "CREATE FUNCTION f() RETURNS trigger AS $$ BEGIN ALTER TABLE t FROBNICATE; END $$ LANGUAGE plpgsql;";
+        let plpgsql =
+            "CREATE FUNCTION f() RETURNS trigger AS $$ BEGIN ALTER TABLE t FROBNICATE; END $$ LANGUAGE plpgsql;";
         assert!(not_checked(plpgsql, Dialect::Postgres).is_empty(), "a function body is not read");
         for sql in ["ALTER TABLE t DEFAULT CHARSET = utf8mb4;", "ALTER TABLE t AUTO_INCREMENT = 5;"] {
             assert!(not_checked(sql, Dialect::Mysql).is_empty(), "{sql}");

@@ -6,8 +6,8 @@ use crate::ops::verify::{self, Checked, Outcome, Request, Verdict};
 use crate::render::Format;
 use crate::render::notes::Notes;
 use crate::shell::{Shell, Verbosity};
-use std::io::IsTerminal;
 use crate::{CliError, CliResult, exit_code, workspace};
+use std::io::IsTerminal;
 
 /// Prove that each unreleased migration's down undoes its up, on a scratch database.
 #[derive(Debug, clap::Args)]

@@ -84,7 +84,9 @@ impl Pending {
     /// The scratch database, once created.
     pub fn wait(mut self) -> Result<Scratch, CliError> {
         match self.0.take() {
-            Some(Ok(thread)) => thread.join().unwrap_or_else(|_| Err(CliError::failure("creating the scratch database panicked"))),
+            Some(Ok(thread)) => {
+                thread.join().unwrap_or_else(|_| Err(CliError::failure("creating the scratch database panicked")))
+            }
             Some(Err(done)) => done,
             None => Err(CliError::failure("the scratch database was already taken")),
         }

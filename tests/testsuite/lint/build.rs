@@ -66,7 +66,8 @@ fn the_build_fails_on_lint_errors_warns_on_warnings_and_agrees_with_check_and_li
     let (code, lint) = lint_json(&f, &[]);
     assert_eq!(doc_findings(&lint), from_build, "lint");
     assert_eq!(code, 1);
-    let infos: Vec<&Value> = lint["findings"].as_array().expect("findings").iter().filter(|f| f["severity"] == "info").collect();
+    let infos: Vec<&Value> =
+        lint["findings"].as_array().expect("findings").iter().filter(|f| f["severity"] == "info").collect();
     assert_eq!(infos.len(), 1, "{lint:#}");
     assert_eq!((&infos[0]["code"], &infos[0]["line"]), (&Value::from("not-checked"), &Value::from(1)), "{lint:#}");
 
