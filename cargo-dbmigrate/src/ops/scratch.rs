@@ -62,10 +62,10 @@ impl Scratch {
     /// A SQLite file costs nothing and is created at once.
     pub fn create_in_background(dev_url: Option<&DatabaseUrl>, purpose: &'static str) -> Pending {
         match dev_url.filter(|u| u.dialect() != Dialect::Sqlite) {
-            None => Pending(Some(Err(Scratch::create(dev_url, purpose)))),
+            None => Pending(Some(Creation::Done(Box::new(Scratch::create(dev_url, purpose))))),
             Some(server) => {
                 let server = server.clone();
-                Pending(Some(Ok(std::thread::spawn(move || Scratch::create(Some(&server), purpose)))))
+                Pending(Some(Creation::Running(std::thread::spawn(move || Scratch::create(Some(&server), purpose)))))
             }
         }
     }
@@ -78,16 +78,21 @@ impl Scratch {
 
 /// A scratch database being created. Dropped without [`Pending::wait`] (the caller failed
 /// first), it waits for the creation and drops the database: none outlives the process.
-pub struct Pending(Option<Result<std::thread::JoinHandle<Result<Scratch, CliError>>, Result<Scratch, CliError>>>);
+pub struct Pending(Option<Creation>);
+
+enum Creation {
+    Running(std::thread::JoinHandle<Result<Scratch, CliError>>),
+    Done(Box<Result<Scratch, CliError>>),
+}
 
 impl Pending {
     /// The scratch database, once created.
     pub fn wait(mut self) -> Result<Scratch, CliError> {
         match self.0.take() {
-            Some(Ok(thread)) => {
+            Some(Creation::Running(thread)) => {
                 thread.join().unwrap_or_else(|_| Err(CliError::failure("creating the scratch database panicked")))
             }
-            Some(Err(done)) => done,
+            Some(Creation::Done(done)) => *done,
             None => Err(CliError::failure("the scratch database was already taken")),
         }
     }
@@ -95,7 +100,7 @@ impl Pending {
 
 impl Drop for Pending {
     fn drop(&mut self) {
-        if let Some(Ok(thread)) = self.0.take() {
+        if let Some(Creation::Running(thread)) = self.0.take() {
             // The created database is dropped with the `Scratch` the thread returns.
             let _ = thread.join();
         }
