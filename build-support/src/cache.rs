@@ -121,7 +121,11 @@ fn encode_lint(out: &mut Vec<u8>, lint: &[Finding]) {
     out.extend_from_slice(&(lint.len() as u32).to_le_bytes());
     for f in lint {
         push_bytes(out, f.rule.as_str().as_bytes());
-        out.push(u8::from(f.is_error()));
+        out.push(match f.severity {
+            Severity::Warning => 0,
+            Severity::Error => 1,
+            Severity::Info => 2,
+        });
         let (line, text) = f.line.as_ref().map_or((0, ""), |(n, t)| (*n, t.as_str()));
         out.extend_from_slice(&(line as u32).to_le_bytes());
         push_bytes(out, text.as_bytes());
@@ -141,7 +145,11 @@ fn decode_lint(r: &mut Reader<'_>) -> Option<Vec<Finding>> {
         let line = r.u32()?;
         let text = r.str()?.to_owned();
         let mut f = Finding::error(rule, None, r.str()?);
-        f.severity = if severity == 1 { Severity::Error } else { Severity::Warning };
+        f.severity = match severity {
+            1 => Severity::Error,
+            2 => Severity::Info,
+            _ => Severity::Warning,
+        };
         if line > 0 {
             f = f.at_line(line, text);
         }

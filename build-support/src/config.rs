@@ -252,7 +252,7 @@ fn lint_levels(config: &mut Config, value: &Item, where_: &str) -> Result<(), (S
         };
         let Some(level) = level.as_str().and_then(crate::lint::Level::from_name) else {
             return Err((
-                format!("`{where_}.{id}` must be \"error\", \"warning\" or \"off\""),
+                format!("`{where_}.{id}` must be \"error\", \"warning\", \"info\" or \"off\""),
                 format!("for example `{id} = \"warning\"`"),
             ));
         };

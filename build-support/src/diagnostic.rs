@@ -8,6 +8,9 @@ use std::fmt;
 /// How bad a finding is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Severity {
+    /// For the curious: listed by `cargo dbmigrate lint -v` and `--format json`, never shown by
+    /// the build nor counted as a problem (the lint's `not-checked`).
+    Info,
     /// Reported, but the set is still usable.
     Warning,
     /// The set must not be built or applied.
@@ -112,6 +115,9 @@ rules! {
     MysqlMultiDdl = "mysql-multi-ddl",
     /// Lint, SQLite: an `ALTER TABLE` form SQLite does not support.
     SqliteAlterUnsupported = "sqlite-alter-unsupported",
+    /// Lint, info: a DDL statement on a table or index, or a `CREATE`/`ALTER`/`DROP` of an
+    /// object kind, that the recognisers cannot read, so no rule looked at it.
+    NotChecked = "not-checked",
     /// Lint: a `-- dbmigrate:allow` marker without a reason or with an unknown rule, or a
     /// `-- dbmigrate:destructive` marker without a reason (a warning).
     AllowWithoutReason = "allow-without-reason",

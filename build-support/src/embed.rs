@@ -9,6 +9,7 @@
 
 use crate::cache::{CACHE_FILE, Cache};
 use crate::check::{Checked, check_manifest_with, check_with, config_finding};
+use crate::diagnostic::Severity;
 use crate::{Finding, Manifest, MigrationSet, Rule};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
@@ -210,8 +211,14 @@ fn rerun_lines(crate_root: &Path, checked: &Checked) -> Vec<String> {
 /// A finding as `cargo::error=`/`cargo::warning=` lines. Cargo prefixes each line with
 /// `error: <package>@<version>: `, so the gutter-and-arrow layout of the CLI's renderer turns
 /// into noise here; instead the first line is `file: message` and each help is a line of its own.
+/// An info (`not-checked`) prints nothing: a build is quiet about it, `cargo dbmigrate lint -v`
+/// lists them.
 pub fn directive_lines(finding: &Finding) -> Vec<String> {
-    let kind = if finding.is_error() { "error" } else { "warning" };
+    let kind = match finding.severity {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+        Severity::Info => return Vec::new(),
+    };
     let one_line = |s: &str| s.replace(['\r', '\n'], " ");
     let mut lines = vec![format!("cargo::{kind}={}", one_line(&finding.to_string()))];
     if let Some((number, text)) = &finding.line {

@@ -53,30 +53,33 @@ pub fn exists(url: &DatabaseUrl, connect_timeout: Duration) -> Result<bool> {
     }
 }
 
-/// Creates the database `url` names, unless it exists; then checks that it does.
+/// Creates the database `url` names, unless it exists; then checks that it does, on the same
+/// connection (a second one would cost a server process and its handshake: verify and diff
+/// create a scratch database on every run).
 pub fn create(url: &DatabaseUrl, connect_timeout: Duration) -> Result<Created> {
     let name = database_name(url)?;
-    let created = match url.dialect() {
-        Dialect::Sqlite => sqlite_create(&name)?,
+    let (created, found) = match url.dialect() {
+        Dialect::Sqlite => (sqlite_create(&name)?, std::path::Path::new(&name).exists()),
         Dialect::Postgres => {
             let mut conn = maintenance(url, connect_timeout)?;
-            if pg_exists(conn.as_mut(), &name)? {
+            let created = if pg_exists(conn.as_mut(), &name)? {
                 Created::AlreadyExists
             } else {
                 conn.execute(&format!("CREATE DATABASE {}", pg_ident(&name)))
                     .map_err(|e| failed("create", &name, e))?;
                 Created::Created
-            }
+            };
+            (created, pg_exists(conn.as_mut(), &name)?)
         }
         Dialect::Mysql => {
             let mut conn = server(url, connect_timeout)?;
             let before = my_exists(conn.as_mut(), &name)?;
             let sql = format!("CREATE DATABASE IF NOT EXISTS {}", my_ident(&name));
             conn.execute(&sql).map_err(|e| failed("create", &name, e))?;
-            if before { Created::AlreadyExists } else { Created::Created }
+            (if before { Created::AlreadyExists } else { Created::Created }, my_exists(conn.as_mut(), &name)?)
         }
     };
-    if !exists(url, connect_timeout)? {
+    if !found {
         return Err(unproven(&name, "was created but cannot be found afterwards"));
     }
     Ok(created)

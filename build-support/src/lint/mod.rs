@@ -16,7 +16,7 @@ use crate::{Config, Finding, Rule};
 use dbmigrate_core::Dialect;
 
 /// The rules of the lint, in the README's order: each can be set to error, warning or off in
-/// `[package.metadata.dbmigrate.lint]` and allowed per file with `-- dbmigrate:allow`.
+/// `[package.metadata.dbmigrate.lint]` (or info) and allowed per file with `-- dbmigrate:allow`.
 pub const LINT: &[Rule] = &[
     Rule::NoDown,
     Rule::TodoLeft,
@@ -32,6 +32,7 @@ pub const LINT: &[Rule] = &[
     Rule::LockTimeoutMissing,
     Rule::MysqlMultiDdl,
     Rule::SqliteAlterUnsupported,
+    Rule::NotChecked,
     Rule::AllowWithoutReason,
 ];
 
@@ -49,6 +50,7 @@ pub fn default_severity(rule: Rule) -> Severity {
         | Rule::NeedsNoTransaction
         | Rule::SqliteAlterUnsupported
         | Rule::AllowWithoutReason => Severity::Error,
+        Rule::NotChecked => Severity::Info,
         _ => Severity::Warning,
     }
 }
@@ -58,15 +60,17 @@ pub fn default_severity(rule: Rule) -> Severity {
 pub enum Level {
     Error,
     Warning,
+    Info,
     Off,
 }
 
 impl Level {
-    /// `"error"`, `"warning"` or `"off"`.
+    /// `"error"`, `"warning"`, `"info"` or `"off"`.
     pub fn from_name(name: &str) -> Option<Self> {
         match name {
             "error" => Some(Level::Error),
             "warning" => Some(Level::Warning),
+            "info" => Some(Level::Info),
             "off" => Some(Level::Off),
             _ => None,
         }
@@ -88,13 +92,17 @@ pub fn apply_levels(findings: &mut Vec<Finding>, levels: &[(Rule, Level)]) {
             f.severity = Severity::Warning;
             true
         }
+        Some(Level::Info) => {
+            f.severity = Severity::Info;
+            true
+        }
         None => true,
     });
 }
 
 /// Bumped whenever a rule changes what it finds, so that no cache keeps findings of another
 /// version of the rules.
-const VERSION: u32 = 2;
+const VERSION: u32 = 3;
 
 /// What a file's findings depend on besides its text: the target dialects and whether the crate
 /// sets a DDL lock timeout for every migration.

@@ -1,6 +1,12 @@
 //! Targeted recognisers: the few statement shapes the lint rules are about (CREATE, DROP, ALTER
-//! TABLE and its actions, ALTER TYPE, SET lock_timeout), read from tokens. Anything else is
-//! [`Stmt::Other`]: not checked, never an error.
+//! TABLE and its actions, ALTER TYPE, SET lock_timeout), read from tokens.
+//!
+//! What is outside the rules' scope is [`Stmt::Other`], silently: data (INSERT, UPDATE, DELETE,
+//! TRUNCATE, SELECT), access (GRANT, REVOKE), COMMENT, transaction control, and the CREATE,
+//! ALTER and DROP of the object kinds in [`OUT_OF_SCOPE`] (functions and their bodies, views,
+//! sequences, types, triggers…). A `CREATE`/`ALTER`/`DROP` of a table or an index, or of a kind
+//! named nowhere, that the recognisers cannot read is [`Stmt::NotChecked`] (or an
+//! [`Action::Unknown`] of an ALTER TABLE): the lint's info finding `not-checked`, never an error.
 
 use super::tokens::{Kind, Tok};
 
@@ -30,6 +36,12 @@ pub enum Stmt {
     SetLockTimeout,
     /// Any other `SET`: configuration, not a change that can fail half way.
     Set,
+    /// A table or index DDL, or a DDL of an unknown object kind, that could not be read: the
+    /// statement's first words (`CREATE FOO`, `ALTER IGNORE`), for the message.
+    NotChecked {
+        what: String,
+    },
+    /// Outside the rules' scope, or known to need no rule.
     Other,
 }
 
@@ -82,9 +94,86 @@ pub enum Action {
         column: String,
     },
     ValidateConstraint,
+    /// A form known to need no rule (`OWNER TO`, `ALTER COLUMN … SET DEFAULT`, `COMMENT = …`).
     Other {
         form: String,
     },
+    /// A form the recognisers cannot read: not checked.
+    Unknown {
+        form: String,
+    },
+}
+
+/// Object kinds whose CREATE, ALTER and DROP no rule is about: they hold no rows of their own
+/// (or the lint does not look inside them, like a function's body). Said silently, not
+/// `not-checked`.
+pub const OUT_OF_SCOPE: &[&str] = &[
+    "FUNCTION",
+    "PROCEDURE",
+    "ROUTINE",
+    "TRIGGER",
+    "EVENT",
+    "VIEW",
+    "MATERIALIZED",
+    "SEQUENCE",
+    "TYPE",
+    "DOMAIN",
+    "EXTENSION",
+    "SCHEMA",
+    "DATABASE",
+    "ROLE",
+    "USER",
+    "GROUP",
+    "POLICY",
+    "RULE",
+    "AGGREGATE",
+    "OPERATOR",
+    "COLLATION",
+    "CONVERSION",
+    "CAST",
+    "LANGUAGE",
+    "TEXT",
+    "STATISTICS",
+    "PUBLICATION",
+    "SUBSCRIPTION",
+    "SERVER",
+    "FOREIGN",
+    "TABLESPACE",
+    "DEFAULT",
+    "OWNED",
+    "SYSTEM",
+    "DEFINER",
+    "ALGORITHM",
+    "SQL",
+    "VIRTUAL",
+    "TRANSFORM",
+    "ACCESS",
+    "LARGE",
+    "CONSTRAINT",
+    "TEMPORARY",
+];
+
+/// The uppercased first `n` words of a statement, for a `not-checked` message.
+fn head(t: &[Tok<'_>], n: usize) -> String {
+    t.iter()
+        .take_while(|x| x.is_name() || x.kind == Kind::Word)
+        .take(n)
+        .map(|x| x.text.to_ascii_uppercase())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn not_checked(t: &[Tok<'_>], n: usize) -> Stmt {
+    Stmt::NotChecked { what: head(t, n) }
+}
+
+/// A CREATE, ALTER or DROP of an object kind at `i` that the recognisers do not read: silent
+/// when the kind is out of the rules' scope, else not checked.
+fn other_kind(t: &[Tok<'_>], i: usize) -> Stmt {
+    match t.get(i) {
+        Some(x) if OUT_OF_SCOPE.iter().any(|k| x.is(k)) => Stmt::Other,
+        _ => not_checked(t, i + 1),
+    }
 }
 
 /// Functions whose value differs per row or per call: as a new column's default on PostgreSQL
@@ -106,6 +195,11 @@ pub fn statement(t: &[Tok<'_>]) -> Stmt {
         } else {
             Stmt::Other
         }
+    } else if first("ALTER") && t.get(1).is_some_and(|x| x.is("INDEX")) {
+        // Renames and storage settings of an index: no rows move.
+        Stmt::Other
+    } else if first("ALTER") {
+        other_kind(t, 1)
     } else if first("RENAME") && t.get(1).is_some_and(|x| x.is("TABLE")) {
         Stmt::RenameTables
     } else if first("SET") {
@@ -135,23 +229,35 @@ fn name(t: &[Tok<'_>], i: usize) -> Option<(String, usize)> {
 }
 
 fn create(t: &[Tok<'_>]) -> Stmt {
-    const MODIFIERS: &[&str] = &["OR", "REPLACE", "TEMP", "TEMPORARY", "UNLOGGED", "GLOBAL", "LOCAL", "UNIQUE"];
+    const MODIFIERS: &[&str] = &[
+        "OR",
+        "REPLACE",
+        "TEMP",
+        "TEMPORARY",
+        "UNLOGGED",
+        "GLOBAL",
+        "LOCAL",
+        "UNIQUE",
+        "FULLTEXT",
+        "SPATIAL",
+        "RECURSIVE",
+    ];
     let mut i = 1;
     while t.get(i).is_some_and(|x| MODIFIERS.iter().any(|m| x.is(m))) {
         i += 1;
     }
     match t.get(i) {
         Some(x) if x.is("TABLE") => {
-            let i = skip(t, i + 1, &["IF", "NOT", "EXISTS"]);
-            name(t, i).map_or(Stmt::Other, |(table, _)| Stmt::CreateTable { table })
+            let at = skip(t, i + 1, &["IF", "NOT", "EXISTS"]);
+            name(t, at).map_or_else(|| not_checked(t, i + 1), |(table, _)| Stmt::CreateTable { table })
         }
         Some(x) if x.is("INDEX") => {
             let concurrently = t.get(i + 1).is_some_and(|x| x.is("CONCURRENTLY"));
-            let Some(on) = t[i..].iter().position(|x| x.is("ON")).map(|n| i + n) else { return Stmt::Other };
+            let Some(on) = t[i..].iter().position(|x| x.is("ON")).map(|n| i + n) else { return not_checked(t, i + 1) };
             let at = skip(t, on + 1, &["ONLY"]);
-            name(t, at).map_or(Stmt::Other, |(table, _)| Stmt::CreateIndex { table, concurrently })
+            name(t, at).map_or_else(|| not_checked(t, i + 1), |(table, _)| Stmt::CreateIndex { table, concurrently })
         }
-        _ => Stmt::Other,
+        _ => other_kind(t, i),
     }
 }
 
@@ -167,17 +273,19 @@ fn drop(t: &[Tok<'_>]) -> Stmt {
                 }
                 i = next + 1;
             }
-            if tables.is_empty() { Stmt::Other } else { Stmt::DropTables { tables } }
+            if tables.is_empty() { not_checked(t, 2) } else { Stmt::DropTables { tables } }
         }
         Some(x) if x.is("INDEX") && t.get(2).is_some_and(|x| x.is("CONCURRENTLY")) => Stmt::DropIndexConcurrently,
-        _ => Stmt::Other,
+        // Dropping an index loses no rows and takes a short lock.
+        Some(x) if x.is("INDEX") => Stmt::Other,
+        _ => other_kind(t, 1),
     }
 }
 
 fn alter_table(t: &[Tok<'_>]) -> Stmt {
     let i = skip(t, 2, &["IF", "EXISTS"]);
     let i = skip(t, i, &["ONLY"]);
-    let Some((table, mut i)) = name(t, i) else { return Stmt::Other };
+    let Some((table, mut i)) = name(t, i) else { return not_checked(t, 3) };
     if t.get(i).is_some_and(|x| x.punct('*')) {
         i += 1;
     }
@@ -224,7 +332,7 @@ fn action(a: &[Tok<'_>]) -> Action {
             return constraint(a, 1, form(a, 2));
         }
         if a.get(1).is_some_and(|x| x.punct('(')) {
-            return Action::Other { form: form(a, 1) };
+            return Action::Unknown { form: form(a, 1) };
         }
         let i = skip(a, skip(a, 1, &["COLUMN"]), &["IF", "NOT", "EXISTS"]);
         return add_column(a, i);
@@ -235,7 +343,7 @@ fn action(a: &[Tok<'_>]) -> Action {
             return a
                 .get(i)
                 .filter(|x| x.is_name())
-                .map_or(Action::Other { form: form(a, 2) }, |x| Action::DropColumn { column: x.name() });
+                .map_or(Action::Unknown { form: form(a, 2) }, |x| Action::DropColumn { column: x.name() });
         }
         const NOT_COLUMNS: &[&str] =
             &["CONSTRAINT", "PRIMARY", "FOREIGN", "INDEX", "KEY", "CHECK", "PARTITION", "DEFAULT", "NOT"];
@@ -244,7 +352,7 @@ fn action(a: &[Tok<'_>]) -> Action {
         }
         return match a.get(1).filter(|x| x.is_name()) {
             Some(x) if !x.is("IF") => Action::DropColumn { column: x.name() },
-            _ => Action::Other { form: form(a, 2) },
+            _ => Action::Unknown { form: form(a, 2) },
         };
     }
     if at(0, "RENAME") {
@@ -267,7 +375,7 @@ fn action(a: &[Tok<'_>]) -> Action {
     }
     if at(0, "MODIFY") || at(0, "CHANGE") {
         let i = skip(a, 1, &["COLUMN"]);
-        let Some(x) = a.get(i).filter(|x| x.is_name()) else { return Action::Other { form: form(a, 1) } };
+        let Some(x) = a.get(i).filter(|x| x.is_name()) else { return Action::Unknown { form: form(a, 1) } };
         let (column, renamed_from, ty_at) = if at(0, "CHANGE") {
             let new = a.get(i + 1).filter(|x| x.is_name()).map_or_else(|| x.name(), Tok::name);
             let old = x.name();
@@ -281,13 +389,48 @@ fn action(a: &[Tok<'_>]) -> Action {
     if at(0, "VALIDATE") {
         return Action::ValidateConstraint;
     }
-    Action::Other { form: form(a, 1) }
+    if word_in(0, HARMLESS) {
+        return Action::Other { form: form(a, 1) };
+    }
+    Action::Unknown { form: form(a, 2) }
 }
+
+/// ALTER TABLE actions that change only settings or metadata (owner, triggers, storage
+/// parameters, comments, counters): no rows are lost or rewritten, so no rule is about them.
+/// Any other unread action is [`Action::Unknown`].
+const HARMLESS: &[&str] = &[
+    "OWNER",
+    "ENABLE",
+    "DISABLE",
+    "FORCE",
+    "NO",
+    "SET",
+    "RESET",
+    "CLUSTER",
+    "REPLICA",
+    "INHERIT",
+    "OF",
+    "NOT",
+    "COMMENT",
+    "AUTO_INCREMENT",
+    "ALGORITHM",
+    "LOCK",
+    "DEFAULT",
+    "CHARACTER",
+    "CHARSET",
+    "COLLATE",
+    "ROW_FORMAT",
+    "KEY_BLOCK_SIZE",
+];
+
+/// What may follow `ALTER COLUMN c` without a rule being about it: defaults, nullability
+/// relaxed, statistics, storage, identity and visibility.
+const HARMLESS_COLUMN: &[&str] = &["SET", "DROP", "RESET", "ADD", "RESTART", "OPTIONS"];
 
 fn alter_column(a: &[Tok<'_>]) -> Action {
     let i = skip(a, 1, &["COLUMN"]);
     let Some(column) = a.get(i).filter(|x| x.is_name()).map(Tok::name) else {
-        return Action::Other { form: form(a, 2) };
+        return Action::Unknown { form: form(a, 2) };
     };
     let shown = if a.get(1).is_some_and(|x| x.is("COLUMN")) { form(a, 2) } else { "ALTER COLUMN".to_owned() };
     let j = i + 1;
@@ -300,7 +443,10 @@ fn alter_column(a: &[Tok<'_>]) -> Action {
     if skip(a, j, &["SET", "NOT", "NULL"]) != j {
         return Action::SetNotNull { column };
     }
-    Action::Other { form: shown }
+    if HARMLESS_COLUMN.iter().any(|w| a.get(j).is_some_and(|x| x.is(w))) {
+        return Action::Other { form: shown };
+    }
+    Action::Unknown { form: shown }
 }
 
 fn constraint(a: &[Tok<'_>], from: usize, form: String) -> Action {
@@ -371,7 +517,7 @@ fn type_text(a: &[Tok<'_>], i: usize) -> String {
 
 fn add_column(a: &[Tok<'_>], i: usize) -> Action {
     let Some(column) = a.get(i).filter(|x| x.is_name()).map(Tok::name) else {
-        return Action::Other { form: form(a, 2) };
+        return Action::Unknown { form: form(a, 2) };
     };
     let rest = &a[i + 1..];
     let not_null = rest.windows(2).any(|w| w[0].is("NOT") && w[1].is("NULL")) || rest.iter().any(|x| x.is("PRIMARY"));

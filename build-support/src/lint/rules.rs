@@ -49,13 +49,16 @@ fn rebuilt(parsed: &[(Statement<'_>, Stmt)]) -> BTreeSet<String> {
     out
 }
 
-/// The statements of `text` as `dialect` splits them.
-fn statements(text: &str, dialect: Dialect) -> Vec<Statement<'_>> {
+/// The statements of `text` as `dialect` splits them, and whether they could be split.
+fn statements(text: &str, dialect: Dialect) -> (Vec<Statement<'_>>, bool) {
     match dialect {
-        Dialect::Sqlite => split::sqlite::split(text),
-        Dialect::Mysql => split::split_mysql(text),
+        Dialect::Sqlite => (split::sqlite::split(text), true),
+        Dialect::Mysql => (split::split_mysql(text), true),
         // A script the splitter does not model is sent whole by the engine: read it whole too.
-        Dialect::Postgres => split::split_postgres(text).unwrap_or_else(|| vec![Statement { sql: text, line: 1 }]),
+        Dialect::Postgres => match split::split_postgres(text) {
+            Some(statements) => (statements, true),
+            None => (vec![Statement { sql: text, line: 1 }], false),
+        },
     }
 }
 
@@ -72,7 +75,12 @@ fn read(sql: &str, dialect: Dialect) -> Stmt {
 pub fn check(text: &str, dialect: Dialect, markers: &Markers, cx: &Context) -> Vec<Hit> {
     let mut st = State::default();
     let mut hits = Vec::new();
-    let parsed: Vec<(Statement<'_>, Stmt)> = statements(text, dialect)
+    let (split, whole) = statements(text, dialect);
+    if !whole {
+        let message = "the file cannot be split into statements (a `BEGIN ATOMIC` body, a `;` inside parentheses, a psql command): no rule checked what follows its first statement";
+        hits.push(not_checked(1, message.to_owned()));
+    }
+    let parsed: Vec<(Statement<'_>, Stmt)> = split
         .into_iter()
         .map(|s| {
             let stmt = read(s.sql, dialect);
@@ -119,6 +127,8 @@ fn common(stmt: &Stmt, line: usize, st: &mut State, hits: &mut Vec<Hit>) {
             }
         }
         Stmt::RenameTables => hits.push(rename(line, "renames a table")),
+        Stmt::NotChecked { what } => hits.push(not_checked(line, unread(&format!("`{what} …`")))),
+        // A table the file creates holds no rows: no rule would find anything to say of it.
         Stmt::AlterTable { table, actions } if !st.created.contains(table) => {
             for a in actions {
                 if !(matches!(a, Action::RenameTable { .. }) && st.recreated.contains(table)) {
@@ -128,6 +138,20 @@ fn common(stmt: &Stmt, line: usize, st: &mut State, hits: &mut Vec<Hit>) {
         }
         _ => {}
     }
+}
+
+/// The info finding for a statement (or action) of a shape the recognisers cannot read.
+fn not_checked(line: usize, message: String) -> Hit {
+    Hit::new(
+        Rule::NotChecked,
+        line,
+        message,
+        "review it by hand for locks and lost rows; `cargo dbmigrate verify` runs it on a scratch database",
+    )
+}
+
+fn unread(what: &str) -> String {
+    format!("{what} is a form the lint cannot read: no rule checked it")
 }
 
 fn rename(line: usize, what: &str) -> Hit {
@@ -172,6 +196,7 @@ fn common_action(table: &str, a: &Action, line: usize, hits: &mut Vec<Hit>) {
         }
         Action::RenameTable { .. } => hits.push(rename(line, &format!("renames table `{table}`"))),
         Action::RenameColumn { from } => hits.push(rename(line, &format!("renames column `{table}.{from}`"))),
+        Action::Unknown { form } => hits.push(not_checked(line, unread(&format!("`ALTER TABLE {table} {form} …`")))),
         _ => {}
     }
 }
@@ -275,7 +300,7 @@ fn sqlite(stmt: &Stmt, line: usize, hits: &mut Vec<Hit>) {
     }
     let form = match actions.first() {
         Some(Action::AddConstraint { form } | Action::DropConstraint { form } | Action::RenameOther { form })
-        | Some(Action::Other { form })
+        | Some(Action::Other { form } | Action::Unknown { form })
         | Some(Action::ChangeType { form, .. }) => form.clone(),
         Some(Action::AddForeignKey { .. } | Action::AddCheck { .. }) => "ADD CONSTRAINT".to_owned(),
         Some(Action::SetNotNull { .. }) => "ALTER COLUMN".to_owned(),
@@ -303,5 +328,94 @@ fn whole_file(dialect: Dialect, markers: &Markers, st: &State, hits: &mut Vec<Hi
             format!("the file holds {} DDL statements: MySQL commits each on its own, so a failure leaves the file half applied", st.ddl.len()),
             "put each DDL statement in a migration of its own",
         ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{Context, lint_file};
+    use crate::diagnostic::Severity;
+    use dbmigrate_core::Dialect;
+
+    /// `(rule, line, severity)` of every finding of `sql` for `dialect`.
+    fn found(sql: &str, dialect: Dialect) -> Vec<(&'static str, usize, Severity)> {
+        let cx = Context { dialects: vec![dialect], lock_timeout: true, guessed: false };
+        let findings = lint_file(sql, false, &cx);
+        findings.iter().map(|f| (f.rule.as_str(), f.line.as_ref().map_or(0, |l| l.0), f.severity)).collect()
+    }
+
+    fn not_checked(sql: &str, dialect: Dialect) -> Vec<usize> {
+        found(sql, dialect).into_iter().filter(|(r, _, _)| *r == "not-checked").map(|(_, l, _)| l).collect()
+    }
+
+    /// Table and index DDL the recognisers cannot read is an info, on its line, per dialect.
+    #[test]
+    fn unread_table_ddl_is_not_checked_as_an_info() {
+        for d in Dialect::ALL {
+            assert_eq!(not_checked("SELECT 1;\nALTER TABLE t FROBNICATE c;", d), [2], "{d}");
+            assert_eq!(not_checked("ALTER TABLE t ALTER COLUMN c WIBBLE;", d), [1], "{d}");
+            assert_eq!(not_checked("ALTER IGNORE TABLE t ADD c INT;", d), [1], "{d}");
+            assert_eq!(not_checked("CREATE WIDGET w;", d), [1], "an unknown object kind: {d}");
+            assert_eq!(not_checked("DROP TABLE;", d), [1], "no table name: {d}");
+            assert_eq!(not_checked("CREATE INDEX i;", d), [1], "no ON: {d}");
+            let sev: Vec<Severity> = found("ALTER TABLE t FROBNICATE c;", d).iter().map(|f| f.2).collect();
+            assert!(sev.contains(&Severity::Info), "{d}: {sev:?}");
+        }
+        assert_eq!(not_checked("ALTER TABLE t ADD (a INT, b INT);", Dialect::Mysql), [1]);
+        assert_eq!(not_checked("ALTER TABLE t ENGINE = InnoDB;", Dialect::Mysql), [1]);
+        assert_eq!(not_checked("ALTER TABLE t CONVERT TO CHARACTER SET utf8mb4;", Dialect::Mysql), [1]);
+        assert_eq!(not_checked("ALTER TABLE t ATTACH PARTITION p FOR VALUES IN (1);", Dialect::Postgres), [1]);
+        // A `BEGIN ATOMIC` body cannot be split: the file is read as one statement.
+        let atomic = "CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; END;\nDROP TABLE t;";
+        assert_eq!(not_checked(atomic, Dialect::Postgres), [1]);
+    }
+
+    /// What is outside the rules' scope, or known to need no rule, is silent.
+    #[test]
+    fn out_of_scope_and_harmless_statements_are_silent() {
+        let quiet = [
+            "INSERT INTO t VALUES (1);",
+            "UPDATE t SET a = 1;",
+            "DELETE FROM t;",
+            "SELECT 1;",
+            "GRANT SELECT ON t TO bob;",
+            "COMMENT ON TABLE t IS 'x';",
+            "CREATE VIEW v AS SELECT 1;",
+            "CREATE OR REPLACE VIEW v AS SELECT 1;",
+            "CREATE SEQUENCE s;",
+            "DROP VIEW v;",
+            "DROP INDEX i;",
+            "ALTER INDEX i RENAME TO j;",
+            "CREATE TRIGGER g AFTER INSERT ON t FOR EACH ROW BEGIN SELECT 1; END;",
+            "ALTER TABLE t ALTER COLUMN c SET DEFAULT 1;",
+            "ALTER TABLE t ALTER COLUMN c DROP DEFAULT;",
+            "ALTER TABLE t OWNER TO bob;",
+            "CREATE TABLE n (id INT);\nALTER TABLE n FROBNICATE c;",
+        ];
+        for d in Dialect::ALL {
+            for sql in quiet {
+                let got = not_checked(sql, d);
+                assert!(got.is_empty(), "{d}: {sql}: {got:?}");
+            }
+        }
+        for sql in
+            ["CREATE EXTENSION pgcrypto;", "ALTER TABLE t SET (fillfactor = 70);", "CREATE TYPE m AS ENUM ('a');"]
+        {
+            assert!(not_checked(sql, Dialect::Postgres).is_empty(), "{sql}");
+        }
+        let plpgsql =
+            "CREATE FUNCTION f() RETURNS trigger AS $$ BEGIN ALTER TABLE t FROBNICATE; END $$ LANGUAGE plpgsql;";
+        assert!(not_checked(plpgsql, Dialect::Postgres).is_empty(), "a function body is not read");
+        for sql in ["ALTER TABLE t DEFAULT CHARSET = utf8mb4;", "ALTER TABLE t AUTO_INCREMENT = 5;"] {
+            assert!(not_checked(sql, Dialect::Mysql).is_empty(), "{sql}");
+        }
+    }
+
+    /// A read statement keeps its rules when one of its actions is not read.
+    #[test]
+    fn a_known_action_beside_an_unknown_one_is_still_checked() {
+        let got = found("ALTER TABLE t DROP COLUMN c, FROBNICATE d;", Dialect::Postgres);
+        let rules: Vec<&str> = got.iter().map(|f| f.0).collect();
+        assert_eq!(rules, ["destructive", "not-checked"]);
     }
 }

@@ -2,9 +2,9 @@
 
 use crate::cli::GlobalArgs;
 use crate::render::Format;
-use crate::shell::Shell;
+use crate::shell::{Shell, Verbosity};
 use crate::{CliError, CliResult, exit_code, workspace};
-use dbmigrate_build::internal::{Checked, Finding, Rule};
+use dbmigrate_build::internal::{Checked, Finding, Rule, Severity};
 
 /// Lint the migrations' SQL for statements that fail or lose data on a populated table, as
 /// `cargo build` does.
@@ -17,7 +17,8 @@ Examples:
 
 Checks each unreleased migration for every dialect in `dialects` (default: the dialect of
 `default-database`). Exit code 1 when an error-level finding is present, 0 otherwise (warnings
-are printed). Silence a finding in one file with `-- dbmigrate:allow <rule> <reason>`; set a
+are printed; statements the lint cannot read are `not-checked` infos, listed with -v and in
+--format json). Silence a finding in one file with `-- dbmigrate:allow <rule> <reason>`; set a
 rule's level in `[package.metadata.dbmigrate.lint]`.")]
 pub struct LintArgs {
     /// Also lint released migrations (they cannot change, so the build does not report them)
@@ -50,8 +51,8 @@ fn shown_dir(checked: &Checked) -> &str {
 
 fn print_human(checked: &Checked, findings: &[Finding], linted: usize, shell: &Shell) {
     crate::render::finding::print_all(findings, shell);
-    let errors = findings.iter().filter(|f| f.is_error()).count();
-    let warnings = findings.len() - errors;
+    let count = |s: Severity| findings.iter().filter(|f| f.severity == s).count();
+    let (errors, warnings, infos) = (count(Severity::Error), count(Severity::Warning), count(Severity::Info));
     let dir = shown_dir(checked);
     if errors > 0 {
         shell.print_error(
@@ -60,7 +61,12 @@ fn print_human(checked: &Checked, findings: &[Finding], linted: usize, shell: &S
         );
         return;
     }
-    shell.status("Linted", format!("{linted} migrations in `{dir}`: {warnings} warning(s)"));
+    let unread = match infos {
+        0 => String::new(),
+        n if shell.verbosity() >= Verbosity::Verbose => format!(", {n} statement(s) not checked"),
+        n => format!(", {n} statement(s) not checked (`-v` lists them)"),
+    };
+    shell.status("Linted", format!("{linted} migrations in `{dir}`: {warnings} warning(s){unread}"));
 }
 
 fn print_json(checked: &Checked, findings: &[Finding], linted: usize, all: bool) {

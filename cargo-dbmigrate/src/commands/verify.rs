@@ -5,8 +5,9 @@ use crate::cli::GlobalArgs;
 use crate::ops::verify::{self, Checked, Outcome, Request, Verdict};
 use crate::render::Format;
 use crate::render::notes::Notes;
-use crate::shell::Shell;
+use crate::shell::{Shell, Verbosity};
 use crate::{CliError, CliResult, exit_code, workspace};
+use std::io::IsTerminal;
 
 /// Prove that each unreleased migration's down undoes its up, on a scratch database.
 #[derive(Debug, clap::Args)]
@@ -42,8 +43,14 @@ pub fn run(args: &VerifyArgs, global: &GlobalArgs, shell: &Shell) -> CliResult {
     let target = workspace::locate(global.selector())?;
     let request = Request { dev_url: args.dev_url.clone(), all: args.all };
     let mut notes = Notes::new(shell);
+    // A line per migration as it is done, as `run` shows each one it applies: on a terminal
+    // (a person is waiting), and with -v anywhere; piped output stays a summary, -q silent.
+    let live = shell.verbosity() >= Verbosity::Verbose
+        || (shell.verbosity() == Verbosity::Normal && std::io::stderr().is_terminal());
     let mut progress = |c: &Checked| {
-        shell.verbose("Verified", format!("{} {} ({} ms)", c.file, c.verdict.as_str(), c.took.as_millis()));
+        if live {
+            shell.status("Verified", format!("{} {} ({} ms)", c.file, c.verdict.as_str(), c.took.as_millis()));
+        }
     };
     let outcome = verify::verify(&target, &request, &mut |n| notes.show(n), &mut progress)?;
     if args.format == Format::Json {

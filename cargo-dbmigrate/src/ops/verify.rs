@@ -86,6 +86,9 @@ pub fn verify(
     progress: &mut dyn FnMut(&Checked),
 ) -> Result<Outcome, CliError> {
     let dev_url = dev_url(target, request)?;
+    // Created while the files are read and checked; dropped unused if there is nothing to
+    // verify or the files refuse.
+    let pending = super::scratch::Scratch::create_in_background(dev_url.as_ref(), "verify");
     let set = super::session::load_valid_set(target, notify)?;
     let scripts = super::session::scripts(&set);
     let (log, _) = ReleaseLog::read(&set.dir.join(RELEASE_LOG_FILE), RELEASE_LOG_FILE);
@@ -97,7 +100,7 @@ pub fn verify(
         return Ok(outcome);
     };
     outcome.released_skipped = set.migrations[..first].iter().filter(|m| log.contains(m.version)).count();
-    let scratch = super::scratch::Scratch::create(dev_url.as_ref(), "verify")?;
+    let scratch = pending.wait()?;
     let mut run = Run::open(target, scratch.url())?;
     if first > 0 {
         run.apply_before(&scripts, set.migrations[first - 1].version)?;

@@ -9,10 +9,15 @@ use annotate_snippets::{AnnotationKind, Group, Level, Origin, Renderer, Snippet}
 use dbmigrate_build::internal::{Finding, Severity};
 
 /// Prints every finding as the compiler would, each followed by a blank line; warnings are
-/// silenced by `-q`.
+/// silenced by `-q`, and infos shown only with `-v`.
 pub fn print_all(findings: &[Finding], shell: &Shell) {
     for finding in findings {
-        if finding.is_error() || shell.verbosity() >= Verbosity::Normal {
+        let shown_from = match finding.severity {
+            Severity::Error => Verbosity::Quiet,
+            Severity::Warning => Verbosity::Normal,
+            Severity::Info => Verbosity::Verbose,
+        };
+        if shell.verbosity() >= shown_from {
             shell.raw(format!("{}\n", render(finding, shell.styled())));
         }
     }
@@ -21,7 +26,7 @@ pub fn print_all(findings: &[Finding], shell: &Shell) {
 /// A finding as JSON: what `--format json` prints for each problem.
 pub fn json(f: &Finding) -> serde_json::Value {
     serde_json::json!({
-        "severity": match f.severity { Severity::Error => "error", Severity::Warning => "warning" },
+        "severity": match f.severity { Severity::Error => "error", Severity::Warning => "warning", Severity::Info => "info" },
         "code": f.rule.as_str(),
         "file": f.file,
         "line": f.line.as_ref().map(|(n, _)| n),
@@ -36,6 +41,7 @@ pub fn render(finding: &Finding, styled: bool) -> String {
     let level = match finding.severity {
         Severity::Error => Level::ERROR,
         Severity::Warning => Level::WARNING,
+        Severity::Info => Level::INFO,
     };
     let title = level.primary_title(&finding.message).id(finding.rule.as_str());
     let group = match (&finding.file, &finding.line) {

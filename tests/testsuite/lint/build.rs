@@ -1,5 +1,6 @@
 //! The lint inside a real `cargo build`: errors fail it with file and line, warnings only warn,
-//! `todo-left` is seen, and `check` and `lint` list exactly the build's findings.
+//! `todo-left` is seen, `not-checked` infos stay quiet, and `check` and `lint` list exactly the
+//! build's errors and warnings.
 
 use super::lint_json;
 use dbmigrate_tests::{Fixture, text};
@@ -42,6 +43,7 @@ fn the_build_fails_on_lint_errors_warns_on_warnings_and_agrees_with_check_and_li
     write_migration(&f, "V1__todo", "CREATE TABLE a (id INT);\n-- dbmigrate:todo set each row\nUPDATE a SET id = 0;\n");
     write_migration(&f, "V2__drop", "CREATE TABLE d (id INT);\nDROP TABLE b;\n");
     write_migration(&f, "V3__rename", "ALTER TABLE a RENAME TO c;\n");
+    write_migration(&f, "V4__unread", "CREATE WIDGET w;\n");
     let out = f.build();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(!out.status.success(), "the build should fail:\n{}", text(&out));
@@ -56,6 +58,7 @@ fn the_build_fails_on_lint_errors_warns_on_warnings_and_agrees_with_check_and_li
         "{stderr}"
     );
     assert!(stderr.contains("error: lint_build@0.1.0:   2 | DROP TABLE b;"), "the line is shown:\n{stderr}");
+    assert!(!stderr.contains("WIDGET"), "an info is not shown by the build:\n{stderr}");
     // `check` and `lint` list exactly these findings.
     let check = f.cli().args(["check", "--format", "json"]).output().expect("check");
     let check: Value = serde_json::from_slice(&check.stdout).expect("check json");
@@ -63,6 +66,10 @@ fn the_build_fails_on_lint_errors_warns_on_warnings_and_agrees_with_check_and_li
     let (code, lint) = lint_json(&f, &[]);
     assert_eq!(doc_findings(&lint), from_build, "lint");
     assert_eq!(code, 1);
+    let infos: Vec<&Value> =
+        lint["findings"].as_array().expect("findings").iter().filter(|f| f["severity"] == "info").collect();
+    assert_eq!(infos.len(), 1, "{lint:#}");
+    assert_eq!((&infos[0]["code"], &infos[0]["line"]), (&Value::from("not-checked"), &Value::from(1)), "{lint:#}");
 
     // Errors fixed: the build succeeds and still warns.
     write_migration(&f, "V1__todo", "CREATE TABLE a (id INT);\nUPDATE a SET id = 0;\n");
@@ -76,6 +83,17 @@ fn the_build_fails_on_lint_errors_warns_on_warnings_and_agrees_with_check_and_li
     assert!(out.status.success(), "warnings do not fail the build:\n{}", text(&out));
     let warned = build_findings(&stderr, "lint_build");
     assert_eq!(warned, [from_build[2].clone()], "{stderr}");
+    assert!(!stderr.contains("WIDGET"), "nor by a build that reads it from its cache:\n{stderr}");
     let (code, lint) = lint_json(&f, &[]);
     assert_eq!((code, doc_findings(&lint)), (0, warned));
+    // A person sees the count, and with -v the statement.
+    let human = f.cli().arg("lint").output().expect("lint");
+    let said = text(&human);
+    assert_eq!(human.status.code(), Some(0), "{said}");
+    assert!(said.contains("1 warning(s), 1 statement(s) not checked (`-v` lists them)"), "{said}");
+    assert!(!said.contains("not-checked"), "{said}");
+    let verbose = f.cli().args(["lint", "-v"]).output().expect("lint -v");
+    let said = text(&verbose);
+    assert!(said.contains("info[not-checked]: `CREATE WIDGET …` is a form the lint cannot read"), "{said}");
+    assert!(said.contains("V4__unread.sql:1"), "{said}");
 }

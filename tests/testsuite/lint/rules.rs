@@ -215,3 +215,53 @@ fn release_adopts_a_history_with_lint_errors_but_not_with_a_placeholder() {
     let (code, doc) = lint_json(&f, &[]);
     assert_eq!((code, found(&doc).len()), (0, 0), "{doc:#}");
 }
+
+/// A table DDL the recognisers cannot read is `not-checked`, an info that never fails `lint`;
+/// data statements, functions, views, triggers and settings-only changes are outside the rules'
+/// scope and silent. Per dialect, then as a configured warning, then off.
+#[test]
+fn not_checked_is_an_info_for_unread_table_ddl_only() {
+    let sqlite = [
+        ("unknown_kind", "CREATE WIDGET w;"),
+        ("alter_unknown", "ALTER TABLE t FROBNICATE c;"),
+        ("view", "CREATE VIEW v AS SELECT 1;"),
+        ("insert", "INSERT INTO t VALUES (1);"),
+        ("drop_index", "DROP INDEX i;"),
+        ("trigger", "CREATE TRIGGER g AFTER INSERT ON t BEGIN SELECT 1; END;"),
+    ];
+    let want = [("not-checked", 1, 1), ("not-checked", 2, 1), ("sqlite-alter-unsupported", 2, 1)];
+    assert_lint("sqlite", "", &sqlite, &want);
+    let postgres = [
+        ("attach", "ALTER TABLE t ATTACH PARTITION p FOR VALUES IN (1);"),
+        ("atomic", "CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; END;\nDROP TABLE t;"),
+        ("function", "CREATE FUNCTION g() RETURNS int AS $$ SELECT 1 $$ LANGUAGE sql;"),
+        ("default", "ALTER TABLE t ALTER COLUMN c SET DEFAULT 1;"),
+        ("owner", "ALTER TABLE t OWNER TO postgres;"),
+        ("grant", "GRANT SELECT ON t TO PUBLIC;"),
+        ("extension", "CREATE EXTENSION IF NOT EXISTS pgcrypto;"),
+    ];
+    assert_lint("postgres", "ddl-lock-timeout = 5\n", &postgres, &[("not-checked", 1, 1), ("not-checked", 2, 1)]);
+    let mysql = [
+        ("engine", "ALTER TABLE t ENGINE = InnoDB;"),
+        ("ignore", "ALTER IGNORE TABLE t ADD c INT;"),
+        ("columns", "ALTER TABLE t ADD (a INT NOT NULL, b INT);"),
+        ("charset", "ALTER TABLE t DEFAULT CHARSET = utf8mb4;"),
+        ("trigger", "CREATE TRIGGER g BEFORE INSERT ON t FOR EACH ROW SET NEW.id = 1;"),
+        ("update", "UPDATE t SET id = 1;"),
+    ];
+    assert_lint("mysql", "", &mysql, &[("not-checked", 1, 1), ("not-checked", 2, 1), ("not-checked", 3, 1)]);
+
+    let files = migrations(&[("a", "CREATE WIDGET w;")]);
+    let refs: Vec<(&str, &str)> = files.iter().map(|(n, s)| (n.as_str(), s.as_str())).collect();
+    let f = crate_for("lint_nc_info", "postgres", "", &refs);
+    let (code, doc) = lint_json(&f, &[]);
+    assert_eq!((code, doc["findings"][0]["severity"].as_str()), (0, Some("info")), "{doc:#}");
+    let message = doc["findings"][0]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("`CREATE WIDGET …`"), "the statement is named: {doc:#}");
+    let levels = "\n[package.metadata.dbmigrate.lint]\nnot-checked = \"warning\"\n";
+    let f = crate_for("lint_nc_warning", "postgres", levels, &refs);
+    let (code, doc) = lint_json(&f, &[]);
+    assert_eq!((code, doc["findings"][0]["severity"].as_str()), (0, Some("warning")), "{doc:#}");
+    let f = crate_for("lint_nc_off", "postgres", "\n[package.metadata.dbmigrate.lint]\nnot-checked = \"off\"\n", &refs);
+    assert_eq!(found(&lint_json(&f, &[]).1), []);
+}

@@ -297,3 +297,36 @@ fn progress_is_a_line_per_migration_with_v_and_a_count_otherwise() {
     assert!(!stderr.contains("V1__users"), "{stderr}");
     assert!(stderr.contains("Verified 2 migration(s) on a scratch sqlite database: 2 passed"), "{stderr}");
 }
+
+/// On a terminal, as `run` shows each migration it applies, verify shows a line per migration as
+/// it is verified (without `-v`); `-q` silences them. Run under `script`, which gives the
+/// command a pseudo-terminal, as a person's shell does.
+#[test]
+fn a_terminal_sees_a_line_per_migration_unless_quiet() {
+    let f = crate_with(
+        "verify_tty",
+        &[USERS, USERS_DOWN, PHONE, ("V2__phone.down.sql", "ALTER TABLE users DROP COLUMN phone;\n")],
+    );
+    let on_tty = |args: &str| {
+        let cmd = format!("'{}' dbmigrate verify {args}", cli_bin().display());
+        let out = Command::new("script")
+            .args(["-qec", &cmd, "/dev/null"])
+            .current_dir(f.path())
+            .env("CARGO_TERM_COLOR", "never")
+            .env_remove("DATABASE_URL")
+            .env_remove("CI")
+            .output()
+            .expect("run `script` (util-linux)");
+        assert!(out.status.success(), "{}", text(&out));
+        String::from_utf8_lossy(&out.stdout).replace('\r', "")
+    };
+    let shown = on_tty("");
+    let lines: Vec<&str> = shown.lines().map(str::trim).filter(|l| l.starts_with("Verified migrations/")).collect();
+    assert_eq!(lines.len(), 2, "{shown}");
+    assert!(lines[0].starts_with("Verified migrations/V1__users.sql passed ("), "{shown}");
+    assert!(lines[1].starts_with("Verified migrations/V2__phone.sql passed ("), "{shown}");
+    assert!(shown.contains("Verified 2 migration(s) on a scratch sqlite database: 2 passed"), "{shown}");
+    let quiet = on_tty("-q");
+    assert!(!quiet.contains("V1__users"), "{quiet}");
+    assert!(!quiet.contains("Verified"), "{quiet}");
+}
