@@ -982,9 +982,7 @@ impl Engine {
             // connection closes: rolled back now, what it did is certainly gone.
             // A whole file sent in one call may have persisted statements before the one that
             // failed, and the footprint cannot tell which: dirty, as before.
-            Some(kept) => {
-                kept || !at.single || (self.own_transaction_open() && self.conn.execute("ROLLBACK").is_err())
-            }
+            Some(kept) => kept || !at.single || (self.own_transaction_open() && self.conn.execute("ROLLBACK").is_err()),
             None => !in_tx && (outside_done > 0 || !at.single),
         };
         if kept.is_some() && !partial {

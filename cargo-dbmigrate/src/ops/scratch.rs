@@ -22,6 +22,10 @@ static LIVE_DIRS: Mutex<Vec<std::path::PathBuf>> = Mutex::new(Vec::new());
 /// the process with its own error before the watcher exits with 130.
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
+/// `CREATE DATABASE` statements in flight. A drop sent while one runs finds nothing, and the
+/// database appears after it: the watcher waits for them (bounded) before dropping.
+static CREATING: AtomicU32 = AtomicU32::new(0);
+
 /// A database that exists only for one command; dropped (and proven gone) when this is dropped.
 #[derive(Debug)]
 pub struct Scratch {
@@ -47,7 +51,10 @@ impl Scratch {
         let url = server.with_database(&unique_name(purpose));
         // Registered before it exists: a signal during CREATE still drops it.
         LIVE.lock().unwrap_or_else(PoisonError::into_inner).push(url.clone());
-        if let Err(e) = admin::create(&url, ADMIN_TIMEOUT) {
+        CREATING.fetch_add(1, Ordering::SeqCst);
+        let created = admin::create(&url, ADMIN_TIMEOUT);
+        CREATING.fetch_sub(1, Ordering::SeqCst);
+        if let Err(e) = created {
             forget(&url);
             return Err(CliError::from(e).hint(format!(
                 "--dev-url must name a server where this user may create databases, e.g. {}",
@@ -144,6 +151,18 @@ fn example(dialect: Dialect) -> &'static str {
     }
 }
 
+/// Waits until no `CREATE DATABASE` is in flight, at most a little longer than one may take
+/// to connect; past that the drop is tried anyway and a leftover is named by its warning.
+fn wait_for_creations() {
+    let limit = std::time::Instant::now() + ADMIN_TIMEOUT + Duration::from_secs(5);
+    while CREATING.load(Ordering::SeqCst) > 0 && std::time::Instant::now() < limit {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    if CREATING.load(Ordering::SeqCst) > 0 {
+        eprintln!("warning: a scratch database was still being created after {ADMIN_TIMEOUT:?} (+5 s)");
+    }
+}
+
 /// On the first SIGINT or SIGTERM, drops every live scratch database and exits with 130.
 fn watch_signals() {
     static INSTALLED: Once = Once::new();
@@ -161,6 +180,7 @@ fn watch_signals() {
                     std::thread::sleep(Duration::from_millis(50));
                 }
                 INTERRUPTED.store(true, Ordering::SeqCst);
+                wait_for_creations();
                 let live = std::mem::take(&mut *LIVE.lock().unwrap_or_else(PoisonError::into_inner));
                 for url in &live {
                     if let Err(e) = admin::drop_database(url, ADMIN_TIMEOUT, true) {
