@@ -5,6 +5,7 @@ use super::Notify;
 use crate::CliError;
 use crate::workspace::Target;
 use dbmigrate_build::internal::{Finding, RELEASE_LOG_FILE, ReleaseLog, Rule};
+use dbmigrate_core::file_name::{FileKind, MigrationFileName};
 use dbmigrate_runtime::snapshot::{self, Snapshotter};
 use dbmigrate_runtime::{DatabaseUrl, Dialect, Engine, Event, Goal, MigrationScript, Reversibility};
 use std::time::{Duration, Instant};
@@ -77,6 +78,20 @@ impl Outcome {
     }
 }
 
+/// Whether the migrations folder shows an up file the release log does not hold: a quick look
+/// (one listing) deciding whether to start the scratch database early. With every migration
+/// released (verify's common no-op in CI) none is created at all.
+fn has_unreleased(target: &Target) -> bool {
+    let dir = target.migrations_dir();
+    let (log, _) = ReleaseLog::read(dir.join(RELEASE_LOG_FILE).as_std_path(), RELEASE_LOG_FILE);
+    let Ok(entries) = std::fs::read_dir(dir.as_std_path()) else { return true };
+    entries.filter_map(Result::ok).any(|e| {
+        let name = e.file_name();
+        let parsed = name.to_str().and_then(|n| MigrationFileName::parse(n).ok().flatten());
+        parsed.is_some_and(|f| f.kind == FileKind::Up && !log.contains(f.version))
+    })
+}
+
 /// Verifies the unreleased migrations of `target` (every one with `all`) on a scratch database;
 /// `progress` hears of each migration as it is done.
 pub fn verify(
@@ -88,7 +103,8 @@ pub fn verify(
     let dev_url = dev_url(target, request)?;
     // Created while the files are read and checked; dropped unused if there is nothing to
     // verify or the files refuse.
-    let pending = super::scratch::Scratch::create_in_background(dev_url.as_ref(), "verify");
+    let early = request.all || has_unreleased(target);
+    let pending = early.then(|| super::scratch::Scratch::create_in_background(dev_url.as_ref(), "verify"));
     let set = super::session::load_valid_set(target, notify)?;
     let scripts = super::session::scripts(&set);
     let (log, _) = ReleaseLog::read(&set.dir.join(RELEASE_LOG_FILE), RELEASE_LOG_FILE);
@@ -100,7 +116,10 @@ pub fn verify(
         return Ok(outcome);
     };
     outcome.released_skipped = set.migrations[..first].iter().filter(|m| log.contains(m.version)).count();
-    let scratch = pending.wait()?;
+    let scratch = match pending {
+        Some(pending) => pending.wait()?,
+        None => super::scratch::Scratch::create(dev_url.as_ref(), "verify")?,
+    };
     let mut run = Run::open(target, scratch.url())?;
     if first > 0 {
         run.apply_before(&scripts, set.migrations[first - 1].version)?;
