@@ -212,17 +212,16 @@ fn fingerprint(target: &Target, watch: impl Fn(&str) -> bool) -> Option<(u64, Ve
             return None;
         }
         let name = entry.file_name();
-        let mut h = Fnv1a::new().field(name.as_encoded_bytes());
-        if let Some(text) = name.to_str().filter(|n| watch(n)) {
+        // A name that is not UTF-8 cannot be listed in the cache: such a folder is never trusted.
+        let text = name.to_str()?;
+        let mut h = Fnv1a::new().field(text.as_bytes());
+        if watch(text) {
             let stamp = Stamp::of(&entry.metadata().ok()?)?;
             if stamp.is_racy(now) {
                 return None;
             }
             h = h.bytes(&stamp.to_le_bytes());
             watched.push(text.to_owned());
-        } else if name.to_str().is_none() {
-            // A name that is not UTF-8 cannot be listed in the cache: never trusted.
-            return None;
         }
         sum = sum.wrapping_add(h.finish());
         count += 1;
