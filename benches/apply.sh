@@ -15,6 +15,8 @@
 #                  client's floor (`sqlite3 db 'SELECT 1'`, `psql -c 'SELECT 1'`, `mariadb -e
 #                  'SELECT 1'`), alternating the two, median of NOOP_RUNS each
 #   DBMIGRATE_BIN=path  benchmark this binary instead of building the release one (before/after)
+#   RELEASED=1     record the generated migrations in dbmigrate.lock first (`cargo dbmigrate release`),
+#                  as a deployed project has them: the no-op then does not stat released files
 # Servers: PostgreSQL at 127.0.0.1:5432 user postgres (trust), MariaDB at 127.0.0.1:3306 root
 # (empty password). Creates and drops the databases dbm_bench_<pid>_pg / dbm_bench_<pid>_maria.
 # PGSSLMODE=disable (honoured by psql too) compares both without TLS; the default is both with
@@ -30,6 +32,7 @@ bench_setup dbm_bench
 
 # The crate, and the raw SQL scripts (per dialect: the begin keyword).
 gen_migrations "$n"
+[ -z "${RELEASED:-}" ] || (cd "$work" && "$bin" dbmigrate release >/dev/null)
 raw_sql 'BEGIN IMMEDIATE' per "$n" > "$work/sqlite-per.sql"
 raw_sql 'BEGIN IMMEDIATE' single "$n" > "$work/sqlite-single.sql"
 raw_sql 'BEGIN' per "$n" > "$work/pg-per.sql"

@@ -7,6 +7,13 @@
 //! changed file, a racy timestamp, a cache that does not parse, a database that is not
 //! exactly at the remembered set) falls back to the full, locked run.
 //!
+//! The fingerprint is the folder's own stamp, its listing (names only) and the stamps of the
+//! files an in-place edit of which could change what `run` does: every file but the up and
+//! down files of released migrations (those in `dbmigrate.lock`). Those are not `stat`ed, so a
+//! no-op costs one listing however many migrations have shipped; an in-place edit of one is
+//! refused by `cargo build`, `check` and `status`, and the next change to the folder's
+//! entries (a new file, a rename, an editor's save-by-rename) brings `run`'s full check back.
+//!
 //! On SQLite even that question costs SQLite parsing the whole schema (a CREATE statement per
 //! table, ~17 M instructions for 1,000 tables); so once the answer was yes, the database
 //! file's committed state ([`sqlite_state`]) is remembered too, and while it is unchanged the
@@ -19,10 +26,10 @@ use dbmigrate_runtime::{Engine, MigrationScript, SqliteTarget};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-/// v3: the folder's entries are hashed one by one and summed (no sorting, no allocation per
-/// file); v2 hashed the sorted list; v1 used `std`'s `DefaultHasher`, whose output may change
-/// with the Rust release that built the CLI.
-const HEADER: &str = "dbmigrate-uptodate v3";
+/// v4: the folder's stamp, its names, and the stamps of the watched files only (listed on the
+/// second line); v3 hashed every entry's stamp, summed; v2 hashed the sorted list; v1 used
+/// `std`'s `DefaultHasher`, whose output may change with the Rust release that built the CLI.
+const HEADER: &str = "dbmigrate-uptodate v4";
 
 /// The remembered migrations, if the folder is unchanged since they were validated.
 pub struct Known {
@@ -38,9 +45,12 @@ pub struct Known {
 pub fn known(target: &Target) -> Option<Known> {
     let cache = cache_path(target);
     let text = std::fs::read_to_string(&cache).ok()?;
-    let (head, lines) = text.split_once('\n')?;
+    let (head, rest) = text.split_once('\n')?;
     let stored = u64::from_str_radix(head.strip_prefix(HEADER)?.trim(), 16).ok()?;
-    (fingerprint(target)? == stored).then(|| Known { lines: lines.to_owned(), fingerprint: stored, cache })
+    let (watched, lines) = rest.split_once('\n')?;
+    let watched: std::collections::HashSet<&str> = watched.split('/').filter(|n| !n.is_empty()).collect();
+    let (now, _) = fingerprint(target, |name| watched.contains(name))?;
+    (now == stored).then(|| Known { lines: lines.to_owned(), fingerprint: stored, cache })
 }
 
 /// The newest version (`None` for an empty set) when the database is exactly at `known`;
@@ -132,12 +142,22 @@ fn busy(db: &Path, suffix: &str) -> bool {
 /// Remembers a validated set, unless the folder changed too recently to be sure of it.
 /// Failing to write is not an error: the next run just takes the full path.
 pub fn remember(target: &Target, scripts: &[MigrationScript<'_>]) {
-    let Some(fingerprint) = fingerprint(target) else { return };
+    use dbmigrate_core::file_name::{down_file, up_file};
+    let released: std::collections::HashSet<String> = scripts
+        .iter()
+        .filter(|s| s.released)
+        .flat_map(|s| [up_file(s.version, &s.name), down_file(s.version, &s.name)])
+        .collect();
+    let Some((fingerprint, watched)) = fingerprint(target, |name| !released.contains(name)) else { return };
     let path = cache_path(target);
     if read_fingerprint(&path) == Some(fingerprint) {
         return;
     }
-    let mut text = format!("{HEADER} {fingerprint:016x}\n");
+    // '/' cannot be in a file name; a newline can, and then the list would not parse back.
+    if watched.iter().any(|n| n.contains('\n')) {
+        return;
+    }
+    let mut text = format!("{HEADER} {fingerprint:016x}\n{}\n", watched.join("/"));
     for s in scripts {
         let Ok(checksum) = s.checksum() else { return };
         text.push_str(&format!("{} {} {checksum}\n", s.version, s.name));
@@ -172,29 +192,64 @@ fn cache_path(target: &Target) -> PathBuf {
 }
 
 /// A hash of everything the validated set depends on: the settings that choose the folder and
-/// the history table, and every folder entry's name and [`Stamp`]. `None` when the folder
-/// cannot be read, holds anything but regular files (a subfolder, a symlink, whose stamps do
-/// not show changes inside or behind them), or holds a racy stamp ([`Stamp::is_racy`]).
+/// the history table, the folder's own stamp (any entry created, removed or renamed changes
+/// it), every entry's name, and the [`Stamp`] of each entry `watch` names, which are returned
+/// too. `None` when the folder cannot be read, holds anything but regular files (a subfolder,
+/// a symlink, whose stamps do not show changes inside or behind them), or when the folder or
+/// a watched file has a racy stamp ([`Stamp::is_racy`]).
 ///
-/// Each entry is hashed on its own and the hashes summed, so the listing's order does not
-/// matter and no entry is copied or sorted; the count is hashed too.
-fn fingerprint(target: &Target) -> Option<u64> {
+/// Only watched entries are `stat`ed (the listing's file type needs none on common file
+/// systems). Each entry is hashed on its own and the hashes summed, so the listing's order
+/// does not matter and no entry is copied or sorted; the count is hashed too.
+fn fingerprint(target: &Target, watch: impl Fn(&str) -> bool) -> Option<(u64, Vec<String>)> {
     let dir = target.migrations_dir();
     let now = dbmigrate_core::stamp::epoch_nanos(SystemTime::now())?;
-    let (mut sum, mut count) = (0u64, 0u64);
+    let folder = folder_stamp(&std::fs::metadata(&dir).ok()?, now)?;
+    let (mut sum, mut count, mut watched) = (0u64, 0u64, Vec::new());
     for entry in std::fs::read_dir(&dir).ok()? {
         let entry = entry.ok()?;
-        let stamp = Stamp::of(&entry.metadata().ok()?)?;
-        if stamp.is_racy(now) {
+        if !entry.file_type().ok()?.is_file() {
             return None;
         }
         let name = entry.file_name();
-        sum = sum.wrapping_add(Fnv1a::new().field(name.as_encoded_bytes()).bytes(&stamp.to_le_bytes()).finish());
+        // A name that is not UTF-8 cannot be listed in the cache: such a folder is never trusted.
+        let text = name.to_str()?;
+        let mut h = Fnv1a::new().field(text.as_bytes());
+        if watch(text) {
+            let stamp = Stamp::of(&entry.metadata().ok()?)?;
+            if stamp.is_racy(now) {
+                return None;
+            }
+            h = h.bytes(&stamp.to_le_bytes());
+            watched.push(text.to_owned());
+        }
+        sum = sum.wrapping_add(h.finish());
         count += 1;
     }
     let h = Fnv1a::new()
         .str(&target.config.migrations)
         .str(&target.config.history_table)
-        .field(dir.as_os_str().as_encoded_bytes());
-    Some(h.bytes(&count.to_le_bytes()).bytes(&sum.to_le_bytes()).finish())
+        .field(dir.as_os_str().as_encoded_bytes())
+        .bytes(&folder);
+    Some((h.bytes(&count.to_le_bytes()).bytes(&sum.to_le_bytes()).finish(), watched))
+}
+
+/// The folder's own modification and change times and identity: a created, removed or renamed
+/// entry (an editor saving by rename included) changes them. `None` while racy.
+fn folder_stamp(meta: &std::fs::Metadata, now: i128) -> Option<[u8; 48]> {
+    let mtime = dbmigrate_core::stamp::epoch_nanos(meta.modified().ok()?)?;
+    if mtime + dbmigrate_core::stamp::RACY.as_nanos() as i128 > now {
+        return None;
+    }
+    let mut out = [0u8; 48];
+    out[..16].copy_from_slice(&mtime.to_le_bytes());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let ctime = i128::from(meta.ctime()) * 1_000_000_000 + i128::from(meta.ctime_nsec());
+        out[16..32].copy_from_slice(&ctime.to_le_bytes());
+        out[32..40].copy_from_slice(&meta.dev().to_le_bytes());
+        out[40..].copy_from_slice(&meta.ino().to_le_bytes());
+    }
+    Some(out)
 }

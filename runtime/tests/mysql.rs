@@ -110,3 +110,57 @@ fn transient_failures_are_told_apart() {
     let err = db.engine().migrate(&bad, Goal::Latest, &mut quiet).map_err(Error::from).expect_err("1146");
     assert!(!err.is_transient(), "{err}");
 }
+
+/// The deploy's no-op check, answered in one round trip by a server-side digest of the history
+/// (and the side table's marker): true only when it is exactly the known migrations, in any
+/// order, with no migration half applied; no history table yet is not up to date unless
+/// nothing is known.
+#[test]
+fn is_up_to_date_compares_a_server_side_digest() {
+    let db = TestDb::mysql("uptodate_digest");
+    let scripts = [
+        common::script(1, "a", "CREATE TABLE a (x INT);", None),
+        common::script(2, "b_c", "CREATE TABLE b (x INT);", None),
+    ];
+    let known: Vec<(i64, &str, u64)> =
+        scripts.iter().map(|s| (s.version, s.name.as_ref(), s.checksum().expect("checksum"))).collect();
+    let mut engine = db.engine();
+    assert!(engine.is_up_to_date(&[]).expect("no history table, no migrations"));
+    assert!(!engine.is_up_to_date(&known).expect("no history table"));
+    engine.migrate(&scripts[..1], Goal::Latest, &mut quiet).map_err(Error::from).expect("run");
+    assert!(!engine.is_up_to_date(&known).expect("one pending"));
+    assert!(engine.is_up_to_date(&known[..1]).expect("exactly the first"));
+    engine.migrate(&scripts, Goal::Latest, &mut quiet).map_err(Error::from).expect("run");
+    assert!(engine.is_up_to_date(&known).expect("all applied"));
+    let reversed = [known[1], known[0]];
+    assert!(engine.is_up_to_date(&reversed).expect("order of the known list does not matter"));
+    assert!(!engine.is_up_to_date(&known[..1]).expect("an applied migration has no script"));
+    let edited = [known[0], (2, known[1].1, known[1].2 ^ 1)];
+    assert!(!engine.is_up_to_date(&edited).expect("checksum differs"));
+    let renamed = [known[0], (2, "b_d", known[1].2)];
+    assert!(!engine.is_up_to_date(&renamed).expect("name differs"));
+    let shifted = [(1, "a 1", known[0].2), known[1]];
+    assert!(!engine.is_up_to_date(&shifted).expect("a name that swallows a field"));
+    // A migration that started and did not finish leaves its marker: never up to date.
+    db.exec("INSERT INTO refinery_schema_history_dbmigrate (version, direction, statements_done) VALUES (3, 'up', 1)");
+    assert!(!engine.is_up_to_date(&known).expect("a progress marker"));
+    db.exec("DELETE FROM refinery_schema_history_dbmigrate");
+    assert!(engine.is_up_to_date(&known).expect("the marker gone"));
+    // Without the side table (a history written by refinery itself) the rows alone decide.
+    db.exec("DROP TABLE refinery_schema_history_dbmigrate");
+    assert!(engine.is_up_to_date(&known).expect("no side table"));
+    assert!(!engine.is_up_to_date(&known[..1]).expect("no side table, one row too many"));
+    // A history longer than MySQL's default GROUP_CONCAT limit (1,024 bytes) still matches.
+    let many: Vec<(i64, String, u64)> =
+        (10..110).map(|v| (v, format!("long_migration_name_{v}"), v as u64 * 7)).collect();
+    for (v, name, checksum) in &many {
+        db.exec(&format!(
+            "INSERT INTO refinery_schema_history (version, name, applied_on, checksum) VALUES ({v}, '{name}', 'x', '{checksum}')"
+        ));
+    }
+    let mut all = known.clone();
+    all.extend(many.iter().map(|(v, n, c)| (*v, n.as_str(), *c)));
+    assert!(engine.is_up_to_date(&all).expect("a long history"));
+    all.last_mut().expect("one").2 ^= 1;
+    assert!(!engine.is_up_to_date(&all).expect("the last of a long history differs"));
+}

@@ -177,12 +177,27 @@ fn verify_failed(message: &str, tls: &TlsConfig) -> bool {
 /// Runs `sql` and returns the rows of every result set, propagating an
 /// error from any of them (dropping a `QueryResult` would swallow it).
 fn drain(conn: &mut Conn, sql: &str) -> mysql::Result<Vec<Vec<mysql::Row>>> {
-    let mut result = conn.query_iter(sql)?;
-    let mut sets = Vec::new();
-    while let Some(set) = result.iter() {
-        sets.push(set.collect::<mysql::Result<Vec<_>>>()?);
+    match drain_until_error(conn, sql) {
+        (_, Some(e)) => Err(e),
+        (sets, None) => Ok(sets),
     }
-    Ok(sets)
+}
+
+/// Like [`drain`], but keeps the result sets of the statements before the one that failed
+/// (the server runs none after it), so which statement failed is `sets.len()`.
+fn drain_until_error(conn: &mut Conn, sql: &str) -> (Vec<Vec<mysql::Row>>, Option<mysql::Error>) {
+    let mut sets = Vec::new();
+    let mut result = match conn.query_iter(sql) {
+        Ok(result) => result,
+        Err(e) => return (sets, Some(e)),
+    };
+    while let Some(set) = result.iter() {
+        match set.collect::<mysql::Result<Vec<_>>>() {
+            Ok(rows) => sets.push(rows),
+            Err(e) => return (sets, Some(e)),
+        }
+    }
+    (sets, None)
 }
 
 fn my_error(e: &mysql::Error) -> DbError {
@@ -257,18 +272,27 @@ impl MysqlBackend {
     /// connection stays with that thread (blocked until the server answers or the process
     /// ends) and the read is a transient timeout.
     fn read_sets(&mut self, sql: &str) -> Result<Vec<Vec<mysql::Row>>, DbError> {
+        match self.read_until_error(sql)? {
+            (_, Some(e)) => Err(self.fail(&e)),
+            (sets, None) => Ok(sets),
+        }
+    }
+
+    /// [`MysqlBackend::read_sets`] keeping the sets before a failed statement, with its error
+    /// (see [`drain_until_error`]); `Err` only when the bound ran out.
+    fn read_until_error(&mut self, sql: &str) -> Result<(Vec<Vec<mysql::Row>>, Option<mysql::Error>), DbError> {
         let mut conn = self.conn()?;
         let sql = sql.to_owned();
         let deadline = Instant::now() + self.bound;
         let answer = within(deadline, move || {
-            let result = drain(&mut conn, &sql);
+            let result = drain_until_error(&mut conn, &sql);
             (conn, result)
         });
         let Some((conn, result)) = answer else {
             return Err(DbError::timed_out(&self.url, self.bound, Phase::ReadingTheReply));
         };
         self.conn = Some(conn);
-        result.map_err(|e| self.fail(&e))
+        Ok(result)
     }
 
     fn table_exists(&mut self, name: &str) -> Result<bool, DbError> {
@@ -326,6 +350,31 @@ impl Backend for MysqlBackend {
         Ok(Some(HistoryState { rows, dirty }))
     }
 
+    /// One round trip ([`Table::mysql_digest_sql`]): the server digests its history and reads
+    /// the side table's marker; the digest of `known`'s text is compared with it. No history
+    /// table leaves it to the row-by-row read; no side table means no marker.
+    fn matches_history(&mut self, table: &Table, known: &[(i64, &str, u64)]) -> Result<Option<bool>, DbError> {
+        use sha2::Digest;
+        let Some(text) = crate::history::digest_text(known) else { return Ok(None) };
+        let (sets, error) = self.read_until_error(&table.mysql_digest_sql())?;
+        // ER_NO_SUCH_TABLE: which table is missing shows in how far the statements got.
+        let missing = |e: &mysql::Error| matches!(e, mysql::Error::MySqlError(m) if m.code == 1146);
+        let marker = match (sets.len(), error) {
+            (_, None) => sets.get(2).and_then(|s| s.first()).and_then(|r| int(r, 0)),
+            (1, Some(e)) if missing(&e) => return Ok(None),
+            (2, Some(e)) if missing(&e) => Some(0),
+            (_, Some(e)) => return Err(self.fail(&e)),
+        };
+        let Some(row) = sets.get(1).and_then(|s| s.first()) else { return Ok(None) };
+        // `get_opt`, never `get`: an unexpected value is a mismatch, not a panic.
+        let number = |i| int(row, i).unwrap_or(-1);
+        let digest = row.get_opt::<String, _>(2).and_then(Result::ok);
+        let (count, unusable) = (number(0), number(1));
+        let expected: String = sha2::Sha256::digest(text.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+        let exact = usize::try_from(count) == Ok(known.len()) && unusable == 0 && digest.as_deref() == Some(&*expected);
+        Ok(Some(exact && marker == Some(0)))
+    }
+
     fn recorded_downs(&mut self, table: &Table) -> Result<Vec<RecordedDown>, DbError> {
         if !self.table_exists(table.downs())? {
             return Ok(Vec::new());
@@ -356,6 +405,11 @@ impl Backend for MysqlBackend {
     fn lock(&self, table: &Table, timeout: Duration) -> Result<LockGuard> {
         lock(&self.url, table, timeout, self.bound)
     }
+}
+
+/// Column `i` of `row` as an integer, when it is one.
+fn int(row: &mysql::Row, i: usize) -> Option<i64> {
+    row.get_opt::<i64, _>(i).and_then(Result::ok)
 }
 
 fn bad_row(e: mysql::FromRowError) -> DbError {

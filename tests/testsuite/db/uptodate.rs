@@ -143,3 +143,44 @@ fn sqlite_state_never_hides_a_change_behind_its_back() {
     assert!(!stderr.contains(FAST) && stderr.contains("Applying V2__b"), "full run:\n{stderr}");
     assert_eq!(db.versions(), vec![1, 2]);
 }
+
+/// A released migration (one in `dbmigrate.lock`) is not `stat`ed by the no-op: edited in
+/// place, `run` still finds nothing to do (the database holds what was released), while
+/// `check` refuses the edit as `cargo build` does; the next change to the folder's entries
+/// brings the full check back, which refuses it too and applies nothing.
+#[test]
+fn a_released_migration_edited_in_place_is_left_to_build_and_check() {
+    let fixture = crate_with(
+        "uptodate_released",
+        &[("V1__a.sql", "CREATE TABLE a (id INT);\n"), ("V2__b.sql", "CREATE TABLE b (id INT);\n")],
+    );
+    let db = TestDb::new(Backend::Sqlite, "uptodate_released", fixture.path());
+    assert_code(&fixture.cli().arg("release").output().expect("release"), 0);
+    settle();
+    assert_code(&dbm(fixture.path(), &db.url, &["run"]), 0);
+    let out = dbm(fixture.path(), &db.url, &["run", "-v"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains(FAST), "fast no-op");
+
+    // In place (same file, same folder entry): only the file's own stamp changes.
+    let path = fixture.path().join("migrations/V1__a.sql");
+    let inode = |p: &std::path::Path| std::os::unix::fs::MetadataExt::ino(&std::fs::metadata(p).expect("stat"));
+    let before = inode(&path);
+    fixture.write("migrations/V1__a.sql", "CREATE TABLE z (id INT);\n");
+    assert_eq!(inode(&path), before, "edited in place");
+    settle();
+    let out = dbm(fixture.path(), &db.url, &["run", "-v"]);
+    assert_code(&out, 0);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(FAST) && stderr.contains("at version 2"), "released files are not stat'ed:\n{stderr}");
+    let check = fixture.cli().arg("check").output().expect("check");
+    assert_ne!(check.status.code(), Some(0), "check refuses the edit");
+    assert!(String::from_utf8_lossy(&check.stderr).contains("V1__a"), "{}", String::from_utf8_lossy(&check.stderr));
+
+    fixture.write("migrations/V3__c.sql", "CREATE TABLE c (id INT);\n");
+    settle();
+    let out = dbm(fixture.path(), &db.url, &["run", "-v"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(0), "the full check refuses the edited released file:\n{stderr}");
+    assert!(!stderr.contains(FAST) && stderr.contains("V1__a"), "{stderr}");
+    assert_eq!(db.versions(), vec![1, 2]);
+}
