@@ -187,11 +187,14 @@ impl Table {
 
     /// Creates the recorded-downs table where it is missing (on PostgreSQL only when absent).
     pub fn ensure_downs_sql(&self, dialect: Dialect) -> String {
-        // MySQL's TEXT holds 64 KiB; a down file may be longer.
+        // MySQL's TEXT holds 64 KiB; a down file may be longer. The key serves the forget
+        // before each record: without it every migration scanned the whole table (quadratic).
+        // A table made before it had one keeps working, unindexed.
         let text = if dialect == Dialect::Mysql { "LONGTEXT" } else { "TEXT" };
         let create = format!(
             "CREATE TABLE IF NOT EXISTS {}(history_table VARCHAR(64) NOT NULL, version BIGINT NOT NULL, \
-             checksum VARCHAR(255) NOT NULL, down_sql {text}, recorded_on VARCHAR(255))",
+             checksum VARCHAR(255) NOT NULL, down_sql {text}, recorded_on VARCHAR(255), \
+             PRIMARY KEY (history_table, version))",
             self.downs()
         );
         match dialect {
