@@ -118,29 +118,7 @@ fn transient_failures_are_told_apart() {
 #[test]
 fn is_up_to_date_compares_a_server_side_digest() {
     let db = TestDb::mysql("uptodate_digest");
-    let scripts = [
-        common::script(1, "a", "CREATE TABLE a (x INT);", None),
-        common::script(2, "b_c", "CREATE TABLE b (x INT);", None),
-    ];
-    let known: Vec<(i64, &str, u64)> =
-        scripts.iter().map(|s| (s.version, s.name.as_ref(), s.checksum().expect("checksum"))).collect();
-    let mut engine = db.engine();
-    assert!(engine.is_up_to_date(&[]).expect("no history table, no migrations"));
-    assert!(!engine.is_up_to_date(&known).expect("no history table"));
-    engine.migrate(&scripts[..1], Goal::Latest, &mut quiet).map_err(Error::from).expect("run");
-    assert!(!engine.is_up_to_date(&known).expect("one pending"));
-    assert!(engine.is_up_to_date(&known[..1]).expect("exactly the first"));
-    engine.migrate(&scripts, Goal::Latest, &mut quiet).map_err(Error::from).expect("run");
-    assert!(engine.is_up_to_date(&known).expect("all applied"));
-    let reversed = [known[1], known[0]];
-    assert!(engine.is_up_to_date(&reversed).expect("order of the known list does not matter"));
-    assert!(!engine.is_up_to_date(&known[..1]).expect("an applied migration has no script"));
-    let edited = [known[0], (2, known[1].1, known[1].2 ^ 1)];
-    assert!(!engine.is_up_to_date(&edited).expect("checksum differs"));
-    let renamed = [known[0], (2, "b_d", known[1].2)];
-    assert!(!engine.is_up_to_date(&renamed).expect("name differs"));
-    let shifted = [(1, "a 1", known[0].2), known[1]];
-    assert!(!engine.is_up_to_date(&shifted).expect("a name that swallows a field"));
+    let (mut engine, known) = common::scenarios::up_to_date_digest(&db);
     // A migration that started and did not finish leaves its marker: never up to date.
     db.exec("INSERT INTO refinery_schema_history_dbmigrate (version, direction, statements_done) VALUES (3, 'up', 1)");
     assert!(!engine.is_up_to_date(&known).expect("a progress marker"));

@@ -440,3 +440,31 @@ macro_rules! backend_tests {
         }
     };
 }
+
+/// The deploy's no-op check answered by a server-side digest of the history: true only when
+/// the history is exactly the known migrations, in any order; no history table yet is up to
+/// date only when nothing is known. Returns the engine and the known list, both migrations
+/// applied, for a backend's own cases.
+pub fn up_to_date_digest(db: &TestDb) -> (Engine, Vec<(i64, &'static str, u64)>) {
+    let scripts = [script(1, "a", "CREATE TABLE a (x INT);", None), script(2, "b_c", "CREATE TABLE b (x INT);", None)];
+    let sum = |i: usize| scripts[i].checksum().expect("checksum");
+    let known = vec![(1, "a", sum(0)), (2, "b_c", sum(1))];
+    let mut engine = db.engine();
+    assert!(engine.is_up_to_date(&[]).expect("no history table, no migrations"));
+    assert!(!engine.is_up_to_date(&known).expect("no history table"));
+    engine.migrate(&scripts[..1], Goal::Latest, &mut quiet).map_err(Error::from).expect("run");
+    assert!(!engine.is_up_to_date(&known).expect("one pending"));
+    assert!(engine.is_up_to_date(&known[..1]).expect("exactly the first"));
+    engine.migrate(&scripts, Goal::Latest, &mut quiet).map_err(Error::from).expect("run");
+    assert!(engine.is_up_to_date(&known).expect("all applied"));
+    let reversed = [known[1], known[0]];
+    assert!(engine.is_up_to_date(&reversed).expect("order of the known list does not matter"));
+    assert!(!engine.is_up_to_date(&known[..1]).expect("an applied migration has no script"));
+    let edited = [known[0], (2, known[1].1, known[1].2 ^ 1)];
+    assert!(!engine.is_up_to_date(&edited).expect("checksum differs"));
+    let renamed = [known[0], (2, "b_d", known[1].2)];
+    assert!(!engine.is_up_to_date(&renamed).expect("name differs"));
+    let shifted = [(1, "a 1", known[0].2), known[1]];
+    assert!(!engine.is_up_to_date(&shifted).expect("a name that swallows a field"));
+    (engine, known)
+}
